@@ -1,0 +1,2 @@
+//! The custom resources, group `helm.rudder.dev`, version `v1alpha1`:
+//! HelmRepository and HelmRelease.

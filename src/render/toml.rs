@@ -1,0 +1,1 @@
+//! TOML output for `toToml`, as Helm's BurntSushi/toml encoder writes it.
