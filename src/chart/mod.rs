@@ -13,6 +13,7 @@ pub mod load;
 pub mod metadata;
 pub mod schema;
 pub mod semver;
+pub mod strvals;
 pub mod values;
 pub mod yamlio;
 

@@ -5,6 +5,7 @@
 //! Nothing here talks to the cluster.
 
 pub mod funcs;
+pub mod gofmt;
 pub mod gotmpl;
 pub mod helmfuncs;
 pub mod json;
