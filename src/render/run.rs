@@ -16,7 +16,9 @@ use crate::render::driver::{RenderError, TemplateJob};
 /// Renders every job; returns template name → output for non-partials.
 pub fn render_jobs(jobs: Vec<TemplateJob>) -> Result<BTreeMap<String, String>, RenderError> {
     let _ = jobs;
-    Err(RenderError::Template("the Go template engine is not available yet".into()))
+    Err(RenderError::Template(
+        "the Go template engine is not available yet".into(),
+    ))
 }
 
 /// Helm's `cleanupParseError`.
@@ -25,7 +27,11 @@ pub fn cleanup_parse_error(filename: &str, msg: &str) -> String {
     if tokens.len() == 1 {
         return format!("parse error in ({filename}): {msg}");
     }
-    format!("parse error at ({}): {}", tokens[1], tokens[tokens.len() - 1])
+    format!(
+        "parse error at ({}): {}",
+        tokens[1],
+        tokens[tokens.len() - 1]
+    )
 }
 
 /// One level of Helm's `TraceableError`.
@@ -67,7 +73,13 @@ fn cut_template(msg: &str) -> &str {
 fn parse_traceable(s: &str) -> Option<(Traceable, Option<&str>)> {
     let remainder = s.strip_prefix("template: ")?;
     if remainder.starts_with("no template ") {
-        return Some((Traceable { message: s.to_string(), ..Default::default() }, None));
+        return Some((
+            Traceable {
+                message: s.to_string(),
+                ..Default::default()
+            },
+            None,
+        ));
     }
     if let Some(idx) = remainder.find(": executing ") {
         let template_name = &remainder[..idx];
@@ -151,7 +163,10 @@ mod tests {
     #[test]
     fn parse_errors_like_helm() {
         assert_eq!(
-            cleanup_parse_error("x", "template: undefined_function:1: function \"foo\" not defined"),
+            cleanup_parse_error(
+                "x",
+                "template: undefined_function:1: function \"foo\" not defined"
+            ),
             "parse error at (undefined_function:1): function \"foo\" not defined"
         );
     }
