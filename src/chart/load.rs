@@ -91,12 +91,39 @@ pub fn load_archive_file(path: &Path) -> Result<Chart, LoadError> {
             "file '{name}' does not appear to be a gzipped archive"
         )));
     }
-    load_archive(&data).map_err(|e| match e {
+    let files = archive_files(&data).map_err(|e| match e {
         LoadError::Archive(m) if m.starts_with("gzip:") => LoadError::Archive(format!(
             "file '{name}' does not appear to be a valid chart file (details: {m})"
         )),
+        // Helm says only "unable to load chart archive"; rudder adds why.
+        LoadError::Unsafe(m) => LoadError::Unsafe(format!("unable to load chart archive: {m}")),
+        LoadError::TooLarge(m) => LoadError::TooLarge(format!("unable to load chart archive: {m}")),
+        LoadError::Archive(m) => LoadError::Archive(format!("unable to load chart archive: {m}")),
         other => other,
-    })
+    })?;
+    check_api_version(&files)?;
+    load_files(files)
+}
+
+/// Helm v4's generic loader: Chart.yaml must exist and name a known
+/// apiVersion (v1, v2 or none).
+fn check_api_version(files: &[RawFile]) -> Result<(), LoadError> {
+    let Some(f) = files.iter().find(|f| f.name == "Chart.yaml") else {
+        return Err(LoadError::Invalid(
+            "unable to detect chart version, no Chart.yaml found".into(),
+        ));
+    };
+    let v = yamlio::parse(&text(f))
+        .map_err(|e| LoadError::Invalid(format!("cannot load Chart.yaml: {e}")))?;
+    let api = v.as_map().and_then(|m| {
+        m.borrow()
+            .get("apiVersion")
+            .and_then(|a| a.as_str().map(str::to_string))
+    });
+    match api.as_deref() {
+        None | Some("v1") | Some("v2") | Some("") => Ok(()),
+        Some(_) => Err(LoadError::Invalid("unsupported chart version".into())),
+    }
 }
 
 /// Loads a chart from the bytes of a `.tgz`.
@@ -269,6 +296,18 @@ pub fn load_dir(dir: &Path) -> Result<Chart, LoadError> {
         Err(_) => Rules::default(),
     };
     rules.add_defaults();
+    let chart_yaml = top.join("Chart.yaml");
+    let data = std::fs::read(&chart_yaml).map_err(|e| {
+        LoadError::Invalid(format!(
+            "unable to detect chart at {p}: open {p}: {}",
+            io_text(&e),
+            p = chart_yaml.display()
+        ))
+    })?;
+    check_api_version(&[RawFile {
+        name: "Chart.yaml".into(),
+        data,
+    }])?;
     let mut walker = DirWalker {
         top: top.clone(),
         rules,
@@ -362,6 +401,15 @@ impl DirWalker {
             });
         }
         Ok(())
+    }
+}
+
+/// Go's text for common I/O errors.
+fn io_text(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
     }
 }
 
