@@ -15,6 +15,21 @@ use crate::render::driver::{RenderError, TemplateJob};
 
 /// Renders every job; returns template name → output for non-partials.
 pub fn render_jobs(jobs: Vec<TemplateJob>) -> Result<BTreeMap<String, String>, RenderError> {
+    let (tera_jobs, go_jobs): (Vec<&TemplateJob>, Vec<&TemplateJob>) =
+        jobs.iter().partition(|j| j.tera);
+    let mut out = if go_jobs.is_empty() {
+        BTreeMap::new()
+    } else {
+        render_go(&go_jobs)?
+    };
+    if !tera_jobs.is_empty() {
+        out.extend(crate::render::tera::render(&tera_jobs)?);
+    }
+    Ok(out)
+}
+
+/// Renders Go-template jobs as Helm's engine does.
+fn render_go(jobs: &[&TemplateJob]) -> Result<BTreeMap<String, String>, RenderError> {
     let _ = jobs;
     Err(RenderError::Template(
         "the Go template engine is not available yet".into(),
