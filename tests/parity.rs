@@ -6,8 +6,23 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// `../shared/charts` relative to the repository (searched upwards, so
+/// worktrees nested deeper find it too).
+fn shared_charts() -> PathBuf {
+    let mut dir = Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf();
+    loop {
+        let cand = dir.join("../shared/charts");
+        if cand.is_dir() {
+            return cand;
+        }
+        if !dir.pop() {
+            return Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/charts");
+        }
+    }
+}
+
 fn charts_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/charts")
+    shared_charts()
 }
 
 /// A short unified diff of the first differing region.

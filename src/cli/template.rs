@@ -121,7 +121,7 @@ pub fn render(args: &TemplateArgs) -> Result<String, String> {
 
 /// Helm's `values.Options.MergeValues`: `-f` files merged in order, then
 /// `--set`, then `--set-string`.
-fn merge_values(args: &TemplateArgs) -> Result<Value, String> {
+pub fn merge_values(args: &TemplateArgs) -> Result<Value, String> {
     let mut base = Map::new();
     for file in &args.values {
         let text = if file.trim() == "-" {

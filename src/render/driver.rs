@@ -115,25 +115,8 @@ pub struct TemplateJob {
 
 /// Renders `chart` with user-supplied `user_values` (already merged from
 /// `-f`/`--set`), as `helm template` does.
-pub fn render(mut chart: Chart, user_values: &Value, opts: &RenderOptions) -> Result<Rendered, RenderError> {
-    if chart.is_library() || !matches!(chart.metadata.chart_type.as_str(), "" | "application") {
-        return Err(RenderError::Chart(format!("{} charts are not installable", chart.metadata.chart_type)));
-    }
-    deps::process_dependencies(&mut chart, user_values).map_err(|e| RenderError::Dependencies(e.to_string()))?;
-    let caps = Capabilities::new(opts.kube_version.clone(), &opts.api_versions);
-    if !chart.metadata.kube_version.is_empty()
-        && !semver::is_compatible_range(&chart.metadata.kube_version, &caps.kube_version.normalized)
-    {
-        return Err(RenderError::Chart(format!(
-            "chart requires kubeVersion: {} which is incompatible with Kubernetes {}",
-            chart.metadata.kube_version, caps.kube_version.version
-        )));
-    }
-    let vals = values::coalesce_values(&chart, user_values).map_err(|e| RenderError::Chart(e.to_string()))?;
-    schema::validate(&chart, &vals).map_err(RenderError::Schema)?;
-    let top = top_context(&chart, &caps, vals, opts);
-    let mut jobs = Vec::new();
-    collect_templates(&chart, &top, &chart.name().to_string(), true, &mut jobs);
+pub fn render(chart: Chart, user_values: &Value, opts: &RenderOptions) -> Result<Rendered, RenderError> {
+    let (chart, jobs) = prepare(chart, user_values, opts)?;
     let mut files = crate::render::run::render_jobs(jobs)?;
     let notes = extract_notes(&mut files, chart.name(), opts.subchart_notes);
     let (hooks, manifests) = manifest::sort_manifests(&files)?;
@@ -143,6 +126,32 @@ pub fn render(mut chart: Chart, user_values: &Value, opts: &RenderOptions) -> Re
         .map(|(name, f)| (name, String::from_utf8_lossy(&f.data).into_owned()))
         .collect();
     Ok(Rendered { crds, manifests, hooks, notes })
+}
+
+/// Everything before executing templates: dependencies processed, values
+/// coalesced and validated, and every template of the tree queued with the
+/// context its chart sees. Returns the processed chart and the jobs.
+pub fn prepare(mut chart: Chart, user_values: &Value, opts: &RenderOptions) -> Result<(Chart, Vec<TemplateJob>), RenderError> {
+    if !matches!(chart.metadata.chart_type.as_str(), "" | "application") {
+        return Err(RenderError::Chart(format!("{} charts are not installable", chart.metadata.chart_type)));
+    }
+    deps::process_dependencies(&mut chart, user_values).map_err(|e| RenderError::Dependencies(e.to_string()))?;
+    let vals = values::coalesce_values(&chart, user_values).map_err(|e| RenderError::Chart(e.to_string()))?;
+    schema::validate(&chart, &vals).map_err(RenderError::Schema)?;
+    let caps = Capabilities::new(opts.kube_version.clone(), &opts.api_versions);
+    if !chart.metadata.kube_version.is_empty()
+        && !semver::is_compatible_range(&chart.metadata.kube_version, &caps.kube_version.normalized)
+    {
+        return Err(RenderError::Chart(format!(
+            "chart requires kubeVersion: {} which is incompatible with Kubernetes {}",
+            chart.metadata.kube_version, caps.kube_version.version
+        )));
+    }
+    let top = top_context(&chart, &caps, vals, opts);
+    let mut jobs = Vec::new();
+    let name = chart.name().to_string();
+    collect_templates(&chart, &top, &name, true, &mut jobs);
+    Ok((chart, jobs))
 }
 
 /// The top-level render values (`ToRenderValues`).
