@@ -4,11 +4,15 @@
 //! `engine: tera` charts ([`tera`]) and manifest splitting/ordering ([`manifest`]).
 //! Nothing here talks to the cluster.
 
+pub mod context;
+pub mod driver;
 pub mod funcs;
+pub mod gofmt;
 pub mod gotmpl;
 pub mod helmfuncs;
 pub mod json;
 pub mod manifest;
+pub mod run;
 pub mod sprig;
 pub mod tera;
 pub mod toml;

@@ -90,7 +90,9 @@ pub trait Object {
     }
     /// Calls a method with arguments.
     fn call(&self, name: &str, _args: &[Value]) -> Result<Value, String> {
-        Err(format!("can't call method/function {name:?} with arguments"))
+        Err(format!(
+            "can't call method/function {name:?} with arguments"
+        ))
     }
     /// Go's `%v` rendering of the value.
     fn format(&self) -> String;
@@ -101,6 +103,12 @@ pub trait Object {
     /// Downcasting, for functions that accept a specific Go type
     /// (e.g. `semver` objects passed to methods, `time.Time` to `date`).
     fn as_any(&self) -> &dyn Any;
+    /// What Go's `json.Marshal` sees of the object (its exported fields under
+    /// their json tag names, as maps/lists/scalars), for `toJson`/`toYaml`;
+    /// `None` when the type cannot be marshalled.
+    fn json_value(&self) -> Option<Value> {
+        None
+    }
 }
 
 impl Value {
@@ -111,7 +119,10 @@ impl Value {
 
     /// A `[]interface {}` of the given items.
     pub fn list(items: Vec<Value>) -> Value {
-        Value::List(Rc::new(List { kind: ListKind::Interface, items }))
+        Value::List(Rc::new(List {
+            kind: ListKind::Interface,
+            items,
+        }))
     }
 
     /// A `[]string` of the given strings.
@@ -202,7 +213,11 @@ impl Value {
     pub fn deep_copy(&self) -> Value {
         match self {
             Value::Map(kind, m) => {
-                let copied = m.borrow().iter().map(|(k, v)| (k.clone(), v.deep_copy())).collect();
+                let copied = m
+                    .borrow()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.deep_copy()))
+                    .collect();
                 Value::Map(*kind, Rc::new(RefCell::new(copied)))
             }
             Value::List(l) => Value::List(Rc::new(List {
@@ -257,7 +272,10 @@ mod tests {
     fn maps_are_shared_between_holders() {
         let a = Value::empty_map();
         let b = a.clone();
-        a.as_map().unwrap().borrow_mut().insert("k".into(), Value::Int(1));
+        a.as_map()
+            .unwrap()
+            .borrow_mut()
+            .insert("k".into(), Value::Int(1));
         assert_eq!(b.as_map().unwrap().borrow().len(), 1);
     }
 
@@ -265,7 +283,10 @@ mod tests {
     fn deep_copy_detaches_maps() {
         let a = Value::empty_map();
         let b = a.deep_copy();
-        a.as_map().unwrap().borrow_mut().insert("k".into(), Value::Int(1));
+        a.as_map()
+            .unwrap()
+            .borrow_mut()
+            .insert("k".into(), Value::Int(1));
         assert!(b.as_map().unwrap().borrow().is_empty());
     }
 

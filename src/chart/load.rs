@@ -1,0 +1,452 @@
+//! Loading a chart from a directory or a `.tgz` archive, as Helm's loader
+//! does: `.helmignore` (directories), UTF-8 BOM stripping, Chart.yaml /
+//! requirements.yaml / values.yaml / values.schema.json, templates/, other
+//! files, and subcharts under `charts/` (directories or archives).
+//!
+//! Safety limits: archives at most [`MAX_PACKED`] bytes, all files together
+//! at most [`MAX_UNPACKED`] bytes unpacked, one file at most [`MAX_FILE`];
+//! archive entries with absolute paths or `..`, and symlinks pointing out of
+//! the chart, are rejected with an error naming the entry.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use thiserror::Error;
+
+use super::ignore::Rules;
+use super::metadata::{Metadata, parse_dependencies};
+use super::yamlio;
+use super::{Chart, File};
+use crate::render::value::Value;
+
+/// Largest chart archive accepted (packed).
+pub const MAX_PACKED: u64 = 20 * 1024 * 1024;
+/// Largest total size of a chart's files (unpacked).
+pub const MAX_UNPACKED: u64 = 100 * 1024 * 1024;
+/// Largest single file (Helm's `MaxDecompressedFileSize`).
+pub const MAX_FILE: u64 = 5 * 1024 * 1024;
+
+/// Why a chart could not be loaded. The display text follows Helm's.
+#[derive(Debug, Error)]
+pub enum LoadError {
+    #[error("path {0:?} not found")]
+    NotFound(String),
+    #[error("error reading {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("{0}")]
+    Archive(String),
+    #[error("{0}")]
+    Unsafe(String),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// A file read from a directory or an archive, before classification.
+struct RawFile {
+    name: String,
+    data: Vec<u8>,
+}
+
+/// Loads a chart from a directory or a `.tgz` file.
+pub fn load(path: &Path) -> Result<Chart, LoadError> {
+    let meta = std::fs::metadata(path).map_err(|_| LoadError::NotFound(path.display().to_string()))?;
+    if meta.is_dir() {
+        load_dir(path)
+    } else {
+        load_archive_file(path)
+    }
+}
+
+/// Loads a chart archive file (checks the packed size and gzip magic first).
+pub fn load_archive_file(path: &Path) -> Result<Chart, LoadError> {
+    let name = path.display().to_string();
+    let meta = std::fs::metadata(path).map_err(|e| LoadError::Io { path: name.clone(), source: e })?;
+    if meta.len() > MAX_PACKED {
+        return Err(LoadError::TooLarge(format!(
+            "chart archive {name} is larger than the maximum size {MAX_PACKED}"
+        )));
+    }
+    let data = std::fs::read(path).map_err(|e| LoadError::Io { path: name.clone(), source: e })?;
+    if !data.starts_with(&[0x1f, 0x8b]) {
+        if name.ends_with(".yml") || name.ends_with(".yaml") {
+            return Err(LoadError::Archive(format!(
+                "file '{name}' seems to be a YAML file, but expected a gzipped archive"
+            )));
+        }
+        return Err(LoadError::Archive(format!("file '{name}' does not appear to be a gzipped archive")));
+    }
+    load_archive(&data).map_err(|e| match e {
+        LoadError::Archive(m) if m.starts_with("gzip:") => LoadError::Archive(format!(
+            "file '{name}' does not appear to be a valid chart file (details: {m})"
+        )),
+        other => other,
+    })
+}
+
+/// Loads a chart from the bytes of a `.tgz`.
+pub fn load_archive(data: &[u8]) -> Result<Chart, LoadError> {
+    if data.len() as u64 > MAX_PACKED {
+        return Err(LoadError::TooLarge(format!("chart archive is larger than the maximum size {MAX_PACKED}")));
+    }
+    let files = archive_files(data)?;
+    load_files(files)
+}
+
+fn archive_files(data: &[u8]) -> Result<Vec<RawFile>, LoadError> {
+    let gz = flate2::read::GzDecoder::new(data);
+    let mut tar = tar::Archive::new(gz);
+    let entries = tar.entries().map_err(|e| LoadError::Archive(format!("gzip: {e}")))?;
+    let mut remaining = MAX_UNPACKED;
+    let mut files = Vec::new();
+    for entry in entries {
+        let mut entry = entry.map_err(|e| LoadError::Archive(format!("error reading chart archive: {e}")))?;
+        let header = entry.header();
+        let kind = header.entry_type();
+        let raw_name = String::from_utf8_lossy(&entry.path_bytes()).to_string();
+        if kind.is_dir() || kind.is_pax_global_extensions() || kind.is_pax_local_extensions() {
+            continue;
+        }
+        if kind.is_gnu_longname() || kind.is_gnu_longlink() {
+            continue;
+        }
+        let name = archive_entry_name(&raw_name)?;
+        if kind.is_symlink() || kind.is_hard_link() {
+            let target = entry
+                .link_name_bytes()
+                .map(|b| String::from_utf8_lossy(&b).to_string())
+                .unwrap_or_default();
+            check_link_target(&raw_name, &name, &target)?;
+        }
+        let size = entry.header().size().unwrap_or(0);
+        if size > remaining {
+            return Err(too_large_total());
+        }
+        if size > MAX_FILE {
+            return Err(LoadError::TooLarge(format!(
+                "decompressed chart file {raw_name:?} is larger than the maximum file size {MAX_FILE}"
+            )));
+        }
+        let mut buf = Vec::with_capacity(size as usize);
+        let read = (&mut entry)
+            .take(remaining)
+            .read_to_end(&mut buf)
+            .map_err(|e| LoadError::Archive(format!("error reading {raw_name}: {e}")))? as u64;
+        remaining -= read;
+        if read < size || remaining == 0 {
+            return Err(too_large_total());
+        }
+        files.push(RawFile { name, data: strip_bom(buf) });
+    }
+    if files.is_empty() {
+        return Err(LoadError::Archive("no files in chart archive".into()));
+    }
+    Ok(files)
+}
+
+fn too_large_total() -> LoadError {
+    LoadError::TooLarge(format!("decompressed chart is larger than the maximum size {MAX_UNPACKED}"))
+}
+
+/// Helm's path checks for an archive entry; returns the name without the
+/// leading chart directory.
+fn archive_entry_name(raw: &str) -> Result<String, LoadError> {
+    let delim = if raw.contains('\\') { '\\' } else { '/' };
+    let parts: Vec<&str> = raw.split(delim).collect();
+    let n = parts[1..].join("/");
+    if n.starts_with('/') {
+        return Err(LoadError::Unsafe(format!("chart illegally contains absolute paths: {raw:?}")));
+    }
+    let n = clean_path(&n);
+    if n == "." {
+        return Err(LoadError::Unsafe(format!(
+            "chart illegally contains content outside the base directory: {raw:?}"
+        )));
+    }
+    if n.starts_with("..") {
+        return Err(LoadError::Unsafe(format!("chart illegally references parent directory: {raw:?}")));
+    }
+    let b = n.as_bytes();
+    if b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && b[2] == b'/' {
+        return Err(LoadError::Unsafe(format!("chart contains illegally named files: {raw:?}")));
+    }
+    if parts[0] == "Chart.yaml" {
+        return Err(LoadError::Unsafe("chart yaml not in base directory".into()));
+    }
+    Ok(n)
+}
+
+/// Rejects a link entry whose target leaves the chart directory.
+fn check_link_target(raw: &str, name: &str, target: &str) -> Result<(), LoadError> {
+    if target.starts_with('/') || target.contains('\\') {
+        return Err(LoadError::Unsafe(format!("chart contains a symlink out of the chart: {raw:?} -> {target:?}")));
+    }
+    let dir = match name.rfind('/') {
+        Some(i) => &name[..i],
+        None => "",
+    };
+    let joined = clean_path(&format!("{dir}/{target}"));
+    if joined.starts_with("..") || joined.starts_with('/') {
+        return Err(LoadError::Unsafe(format!("chart contains a symlink out of the chart: {raw:?} -> {target:?}")));
+    }
+    Ok(())
+}
+
+/// Go's `path.Clean` for relative paths.
+pub fn clean_path(p: &str) -> String {
+    let rooted = p.starts_with('/');
+    let mut out: Vec<&str> = Vec::new();
+    for part in p.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if out.last().is_some_and(|l| *l != "..") {
+                    out.pop();
+                } else if !rooted {
+                    out.push("..");
+                }
+            }
+            x => out.push(x),
+        }
+    }
+    let joined = out.join("/");
+    match (rooted, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".into(),
+        (false, false) => joined,
+    }
+}
+
+fn strip_bom(mut data: Vec<u8>) -> Vec<u8> {
+    if data.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        data.drain(..3);
+    }
+    data
+}
+
+/// Loads a chart from a directory, honouring `.helmignore`.
+pub fn load_dir(dir: &Path) -> Result<Chart, LoadError> {
+    let top = std::fs::canonicalize(dir).map_err(|_| LoadError::NotFound(dir.display().to_string()))?;
+    let mut rules = match std::fs::read_to_string(top.join(".helmignore")) {
+        Ok(text) => Rules::parse(&text).map_err(LoadError::Invalid)?,
+        Err(_) => Rules::default(),
+    };
+    rules.add_defaults();
+    let mut walker = DirWalker { top: top.clone(), rules, files: Vec::new(), total: 0 };
+    walker.walk(&top, "")?;
+    load_files(walker.files)
+}
+
+struct DirWalker {
+    top: PathBuf,
+    rules: Rules,
+    files: Vec<RawFile>,
+    total: u64,
+}
+
+impl DirWalker {
+    /// Walks `path` (relative name `rel`) in lexical order, following
+    /// symlinks that stay inside the chart.
+    fn walk(&mut self, path: &Path, rel: &str) -> Result<(), LoadError> {
+        let mut names: Vec<String> = std::fs::read_dir(path)
+            .map_err(|e| LoadError::Io { path: rel.to_string(), source: e })?
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .collect();
+        names.sort();
+        for name in names {
+            let child = path.join(&name);
+            let child_rel = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
+            let lmeta =
+                std::fs::symlink_metadata(&child).map_err(|e| LoadError::Io { path: child_rel.clone(), source: e })?;
+            let meta = if lmeta.file_type().is_symlink() {
+                let resolved = std::fs::canonicalize(&child).map_err(|e| {
+                    LoadError::Invalid(format!("error evaluating symlink {}: {e}", child.display()))
+                })?;
+                if !resolved.starts_with(&self.top) {
+                    return Err(LoadError::Unsafe(format!(
+                        "chart file {child_rel:?} is a symlink out of the chart (to {})",
+                        resolved.display()
+                    )));
+                }
+                std::fs::metadata(&resolved).map_err(|e| LoadError::Io { path: child_rel.clone(), source: e })?
+            } else {
+                lmeta
+            };
+            if meta.is_dir() {
+                if self.rules.ignore(&child_rel, true) {
+                    continue;
+                }
+                self.walk(&child, &child_rel)?;
+                continue;
+            }
+            if self.rules.ignore(&child_rel, false) {
+                continue;
+            }
+            if !meta.is_file() {
+                return Err(LoadError::Invalid(format!(
+                    "cannot load irregular file {} as it has file mode type bits set",
+                    child.display()
+                )));
+            }
+            if meta.len() > MAX_FILE {
+                return Err(LoadError::TooLarge(format!(
+                    "chart file {name:?} is larger than the maximum file size {MAX_FILE}"
+                )));
+            }
+            self.total += meta.len();
+            if self.total > MAX_UNPACKED {
+                return Err(too_large_total());
+            }
+            let data = std::fs::read(&child).map_err(|e| LoadError::Io { path: child_rel.clone(), source: e })?;
+            self.files.push(RawFile { name: child_rel, data: strip_bom(data) });
+        }
+        Ok(())
+    }
+}
+
+fn to_file(f: RawFile) -> File {
+    File { name: f.name, data: Rc::from(f.data) }
+}
+
+fn text(f: &RawFile) -> String {
+    String::from_utf8_lossy(&f.data).into_owned()
+}
+
+/// Helm's `LoadFiles`: classifies files and loads subcharts.
+fn load_files(files: Vec<RawFile>) -> Result<Chart, LoadError> {
+    let mut metadata: Option<Metadata> = None;
+    for f in &files {
+        if f.name == "Chart.yaml" {
+            let v = yamlio::parse(&text(f)).map_err(|e| LoadError::Invalid(format!("cannot load Chart.yaml: {e}")))?;
+            let mut md = Metadata::from_value(&v).map_err(|e| LoadError::Invalid(format!("cannot load Chart.yaml: {e}")))?;
+            if md.api_version.is_empty() {
+                md.api_version = "v1".into();
+            }
+            metadata = Some(md);
+        }
+    }
+    let mut chart = Chart {
+        metadata: Metadata::default(),
+        templates: Vec::new(),
+        files: Vec::new(),
+        values: Value::empty_map(),
+        schema: None,
+        dependencies: Vec::new(),
+    };
+    let mut subcharts: BTreeMap<String, Vec<RawFile>> = BTreeMap::new();
+    for f in files {
+        match f.name.as_str() {
+            "Chart.yaml" => {}
+            "Chart.lock" => {
+                yamlio::parse(&text(&f)).map_err(|e| LoadError::Invalid(format!("cannot load Chart.lock: {e}")))?;
+            }
+            "values.yaml" => {
+                chart.values = yamlio::load_values(&text(&f))
+                    .map_err(|e| LoadError::Invalid(format!("cannot load values.yaml: {e}")))?;
+            }
+            "values.schema.json" => chart.schema = Some(Rc::from(f.data)),
+            "requirements.yaml" => {
+                let md = metadata.get_or_insert_with(Metadata::default);
+                let v = yamlio::parse(&text(&f))
+                    .map_err(|e| LoadError::Invalid(format!("cannot load requirements.yaml: {e}")))?;
+                if let Value::Map(_, m) = &v
+                    && let Some(deps) = parse_dependencies(&m.borrow())
+                        .map_err(|e| LoadError::Invalid(format!("cannot load requirements.yaml: {e}")))?
+                {
+                    md.dependencies = deps;
+                    md.has_dependencies = true;
+                }
+                if md.api_version == "v1" {
+                    chart.files.push(to_file(f));
+                }
+            }
+            "requirements.lock" => {
+                yamlio::parse(&text(&f))
+                    .map_err(|e| LoadError::Invalid(format!("cannot load requirements.lock: {e}")))?;
+                let md = metadata.get_or_insert_with(Metadata::default);
+                if md.api_version == "v1" {
+                    chart.files.push(to_file(f));
+                }
+            }
+            n if n.starts_with("templates/") => chart.templates.push(to_file(f)),
+            n if n.starts_with("charts/") => {
+                if n.ends_with(".prov") {
+                    chart.files.push(to_file(f));
+                    continue;
+                }
+                let rest = &n["charts/".len()..];
+                let cname = rest.split('/').next().unwrap_or("").to_string();
+                subcharts.entry(cname).or_default().push(RawFile { name: rest.to_string(), data: f.data });
+            }
+            _ => chart.files.push(to_file(f)),
+        }
+    }
+    let Some(mut md) = metadata else {
+        return Err(LoadError::Invalid("Chart.yaml file is missing".into()));
+    };
+    md.validate().map_err(LoadError::Invalid)?;
+    chart.metadata = md;
+    for (n, files) in subcharts {
+        if n.starts_with('_') || n.starts_with('.') {
+            continue;
+        }
+        let sub = if n.ends_with(".tgz") {
+            let first = &files[0];
+            if first.name != n {
+                return Err(LoadError::Invalid(format!(
+                    "error unpacking subchart tar in {}: expected {n}, got {}",
+                    chart.name(),
+                    first.name
+                )));
+            }
+            load_archive(&first.data)
+        } else {
+            let inner: Vec<RawFile> = files
+                .into_iter()
+                .filter_map(|f| {
+                    let (_, rest) = f.name.split_once('/')?;
+                    Some(RawFile { name: rest.to_string(), data: f.data })
+                })
+                .collect();
+            load_files(inner)
+        };
+        let sub = sub.map_err(|e| prefix_error(e, &format!("error unpacking subchart {n} in {}: ", chart.name())))?;
+        chart.dependencies.push(sub);
+    }
+    Ok(chart)
+}
+
+fn prefix_error(e: LoadError, prefix: &str) -> LoadError {
+    let msg = format!("{prefix}{e}");
+    match e {
+        LoadError::Unsafe(_) => LoadError::Unsafe(msg),
+        LoadError::TooLarge(_) => LoadError::TooLarge(msg),
+        LoadError::Archive(_) => LoadError::Archive(msg),
+        _ => LoadError::Invalid(msg),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_paths() {
+        assert_eq!(clean_path("a/../../b"), "../b");
+        assert_eq!(clean_path("./a//b/"), "a/b");
+        assert_eq!(clean_path(""), ".");
+    }
+
+    #[test]
+    fn entry_names() {
+        assert_eq!(archive_entry_name("mychart/templates/a.yaml").unwrap(), "templates/a.yaml");
+        assert!(archive_entry_name("mychart/../../etc/passwd").is_err());
+        assert!(archive_entry_name("mychart//etc/passwd").is_err());
+        assert!(check_link_target("c/templates/x", "templates/x", "../../../etc/passwd").is_err());
+        assert!(check_link_target("c/templates/x", "templates/x", "../values.yaml").is_ok());
+    }
+}

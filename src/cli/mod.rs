@@ -1,0 +1,3 @@
+//! Command-line subcommands of the `rudder` binary.
+
+pub mod template;

@@ -1,0 +1,163 @@
+//! `rudder template`: renders a chart locally exactly as `helm template`
+//! does, with helm's flag spellings, so `rudder $(cat golden/NAME.args)`
+//! reproduces helm's output. Errors go to stderr as `Error: ...`.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::chart::{self, strvals, yamlio};
+use crate::render::context::KubeVersion;
+use crate::render::driver::{self, RenderOptions};
+use crate::render::value::{Map, Value};
+
+/// Arguments of `rudder template [NAME] CHART`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct TemplateArgs {
+    /// Release name, then chart (a directory or a .tgz). With one argument
+    /// it is the chart and the release is called "release-name".
+    #[arg(value_name = "NAME CHART", num_args = 1..)]
+    pub args: Vec<String>,
+    /// Namespace of the release.
+    #[arg(short = 'n', long = "namespace", default_value = "default")]
+    pub namespace: String,
+    /// Values files (YAML), later ones win.
+    #[arg(short = 'f', long = "values")]
+    pub values: Vec<String>,
+    /// Values on the command line (`a.b=c,d[0]=e`).
+    #[arg(long = "set")]
+    pub set: Vec<String>,
+    /// Values on the command line, always strings.
+    #[arg(long = "set-string")]
+    pub set_string: Vec<String>,
+    /// Kubernetes version for `.Capabilities.KubeVersion`.
+    #[arg(long = "kube-version")]
+    pub kube_version: Option<String>,
+    /// Extra API versions for `.Capabilities.APIVersions` (repeatable,
+    /// comma-separated).
+    #[arg(short = 'a', long = "api-versions", value_delimiter = ',')]
+    pub api_versions: Vec<String>,
+    /// Print the chart's `crds/` files too.
+    #[arg(long = "include-crds")]
+    pub include_crds: bool,
+    /// Leave out test hooks.
+    #[arg(long = "skip-tests")]
+    pub skip_tests: bool,
+    /// Set `.Release.IsUpgrade` instead of `.Release.IsInstall`.
+    #[arg(long = "is-upgrade")]
+    pub is_upgrade: bool,
+    /// Print the rendered NOTES.txt after the manifests.
+    #[arg(long = "notes")]
+    pub notes: bool,
+    /// Render subcharts' NOTES.txt too (with `--notes`).
+    #[arg(long = "render-subchart-notes")]
+    pub render_subchart_notes: bool,
+}
+
+/// Runs `rudder template`; prints the manifests or `Error: ...`.
+pub fn run(args: TemplateArgs) -> ExitCode {
+    match render(&args) {
+        Ok(out) => {
+            let mut stdout = std::io::stdout().lock();
+            if stdout.write_all(out.as_bytes()).and_then(|_| stdout.flush()).is_err() {
+                return ExitCode::FAILURE;
+            }
+            ExitCode::SUCCESS
+        }
+        Err(msg) => {
+            eprintln!("Error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Renders and returns what `helm template` would print, or helm's error text.
+pub fn render(args: &TemplateArgs) -> Result<String, String> {
+    let (name, chart_ref) = match args.args.as_slice() {
+        [chart] => ("release-name".to_string(), chart.clone()),
+        [name, chart] => (name.clone(), chart.clone()),
+        [_, _, rest @ ..] => {
+            return Err(format!("expected at most two arguments, unexpected arguments: {}", rest.join(", ")));
+        }
+        [] => return Err("\"rudder template\" requires at least 1 argument".into()),
+    };
+    let kube_version = match &args.kube_version {
+        Some(v) => Some(KubeVersion::parse(v).map_err(|e| format!("invalid kube version '{v}': {e}"))?),
+        None => None,
+    };
+    let vals = merge_values(args)?;
+    let path = Path::new(&chart_ref);
+    if !path.exists() {
+        if chart_ref.starts_with('.') || chart_ref.starts_with('/') || chart_ref.contains('/') {
+            return Err(format!("path {chart_ref:?} not found"));
+        }
+        return Err(format!(
+            "non-absolute URLs should be in form of repo_name/path_to_chart, got: {chart_ref}"
+        ));
+    }
+    let chart = chart::load(path).map_err(|e| e.to_string())?;
+    let opts = RenderOptions {
+        release_name: name,
+        namespace: args.namespace.clone(),
+        revision: 1,
+        is_upgrade: args.is_upgrade,
+        kube_version,
+        api_versions: args.api_versions.iter().filter(|s| !s.is_empty()).cloned().collect(),
+        include_crds: args.include_crds,
+        skip_tests: args.skip_tests,
+        subchart_notes: args.render_subchart_notes,
+    };
+    let rendered = driver::render(chart, &vals, &opts).map_err(|e| {
+        if e.has_debug_hint() {
+            format!("{e}\n\nUse --debug flag to render out invalid YAML")
+        } else {
+            e.to_string()
+        }
+    })?;
+    Ok(rendered.template_output(args.include_crds, args.skip_tests, args.notes))
+}
+
+/// Helm's `values.Options.MergeValues`: `-f` files merged in order, then
+/// `--set`, then `--set-string`.
+fn merge_values(args: &TemplateArgs) -> Result<Value, String> {
+    let mut base = Map::new();
+    for file in &args.values {
+        let text = if file.trim() == "-" {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| e.to_string())?;
+            s
+        } else {
+            let bytes = std::fs::read(file).map_err(|e| format!("open {file}: {}", io_text(&e)))?;
+            String::from_utf8_lossy(&bytes).into_owned()
+        };
+        let current = yamlio::load_values(&text).map_err(|e| format!("failed to parse {file}: {e}"))?;
+        if let Some(m) = current.as_map() {
+            base = yamlio::merge_maps(base, m.borrow().clone());
+        }
+    }
+    let base = Value::map(base);
+    for expr in &args.set {
+        strvals::parse_set(expr, &base).map_err(|e| format!("failed parsing --set data: {e}"))?;
+    }
+    for expr in &args.set_string {
+        strvals::parse_set_string(expr, &base).map_err(|e| format!("failed parsing --set-string data: {e}"))?;
+    }
+    Ok(base)
+}
+
+/// Go's text for common I/O errors (`no such file or directory`).
+fn io_text(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => {
+            let s = e.to_string();
+            match s.find(" (os error") {
+                Some(i) => s[..i].to_lowercase(),
+                None => s,
+            }
+        }
+    }
+}

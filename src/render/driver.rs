@@ -1,0 +1,255 @@
+//! The render driver: what `helm template` does between loading a chart and
+//! printing manifests. Builds `.Values` (user values coalesced with chart
+//! defaults, dependencies processed, schema-validated), `.Release`, `.Chart`,
+//! `.Capabilities`, `.Files`, `.Template`, `.Subcharts` per chart of the tree;
+//! renders every template of the tree in Helm's order (all templates parsed
+//! into one set, deepest paths first; partials `_*` not output; `<no value>`
+//! removed), pulls out NOTES.txt, splits and sorts manifests, and formats the
+//! output exactly as `helm template` prints it.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use thiserror::Error;
+
+use crate::chart::{Chart, deps, schema, semver, values};
+use crate::render::context::{Capabilities, Files, KubeVersion};
+use crate::render::manifest::{self, Hook, Manifest};
+use crate::render::value::{Map, Value};
+
+/// Options of one render (the flags of `helm template`).
+#[derive(Clone, Debug)]
+pub struct RenderOptions {
+    pub release_name: String,
+    pub namespace: String,
+    pub revision: i64,
+    pub is_upgrade: bool,
+    /// `--kube-version` (parsed); `None` = rudder's default (1.35).
+    pub kube_version: Option<KubeVersion>,
+    /// `--api-versions`, appended to the default set.
+    pub api_versions: Vec<String>,
+    pub include_crds: bool,
+    pub skip_tests: bool,
+    /// Render NOTES.txt of subcharts too (`--render-subchart-notes`).
+    pub subchart_notes: bool,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions {
+            release_name: "release-name".into(),
+            namespace: "default".into(),
+            revision: 1,
+            is_upgrade: false,
+            kube_version: None,
+            api_versions: Vec::new(),
+            include_crds: false,
+            skip_tests: false,
+            subchart_notes: false,
+        }
+    }
+}
+
+/// Why a render failed; the display text is Helm's.
+#[derive(Debug, Error)]
+pub enum RenderError {
+    #[error("{0}")]
+    Chart(String),
+    #[error("chart dependencies processing failed: {0}")]
+    Dependencies(String),
+    #[error("values don't meet the specifications of the schema(s) in the following chart(s):\n{0}")]
+    Schema(String),
+    /// A template failed to parse or execute (Helm's cleaned-up text).
+    #[error("{0}")]
+    Template(String),
+    #[error(transparent)]
+    Manifest(#[from] manifest::ManifestError),
+}
+
+impl RenderError {
+    /// Whether `helm template` would add its "Use --debug" hint (errors
+    /// raised after the release object exists, i.e. while rendering).
+    pub fn has_debug_hint(&self) -> bool {
+        matches!(self, RenderError::Template(_) | RenderError::Manifest(_))
+    }
+}
+
+/// The result of rendering a chart.
+#[derive(Debug, Default)]
+pub struct Rendered {
+    /// `crds/` files (path, text) of the chart tree, in Helm's order.
+    pub crds: Vec<(String, String)>,
+    pub manifests: Vec<Manifest>,
+    pub hooks: Vec<Hook>,
+    /// Rendered NOTES.txt (root chart, plus subcharts if asked).
+    pub notes: String,
+}
+
+impl Rendered {
+    /// The exact stdout of `helm template` (`--notes` appends the notes).
+    pub fn template_output(&self, include_crds: bool, skip_tests: bool, notes: bool) -> String {
+        let crds: &[(String, String)] = if include_crds { &self.crds } else { &[] };
+        let mut out = manifest::template_output(crds, &self.manifests, &self.hooks, skip_tests);
+        if notes && !self.notes.is_empty() {
+            out.push_str("NOTES:\n");
+            out.push_str(&self.notes);
+            if !self.notes.ends_with('\n') {
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+/// One template to render: its full name, text, and the context it sees.
+pub struct TemplateJob {
+    pub name: String,
+    pub text: String,
+    /// The chart's context map, shared by all its templates (Helm sets
+    /// `Template` in it before executing each one).
+    pub context: Value,
+    pub base_path: String,
+    /// `engine: tera` charts render with Tera.
+    pub tera: bool,
+}
+
+/// Renders `chart` with user-supplied `user_values` (already merged from
+/// `-f`/`--set`), as `helm template` does.
+pub fn render(mut chart: Chart, user_values: &Value, opts: &RenderOptions) -> Result<Rendered, RenderError> {
+    if chart.is_library() || !matches!(chart.metadata.chart_type.as_str(), "" | "application") {
+        return Err(RenderError::Chart(format!("{} charts are not installable", chart.metadata.chart_type)));
+    }
+    deps::process_dependencies(&mut chart, user_values).map_err(|e| RenderError::Dependencies(e.to_string()))?;
+    let caps = Capabilities::new(opts.kube_version.clone(), &opts.api_versions);
+    if !chart.metadata.kube_version.is_empty()
+        && !semver::is_compatible_range(&chart.metadata.kube_version, &caps.kube_version.normalized)
+    {
+        return Err(RenderError::Chart(format!(
+            "chart requires kubeVersion: {} which is incompatible with Kubernetes {}",
+            chart.metadata.kube_version, caps.kube_version.version
+        )));
+    }
+    let vals = values::coalesce_values(&chart, user_values).map_err(|e| RenderError::Chart(e.to_string()))?;
+    schema::validate(&chart, &vals).map_err(RenderError::Schema)?;
+    let top = top_context(&chart, &caps, vals, opts);
+    let mut jobs = Vec::new();
+    collect_templates(&chart, &top, &chart.name().to_string(), true, &mut jobs);
+    let mut files = crate::render::run::render_jobs(jobs)?;
+    let notes = extract_notes(&mut files, chart.name(), opts.subchart_notes);
+    let (hooks, manifests) = manifest::sort_manifests(&files)?;
+    let crds = chart
+        .crd_objects(chart.name())
+        .into_iter()
+        .map(|(name, f)| (name, String::from_utf8_lossy(&f.data).into_owned()))
+        .collect();
+    Ok(Rendered { crds, manifests, hooks, notes })
+}
+
+/// The top-level render values (`ToRenderValues`).
+fn top_context(chart: &Chart, caps: &Capabilities, vals: Value, opts: &RenderOptions) -> Map {
+    let mut release = Map::new();
+    release.insert("Name".into(), Value::str(opts.release_name.as_str()));
+    release.insert("Namespace".into(), Value::str(opts.namespace.as_str()));
+    release.insert("IsUpgrade".into(), Value::Bool(opts.is_upgrade));
+    release.insert("IsInstall".into(), Value::Bool(!opts.is_upgrade));
+    release.insert("Revision".into(), Value::Int(opts.revision));
+    release.insert("Service".into(), Value::str("Helm"));
+    let mut top = Map::new();
+    top.insert("Chart".into(), chart.metadata.to_value(true));
+    top.insert("Capabilities".into(), Value::Object(Rc::new(caps.clone())));
+    top.insert("Release".into(), Value::map(release));
+    top.insert("Values".into(), vals);
+    top
+}
+
+/// Helm's `recAllTpls`: builds each chart's context and queues its
+/// templates; returns the chart's context (for the parent's `.Subcharts`).
+fn collect_templates(chart: &Chart, parent: &Map, full_path: &str, is_root: bool, jobs: &mut Vec<TemplateJob>) -> Value {
+    let values = if is_root {
+        parent.get("Values").cloned().unwrap_or_else(Value::empty_map)
+    } else {
+        parent
+            .get("Values")
+            .and_then(|v| values::table_at(v, chart.name()))
+            .unwrap_or_else(Value::empty_map)
+    };
+    let files: BTreeMap<String, Rc<[u8]>> = chart.files.iter().map(|f| (f.name.clone(), f.data.clone())).collect();
+    let subcharts = Value::empty_map();
+    let mut next = Map::new();
+    next.insert("Chart".into(), chart.metadata.to_value(is_root));
+    next.insert("Files".into(), Value::Object(Rc::new(Files::new(files))));
+    next.insert("Release".into(), parent.get("Release").cloned().unwrap_or(Value::Nil));
+    next.insert("Capabilities".into(), parent.get("Capabilities").cloned().unwrap_or(Value::Nil));
+    next.insert("Values".into(), values);
+    next.insert("Subcharts".into(), subcharts.clone());
+    for dep in &chart.dependencies {
+        let sub_path = format!("{full_path}/charts/{}", dep.name());
+        let ctx = collect_templates(dep, &next, &sub_path, false, jobs);
+        if let Some(m) = subcharts.as_map() {
+            m.borrow_mut().insert(dep.name().to_string(), ctx);
+        }
+    }
+    let next_value = Value::map(next);
+    let tera = chart.metadata.engine == "tera";
+    for t in &chart.templates {
+        let base = t.name.rsplit('/').next().unwrap_or(&t.name);
+        if chart.is_library() && !base.starts_with('_') {
+            continue;
+        }
+        jobs.push(TemplateJob {
+            name: format!("{full_path}/{}", t.name),
+            text: String::from_utf8_lossy(&t.data).into_owned(),
+            context: next_value.clone(),
+            base_path: format!("{full_path}/templates"),
+            tera,
+        });
+    }
+    next_value
+}
+
+/// Pulls NOTES.txt files out of the rendered set (Helm's renderResources).
+fn extract_notes(files: &mut BTreeMap<String, String>, chart_name: &str, sub_notes: bool) -> String {
+    let root_notes = format!("{chart_name}/templates/NOTES.txt");
+    let keys: Vec<String> = files.keys().filter(|k| k.ends_with("NOTES.txt")).cloned().collect();
+    let mut notes = String::new();
+    for k in keys {
+        if let Some(v) = files.remove(&k)
+            && (sub_notes || k == root_notes)
+        {
+            if !notes.is_empty() {
+                notes.push('\n');
+            }
+            notes.push_str(&v);
+        }
+    }
+    notes
+}
+
+/// Helm's `sortTemplates`: most path segments first, then reverse
+/// lexical order (`sort.Reverse(byPathLen)`).
+pub fn sort_template_names(names: &mut [String]) {
+    names.sort_by(|a, b| {
+        let (ca, cb) = (a.matches('/').count(), b.matches('/').count());
+        cb.cmp(&ca).then_with(|| b.cmp(a))
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_order_is_helms() {
+        let mut names = vec![
+            "c/templates/a.yaml".to_string(),
+            "c/templates/b.yaml".to_string(),
+            "c/charts/s/templates/z.yaml".to_string(),
+            "c/templates/_h.tpl".to_string(),
+        ];
+        sort_template_names(&mut names);
+        assert_eq!(
+            names,
+            vec!["c/charts/s/templates/z.yaml", "c/templates/b.yaml", "c/templates/a.yaml", "c/templates/_h.tpl"]
+        );
+    }
+}

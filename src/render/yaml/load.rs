@@ -1,0 +1,517 @@
+//! Reading YAML the way `sigs.k8s.io/yaml.Unmarshal` does: the first
+//! document is parsed (events from `saphyr-parser`), decoded with go-yaml v2's
+//! rules (YAML 1.1 resolution, merge keys, aliases, last duplicate key wins),
+//! map keys turned into strings, then passed through JSON, so every number
+//! becomes a float64 and NaN/Inf are errors.
+
+use std::collections::{HashMap, HashSet};
+
+use saphyr_parser::{Event, Parser, ScalarStyle, ScanError};
+
+use super::resolve::{Resolved, TAG_PREFIX, resolve_plain, resolve_tagged};
+use crate::render::json::format_float;
+use crate::render::value::{Map, Value};
+
+/// Why loading failed: `Yaml` errors come from go-yaml (`yaml: line 3: ...`),
+/// `Json` errors from the JSON step (`json: unsupported value: NaN`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoadError {
+    Yaml(String),
+    Json(String),
+}
+
+type Id = usize;
+
+/// A parsed node of the first document.
+enum Node {
+    Scalar {
+        value: String,
+        plain: bool,
+        tag: Option<String>,
+    },
+    Seq(Vec<Id>),
+    Map(Vec<(Id, Id)>),
+    Alias(Id),
+}
+
+/// The node tree of the first document (`None` for an empty stream).
+struct Doc {
+    nodes: Vec<Node>,
+    root: Option<Id>,
+}
+
+/// Parses the first YAML document of `text` into a JSON-like value.
+pub fn load_first(text: &str) -> Result<Value, LoadError> {
+    let doc = parse_first(text)?;
+    let Some(root) = doc.root else {
+        return Ok(Value::Nil);
+    };
+    let mut d = Decoder {
+        doc: &doc,
+        active_aliases: HashSet::new(),
+        decode_count: 0,
+        alias_count: 0,
+        alias_depth: 0,
+    };
+    let v = d.decode(root)?;
+    check_json(&v)?;
+    Ok(v)
+}
+
+/// Rejects what `json.Marshal` cannot encode (NaN and infinities).
+fn check_json(v: &Value) -> Result<(), LoadError> {
+    match v {
+        Value::Float(f) if !f.is_finite() => Err(LoadError::Json(format!(
+            "json: unsupported value: {}",
+            format_float(*f, 'g', 64)
+        ))),
+        Value::List(l) => l.items.iter().try_for_each(check_json),
+        Value::Map(_, m) => m.borrow().values().try_for_each(check_json),
+        _ => Ok(()),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Events to nodes
+
+fn parse_first(text: &str) -> Result<Doc, LoadError> {
+    let mut parser = Parser::new_from_str(text);
+    let mut b = Builder {
+        nodes: Vec::new(),
+        anchors: HashMap::new(),
+        stack: Vec::new(),
+        root: None,
+        text,
+    };
+    while let Some(next) = parser.next_event() {
+        let (event, _span) = next.map_err(|e| scan_error(&e, text))?;
+        match event {
+            Event::StreamEnd => break,
+            Event::DocumentEnd => {
+                if b.root.is_some() {
+                    break;
+                }
+            }
+            Event::StreamStart | Event::DocumentStart(_) | Event::Nothing => {}
+            Event::Scalar(value, style, anchor, tag) => {
+                let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
+                let id = b.push(
+                    Node::Scalar {
+                        value: value.into_owned(),
+                        plain: style == ScalarStyle::Plain,
+                        tag,
+                    },
+                    anchor,
+                );
+                b.attach(id);
+            }
+            Event::Alias(anchor) => {
+                let Some(&target) = b.anchors.get(&anchor) else {
+                    return Err(LoadError::Yaml("yaml: unknown anchor referenced".into()));
+                };
+                let id = b.push(Node::Alias(target), 0);
+                b.attach(id);
+            }
+            Event::SequenceStart(anchor, _) => {
+                let id = b.push(Node::Seq(Vec::new()), anchor);
+                b.stack.push((id, None));
+            }
+            Event::MappingStart(anchor, _) => {
+                let id = b.push(Node::Map(Vec::new()), anchor);
+                b.stack.push((id, None));
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some((id, _)) = b.stack.pop() {
+                    b.attach(id);
+                }
+            }
+        }
+    }
+    Ok(Doc {
+        nodes: b.nodes,
+        root: b.root,
+    })
+}
+
+struct Builder<'t> {
+    nodes: Vec<Node>,
+    anchors: HashMap<usize, Id>,
+    /// Open collections, with a pending key for maps.
+    stack: Vec<(Id, Option<Id>)>,
+    root: Option<Id>,
+    #[allow(dead_code)]
+    text: &'t str,
+}
+
+impl Builder<'_> {
+    fn push(&mut self, node: Node, anchor: usize) -> Id {
+        let id = self.nodes.len();
+        self.nodes.push(node);
+        if anchor != 0 {
+            self.anchors.insert(anchor, id);
+        }
+        id
+    }
+
+    /// Adds a finished node to the open collection (or makes it the root).
+    fn attach(&mut self, id: Id) {
+        let Some((parent, pending)) = self.stack.last_mut() else {
+            self.root = Some(id);
+            return;
+        };
+        let parent = *parent;
+        match &mut self.nodes[parent] {
+            Node::Seq(items) => items.push(id),
+            Node::Map(pairs) => match pending.take() {
+                None => *pending = Some(id),
+                Some(key) => pairs.push((key, id)),
+            },
+            _ => {}
+        }
+    }
+}
+
+/// Rewords a saphyr error as go-yaml v2 words the same problem.
+fn scan_error(e: &ScanError, text: &str) -> LoadError {
+    let info = e.info();
+    let line = e.marker().line();
+    let (msg, parser_error) = match info {
+        "while parsing a block mapping, did not find expected key" => {
+            ("did not find expected key".to_string(), true)
+        }
+        "while parsing a node, did not find expected node content" => {
+            ("did not find expected node content".to_string(), true)
+        }
+        "while parsing a flow mapping, did not find expected ',' or '}'" => {
+            ("did not find expected ',' or '}'".to_string(), true)
+        }
+        "while parsing a flow sequence, expected ',' or ']'" => {
+            ("did not find expected ',' or ']'".to_string(), true)
+        }
+        "while parsing a block collection, did not find expected '-' indicator" => {
+            ("did not find expected '-' indicator".to_string(), true)
+        }
+        "while parsing node, found unknown anchor" => {
+            let name = anchor_name_at(text, e.marker().index());
+            return LoadError::Yaml(format!("yaml: unknown anchor '{name}' referenced"));
+        }
+        "simple key expect ':'" => ("could not find expected ':'".to_string(), false),
+        "tabs disallowed within this context (block indentation)"
+        | "tab cannot be used as indentation" => (
+            "found character that cannot start any token".to_string(),
+            false,
+        ),
+        "unexpected eof" => ("did not find expected node content".to_string(), true),
+        other => {
+            // libyaml reports only the problem, not the "while scanning ..." context.
+            let problem = match other.strip_prefix("while ") {
+                Some(rest) => rest.split_once(", ").map_or(other, |(_, p)| p),
+                None => other,
+            };
+            (problem.to_string(), false)
+        }
+    };
+    // go-yaml prints the 0-based problem line, plus one for scanner errors,
+    // and no line at all when the problem is on the first line.
+    let zero_based = line.saturating_sub(1);
+    let go_line = if zero_based == 0 {
+        0
+    } else if parser_error {
+        zero_based
+    } else {
+        zero_based + 1
+    };
+    if go_line == 0 {
+        LoadError::Yaml(format!("yaml: {msg}"))
+    } else {
+        LoadError::Yaml(format!("yaml: line {go_line}: {msg}"))
+    }
+}
+
+/// The alias name written at character index `idx` (after an optional `*`).
+fn anchor_name_at(text: &str, idx: usize) -> String {
+    let rest: String = text.chars().skip(idx).collect();
+    let rest = rest.strip_prefix('*').unwrap_or(&rest);
+    rest.chars()
+        .take_while(|c| !c.is_whitespace() && !matches!(c, ',' | '[' | ']' | '{' | '}'))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// Nodes to values
+
+struct Decoder<'d> {
+    doc: &'d Doc,
+    active_aliases: HashSet<Id>,
+    decode_count: usize,
+    alias_count: usize,
+    alias_depth: usize,
+}
+
+/// go-yaml v2's `allowedAliasRatio` (billion-laughs protection).
+fn allowed_alias_ratio(decode_count: usize) -> f64 {
+    const LOW: usize = 400_000;
+    const HIGH: usize = 4_000_000;
+    if decode_count <= LOW {
+        0.99
+    } else if decode_count >= HIGH {
+        0.10
+    } else {
+        0.99 - 0.89 * ((decode_count - LOW) as f64 / (HIGH - LOW) as f64)
+    }
+}
+
+fn yaml_err(msg: impl Into<String>) -> LoadError {
+    LoadError::Yaml(format!("yaml: {}", msg.into()))
+}
+
+impl Decoder<'_> {
+    fn count(&mut self) -> Result<(), LoadError> {
+        self.decode_count += 1;
+        if self.alias_depth > 0 {
+            self.alias_count += 1;
+        }
+        if self.alias_count > 100
+            && self.decode_count > 1000
+            && self.alias_count as f64 / self.decode_count as f64
+                > allowed_alias_ratio(self.decode_count)
+        {
+            return Err(yaml_err("document contains excessive aliasing"));
+        }
+        Ok(())
+    }
+
+    /// Follows an alias node, guarding against self-containing anchors.
+    fn enter_alias<T>(
+        &mut self,
+        alias: Id,
+        target: Id,
+        f: impl FnOnce(&mut Self, Id) -> Result<T, LoadError>,
+    ) -> Result<T, LoadError> {
+        if !self.active_aliases.insert(alias) {
+            return Err(yaml_err("anchor value contains itself"));
+        }
+        self.alias_depth += 1;
+        let r = f(self, target);
+        self.alias_depth -= 1;
+        self.active_aliases.remove(&alias);
+        r
+    }
+
+    fn decode(&mut self, id: Id) -> Result<Value, LoadError> {
+        self.count()?;
+        match &self.doc.nodes[id] {
+            Node::Alias(target) => {
+                let target = *target;
+                self.enter_alias(id, target, |d, t| d.decode(t))
+            }
+            Node::Scalar { value, plain, tag } => scalar_value(value, *plain, tag.as_deref()),
+            Node::Seq(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for &item in items {
+                    out.push(self.decode(item)?);
+                }
+                Ok(Value::list(out))
+            }
+            Node::Map(_) => {
+                let mut map = Map::new();
+                self.fill_map(id, &mut map)?;
+                Ok(Value::map(map))
+            }
+        }
+    }
+
+    /// Decodes a mapping node into `map` (go-yaml's `d.mapping` into an
+    /// existing map: merges apply in order, later keys win).
+    fn fill_map(&mut self, id: Id, map: &mut Map) -> Result<(), LoadError> {
+        let Node::Map(pairs) = &self.doc.nodes[id] else {
+            return Ok(());
+        };
+        for &(k, v) in pairs {
+            if self.is_merge(k) {
+                self.merge(v, map)?;
+                continue;
+            }
+            let key = self.decode_key(k)?;
+            let value = self.decode(v)?;
+            map.insert(key, value);
+        }
+        Ok(())
+    }
+
+    fn is_merge(&self, id: Id) -> bool {
+        match &self.doc.nodes[id] {
+            Node::Scalar { value, plain, tag } => {
+                value == "<<"
+                    && ((*plain && tag.is_none())
+                        || tag.as_deref() == Some("tag:yaml.org,2002:merge"))
+            }
+            _ => false,
+        }
+    }
+
+    fn merge(&mut self, id: Id, map: &mut Map) -> Result<(), LoadError> {
+        let want_map = || yaml_err("map merge requires map or sequence of maps as the value");
+        match &self.doc.nodes[id] {
+            Node::Map(_) => {
+                self.count()?;
+                self.fill_map(id, map)
+            }
+            Node::Alias(target) => {
+                let target = *target;
+                if !matches!(self.doc.nodes[target], Node::Map(_)) {
+                    return Err(want_map());
+                }
+                self.count()?;
+                self.enter_alias(id, target, |d, t| {
+                    d.count()?;
+                    d.fill_map(t, map)
+                })
+            }
+            Node::Seq(items) => {
+                for &item in items.iter().rev() {
+                    match &self.doc.nodes[item] {
+                        Node::Map(_) => {
+                            self.count()?;
+                            self.fill_map(item, map)?;
+                        }
+                        Node::Alias(target) if matches!(self.doc.nodes[*target], Node::Map(_)) => {
+                            let target = *target;
+                            self.count()?;
+                            self.enter_alias(item, target, |d, t| {
+                                d.count()?;
+                                d.fill_map(t, map)
+                            })?;
+                        }
+                        _ => return Err(want_map()),
+                    }
+                }
+                Ok(())
+            }
+            Node::Scalar { .. } => Err(want_map()),
+        }
+    }
+
+    /// A map key as sigs.k8s.io/yaml's `convertToJSONableObject` turns it
+    /// into a string.
+    fn decode_key(&mut self, id: Id) -> Result<String, LoadError> {
+        self.count()?;
+        match &self.doc.nodes[id] {
+            Node::Alias(target) => {
+                let target = *target;
+                self.enter_alias(id, target, |d, t| d.decode_key(t))
+            }
+            Node::Scalar { value, plain, tag } => {
+                let resolved = scalar_resolution(value, *plain, tag.as_deref())?;
+                match resolved {
+                    Resolved::Str | Resolved::Timestamp | Resolved::Merge => {
+                        Ok(scalar_string(value, tag.as_deref())?)
+                    }
+                    Resolved::Int(i) => Ok(i.to_string()),
+                    Resolved::Bool(b) => Ok(b.to_string()),
+                    Resolved::Float(f) => Ok(float_key(f)),
+                    Resolved::Uint(u) => Err(LoadError::Yaml(format!(
+                        "unsupported map key of type: uint64, key: {u:#x}, value: <value>"
+                    ))),
+                    Resolved::Null => Err(LoadError::Yaml(
+                        "unsupported map key of type: %!s(<nil>), key: <nil>, value: <value>"
+                            .into(),
+                    )),
+                }
+            }
+            Node::Seq(_) | Node::Map(_) => {
+                let v = self.decode(id)?;
+                Err(yaml_err(format!("invalid map key: {}", go_sharp_v(&v))))
+            }
+        }
+    }
+}
+
+/// A float key: `strconv.FormatFloat(k, 'g', -1, 32)` with YAML's names for
+/// infinities and NaN.
+fn float_key(f: f64) -> String {
+    let s = format_float(f, 'g', 32);
+    match s.as_str() {
+        "+Inf" => ".inf".into(),
+        "-Inf" => "-.inf".into(),
+        "NaN" => ".nan".into(),
+        _ => s,
+    }
+}
+
+/// A rough Go `%#v` of a decoded collection, for the "invalid map key" error.
+fn go_sharp_v(v: &Value) -> String {
+    match v {
+        Value::List(_) => "[]interface {}{...}".into(),
+        _ => "map[interface {}]interface {}{...}".into(),
+    }
+}
+
+/// How a scalar node resolves: quoted and block scalars without a tag are
+/// strings; plain ones follow YAML 1.1; tagged ones follow their tag.
+fn scalar_resolution(value: &str, plain: bool, tag: Option<&str>) -> Result<Resolved, LoadError> {
+    match tag {
+        None if plain => Ok(resolve_plain(value)),
+        None => Ok(Resolved::Str),
+        Some("!") => Ok(Resolved::Str),
+        Some(t) => resolve_tagged(t, value).map_err(yaml_err),
+    }
+}
+
+/// The string value of a scalar that resolved to a string (decoding
+/// `!!binary` base64).
+fn scalar_string(value: &str, tag: Option<&str>) -> Result<String, LoadError> {
+    if tag == Some(&format!("{TAG_PREFIX}binary")[..]) {
+        let bytes = base64_decode(value)
+            .ok_or_else(|| yaml_err("!!binary value contains invalid base64 data"))?;
+        return Ok(String::from_utf8_lossy(&bytes).into_owned());
+    }
+    Ok(value.to_string())
+}
+
+fn scalar_value(value: &str, plain: bool, tag: Option<&str>) -> Result<Value, LoadError> {
+    Ok(match scalar_resolution(value, plain, tag)? {
+        Resolved::Null => Value::Nil,
+        Resolved::Bool(b) => Value::Bool(b),
+        Resolved::Int(i) => Value::Float(i as f64),
+        Resolved::Uint(u) => Value::Float(u as f64),
+        Resolved::Float(f) => Value::Float(f),
+        Resolved::Str | Resolved::Timestamp | Resolved::Merge => {
+            Value::str(scalar_string(value, tag)?)
+        }
+    })
+}
+
+/// Go's `base64.StdEncoding.DecodeString` (strict padding; newlines ignored).
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let clean: Vec<u8> = s.bytes().filter(|&b| b != b'\n' && b != b'\r').collect();
+    if !clean.len().is_multiple_of(4) {
+        return None;
+    }
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => u32::from(c - b'A'),
+            b'a'..=b'z' => u32::from(c - b'a') + 26,
+            b'0'..=b'9' => u32::from(c - b'0') + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        })
+    };
+    let mut out = Vec::with_capacity(clean.len() / 4 * 3);
+    for (ci, chunk) in clean.chunks(4).enumerate() {
+        let last = ci == clean.len() / 4 - 1;
+        let pad = chunk.iter().rev().take_while(|&&c| c == b'=').count();
+        if pad > 2 || (pad > 0 && !last) {
+            return None;
+        }
+        let mut n = 0u32;
+        for &c in &chunk[..4 - pad] {
+            n = (n << 6) | val(c)?;
+        }
+        n <<= 6 * pad as u32;
+        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        out.extend_from_slice(&bytes[..3 - pad]);
+    }
+    Some(out)
+}

@@ -1,0 +1,132 @@
+//! YAML as Helm reads and writes it: YAML 1.1 scalar resolution (`yes`/`on`/`y`
+//! are booleans) into [`super::value::Value`] trees where every number is a
+//! float64, and `toYaml` output identical to Helm's (sigs.k8s.io/yaml, i.e.
+//! go-yaml v2 behind a JSON round trip).
+//!
+//! - [`parse_values`]: Helm v4's `loader.LoadValues` (values.yaml, `-f`).
+//! - [`parse_any`], [`parse_map`], [`parse_list`]: `yaml.Unmarshal` into
+//!   `interface{}`, `map[string]interface{}` (`fromYaml`) and `[]interface{}`
+//!   (`fromYamlArray`).
+//! - [`to_yaml`]: `yaml.Marshal` (`toYaml` trims the final newline itself).
+
+mod emit;
+mod load;
+pub mod resolve;
+
+use super::value::{Map, Value};
+
+/// An error reading or writing YAML, worded as sigs.k8s.io/yaml words it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum YamlError {
+    /// The YAML text could not be parsed or converted (`yaml: line 3: ...`).
+    #[error("error converting YAML to JSON: {0}")]
+    Convert(String),
+    /// The converted document does not fit the target Go type.
+    #[error("error unmarshaling JSON: while decoding JSON: {0}")]
+    Unmarshal(String),
+    /// A values document failed (Helm's `LoadValues` wording).
+    #[error("cannot unmarshal yaml document: {0}")]
+    Document(Box<YamlError>),
+    /// A value could not be marshalled (NaN, Inf, objects without JSON form).
+    #[error("error marshaling into JSON: {0}")]
+    Marshal(String),
+}
+
+fn convert(e: load::LoadError) -> YamlError {
+    match e {
+        load::LoadError::Yaml(m) | load::LoadError::Json(m) => YamlError::Convert(m),
+    }
+}
+
+/// Parses a values file as Helm v4's `loader.LoadValues` does: the text is
+/// split into `---` documents (apimachinery's YAMLReader), each unmarshalled
+/// into a `map[string]interface{}` (every number a float64) and merged in
+/// order (maps merged recursively, anything else replaced).
+pub fn parse_values(text: &str) -> Result<Value, YamlError> {
+    let mut values = Map::new();
+    for doc in split_documents(text) {
+        let current = parse_map(doc).map_err(|e| YamlError::Document(Box::new(e)))?;
+        if let Value::Map(_, m) = current {
+            let m = std::mem::take(&mut *m.borrow_mut());
+            merge_maps(&mut values, m);
+        }
+    }
+    Ok(Value::map(values))
+}
+
+/// Helm's `loader.MergeMaps(a, b)` in place: `b` wins, nested maps merge.
+fn merge_maps(a: &mut Map, b: Map) {
+    for (k, v) in b {
+        if let (Value::Map(_, bm), Some(Value::Map(_, am))) = (&v, a.get(&k)) {
+            let mut merged = am.borrow().clone();
+            let inner = bm.borrow().clone();
+            merge_maps(&mut merged, inner);
+            a.insert(k, Value::map(merged));
+            continue;
+        }
+        a.insert(k, v);
+    }
+}
+
+/// apimachinery's `YAMLReader`: documents are separated by lines starting
+/// with `---` (followed only by spaces or a comment); empty documents are
+/// skipped, a leading separator line stays part of its document.
+fn split_documents(text: &str) -> Vec<&str> {
+    let mut docs = Vec::new();
+    let mut start = 0;
+    let mut pos = 0;
+    while pos < text.len() {
+        let end = text[pos..].find('\n').map_or(text.len(), |i| pos + i + 1);
+        let line = &text[pos..end];
+        if let Some(rest) = line.strip_prefix("---") {
+            let trimmed = rest.trim();
+            if (trimmed.is_empty() || trimmed.starts_with('#')) && pos > start {
+                docs.push(&text[start..pos]);
+                start = end;
+            }
+        }
+        pos = end;
+    }
+    if start < text.len() {
+        docs.push(&text[start..]);
+    }
+    docs
+}
+
+/// `sigs.k8s.io/yaml.Unmarshal` into `interface{}`: the first document, any
+/// node kind; numbers become float64. An empty document is `nil`.
+pub fn parse_any(text: &str) -> Result<Value, YamlError> {
+    load::load_first(text).map_err(convert)
+}
+
+/// Helm's `fromYaml`: unmarshal into `map[string]interface{}`; an empty or
+/// `null` document gives an empty map.
+pub fn parse_map(text: &str) -> Result<Value, YamlError> {
+    match parse_any(text)? {
+        v @ Value::Map(..) => Ok(v),
+        Value::Nil => Ok(Value::empty_map()),
+        other => Err(YamlError::Unmarshal(
+            super::json::type_error(&other, "map[string]interface {}").to_string(),
+        )),
+    }
+}
+
+/// Helm's `fromYamlArray`: unmarshal into `[]interface{}`; an empty or `null`
+/// document gives an empty list.
+pub fn parse_list(text: &str) -> Result<Value, YamlError> {
+    match parse_any(text)? {
+        v @ Value::List(..) => Ok(v),
+        Value::Nil => Ok(Value::list(Vec::new())),
+        other => Err(YamlError::Unmarshal(
+            super::json::type_error(&other, "[]interface {}").to_string(),
+        )),
+    }
+}
+
+/// `sigs.k8s.io/yaml.Marshal`: the text Helm's `toYaml` trims.
+pub fn to_yaml(value: &Value) -> Result<String, YamlError> {
+    emit::marshal(value).map_err(|e| YamlError::Marshal(e.0))
+}
+
+#[cfg(test)]
+mod tests;
