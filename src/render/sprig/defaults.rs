@@ -4,7 +4,7 @@
 //! an `int` 1 never equals a `float64` 1).
 
 use super::{arg, arg_bool, arg_str, kind_name, spec};
-use crate::render::funcs::{FuncResult, FuncSpec, GoType as T};
+use crate::render::funcs::{FuncError, FuncResult, FuncSpec, GoType as T};
 use crate::render::value::Value;
 
 const A: T = T::Any;
@@ -19,8 +19,8 @@ pub(super) const FUNCS: &[FuncSpec] = &[
     spec("ternary", &[A, A, T::Bool], None, |a| {
         Ok(if arg_bool(a, 2)? { arg(a, 0).clone() } else { arg(a, 1).clone() })
     }),
-    spec("deepCopy", &[A], None, |a| Ok(arg(a, 0).deep_copy())),
-    spec("mustDeepCopy", &[A], None, |a| Ok(arg(a, 0).deep_copy())),
+    spec("deepCopy", &[A], None, deep_copy),
+    spec("mustDeepCopy", &[A], None, deep_copy),
     spec("typeOf", &[A], None, |a| Ok(Value::str(arg(a, 0).type_name()))),
     spec("typeIs", &[S, A], None, |a| Ok(Value::Bool(arg_str(a, 0)? == arg(a, 1).type_name()))),
     spec("typeIsLike", &[S, A], None, |a| {
@@ -38,6 +38,14 @@ pub(crate) fn empty(v: &Value) -> bool {
     match v {
         Value::Object(_) => false,
         other => !other.truthy(),
+    }
+}
+
+/// copystructure.Copy: nil has no type to copy.
+fn deep_copy(args: &[Value]) -> FuncResult {
+    match arg(args, 0) {
+        Value::Nil => Err(FuncError::new("reflect: call of reflect.Value.Type on zero Value")),
+        v => Ok(v.deep_copy()),
     }
 }
 

@@ -224,7 +224,7 @@ impl Decimal {
     /// decimal places.
     fn div(&self, o: &Decimal) -> Result<Decimal, FuncError> {
         if o.m == BigInt::ZERO {
-            return Err(FuncError::new("decimal division by zero"));
+            return Err(FuncError::new("decimal division by 0"));
         }
         // self/o = (m1/m2) × 10^(e1-e2); want q × 10^-16.
         let shift = self.e - o.e + 16;

@@ -23,6 +23,9 @@ pub mod semver;
 mod strings;
 mod url;
 
+#[cfg(test)]
+mod oracle_tests;
+
 use std::sync::OnceLock;
 
 use super::funcs::{FuncError, FuncResult, FuncSpec, GoType};

@@ -75,6 +75,10 @@ fn go_syntax_error(expr: &str) -> Option<String> {
                 if i + 1 >= b.len() {
                     return Some("trailing backslash at end of expression: ``".into());
                 }
+                let n = b[i + 1];
+                if n.is_ascii_alphanumeric() && !"afntrvxpPdDsSwWbBAzQE0".contains(n) {
+                    return Some(format!("invalid escape sequence: `\\{n}`"));
+                }
                 i += 2;
                 prev_repeat = false;
                 at_start = false;

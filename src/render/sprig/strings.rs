@@ -55,10 +55,12 @@ pub(super) const FUNCS: &[FuncSpec] = &[
     spec("quote", &[], Some(T::Any), quote),
     spec("squote", &[], Some(T::Any), squote),
     spec("cat", &[], Some(T::Any), cat),
-    spec("indent", &[I, S], None, |a| Ok(Value::str(indent(arg_int(a, 0)?, arg_str(a, 1)?)))),
+    spec("indent", &[I, S], None, |a| Ok(Value::str(indent(arg_int(a, 0)?, arg_str(a, 1)?)?))),
     spec("nindent", &[I, S], None, |a| {
-        Ok(Value::str(format!("\n{}", indent(arg_int(a, 0)?, arg_str(a, 1)?))))
+        Ok(Value::str(format!("\n{}", indent(arg_int(a, 0)?, arg_str(a, 1)?)?)))
     }),
+    // Helm renders without DNS: getHostByName always returns "".
+    spec("getHostByName", &[S], None, |_| Ok(Value::str(""))),
     spec("replace", &[S, S, S], None, |a| {
         Ok(Value::str(arg_str(a, 2)?.replace(arg_str(a, 0)?, arg_str(a, 1)?)))
     }),
@@ -396,9 +398,16 @@ fn cat(args: &[Value]) -> FuncResult {
     Ok(Value::str(parts.join(" ")))
 }
 
-fn indent(spaces: i64, v: &str) -> String {
-    let pad = " ".repeat(spaces.max(0) as usize);
-    format!("{pad}{}", v.replace('\n', &format!("\n{pad}")))
+fn indent(spaces: i64, v: &str) -> Result<String, FuncError> {
+    if spaces < 0 {
+        return Err(FuncError::new("strings: negative Repeat count"));
+    }
+    let total = (spaces as u128) * (v.bytes().filter(|&b| b == b'\n').count() as u128 + 1) + v.len() as u128;
+    if total > MAX_OUTPUT as u128 {
+        return Err(FuncError::new(format!("indent: output of {total} bytes is too large")));
+    }
+    let pad = " ".repeat(spaces as usize);
+    Ok(format!("{pad}{}", v.replace('\n', &format!("\n{pad}"))))
 }
 
 /// Go's `strings.SplitN(s, sep, n)` (`n < 0`: all).
