@@ -1,9 +1,20 @@
-//! Helm's `--set`, `--set-string` parser (pkg/strvals): `a.b[0]=x,c={1,2}`
-//! expressions applied to a values map.
+//! Helm's `--set`, `--set-string` and `--set-file` parser (pkg/strvals):
+//! `a.b[0]=x,c={1,2}` expressions applied to a values map, with Helm's
+//! typing (`true`/`false`/`null`, integers as int64, everything else a
+//! string), backslash escapes, list indexes and Helm's error messages.
 
-use crate::render::value::Value;
+use std::cell::RefCell;
+use std::rc::Rc;
 
-/// An error parsing a `--set` expression, worded as Helm words it.
+use crate::render::value::{Map, MapRef, Value};
+
+/// Helm's limit on list indexes (`strvals.MaxIndex`).
+const MAX_INDEX: i64 = 65536;
+/// Helm's limit on dotted name nesting (`strvals.MaxNestedNameLevel`).
+const MAX_NESTED_NAME_LEVEL: usize = 30;
+
+/// An error parsing a `--set` expression, worded as Helm words it (the CLI
+/// prefixes `failed parsing --set data: `).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum StrvalsError {
     #[error("{0}")]
@@ -12,12 +23,512 @@ pub enum StrvalsError {
 
 /// `strvals.ParseInto`: typed values (`true`, int64 numbers, `null`).
 pub fn parse_set(expr: &str, into: &Value) -> Result<(), StrvalsError> {
-    let _ = (expr, into);
-    Err(StrvalsError::Parse("not implemented".into()))
+    run(expr, into, &|rs: &str| Ok(typed_val(rs, false)))
 }
 
 /// `strvals.ParseIntoString`: every value a string.
 pub fn parse_set_string(expr: &str, into: &Value) -> Result<(), StrvalsError> {
-    let _ = (expr, into);
-    Err(StrvalsError::Parse("not implemented".into()))
+    run(expr, into, &|rs: &str| Ok(typed_val(rs, true)))
+}
+
+/// `strvals.ParseIntoFile`: each value is a path handed to `read` (Helm's
+/// `--set-file` reads the file and stores its text).
+pub fn parse_set_file(
+    expr: &str,
+    into: &Value,
+    read: &dyn Fn(&str) -> Result<Value, String>,
+) -> Result<(), StrvalsError> {
+    run(expr, into, read)
+}
+
+/// `strvals.Parse`: a fresh map from one expression.
+pub fn parse(expr: &str) -> Result<Value, StrvalsError> {
+    let v = Value::empty_map();
+    parse_set(expr, &v)?;
+    Ok(v)
+}
+
+type Reader<'r> = &'r dyn Fn(&str) -> Result<Value, String>;
+
+fn run(expr: &str, into: &Value, reader: Reader<'_>) -> Result<(), StrvalsError> {
+    let Some(map) = into.as_map() else {
+        return Err(StrvalsError::Parse("values are not a map".into()));
+    };
+    let mut p = Parser {
+        chars: expr.chars().collect(),
+        pos: 0,
+        reader,
+    };
+    loop {
+        match p.key(map, 0) {
+            Ok(()) => {}
+            Err(e) if e.is_eof() => return Ok(()),
+            Err(e) => return Err(StrvalsError::Parse(e.message())),
+        }
+    }
+}
+
+/// A parse error; `eof` marks errors that wrap `io.EOF` (Helm's parse loop
+/// treats those as the end of input).
+struct PErr {
+    msg: Option<String>,
+    eof: bool,
+}
+
+impl PErr {
+    fn eof() -> PErr {
+        PErr {
+            msg: None,
+            eof: true,
+        }
+    }
+    fn msg(m: impl Into<String>) -> PErr {
+        PErr {
+            msg: Some(m.into()),
+            eof: false,
+        }
+    }
+    fn wrap(self, prefix: &str) -> PErr {
+        PErr {
+            msg: Some(format!("{prefix}{}", self.message())),
+            eof: self.eof,
+        }
+    }
+    fn is_eof(&self) -> bool {
+        self.eof
+    }
+    fn message(&self) -> String {
+        self.msg.clone().unwrap_or_else(|| "EOF".into())
+    }
+}
+
+/// A Go `%q` of a string (Helm quotes keys in its messages).
+fn go_quote(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The panic message of a failed Go type assertion.
+fn conversion_panic(v: &Value, want: &str) -> PErr {
+    let have = if v.is_nil() { "nil" } else { v.type_name() };
+    PErr::msg(format!(
+        "unable to parse key: interface conversion: interface {{}} is {have}, not {want}"
+    ))
+}
+
+struct Parser<'r> {
+    chars: Vec<char>,
+    pos: usize,
+    reader: Reader<'r>,
+}
+
+enum ValList {
+    List(Vec<Value>),
+    NotList,
+}
+
+impl Parser<'_> {
+    fn read(&mut self) -> Option<char> {
+        let c = self.chars.get(self.pos).copied();
+        if c.is_some() {
+            self.pos += 1;
+        }
+        c
+    }
+
+    fn unread(&mut self) {
+        self.pos = self.pos.saturating_sub(1);
+    }
+
+    /// Go's `runesUntil`: text up to a stop rune (backslash escapes the next
+    /// rune); `Err` at end of input with what was read.
+    fn until(&mut self, stop: &[char]) -> (String, Option<char>) {
+        let mut v = String::new();
+        loop {
+            match self.read() {
+                None => return (v, None),
+                Some(c) if stop.contains(&c) => return (v, Some(c)),
+                Some('\\') => match self.read() {
+                    None => return (v, None),
+                    Some(n) => v.push(n),
+                },
+                Some(c) => v.push(c),
+            }
+        }
+    }
+
+    fn key(&mut self, data: &MapRef, level: usize) -> Result<(), PErr> {
+        let (k, last) = self.until(&['=', '[', ',', '.']);
+        let Some(last) = last else {
+            if k.is_empty() {
+                return Err(PErr::eof());
+            }
+            return Err(PErr::msg(format!("key {} has no value", go_quote(&k))));
+        };
+        match last {
+            '[' => {
+                let i = self
+                    .key_index()
+                    .map_err(|e| e.wrap("error parsing index: "))?;
+                let existing = data.borrow().get(&k).cloned();
+                let list = match existing {
+                    None => Vec::new(),
+                    Some(Value::List(l)) if l.kind == crate::render::value::ListKind::Interface => {
+                        l.items.clone()
+                    }
+                    Some(other) => return Err(conversion_panic(&other, "[]interface {}")),
+                };
+                let (list, err) = self.list_item(list, i, level);
+                set(data, &k, Value::list(list));
+                err.map_or(Ok(()), Err)
+            }
+            '=' => match self.val_list() {
+                Ok(ValList::List(vl)) => {
+                    set(data, &k, Value::list(vl));
+                    Ok(())
+                }
+                Ok(ValList::NotList) => {
+                    let rs = self.val();
+                    let v = (self.reader)(&rs).map_err(PErr::msg)?;
+                    set(data, &k, v);
+                    Ok(())
+                }
+                Err(e) if e.is_eof() => {
+                    set(data, &k, Value::str(""));
+                    Err(e)
+                }
+                Err(e) => Err(e),
+            },
+            ',' => {
+                set(data, &k, Value::str(""));
+                Err(PErr::msg(format!(
+                    "key {} has no value (cannot end with ,)",
+                    go_quote(&k)
+                )))
+            }
+            _ => {
+                let level = level + 1;
+                if level > MAX_NESTED_NAME_LEVEL {
+                    return Err(PErr::msg(format!(
+                        "value name nested level is greater than maximum supported nested level of {MAX_NESTED_NAME_LEVEL}"
+                    )));
+                }
+                let existing = data.borrow().get(&k).cloned();
+                let inner = match existing {
+                    None => Rc::new(RefCell::new(Map::new())),
+                    Some(Value::Map(crate::render::value::MapKind::Interface, m)) => m,
+                    Some(other) => return Err(conversion_panic(&other, "map[string]interface {}")),
+                };
+                let e = self.key(&inner, level);
+                let empty = inner.borrow().is_empty();
+                if e.is_ok() && empty {
+                    return Err(PErr::msg(format!("key map {} has no value", go_quote(&k))));
+                }
+                if !empty {
+                    set(
+                        data,
+                        &k,
+                        Value::Map(crate::render::value::MapKind::Interface, inner),
+                    );
+                }
+                e
+            }
+        }
+    }
+
+    fn key_index(&mut self) -> Result<i64, PErr> {
+        let (v, last) = self.until(&[']']);
+        if last.is_none() {
+            return Err(PErr::eof());
+        }
+        go_atoi(&v)
+    }
+
+    /// Go's `listItem`: returns the (possibly updated) list and an error.
+    fn list_item(&mut self, list: Vec<Value>, i: i64, level: usize) -> (Vec<Value>, Option<PErr>) {
+        if i < 0 {
+            return (
+                list,
+                Some(PErr::msg(format!("negative {i} index not allowed"))),
+            );
+        }
+        let (k, last) = self.until(&['[', '.', '=']);
+        if !k.is_empty() {
+            return (
+                list,
+                Some(PErr::msg(format!(
+                    "unexpected data at end of array index: {}",
+                    go_quote(&k)
+                ))),
+            );
+        }
+        let Some(last) = last else {
+            return (list, Some(PErr::eof()));
+        };
+        match last {
+            '=' => match self.val_list() {
+                Ok(ValList::List(vl)) => set_index(list, i, Value::list(vl)),
+                Err(e) if e.is_eof() => set_index(list, i, Value::str("")),
+                Err(e) => (list, Some(e)),
+                Ok(ValList::NotList) => {
+                    let rs = self.val();
+                    match (self.reader)(&rs) {
+                        Ok(v) => set_index(list, i, v),
+                        Err(e) => (list, Some(PErr::msg(e))),
+                    }
+                }
+            },
+            '[' => {
+                let next_i = match self.key_index() {
+                    Ok(n) => n,
+                    Err(e) => return (list, Some(e.wrap("error parsing index: "))),
+                };
+                let current = match list.get(i as usize) {
+                    None | Some(Value::Nil) => Vec::new(),
+                    Some(Value::List(l)) => l.items.clone(),
+                    Some(other) => {
+                        let e = conversion_panic(other, "[]interface {}");
+                        return (list, Some(e));
+                    }
+                };
+                let (list2, err) = self.list_item(current, next_i, level);
+                if let Some(e) = err {
+                    return (list, Some(e));
+                }
+                set_index(list, i, Value::list(list2))
+            }
+            _ => {
+                let mut list = list;
+                let inner = match list.get(i as usize) {
+                    Some(Value::Map(crate::render::value::MapKind::Interface, m)) => m.clone(),
+                    Some(_) => {
+                        let m = Rc::new(RefCell::new(Map::new()));
+                        list[i as usize] =
+                            Value::Map(crate::render::value::MapKind::Interface, m.clone());
+                        m
+                    }
+                    None => Rc::new(RefCell::new(Map::new())),
+                };
+                if let Err(e) = self.key(&inner, level) {
+                    return (list, Some(e));
+                }
+                set_index(
+                    list,
+                    i,
+                    Value::Map(crate::render::value::MapKind::Interface, inner),
+                )
+            }
+        }
+    }
+
+    fn val(&mut self) -> String {
+        self.until(&[',']).0
+    }
+
+    fn val_list(&mut self) -> Result<ValList, PErr> {
+        let Some(r) = self.read() else {
+            return Err(PErr::eof());
+        };
+        if r != '{' {
+            self.unread();
+            return Ok(ValList::NotList);
+        }
+        let mut list = Vec::new();
+        loop {
+            let (rs, last) = self.until(&[',', '}']);
+            match last {
+                None => return Err(PErr::msg("list must terminate with '}'")),
+                Some('}') => {
+                    if let Some(r) = self.read()
+                        && r != ','
+                    {
+                        self.unread();
+                    }
+                    list.push((self.reader)(&rs).map_err(PErr::msg)?);
+                    return Ok(ValList::List(list));
+                }
+                Some(_) => list.push((self.reader)(&rs).map_err(PErr::msg)?),
+            }
+        }
+    }
+}
+
+fn set(data: &MapRef, key: &str, val: Value) {
+    if key.is_empty() {
+        return;
+    }
+    data.borrow_mut().insert(key.to_string(), val);
+}
+
+fn set_index(mut list: Vec<Value>, index: i64, val: Value) -> (Vec<Value>, Option<PErr>) {
+    if index < 0 {
+        return (
+            list,
+            Some(PErr::msg(format!("negative {index} index not allowed"))),
+        );
+    }
+    if index > MAX_INDEX {
+        return (
+            list,
+            Some(PErr::msg(format!(
+                "index of {index} is greater than maximum supported index of {MAX_INDEX}"
+            ))),
+        );
+    }
+    let index = index as usize;
+    if list.len() <= index {
+        list.resize(index + 1, Value::Nil);
+    }
+    list[index] = val;
+    (list, None)
+}
+
+/// Go's `strconv.Atoi` with its error wording.
+fn go_atoi(s: &str) -> Result<i64, PErr> {
+    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
+    if body.is_empty() || !body.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(PErr::msg(format!(
+            "strconv.Atoi: parsing {}: invalid syntax",
+            go_quote(s)
+        )));
+    }
+    s.parse::<i64>().map_err(|_| {
+        PErr::msg(format!(
+            "strconv.Atoi: parsing {}: value out of range",
+            go_quote(s)
+        ))
+    })
+}
+
+/// Helm's `typedVal`: `true`/`false`/`null` (any case), `0`, and integers
+/// not starting with `0` become bool/nil/int64; the rest stays a string.
+fn typed_val(v: &str, string_only: bool) -> Value {
+    if string_only {
+        return Value::str(v);
+    }
+    if v.eq_ignore_ascii_case("true") {
+        return Value::Bool(true);
+    }
+    if v.eq_ignore_ascii_case("false") {
+        return Value::Bool(false);
+    }
+    if v.eq_ignore_ascii_case("null") {
+        return Value::Nil;
+    }
+    if v == "0" {
+        return Value::Int64(0);
+    }
+    if !v.is_empty() && !v.starts_with('0') {
+        let body = v.strip_prefix(['+', '-']).unwrap_or(v);
+        if !body.is_empty()
+            && body.bytes().all(|b| b.is_ascii_digit())
+            && let Ok(i) = v.parse::<i64>()
+        {
+            return Value::Int64(i);
+        }
+    }
+    Value::str(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::json::to_json;
+
+    fn set_json(expr: &str) -> Result<String, String> {
+        let v = Value::empty_map();
+        parse_set(expr, &v).map_err(|e| e.to_string())?;
+        to_json(&v).map_err(|e| e.to_string())
+    }
+
+    // Expected strings below were produced by helm v4.1.4:
+    // `helm template x CHART --set EXPR` with the template `{{ .Values | toJson }}`.
+
+    #[test]
+    fn typed_values_match_helm() {
+        assert_eq!(
+            set_json("a=1,b=true,c=null,d=0123,e=abc,f=-5,g=0,h=1e3,i=+5,j=TRUE,k={},l=9223372036854775808").unwrap(),
+            r#"{"a":1,"b":true,"c":null,"d":"0123","e":"abc","f":-5,"g":0,"h":"1e3","i":5,"j":true,"k":[""],"l":"9223372036854775808"}"#
+        );
+        assert_eq!(set_json("a[1").unwrap(), "{}");
+        assert_eq!(set_json("x[0][1]=5").unwrap(), r#"{"x":[[null,5]]}"#);
+    }
+
+    #[test]
+    fn typed_values() {
+        let v = parse("a=1,b=true,c=null,d=0123,e=abc,f=-5,g=0").unwrap();
+        let m = v.as_map().unwrap().borrow();
+        assert!(matches!(m["a"], Value::Int64(1)));
+        assert!(matches!(m["b"], Value::Bool(true)));
+        assert!(m["c"].is_nil());
+        assert_eq!(m["d"].as_str(), Some("0123"));
+        assert!(matches!(m["f"], Value::Int64(-5)));
+        assert!(matches!(m["g"], Value::Int64(0)));
+    }
+
+    #[test]
+    fn lists_indexes_and_escapes() {
+        assert_eq!(
+            set_json("a={x,y},b[1]=z").unwrap(),
+            r#"{"a":["x","y"],"b":[null,"z"]}"#
+        );
+        assert_eq!(set_json(r"a\.b=c\,d").unwrap(), r#"{"a.b":"c,d"}"#);
+        assert_eq!(
+            set_json("a.b.c=1,a.d=2").unwrap(),
+            r#"{"a":{"b":{"c":1},"d":2}}"#
+        );
+        assert_eq!(
+            set_json("a[0].b=1,a[0].c=2").unwrap(),
+            r#"{"a":[{"b":1,"c":2}]}"#
+        );
+        assert_eq!(set_json("a=").unwrap(), r#"{"a":""}"#);
+    }
+
+    #[test]
+    fn errors_worded_like_helm() {
+        assert_eq!(set_json("a").unwrap_err(), r#"key "a" has no value"#);
+        assert_eq!(
+            set_json("a,b=1").unwrap_err(),
+            r#"key "a" has no value (cannot end with ,)"#
+        );
+        assert_eq!(
+            set_json("a={x,y").unwrap_err(),
+            "list must terminate with '}'"
+        );
+        assert_eq!(
+            set_json("a[x]=1").unwrap_err(),
+            r#"error parsing index: strconv.Atoi: parsing "x": invalid syntax"#
+        );
+        assert_eq!(
+            set_json("a=1,a[0]=2").unwrap_err(),
+            "unable to parse key: interface conversion: interface {} is int64, not []interface {}"
+        );
+        assert_eq!(
+            set_json("a.b=1,a.b.c=2").unwrap_err(),
+            "unable to parse key: interface conversion: interface {} is int64, not map[string]interface {}"
+        );
+        assert_eq!(set_json("a.b").unwrap_err(), r#"key "b" has no value"#);
+        assert_eq!(
+            set_json("a[-1]=x").unwrap_err(),
+            "negative -1 index not allowed"
+        );
+        assert_eq!(
+            set_json("a[70000]=x").unwrap_err(),
+            "index of 70000 is greater than maximum supported index of 65536"
+        );
+    }
 }

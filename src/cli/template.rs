@@ -61,7 +61,11 @@ pub fn run(args: TemplateArgs) -> ExitCode {
     match render(&args) {
         Ok(out) => {
             let mut stdout = std::io::stdout().lock();
-            if stdout.write_all(out.as_bytes()).and_then(|_| stdout.flush()).is_err() {
+            if stdout
+                .write_all(out.as_bytes())
+                .and_then(|_| stdout.flush())
+                .is_err()
+            {
                 return ExitCode::FAILURE;
             }
             ExitCode::SUCCESS
@@ -79,12 +83,17 @@ pub fn render(args: &TemplateArgs) -> Result<String, String> {
         [chart] => ("release-name".to_string(), chart.clone()),
         [name, chart] => (name.clone(), chart.clone()),
         [_, _, rest @ ..] => {
-            return Err(format!("expected at most two arguments, unexpected arguments: {}", rest.join(", ")));
+            return Err(format!(
+                "expected at most two arguments, unexpected arguments: {}",
+                rest.join(", ")
+            ));
         }
         [] => return Err("\"rudder template\" requires at least 1 argument".into()),
     };
     let kube_version = match &args.kube_version {
-        Some(v) => Some(KubeVersion::parse(v).map_err(|e| format!("invalid kube version '{v}': {e}"))?),
+        Some(v) => {
+            Some(KubeVersion::parse(v).map_err(|e| format!("invalid kube version '{v}': {e}"))?)
+        }
         None => None,
     };
     let vals = merge_values(args)?;
@@ -104,7 +113,12 @@ pub fn render(args: &TemplateArgs) -> Result<String, String> {
         revision: 1,
         is_upgrade: args.is_upgrade,
         kube_version,
-        api_versions: args.api_versions.iter().filter(|s| !s.is_empty()).cloned().collect(),
+        api_versions: args
+            .api_versions
+            .iter()
+            .filter(|s| !s.is_empty())
+            .cloned()
+            .collect(),
         include_crds: args.include_crds,
         skip_tests: args.skip_tests,
         subchart_notes: args.render_subchart_notes,
@@ -121,18 +135,20 @@ pub fn render(args: &TemplateArgs) -> Result<String, String> {
 
 /// Helm's `values.Options.MergeValues`: `-f` files merged in order, then
 /// `--set`, then `--set-string`.
-fn merge_values(args: &TemplateArgs) -> Result<Value, String> {
+pub fn merge_values(args: &TemplateArgs) -> Result<Value, String> {
     let mut base = Map::new();
     for file in &args.values {
         let text = if file.trim() == "-" {
             let mut s = String::new();
-            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| e.to_string())?;
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                .map_err(|e| e.to_string())?;
             s
         } else {
             let bytes = std::fs::read(file).map_err(|e| format!("open {file}: {}", io_text(&e)))?;
             String::from_utf8_lossy(&bytes).into_owned()
         };
-        let current = yamlio::load_values(&text).map_err(|e| format!("failed to parse {file}: {e}"))?;
+        let current =
+            yamlio::load_values(&text).map_err(|e| format!("failed to parse {file}: {e}"))?;
         if let Some(m) = current.as_map() {
             base = yamlio::merge_maps(base, m.borrow().clone());
         }
@@ -142,7 +158,8 @@ fn merge_values(args: &TemplateArgs) -> Result<Value, String> {
         strvals::parse_set(expr, &base).map_err(|e| format!("failed parsing --set data: {e}"))?;
     }
     for expr in &args.set_string {
-        strvals::parse_set_string(expr, &base).map_err(|e| format!("failed parsing --set-string data: {e}"))?;
+        strvals::parse_set_string(expr, &base)
+            .map_err(|e| format!("failed parsing --set-string data: {e}"))?;
     }
     Ok(base)
 }

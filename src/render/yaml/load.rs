@@ -483,7 +483,7 @@ fn scalar_value(value: &str, plain: bool, tag: Option<&str>) -> Result<Value, Lo
 }
 
 /// Go's `base64.StdEncoding.DecodeString` (strict padding; newlines ignored).
-fn base64_decode(s: &str) -> Option<Vec<u8>> {
+pub(crate) fn base64_decode(s: &str) -> Option<Vec<u8>> {
     let clean: Vec<u8> = s.bytes().filter(|&b| b != b'\n' && b != b'\r').collect();
     if !clean.len().is_multiple_of(4) {
         return None;

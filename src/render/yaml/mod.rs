@@ -129,4 +129,4 @@ pub fn to_yaml(value: &Value) -> Result<String, YamlError> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -1,5 +1,6 @@
 //! Unit tests. Expected outputs are produced live by the real `helm` binary
-//! (a scratch chart whose template is `{{ toYaml .Values }}` etc.); the
+//! (a scratch chart rendering `{{ toYaml .Values }}` etc., base64-wrapped so
+//! helm's manifest parsing does not interfere); the
 //! tests are skipped with a note when helm is not installed.
 
 use super::*;
@@ -20,7 +21,16 @@ pub(crate) fn helm_render(values: &str, template: &str) -> Option<Result<String,
     )
     .ok()?;
     std::fs::write(dir.join("values.yaml"), values).ok()?;
-    std::fs::write(dir.join("templates/a.yaml"), template).ok()?;
+    std::fs::write(
+        dir.join("templates/_body.tpl"),
+        format!("{{{{ define \"body\" }}}}{template}{{{{ end }}}}"),
+    )
+    .ok()?;
+    std::fs::write(
+        dir.join("templates/a.yaml"),
+        "b64: {{ include \"body\" . | b64enc }}\n",
+    )
+    .ok()?;
     let out = Command::new(helm)
         .arg("template")
         .arg("x")
@@ -32,10 +42,12 @@ pub(crate) fn helm_render(values: &str, template: &str) -> Option<Result<String,
         return Some(Err(String::from_utf8_lossy(&out.stderr).into_owned()));
     }
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let body = text
-        .strip_prefix("---\n# Source: c/templates/a.yaml\n")
-        .unwrap_or(&text);
-    Some(Ok(body.strip_suffix('\n').unwrap_or(body).to_string()))
+    let b64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("b64: "))
+        .unwrap_or("");
+    let bytes = super::load::base64_decode(b64.trim_matches('"')).expect("helm output is base64");
+    Some(Ok(String::from_utf8_lossy(&bytes).into_owned()))
 }
 
 fn find_helm() -> Option<PathBuf> {
