@@ -13,6 +13,9 @@ use crate::render::context::KubeVersion;
 use crate::render::driver::{self, RenderOptions};
 use crate::render::value::{Map, Value};
 
+/// Stack size of the render thread.
+const RENDER_STACK: usize = 256 * 1024 * 1024;
+
 /// Arguments of `rudder template [NAME] CHART`.
 #[derive(Args, Debug, Clone, Default)]
 pub struct TemplateArgs {
@@ -58,7 +61,19 @@ pub struct TemplateArgs {
 
 /// Runs `rudder template`; prints the manifests or `Error: ...`.
 pub fn run(args: TemplateArgs) -> ExitCode {
-    match render(&args) {
+    // Deeply recursive charts (include chains) need a big stack; values are
+    // single-threaded (`Rc`), so the whole render runs on this one thread.
+    let worker = std::thread::Builder::new()
+        .name("render".into())
+        .stack_size(RENDER_STACK)
+        .spawn(move || render(&args));
+    let result = match worker {
+        Ok(handle) => handle
+            .join()
+            .unwrap_or_else(|_| Err("rendering template failed: internal error".into())),
+        Err(e) => Err(format!("cannot start render thread: {e}")),
+    };
+    match result {
         Ok(out) => {
             let mut stdout = std::io::stdout().lock();
             if stdout

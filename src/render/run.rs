@@ -12,6 +12,8 @@
 use std::collections::BTreeMap;
 
 use crate::render::driver::{RenderError, TemplateJob};
+use crate::render::gotmpl::TemplateSet;
+use crate::render::value::{Map, Value};
 
 /// Renders every job; returns template name → output for non-partials.
 pub fn render_jobs(jobs: Vec<TemplateJob>) -> Result<BTreeMap<String, String>, RenderError> {
@@ -28,12 +30,37 @@ pub fn render_jobs(jobs: Vec<TemplateJob>) -> Result<BTreeMap<String, String>, R
     Ok(out)
 }
 
-/// Renders Go-template jobs as Helm's engine does.
+/// Renders Go-template jobs as Helm's engine does: every file parsed into
+/// one set in Helm's order, then every non-partial executed in that order
+/// with `Template` set in its chart's shared context.
 fn render_go(jobs: &[&TemplateJob]) -> Result<BTreeMap<String, String>, RenderError> {
-    let _ = jobs;
-    Err(RenderError::Template(
-        "the Go template engine is not available yet".into(),
-    ))
+    let by_name: std::collections::HashMap<&str, &TemplateJob> =
+        jobs.iter().map(|j| (j.name.as_str(), *j)).collect();
+    let mut names: Vec<String> = by_name.keys().map(|n| n.to_string()).collect();
+    crate::render::driver::sort_template_names(&mut names);
+    let mut set = TemplateSet::new();
+    for n in &names {
+        set.parse(n, &by_name[n.as_str()].text)
+            .map_err(|e| RenderError::Template(e.to_string()))?;
+    }
+    let mut out = BTreeMap::new();
+    for n in &names {
+        if n.rsplit('/').next().is_some_and(|b| b.starts_with('_')) {
+            continue;
+        }
+        let job = by_name[n.as_str()];
+        if let Some(m) = job.context.as_map() {
+            let mut t = Map::new();
+            t.insert("Name".into(), Value::str(n.as_str()));
+            t.insert("BasePath".into(), Value::str(job.base_path.as_str()));
+            m.borrow_mut().insert("Template".into(), Value::map(t));
+        }
+        let text = set
+            .execute(n, &job.context)
+            .map_err(|e| RenderError::Template(e.to_string()))?;
+        out.insert(n.clone(), text);
+    }
+    Ok(out)
 }
 
 /// Helm's `cleanupParseError`.
