@@ -119,7 +119,13 @@ fn parse_dependency(v: &Value) -> Result<Option<Dependency>, String> {
     let import_values = match m.get("import-values") {
         None | Some(Value::Nil) => Vec::new(),
         Some(Value::List(l)) => l.items.clone(),
-        Some(other) => return Err(type_error(other, "Dependency.import-values", "[]interface {}")),
+        Some(other) => {
+            return Err(type_error(
+                other,
+                "Dependency.import-values",
+                "[]interface {}",
+            ));
+        }
     };
     Ok(Some(Dependency {
         name: get_string(&m, "name", "Dependency")?.unwrap_or_default(),
@@ -143,12 +149,20 @@ pub fn parse_dependencies(m: &Map) -> Result<Option<Vec<Dependency>>, String> {
             for item in &l.items {
                 match parse_dependency(item)? {
                     Some(d) => out.push(d),
-                    None => return Err("validation: dependencies must not contain empty or null nodes".into()),
+                    None => {
+                        return Err(
+                            "validation: dependencies must not contain empty or null nodes".into(),
+                        );
+                    }
                 }
             }
             Ok(Some(out))
         }
-        Some(other) => Err(type_error(other, "Metadata.dependencies", "[]*v2.Dependency")),
+        Some(other) => Err(type_error(
+            other,
+            "Metadata.dependencies",
+            "[]*v2.Dependency",
+        )),
     }
 }
 
@@ -173,12 +187,23 @@ impl Metadata {
                 for item in &l.items {
                     match parse_maintainer(item)? {
                         Some(x) => out.push(x),
-                        None => return Err("validation: maintainers must not contain empty or null nodes".into()),
+                        None => {
+                            return Err(
+                                "validation: maintainers must not contain empty or null nodes"
+                                    .into(),
+                            );
+                        }
                     }
                 }
                 out
             }
-            Some(other) => return Err(type_error(other, "Metadata.maintainers", "[]*v2.Maintainer")),
+            Some(other) => {
+                return Err(type_error(
+                    other,
+                    "Metadata.maintainers",
+                    "[]*v2.Maintainer",
+                ));
+            }
         };
         let annotations = match m.get("annotations") {
             None | Some(Value::Nil) => None,
@@ -197,7 +222,13 @@ impl Metadata {
                 }
                 Some(out)
             }
-            Some(other) => return Err(type_error(other, "Metadata.annotations", "map[string]string")),
+            Some(other) => {
+                return Err(type_error(
+                    other,
+                    "Metadata.annotations",
+                    "map[string]string",
+                ));
+            }
         };
         let deps = parse_dependencies(&m)?;
         Ok(Metadata {
@@ -250,16 +281,25 @@ impl Metadata {
             return Err("validation: chart.metadata.name is required".into());
         }
         if self.name == "." || self.name == ".." {
-            return Err(format!("validation: chart.metadata.name {:?} is not allowed", self.name));
+            return Err(format!(
+                "validation: chart.metadata.name {:?} is not allowed",
+                self.name
+            ));
         }
         if self.name.contains('/') {
-            return Err(format!("validation: chart.metadata.name {:?} is invalid", self.name));
+            return Err(format!(
+                "validation: chart.metadata.name {:?} is invalid",
+                self.name
+            ));
         }
         if self.version.is_empty() {
             return Err("validation: chart.metadata.version is required".into());
         }
         if super::semver::Version::parse(&self.version).is_err() {
-            return Err(format!("validation: chart.metadata.version {:?} is invalid", self.version));
+            return Err(format!(
+                "validation: chart.metadata.version {:?} is invalid",
+                self.version
+            ));
         }
         if !matches!(self.chart_type.as_str(), "" | "application" | "library") {
             return Err("validation: chart.metadata.type must be application or library".into());
@@ -278,12 +318,26 @@ impl Metadata {
             for t in &mut d.tags {
                 *t = sanitize(t);
             }
-            if !d.alias.is_empty() && !d.alias.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-                return Err(format!("validation: dependency {:?} has disallowed characters in the alias", d.name));
+            if !d.alias.is_empty()
+                && !d
+                    .alias
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                return Err(format!(
+                    "validation: dependency {:?} has disallowed characters in the alias",
+                    d.name
+                ));
             }
-            let key = if d.alias.is_empty() { d.name.clone() } else { d.alias.clone() };
+            let key = if d.alias.is_empty() {
+                d.name.clone()
+            } else {
+                d.alias.clone()
+            };
             if !seen.insert(key.clone()) {
-                return Err(format!("validation: more than one dependency with name or alias {key:?}"));
+                return Err(format!(
+                    "validation: more than one dependency with name or alias {key:?}"
+                ));
             }
         }
         Ok(())
@@ -327,7 +381,10 @@ impl Metadata {
             .collect();
         m.insert(
             "Annotations".into(),
-            Value::Map(MapKind::String, std::rc::Rc::new(std::cell::RefCell::new(ann))),
+            Value::Map(
+                MapKind::String,
+                std::rc::Rc::new(std::cell::RefCell::new(ann)),
+            ),
         );
         m.insert("KubeVersion".into(), s(&self.kube_version));
         let deps = self.dependencies.iter().map(Dependency::to_value).collect();
@@ -354,7 +411,10 @@ impl Dependency {
             })),
         );
         m.insert("Enabled".into(), Value::Bool(self.enabled));
-        m.insert("ImportValues".into(), Value::list(self.import_values.clone()));
+        m.insert(
+            "ImportValues".into(),
+            Value::list(self.import_values.clone()),
+        );
         m.insert("Alias".into(), Value::str(self.alias.as_str()));
         Value::map(m)
     }

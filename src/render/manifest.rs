@@ -108,7 +108,8 @@ pub struct ManifestError {
     pub message: String,
 }
 
-static SEP: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?:^|\s*\n)---\s*").expect("static regex"));
+static SEP: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?:^|\s*\n)---\s*").expect("static regex"));
 
 /// Helm's `SplitManifests`, in document order (empty documents dropped,
 /// each trimmed).
@@ -122,7 +123,10 @@ pub fn split_manifests(big: &str) -> Vec<String> {
 
 /// Go's `unicode.IsSpace` as `strings.TrimSpace` uses it.
 pub fn go_space(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\u{0b}' | '\u{0c}' | '\r' | ' ' | '\u{85}' | '\u{a0}') || (c > '\u{ff}' && c.is_whitespace())
+    matches!(
+        c,
+        '\t' | '\n' | '\u{0b}' | '\u{0c}' | '\r' | ' ' | '\u{85}' | '\u{a0}'
+    ) || (c > '\u{ff}' && c.is_whitespace())
 }
 
 fn json_kind(v: &Value) -> &'static str {
@@ -194,11 +198,19 @@ pub fn parse_head(doc: &str) -> Result<Head, String> {
                             Value::Nil => {
                                 head.annotations.insert(k.clone(), String::new());
                             }
-                            o => note(unmarshal_err(o, "SimpleHead.metadata.annotations", "string")),
+                            o => note(unmarshal_err(
+                                o,
+                                "SimpleHead.metadata.annotations",
+                                "string",
+                            )),
                         }
                     }
                 }
-                Some(o) => note(unmarshal_err(o, "SimpleHead.metadata.annotations", "map[string]string")),
+                Some(o) => note(unmarshal_err(
+                    o,
+                    "SimpleHead.metadata.annotations",
+                    "map[string]string",
+                )),
             }
         }
         Some(o) => note(unmarshal_err(
@@ -239,7 +251,9 @@ fn atoi(s: &str) -> i64 {
 
 /// Helm's `SortManifests` with `InstallOrder`: rendered files (path → text)
 /// become hooks and manifests, both sorted by kind (stable).
-pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<(Vec<Hook>, Vec<Manifest>), ManifestError> {
+pub fn sort_manifests(
+    files: &BTreeMap<String, String>,
+) -> Result<(Vec<Hook>, Vec<Manifest>), ManifestError> {
     let mut hooks = Vec::new();
     let mut generic = Vec::new();
     for (path, content) in files {
@@ -248,10 +262,16 @@ pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<(Vec<Hook>, Ve
             continue;
         }
         for doc in split_manifests(content) {
-            let head =
-                parse_head(&doc).map_err(|message| ManifestError { path: path.clone(), message })?;
+            let head = parse_head(&doc).map_err(|message| ManifestError {
+                path: path.clone(),
+                message,
+            })?;
             let Some(hook_types) = head.annotations.get(HOOK_ANNOTATION).cloned() else {
-                generic.push(Manifest { name: path.clone(), content: doc, head });
+                generic.push(Manifest {
+                    name: path.clone(),
+                    content: doc,
+                    head,
+                });
                 continue;
             };
             let mut events = Vec::new();
@@ -268,11 +288,19 @@ pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<(Vec<Hook>, Ve
             if unknown {
                 continue;
             }
-            let weight = head.annotations.get(HOOK_WEIGHT_ANNOTATION).map(|w| atoi(w)).unwrap_or(0);
+            let weight = head
+                .annotations
+                .get(HOOK_WEIGHT_ANNOTATION)
+                .map(|w| atoi(w))
+                .unwrap_or(0);
             let delete_policies = head
                 .annotations
                 .get(HOOK_DELETE_ANNOTATION)
-                .map(|d| d.split(',').map(|x| x.trim_matches(go_space).to_lowercase()).collect())
+                .map(|d| {
+                    d.split(',')
+                        .map(|x| x.trim_matches(go_space).to_lowercase())
+                        .collect()
+                })
                 .unwrap_or_default();
             hooks.push(Hook {
                 name: head.name.clone().unwrap_or_default(),
@@ -313,7 +341,12 @@ pub fn write_source(out: &mut String, name: &str, text: &str) {
 
 /// What `helm template` prints: CRDs (when asked), manifests, then hooks
 /// (test hooks skipped when asked).
-pub fn template_output(crds: &[(String, String)], manifests: &[Manifest], hooks: &[Hook], skip_tests: bool) -> String {
+pub fn template_output(
+    crds: &[(String, String)],
+    manifests: &[Manifest],
+    hooks: &[Hook],
+    skip_tests: bool,
+) -> String {
     let mut body = String::new();
     for (name, text) in crds {
         write_source(&mut body, name, text);
@@ -349,7 +382,10 @@ mod tests {
     fn kinds_sort_stably_unknown_last() {
         let mut kinds = vec!["Zed", "Deployment", "Alpha", "Namespace", "Deployment"];
         kinds.sort_by(|a, b| kind_order(a, b));
-        assert_eq!(kinds, vec!["Namespace", "Deployment", "Deployment", "Alpha", "Zed"]);
+        assert_eq!(
+            kinds,
+            vec!["Namespace", "Deployment", "Deployment", "Alpha", "Zed"]
+        );
     }
 
     #[test]
