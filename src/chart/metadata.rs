@@ -67,8 +67,10 @@ fn type_error(got: &Value, field: &str, go_type: &str) -> String {
 fn get_string(m: &Map, key: &str, strct: &str) -> Result<Option<String>, String> {
     match m.get(key) {
         None | Some(Value::Nil) => Ok(None),
-        Some(Value::Str(s)) => Ok(Some(s.to_string())),
-        Some(other) => Err(type_error(other, &format!("{strct}.{key}"), "string")),
+        Some(other) => match super::yamlio::scalar_as_string(other) {
+            Some(s) => Ok(Some(s)),
+            None => Err(type_error(other, &format!("{strct}.{key}"), "string")),
+        },
     }
 }
 
@@ -87,9 +89,9 @@ fn get_strings(m: &Map, key: &str, strct: &str) -> Result<Option<Vec<String>>, S
             .items
             .iter()
             .map(|v| match v {
-                Value::Str(s) => Ok(s.to_string()),
                 Value::Nil => Ok(String::new()),
-                other => Err(type_error(other, &format!("{strct}.{key}"), "string")),
+                other => super::yamlio::scalar_as_string(other)
+                    .ok_or_else(|| type_error(other, &format!("{strct}.{key}"), "string")),
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Some),
@@ -211,13 +213,17 @@ impl Metadata {
                 let mut out = BTreeMap::new();
                 for (k, v) in a.borrow().iter() {
                     match v {
-                        Value::Str(s) => {
-                            out.insert(k.clone(), s.to_string());
-                        }
                         Value::Nil => {
                             out.insert(k.clone(), String::new());
                         }
-                        other => return Err(type_error(other, "Metadata.annotations", "string")),
+                        other => match super::yamlio::scalar_as_string(other) {
+                            Some(s) => {
+                                out.insert(k.clone(), s);
+                            }
+                            None => {
+                                return Err(type_error(other, "Metadata.annotations", "string"));
+                            }
+                        },
                     }
                 }
                 Some(out)

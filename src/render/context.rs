@@ -233,6 +233,14 @@ impl Object for Files {
         !self.files.is_empty()
     }
 
+    fn collection(&self) -> Option<Value> {
+        let m: Map = self.entries().into_iter().collect();
+        Some(Value::Map(
+            crate::render::value::MapKind::Interface,
+            Rc::new(std::cell::RefCell::new(m)),
+        ))
+    }
+
     fn as_any(&self) -> &dyn Any {
         self
     }
@@ -377,6 +385,10 @@ impl Object for VersionSet {
     }
     fn truthy(&self) -> bool {
         !self.0.is_empty()
+    }
+
+    fn collection(&self) -> Option<Value> {
+        Some(self.items())
     }
     fn as_any(&self) -> &dyn Any {
         self

@@ -140,6 +140,12 @@ fn json_kind(v: &Value) -> &'static str {
     }
 }
 
+/// A scalar decoded into a Go string field (sigs.k8s.io/yaml converts
+/// numbers and booleans to their text).
+fn as_string(v: &Value) -> Option<String> {
+    crate::chart::yamlio::scalar_as_string(v)
+}
+
 fn unmarshal_err(got: &Value, field: &str, ty: &str) -> String {
     format!(
         "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go struct field {field} of type {ty}",
@@ -169,13 +175,17 @@ pub fn parse_head(doc: &str) -> Result<Head, String> {
     };
     match m.get("apiVersion") {
         None | Some(Value::Nil) => {}
-        Some(Value::Str(s)) => head.api_version = s.to_string(),
-        Some(o) => note(unmarshal_err(o, "SimpleHead.apiVersion", "string")),
+        Some(o) => match as_string(o) {
+            Some(s) => head.api_version = s,
+            None => note(unmarshal_err(o, "SimpleHead.apiVersion", "string")),
+        },
     }
     match m.get("kind") {
         None | Some(Value::Nil) => {}
-        Some(Value::Str(s)) => head.kind = s.to_string(),
-        Some(o) => note(unmarshal_err(o, "SimpleHead.kind", "string")),
+        Some(o) => match as_string(o) {
+            Some(s) => head.kind = s,
+            None => note(unmarshal_err(o, "SimpleHead.kind", "string")),
+        },
     }
     match m.get("metadata") {
         None | Some(Value::Nil) => {}
@@ -184,25 +194,29 @@ pub fn parse_head(doc: &str) -> Result<Head, String> {
             head.name = Some(String::new());
             match md.get("name") {
                 None | Some(Value::Nil) => {}
-                Some(Value::Str(s)) => head.name = Some(s.to_string()),
-                Some(o) => note(unmarshal_err(o, "SimpleHead.metadata.name", "string")),
+                Some(o) => match as_string(o) {
+                    Some(s) => head.name = Some(s),
+                    None => note(unmarshal_err(o, "SimpleHead.metadata.name", "string")),
+                },
             }
             match md.get("annotations") {
                 None | Some(Value::Nil) => {}
                 Some(Value::Map(_, a)) => {
                     for (k, v) in a.borrow().iter() {
                         match v {
-                            Value::Str(s) => {
-                                head.annotations.insert(k.clone(), s.to_string());
-                            }
                             Value::Nil => {
                                 head.annotations.insert(k.clone(), String::new());
                             }
-                            o => note(unmarshal_err(
-                                o,
-                                "SimpleHead.metadata.annotations",
-                                "string",
-                            )),
+                            o => match as_string(o) {
+                                Some(s) => {
+                                    head.annotations.insert(k.clone(), s);
+                                }
+                                None => note(unmarshal_err(
+                                    o,
+                                    "SimpleHead.metadata.annotations",
+                                    "string",
+                                )),
+                            },
                         }
                     }
                 }

@@ -221,7 +221,11 @@ pub fn length(item: &Rv) -> Result<Value, String> {
         }
         Rv::Iface(v) | Rv::Val(v) => v,
     };
-    let n = match v {
+    let coll = match v {
+        Value::Object(o) => o.collection(),
+        _ => None,
+    };
+    let n = match coll.as_ref().unwrap_or(v) {
         Value::Str(s) => s.len(),
         Value::Bytes(b) => b.len(),
         Value::List(l) => l.items.len(),
@@ -259,7 +263,10 @@ pub fn index(item: &Rv, indexes: &[Rv]) -> Result<Rv, String> {
         if let Rv::Iface(Value::Nil) = item {
             return Err("index of nil pointer".into());
         }
-        let v = item.value();
+        let v = match item.value() {
+            Value::Object(o) => o.collection().unwrap_or(Value::Object(o)),
+            other => other,
+        };
         item = match &v {
             Value::Str(s) => {
                 let x = index_arg(&index, s.len())?;

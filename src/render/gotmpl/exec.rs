@@ -346,6 +346,11 @@ impl<'t, 'e> State<'t, 'e> {
         let val = self.eval_pipeline(dot, &r.pipe)?.indirect();
         let mark = self.vars.len();
         let mut ran = false;
+        // Go map/slice types with methods (`.Files`) range as their collection.
+        let val = match val.value() {
+            Value::Object(o) => o.collection().map(Rv::Val).unwrap_or(val),
+            _ => val,
+        };
         match val.value() {
             Value::Int(n) | Value::Int64(n) => {
                 if r.pipe.decl.len() > 1 {
