@@ -674,12 +674,7 @@ impl<'t, 'e> State<'t, 'e> {
                 if has_args {
                     return self.errorf(format!("{name} is not a method but has arguments"));
                 }
-                let iface = *kind == MapKind::Interface;
-                return Ok(match m.borrow().get(name) {
-                    Some(x) => elem(x.clone(), iface),
-                    None if iface => Rv::Iface(Value::Nil),
-                    None => Rv::Val(Value::str("")),
-                });
+                return Ok(map_field(*kind, &m.borrow(), name));
             }
             _ => {}
         }
@@ -1164,6 +1159,17 @@ impl<'t, 'e> State<'t, 'e> {
                 other => out.push_str(&gofmt::format_value(other)),
             },
         }
+    }
+}
+
+/// A map lookup by field name; a missing key gives the zero value of the
+/// map's element type (Helm's `missingkey=zero`).
+fn map_field(kind: MapKind, m: &crate::render::value::Map, name: &str) -> Rv {
+    let iface = kind == MapKind::Interface;
+    match m.get(name) {
+        Some(x) => elem(x.clone(), iface),
+        None if iface => Rv::Iface(Value::Nil),
+        None => Rv::Val(Value::str("")),
     }
 }
 
