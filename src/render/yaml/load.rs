@@ -31,7 +31,8 @@ enum Node {
     },
     Seq(Vec<Id>),
     Map(Vec<(Id, Id)>),
-    Alias(Id),
+    /// An alias: its target and the anchor name written in the source.
+    Alias(Id, String),
 }
 
 /// The node tree of the first document (`None` for an empty stream).
@@ -42,6 +43,17 @@ struct Doc {
 
 /// Parses the first YAML document of `text` into a JSON-like value.
 pub fn load_first(text: &str) -> Result<Value, LoadError> {
+    if !text.chars().all(super::resolve::reader_allows) {
+        return Err(yaml_err("control characters are not allowed"));
+    }
+    // libyaml treats NEL as a line break everywhere (and reads it as `\n`).
+    let normalized;
+    let text = if text.contains('\u{85}') {
+        normalized = text.replace('\u{85}', "\n");
+        normalized.as_str()
+    } else {
+        text
+    };
     let doc = parse_first(text)?;
     let Some(root) = doc.root else {
         return Ok(Value::Nil);
@@ -84,7 +96,7 @@ fn parse_first(text: &str) -> Result<Doc, LoadError> {
         text,
     };
     while let Some(next) = parser.next_event() {
-        let (event, _span) = next.map_err(|e| scan_error(&e, text))?;
+        let (event, span) = next.map_err(|e| scan_error(&e, text))?;
         match event {
             Event::StreamEnd => break,
             Event::DocumentEnd => {
@@ -109,7 +121,7 @@ fn parse_first(text: &str) -> Result<Doc, LoadError> {
                 let Some(&target) = b.anchors.get(&anchor) else {
                     return Err(LoadError::Yaml("yaml: unknown anchor referenced".into()));
                 };
-                let id = b.push(Node::Alias(target), 0);
+                let id = b.push(Node::Alias(target, anchor_name_at(text, span.start.index())), 0);
                 b.attach(id);
             }
             Event::SequenceStart(anchor, _) => {
@@ -202,6 +214,9 @@ fn scan_error(e: &ScanError, text: &str) -> LoadError {
             false,
         ),
         "unexpected eof" => ("did not find expected node content".to_string(), true),
+        other if other.starts_with("unexpected character: ") => {
+            ("found character that cannot start any token".to_string(), false)
+        }
         other => {
             // libyaml reports only the problem, not the "while scanning ..." context.
             let problem = match other.strip_prefix("while ") {
@@ -289,7 +304,11 @@ impl Decoder<'_> {
         f: impl FnOnce(&mut Self, Id) -> Result<T, LoadError>,
     ) -> Result<T, LoadError> {
         if !self.active_aliases.insert(alias) {
-            return Err(yaml_err("anchor value contains itself"));
+            let name = match &self.doc.nodes[alias] {
+                Node::Alias(_, name) => name.clone(),
+                _ => String::new(),
+            };
+            return Err(yaml_err(format!("anchor '{name}' value contains itself")));
         }
         self.alias_depth += 1;
         let r = f(self, target);
@@ -301,7 +320,7 @@ impl Decoder<'_> {
     fn decode(&mut self, id: Id) -> Result<Value, LoadError> {
         self.count()?;
         match &self.doc.nodes[id] {
-            Node::Alias(target) => {
+            Node::Alias(target, _) => {
                 let target = *target;
                 self.enter_alias(id, target, |d, t| d.decode(t))
             }
@@ -332,7 +351,7 @@ impl Decoder<'_> {
                 self.merge(v, map)?;
                 continue;
             }
-            let key = self.decode_key(k)?;
+            let key = self.decode_key(k, v)?;
             let value = self.decode(v)?;
             map.insert(key, value);
         }
@@ -357,7 +376,7 @@ impl Decoder<'_> {
                 self.count()?;
                 self.fill_map(id, map)
             }
-            Node::Alias(target) => {
+            Node::Alias(target, _) => {
                 let target = *target;
                 if !matches!(self.doc.nodes[target], Node::Map(_)) {
                     return Err(want_map());
@@ -375,7 +394,7 @@ impl Decoder<'_> {
                             self.count()?;
                             self.fill_map(item, map)?;
                         }
-                        Node::Alias(target) if matches!(self.doc.nodes[*target], Node::Map(_)) => {
+                        Node::Alias(target, _) if matches!(self.doc.nodes[*target], Node::Map(_)) => {
                             let target = *target;
                             self.count()?;
                             self.enter_alias(item, target, |d, t| {
@@ -394,12 +413,12 @@ impl Decoder<'_> {
 
     /// A map key as sigs.k8s.io/yaml's `convertToJSONableObject` turns it
     /// into a string.
-    fn decode_key(&mut self, id: Id) -> Result<String, LoadError> {
+    fn decode_key(&mut self, id: Id, value_id: Id) -> Result<String, LoadError> {
         self.count()?;
         match &self.doc.nodes[id] {
-            Node::Alias(target) => {
+            Node::Alias(target, _) => {
                 let target = *target;
-                self.enter_alias(id, target, |d, t| d.decode_key(t))
+                self.enter_alias(id, target, |d, t| d.decode_key(t, value_id))
             }
             Node::Scalar { value, plain, tag } => {
                 let resolved = scalar_resolution(value, *plain, tag.as_deref())?;
@@ -411,17 +430,18 @@ impl Decoder<'_> {
                     Resolved::Bool(b) => Ok(b.to_string()),
                     Resolved::Float(f) => Ok(float_key(f)),
                     Resolved::Uint(u) => Err(LoadError::Yaml(format!(
-                        "unsupported map key of type: uint64, key: {u:#x}, value: <value>"
+                        "unsupported map key of type: uint64, key: {u:#x}, value: {}",
+                        self.go_sharp_v(value_id)
                     ))),
-                    Resolved::Null => Err(LoadError::Yaml(
-                        "unsupported map key of type: %!s(<nil>), key: <nil>, value: <value>"
-                            .into(),
-                    )),
+                    Resolved::Null => Err(LoadError::Yaml(format!(
+                        "unsupported map key of type: %!s(<nil>), key: <nil>, value: {}",
+                        self.go_sharp_v(value_id)
+                    ))),
                 }
             }
             Node::Seq(_) | Node::Map(_) => {
-                let v = self.decode(id)?;
-                Err(yaml_err(format!("invalid map key: {}", go_sharp_v(&v))))
+                self.decode(id)?;
+                Err(yaml_err(format!("invalid map key: {}", self.go_sharp_v(id))))
             }
         }
     }
@@ -439,12 +459,49 @@ fn float_key(f: f64) -> String {
     }
 }
 
-/// A rough Go `%#v` of a decoded collection, for the "invalid map key" error.
-fn go_sharp_v(v: &Value) -> String {
-    match v {
-        Value::List(_) => "[]interface {}{...}".into(),
-        _ => "map[interface {}]interface {}{...}".into(),
+impl Decoder<'_> {
+    /// Go's `%#v` of the go-yaml value of a node (for "invalid map key").
+    fn go_sharp_v(&self, id: Id) -> String {
+        match &self.doc.nodes[id] {
+            Node::Alias(t, _) => self.go_sharp_v(*t),
+            Node::Scalar { value, plain, tag } => match scalar_resolution(value, *plain, tag.as_deref()) {
+                Ok(Resolved::Null) => "interface {}(nil)".into(),
+                Ok(Resolved::Bool(b)) => b.to_string(),
+                Ok(Resolved::Int(i)) => i.to_string(),
+                Ok(Resolved::Uint(u)) => format!("{u:#x}"),
+                Ok(Resolved::Float(f)) => format_float(f, 'g', 64),
+                _ => go_quote(&scalar_string(value, tag.as_deref()).unwrap_or_default()),
+            },
+            Node::Seq(items) => {
+                let parts: Vec<String> = items.iter().map(|&i| self.go_sharp_v(i)).collect();
+                format!("[]interface {{}}{{{}}}", parts.join(", "))
+            }
+            Node::Map(pairs) => {
+                let mut parts: Vec<String> =
+                    pairs.iter().map(|&(k, v)| format!("{}:{}", self.go_sharp_v(k), self.go_sharp_v(v))).collect();
+                parts.sort();
+                format!("map[interface {{}}]interface {{}}{{{}}}", parts.join(", "))
+            }
+        }
     }
+}
+
+/// Go's `strconv.Quote` for printable text.
+fn go_quote(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// How a scalar node resolves: quoted and block scalars without a tag are
