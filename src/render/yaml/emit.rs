@@ -129,7 +129,9 @@ fn fold_nel(s: &str) -> Result<String, MarshalError> {
             let indicator = rest.starts_with("---") || rest.starts_with("...");
             let after = rest.chars().nth(3);
             if indicator && after.is_none_or(|c| c == ' ' || c == '\u{85}') {
-                return Err(MarshalError(format!("yaml: line {line}: found unexpected document indicator")));
+                return Err(MarshalError(format!(
+                    "yaml: line {line}: found unexpected document indicator"
+                )));
             }
         }
         while i < chars.len() && chars[i] != ' ' && chars[i] != '\u{85}' {
@@ -181,7 +183,9 @@ fn check_key(k: &str) -> Result<(), MarshalError> {
     let mut quoted = String::new();
     crate::render::json::encode_string(k, &mut quoted);
     if k.contains('\u{85}') || quoted.chars().count() - 2 > 1022 {
-        return Err(MarshalError("yaml: did not find expected ',' or '}'".into()));
+        return Err(MarshalError(
+            "yaml: did not find expected ',' or '}'".into(),
+        ));
     }
     Ok(())
 }

@@ -311,7 +311,9 @@ fn go_string_literal(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -323,8 +325,15 @@ fn go_string_literal(s: &str) -> String {
 /// compares each result with rudder's.
 fn check_from_yaml_batch(docs: &[&str], filter: &str, rudder: impl Fn(&str) -> String) {
     const SEP: &str = "\n<<<<case>>>>\n";
-    let template: String =
-        docs.iter().map(|d| format!("{{{{ fromYaml {} | {filter} }}}}{SEP}", go_string_literal(d))).collect();
+    let template: String = docs
+        .iter()
+        .map(|d| {
+            format!(
+                "{{{{ fromYaml {} | {filter} }}}}{SEP}",
+                go_string_literal(d)
+            )
+        })
+        .collect();
     let Some(expected) = helm_render("", &template) else {
         eprintln!("helm not installed; skipping");
         return;
@@ -335,7 +344,10 @@ fn check_from_yaml_batch(docs: &[&str], filter: &str, rudder: impl Fn(&str) -> S
     for (i, doc) in docs.iter().enumerate() {
         let got = rudder(doc);
         if got != expected[i] {
-            failures.push(format!("document {i} {doc:?}\n  rudder: {got:?}\n  helm:   {:?}", expected[i]));
+            failures.push(format!(
+                "document {i} {doc:?}\n  rudder: {got:?}\n  helm:   {:?}",
+                expected[i]
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -345,7 +357,10 @@ fn check_from_yaml_batch(docs: &[&str], filter: &str, rudder: impl Fn(&str) -> S
 fn rudder_from_yaml(doc: &str) -> Value {
     match parse_map(doc) {
         Ok(v) => v,
-        Err(e) => Value::map(Map::from([("Error".to_string(), Value::str(e.to_string()))])),
+        Err(e) => Value::map(Map::from([(
+            "Error".to_string(),
+            Value::str(e.to_string()),
+        )])),
     }
 }
 
@@ -430,6 +445,57 @@ const PARSER_DOCS: &[&str] = &[
     "a: \"x\u{7f}y\"",
     "a: \"x\u{85}y\"",
     "a: \"x\u{9f}y\"",
+    "a:\n  b: \"x\ny\"",
+    "a:\n  b: 'x\n  y'\n  c: 1",
+    "a: \"x\n---\ny\"",
+    "a:\n  b: x\n y",
+    "a: b\n\n\nc: d",
+    "a:\tb",
+    "a: b\t# comment",
+    "- a\t",
+    "a: |\n\tx",
+    "key:    value   ",
+    "a: \"x\\\n  y\"",
+    "a: 'x\n\n  y'",
+    "? |\n  block key\n: v",
+    "a: !!str\nb: 1",
+    "a: &anc\nb: *anc",
+    "[a, b, ]",
+    "{a: 1, b}",
+    "a: [b, c]d",
+    "a: {b: c}}",
+    "a: 1\n...\nb: 2",
+    "a: b #comment\n#c\n  # indented comment\nc: d",
+    "a: :b\nc: ::d",
+    "url: http://x.y/z?a=b#frag",
+    "a: {b: http://c}",
+    "win: C:\\path",
+    "a: b:c",
+    "a: 'x'y'",
+    "a: \"x\"y",
+    "%TAG ! tag:example.com,2000:\n---\na: !foo b",
+    "a: 1_000.5\nb: ._5\nc: 1e\nd: 0x\ne: 0xG\nf: +\ng: .\nh: 00\ni: 0.\nj: -0.0\nk: 1__\nl: _1",
+    "a: 2001-1-1\nb: 2001-01-01T00:00:00Z\nc: 2001-01-01 1:2:3\nd: 2000-02-29\ne: 1900-02-29\nf: 2001-01-01T1:2:3+05:00",
+    "a: 190:20:30\nb: 1:2\nc: -1:30.5",
+    "a:\n- b\n-\n- c",
+    "a:\n  -\n    b: 1",
+    "- &x a\n- *x\n- &y [1]\n- *y",
+    "a: >2\n   indented folded\n  next\n",
+    "a: |\n  trailing spaces   \n  here\n",
+    "a: |1\n  x\n",
+    "a: \"\\u00e9\\U0001F600\"",
+    "a:\n  # comment\n  b: 1",
+    "a: [\n  1,\n  2\n]",
+    "a: {\n  b: 1,\n  c: 2\n}",
+    "a: \"tab\tin\tdq\"",
+    "a: 'tab\tin\tsq'",
+    "a: tab\tin\tplain",
+    "- a: 1\n  b: 2\n- c: 3",
+    "a: 'it''s ''quoted'''",
+    "? a\n: b\n? c\n: d",
+    "a: !!map {b: 1}\nc: !!seq [1]",
+    "a: !!set {x, y}",
+    "a: !!omap [{x: 1}]",
 ];
 
 #[test]
@@ -446,30 +512,48 @@ fn to_yaml_nel_control_and_long_keys_match_helm() {
         r#"(dict "a" (dict (repeat 1022 "é") "v"))"#,
     ];
     const SEP: &str = "\n<<<<case>>>>\n";
-    let template: String = exprs.iter().map(|e| format!("{{{{ toYaml {e} }}}}{SEP}")).collect();
-    let Some(expected) = helm_render("", &template) else { return };
+    let template: String = exprs
+        .iter()
+        .map(|e| format!("{{{{ toYaml {e} }}}}{SEP}"))
+        .collect();
+    let Some(expected) = helm_render("", &template) else {
+        return;
+    };
     let expected = expected.expect("helm renders");
     let expected: Vec<&str> = expected.split(SEP).collect();
     let values = [
         Value::map(Map::from([("k".into(), Value::str("x\u{7f}y"))])),
         Value::map(Map::from([("k\u{85}z".into(), Value::str("v"))])),
-        Value::map(Map::from([("k".into(), Value::str("a \u{85} b\u{85}\u{85}c\u{85} d"))])),
+        Value::map(Map::from([(
+            "k".into(),
+            Value::str("a \u{85} b\u{85}\u{85}c\u{85} d"),
+        )])),
         Value::map(Map::from([("k".into(), Value::str("a\u{85}---\u{85}b"))])),
-        Value::map(Map::from([("k".into(), Value::str("\u{85}lead and trail\u{85}"))])),
+        Value::map(Map::from([(
+            "k".into(),
+            Value::str("\u{85}lead and trail\u{85}"),
+        )])),
         Value::map(Map::from([("k".repeat(1022), Value::str("v"))])),
         Value::map(Map::from([("k".repeat(1023), Value::str("v"))])),
         Value::map(Map::from([("<".repeat(1018), Value::str("v"))])),
-        Value::map(Map::from([("a".into(), Value::map(Map::from([("é".repeat(1022), Value::str("v"))])))])),
+        Value::map(Map::from([(
+            "a".into(),
+            Value::map(Map::from([("é".repeat(1022), Value::str("v"))])),
+        )])),
     ];
     for (i, v) in values.iter().enumerate() {
-        let got = to_yaml(v).map(|y| y.strip_suffix('\n').unwrap_or(&y).to_string()).unwrap_or_default();
+        let got = to_yaml(v)
+            .map(|y| y.strip_suffix('\n').unwrap_or(&y).to_string())
+            .unwrap_or_default();
         assert_eq!(got, expected[i], "case {i}: {}", exprs[i]);
     }
 }
 
 #[test]
 fn from_yaml_documents_match_helm() {
-    check_from_yaml_batch(PARSER_DOCS, "toJson", |d| json::to_json(&rudder_from_yaml(d)).unwrap_or_default());
+    check_from_yaml_batch(PARSER_DOCS, "toJson", |d| {
+        json::to_json(&rudder_from_yaml(d)).unwrap_or_default()
+    });
 }
 
 #[test]
