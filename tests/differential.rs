@@ -55,7 +55,13 @@ fn parse_cases(file: &str, text: &str) -> Vec<Case> {
                 Some(n) => (n.trim().to_string(), true),
                 None => (header.to_string(), false),
             };
-            cur = Some(Case { file: file.to_string(), name, error, values: String::new(), template: String::new() });
+            cur = Some(Case {
+                file: file.to_string(),
+                name,
+                error,
+                values: String::new(),
+                template: String::new(),
+            });
             section = "";
             continue;
         }
@@ -88,7 +94,9 @@ fn parse_cases(file: &str, text: &str) -> Vec<Case> {
 }
 
 fn case_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
     entries.sort();
     for p in entries {
@@ -117,12 +125,21 @@ fn end(i: usize) -> String {
 
 /// Builds the batch chart: one subchart per case.
 fn batch_chart(root: &Path, cases: &[&Case]) {
-    write(&root.join("Chart.yaml"), "apiVersion: v2\nname: diff\nversion: 0.1.0\n");
+    write(
+        &root.join("Chart.yaml"),
+        "apiVersion: v2\nname: diff\nversion: 0.1.0\n",
+    );
     for (i, c) in cases.iter().enumerate() {
         let sub = root.join(format!("charts/c{i}"));
-        write(&sub.join("Chart.yaml"), &format!("apiVersion: v2\nname: c{i}\nversion: 0.1.0\n"));
+        write(
+            &sub.join("Chart.yaml"),
+            &format!("apiVersion: v2\nname: c{i}\nversion: 0.1.0\n"),
+        );
         write(&sub.join("values.yaml"), &c.values);
-        write(&sub.join("templates/NOTES.txt"), &format!("{}{}{}", begin(i), c.template, end(i)));
+        write(
+            &sub.join("templates/NOTES.txt"),
+            &format!("{}{}{}", begin(i), c.template, end(i)),
+        );
     }
 }
 
@@ -136,7 +153,9 @@ fn extract(out: &str, i: usize) -> Option<String> {
 }
 
 fn run(cmd: &mut Command) -> (bool, String, String) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -158,11 +177,16 @@ fn check_batch(tmp: &Path, idx: usize, cases: &[&Case], failures: &mut Vec<Strin
     }
     let root = tmp.join(format!("batch{idx}"));
     batch_chart(&root, cases);
-    let (hok, hout, herr) = run(helm()
-        .args(["install", "r"])
+    let (hok, hout, herr) = run(helm().args(["install", "r"]).arg(&root).args([
+        "--dry-run=client",
+        "--render-subchart-notes",
+        "-n",
+        "default",
+    ]));
+    let (rok, rout, rerr) = run(rudder()
+        .args(["template", "r"])
         .arg(&root)
-        .args(["--dry-run=client", "--render-subchart-notes", "-n", "default"]));
-    let (rok, rout, rerr) = run(rudder().args(["template", "r"]).arg(&root).args(["--notes", "--render-subchart-notes"]));
+        .args(["--notes", "--render-subchart-notes"]));
     if !hok || !rok {
         // One case broke the whole batch: retry each case on its own.
         if cases.len() > 1 {
@@ -185,31 +209,60 @@ fn check_batch(tmp: &Path, idx: usize, cases: &[&Case], failures: &mut Vec<Strin
         let h = extract(&hout, i);
         let r = extract(&rout, i);
         if h != r {
-            failures.push(format!("{}: {}:\n  helm:   {:?}\n  rudder: {:?}", c.file, c.name, h, r));
+            failures.push(format!(
+                "{}: {}:\n  helm:   {:?}\n  rudder: {:?}",
+                c.file, c.name, h, r
+            ));
         }
     }
 }
 
 fn check_error_case(tmp: &Path, idx: usize, c: &Case, failures: &mut Vec<String>) {
     let root = tmp.join(format!("err{idx}"));
-    write(&root.join("Chart.yaml"), "apiVersion: v2\nname: case\nversion: 0.1.0\n");
+    write(
+        &root.join("Chart.yaml"),
+        "apiVersion: v2\nname: case\nversion: 0.1.0\n",
+    );
     write(&root.join("values.yaml"), &c.values);
     write(&root.join("templates/case.yaml"), &c.template);
     let (hok, _, herr) = run(helm().args(["template", "r"]).arg(&root));
     let (rok, rout, rerr) = run(rudder().args(["template", "r"]).arg(&root));
-    let norm = |s: &str| s.replace(&root.display().to_string(), "CHART").trim_end().to_string();
+    let norm = |s: &str| {
+        s.replace(&root.display().to_string(), "CHART")
+            .trim_end()
+            .to_string()
+    };
     if hok {
-        failures.push(format!("{}: {}: marked (error) but helm succeeded", c.file, c.name));
+        failures.push(format!(
+            "{}: {}: marked (error) but helm succeeded",
+            c.file, c.name
+        ));
     } else if rok {
-        failures.push(format!("{}: {}: helm failed, rudder succeeded:\n  helm: {}\n  rudder stdout: {}", c.file, c.name, norm(&herr), rout.trim()));
+        failures.push(format!(
+            "{}: {}: helm failed, rudder succeeded:\n  helm: {}\n  rudder stdout: {}",
+            c.file,
+            c.name,
+            norm(&herr),
+            rout.trim()
+        ));
     } else if norm(&herr) != norm(&rerr) {
-        failures.push(format!("{}: {}: error differs:\n  helm:   {:?}\n  rudder: {:?}", c.file, c.name, norm(&herr), norm(&rerr)));
+        failures.push(format!(
+            "{}: {}: error differs:\n  helm:   {:?}\n  rudder: {:?}",
+            c.file,
+            c.name,
+            norm(&herr),
+            norm(&rerr)
+        ));
     }
 }
 
 #[test]
 fn templates_render_like_helm() {
-    let helm_ok = Command::new("helm").arg("version").output().map(|o| o.status.success()).unwrap_or(false);
+    let helm_ok = Command::new("helm")
+        .arg("version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
     assert!(
         helm_ok,
         "the differential tests need the real `helm` v4 on PATH: run ../shared/tools/install-helm and add ~/.local/bin to PATH"
@@ -221,7 +274,11 @@ fn templates_render_like_helm() {
     let mut failures = Vec::new();
     let mut total = 0;
     for (fi, f) in files.iter().enumerate() {
-        let rel = f.strip_prefix(&cases_dir).unwrap_or(f).display().to_string();
+        let rel = f
+            .strip_prefix(&cases_dir)
+            .unwrap_or(f)
+            .display()
+            .to_string();
         let text = std::fs::read_to_string(f).expect("read case file");
         let cases = parse_cases(&rel, &text);
         total += cases.len();
@@ -235,8 +292,15 @@ fn templates_render_like_helm() {
     for f in &failures {
         let _ = writeln!(report, "- {f}");
     }
-    eprintln!("differential: {} of {total} cases match helm", total - failures.len());
-    assert!(failures.is_empty(), "{} of {total} cases differ from helm:\n{report}", failures.len());
+    eprintln!(
+        "differential: {} of {total} cases match helm",
+        total - failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {total} cases differ from helm:\n{report}",
+        failures.len()
+    );
 }
 
 #[test]

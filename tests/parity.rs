@@ -29,9 +29,18 @@ fn charts_dir() -> PathBuf {
 fn first_diff(expected: &str, actual: &str) -> String {
     let e: Vec<&str> = expected.split_inclusive('\n').collect();
     let a: Vec<&str> = actual.split_inclusive('\n').collect();
-    let first = e.iter().zip(a.iter()).position(|(x, y)| x != y).unwrap_or(e.len().min(a.len()));
+    let first = e
+        .iter()
+        .zip(a.iter())
+        .position(|(x, y)| x != y)
+        .unwrap_or(e.len().min(a.len()));
     let start = first.saturating_sub(3);
-    let mut out = format!("@@ first difference at line {} (expected {} lines, got {}) @@\n", first + 1, e.len(), a.len());
+    let mut out = format!(
+        "@@ first difference at line {} (expected {} lines, got {}) @@\n",
+        first + 1,
+        e.len(),
+        a.len()
+    );
     for l in &e[start..first] {
         out.push_str(&format!(" {}", l));
     }
@@ -54,15 +63,26 @@ fn corpus_matches_helm_golden_output() {
     let mut names: Vec<String> = std::fs::read_dir(&golden)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", golden.display()))
         .filter_map(|e| e.ok())
-        .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".args")).map(str::to_string))
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(".args"))
+                .map(str::to_string)
+        })
         .collect();
     names.sort();
-    assert!(!names.is_empty(), "no golden/*.args found in {}", golden.display());
+    assert!(
+        !names.is_empty(),
+        "no golden/*.args found in {}",
+        golden.display()
+    );
     let mut failures = Vec::new();
     for name in &names {
-        let args_text = std::fs::read_to_string(golden.join(format!("{name}.args"))).expect("args file");
+        let args_text =
+            std::fs::read_to_string(golden.join(format!("{name}.args"))).expect("args file");
         let args: Vec<&str> = args_text.lines().filter(|l| !l.is_empty()).collect();
-        let expected = std::fs::read_to_string(golden.join(format!("{name}.yaml"))).expect("golden file");
+        let expected =
+            std::fs::read_to_string(golden.join(format!("{name}.yaml"))).expect("golden file");
         let out = Command::new(env!("CARGO_BIN_EXE_rudder"))
             .args(&args)
             .current_dir(&dir)
@@ -74,13 +94,24 @@ fn corpus_matches_helm_golden_output() {
             continue;
         }
         let detail = if !out.status.success() {
-            format!("exit {:?}; stderr:\n{}", out.status.code(), String::from_utf8_lossy(&out.stderr))
+            format!(
+                "exit {:?}; stderr:\n{}",
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr)
+            )
         } else {
             first_diff(&expected, &stdout)
         };
         eprintln!("FAIL {name}\n{detail}");
         failures.push(name.clone());
     }
-    eprintln!("parity: {}/{} charts byte-identical", names.len() - failures.len(), names.len());
-    assert!(failures.is_empty(), "charts differing from helm: {failures:?}");
+    eprintln!(
+        "parity: {}/{} charts byte-identical",
+        names.len() - failures.len(),
+        names.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "charts differing from helm: {failures:?}"
+    );
 }

@@ -30,7 +30,6 @@ fn shared_charts() -> PathBuf {
     }
 }
 
-
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
     for e in std::fs::read_dir(from).expect("read_dir").flatten() {
@@ -52,7 +51,8 @@ fn add_probes(dir: &Path) {
         // the deepest paths first) and sees values before templates mutate them.
         let t = dir.join(format!("templates/{DEEP}"));
         std::fs::create_dir_all(&t).expect("mkdir templates");
-        std::fs::write(t.join(PROBE), "probe: {{ toJson .Values | quote }}\n").expect("write probe");
+        std::fs::write(t.join(PROBE), "probe: {{ toJson .Values | quote }}\n")
+            .expect("write probe");
     }
     if let Ok(entries) = std::fs::read_dir(dir.join("charts")) {
         for e in entries.flatten() {
@@ -67,12 +67,18 @@ fn add_probes(dir: &Path) {
 fn helm_probes(out: &str) -> Vec<(String, String)> {
     let mut res = Vec::new();
     for block in out.split("---\n# Source: ") {
-        let Some((path, body)) = block.split_once('\n') else { continue };
+        let Some((path, body)) = block.split_once('\n') else {
+            continue;
+        };
         if !path.ends_with(PROBE) {
             continue;
         }
         let v = rudder::render::yaml::parse_any(body).expect("probe yaml");
-        let json = v.as_map().and_then(|m| m.borrow().get("probe").and_then(|p| p.as_str().map(str::to_string)));
+        let json = v.as_map().and_then(|m| {
+            m.borrow()
+                .get("probe")
+                .and_then(|p| p.as_str().map(str::to_string))
+        });
         res.push((path.to_string(), json.expect("probe string")));
     }
     res
@@ -86,7 +92,10 @@ struct Golden {
 }
 
 fn parse_args(lines: &[String]) -> Golden {
-    let mut args = TemplateArgs { namespace: "default".into(), ..Default::default() };
+    let mut args = TemplateArgs {
+        namespace: "default".into(),
+        ..Default::default()
+    };
     let mut pos = Vec::new();
     let mut i = 1;
     while i < lines.len() {
@@ -114,11 +123,19 @@ fn parse_args(lines: &[String]) -> Golden {
     let opts = RenderOptions {
         release_name: pos[0].clone(),
         namespace: args.namespace.clone(),
-        kube_version: args.kube_version.as_deref().map(|v| rudder::render::context::KubeVersion::parse(v).expect("kube version")),
+        kube_version: args
+            .kube_version
+            .as_deref()
+            .map(|v| rudder::render::context::KubeVersion::parse(v).expect("kube version")),
         api_versions: args.api_versions.clone(),
         ..Default::default()
     };
-    Golden { release: pos[0].clone(), chart: pos[1].clone(), args, opts }
+    Golden {
+        release: pos[0].clone(),
+        chart: pos[1].clone(),
+        args,
+        opts,
+    }
 }
 
 #[test]
@@ -127,26 +144,43 @@ fn values_match_helm_for_every_corpus_chart() {
     let mut names: Vec<String> = std::fs::read_dir(charts.join("golden"))
         .expect("golden dir")
         .flatten()
-        .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".args")).map(str::to_string))
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(".args"))
+                .map(str::to_string)
+        })
         .collect();
     names.sort();
     let tmp = tempfile::tempdir().expect("tmp");
     let mut failures = Vec::new();
     for name in &names {
-        let lines: Vec<String> = std::fs::read_to_string(charts.join(format!("golden/{name}.args")))
-            .expect("args")
-            .lines()
-            .map(str::to_string)
-            .collect();
+        let lines: Vec<String> =
+            std::fs::read_to_string(charts.join(format!("golden/{name}.args")))
+                .expect("args")
+                .lines()
+                .map(str::to_string)
+                .collect();
         let g = parse_args(&lines);
         let copy: PathBuf = tmp.path().join(name);
         copy_dir(&charts.join(&g.chart), &copy);
         add_probes(&copy);
         let mut helm_args: Vec<String> = lines.clone();
-        let idx = helm_args.iter().position(|a| *a == g.chart).expect("chart arg");
+        let idx = helm_args
+            .iter()
+            .position(|a| *a == g.chart)
+            .expect("chart arg");
         helm_args[idx] = copy.display().to_string();
-        let out = Command::new("helm").args(&helm_args).current_dir(&charts).output().expect("run helm");
-        assert!(out.status.success(), "helm failed on {name}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new("helm")
+            .args(&helm_args)
+            .current_dir(&charts)
+            .output()
+            .expect("run helm");
+        assert!(
+            out.status.success(),
+            "helm failed on {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let probes = helm_probes(&String::from_utf8_lossy(&out.stdout));
         assert!(!probes.is_empty(), "{name}: no probes in helm output");
 
@@ -162,10 +196,18 @@ fn values_match_helm_for_every_corpus_chart() {
                 failures.push(format!("{name}: rudder has no template {path}"));
                 continue;
             };
-            let values = job.context.as_map().and_then(|m| m.borrow().get("Values").cloned()).unwrap_or(Value::Nil);
+            let values = job
+                .context
+                .as_map()
+                .and_then(|m| m.borrow().get("Values").cloned())
+                .unwrap_or(Value::Nil);
             let ours = rudder::render::json::to_json(&values).expect("to_json");
             if ours != helm_json {
-                let at = ours.bytes().zip(helm_json.bytes()).position(|(a, b)| a != b).unwrap_or(0);
+                let at = ours
+                    .bytes()
+                    .zip(helm_json.bytes())
+                    .position(|(a, b)| a != b)
+                    .unwrap_or(0);
                 let lo = at.saturating_sub(80);
                 failures.push(format!(
                     "{name} ({}): {path}: values differ at byte {at}:\n  helm:   ...{}\n  rudder: ...{}",
@@ -176,5 +218,10 @@ fn values_match_helm_for_every_corpus_chart() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} probes differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} probes differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

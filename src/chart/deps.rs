@@ -12,7 +12,9 @@ use std::rc::Rc;
 use super::Chart;
 use super::metadata::Dependency;
 use super::semver::is_compatible_range;
-use super::values::{CoalesceError, coalesce_values, merge_tables, merge_values, path_value, table_at};
+use super::values::{
+    CoalesceError, coalesce_values, merge_tables, merge_values, path_value, table_at,
+};
 use crate::render::value::{Map, MapKind, MapRef, Value};
 
 /// Enables/disables subcharts from `vals` and imports child values.
@@ -42,10 +44,9 @@ fn process_enabled(c: &mut Chart, v: &Value, path: &str) -> Result<(), CoalesceE
     let mut chart_deps: Vec<Chart> = existing
         .iter()
         .filter(|e| {
-            !c.metadata
-                .dependencies
-                .iter()
-                .any(|req| e.name() == req.name && is_compatible_range(&req.version, &e.metadata.version))
+            !c.metadata.dependencies.iter().any(|req| {
+                e.name() == req.name && is_compatible_range(&req.version, &e.metadata.version)
+            })
         })
         .cloned()
         .collect();
@@ -64,10 +65,18 @@ fn process_enabled(c: &mut Chart, v: &Value, path: &str) -> Result<(), CoalesceE
     let cvals = coalesce_values(c, v)?;
     process_tags(&mut c.metadata.dependencies, &cvals);
     process_conditions(&mut c.metadata.dependencies, &cvals, path);
-    let removed: Vec<String> =
-        c.metadata.dependencies.iter().filter(|r| !r.enabled).map(|r| r.name.clone()).collect();
-    c.dependencies.retain(|d| !removed.iter().any(|n| n == d.name()));
-    c.metadata.dependencies.retain(|r| !removed.contains(&r.name));
+    let removed: Vec<String> = c
+        .metadata
+        .dependencies
+        .iter()
+        .filter(|r| !r.enabled)
+        .map(|r| r.name.clone())
+        .collect();
+    c.dependencies
+        .retain(|d| !removed.iter().any(|n| n == d.name()));
+    c.metadata
+        .dependencies
+        .retain(|r| !removed.contains(&r.name));
     for t in &mut c.dependencies {
         let sub_path = format!("{path}{}.", t.name());
         process_enabled(t, &cvals, &sub_path)?;
@@ -76,8 +85,12 @@ fn process_enabled(c: &mut Chart, v: &Value, path: &str) -> Result<(), CoalesceE
 }
 
 fn process_tags(reqs: &mut [Dependency], cvals: &Value) {
-    let Some(tags) = table_at(cvals, "tags") else { return };
-    let Some(tags) = tags.as_map().cloned() else { return };
+    let Some(tags) = table_at(cvals, "tags") else {
+        return;
+    };
+    let Some(tags) = tags.as_map().cloned() else {
+        return;
+    };
     let tags = tags.borrow();
     for r in reqs {
         let (mut has_true, mut has_false) = (false, false);
@@ -145,7 +158,10 @@ fn path_to_map(path: &str, data: Value) -> MapRef {
 }
 
 fn string_map(pairs: &[(&str, String)]) -> Value {
-    let m: Map = pairs.iter().map(|(k, v)| (k.to_string(), Value::str(v.as_str()))).collect();
+    let m: Map = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), Value::str(v.as_str())))
+        .collect();
     Value::Map(MapKind::String, Rc::new(RefCell::new(m)))
 }
 
@@ -162,14 +178,24 @@ fn process_import_values(c: &mut Chart) -> Result<(), CoalesceError> {
                 Value::Map(_, iv) => {
                     let child = sprint(iv.borrow().get("child"));
                     let parent = sprint(iv.borrow().get("parent"));
-                    outiv.push(string_map(&[("child", child.clone()), ("parent", parent.clone())]));
-                    let Some(vv) = table_at(&cvals, &format!("{}.{child}", r.name)) else { continue };
+                    outiv.push(string_map(&[
+                        ("child", child.clone()),
+                        ("parent", parent.clone()),
+                    ]));
+                    let Some(vv) = table_at(&cvals, &format!("{}.{child}", r.name)) else {
+                        continue;
+                    };
                     merge_tables(&b, &path_to_map(&parent, vv));
                 }
                 Value::Str(s) => {
                     let child = format!("exports.{s}");
-                    outiv.push(string_map(&[("child", child.clone()), ("parent", ".".into())]));
-                    let Some(vm) = table_at(&cvals, &format!("{}.{child}", r.name)) else { continue };
+                    outiv.push(string_map(&[
+                        ("child", child.clone()),
+                        ("parent", ".".into()),
+                    ]));
+                    let Some(vm) = table_at(&cvals, &format!("{}.{child}", r.name)) else {
+                        continue;
+                    };
                     if let Some(m) = vm.as_map() {
                         merge_tables(&b, m);
                     }

@@ -69,7 +69,12 @@ impl Rules {
         } else {
             (PatternKind::Basename, rule)
         };
-        self.patterns.push(Pattern { glob: glob.to_string(), negate, must_dir, kind });
+        self.patterns.push(Pattern {
+            glob: glob.to_string(),
+            negate,
+            must_dir,
+            kind,
+        });
         Ok(())
     }
 
@@ -104,14 +109,18 @@ impl Rules {
     }
 }
 
+/// Go's `filepath.ErrBadPattern`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadPattern;
+
 /// Go's `path/filepath.Match` with `/` as separator.
-pub fn go_match(pattern: &str, name: &str) -> Result<bool, ()> {
+pub fn go_match(pattern: &str, name: &str) -> Result<bool, BadPattern> {
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
     match_from(&p, &n)
 }
 
-fn match_from(p: &[char], n: &[char]) -> Result<bool, ()> {
+fn match_from(p: &[char], n: &[char]) -> Result<bool, BadPattern> {
     let (mut pi, mut ni) = (0, 0);
     while pi < p.len() {
         match p[pi] {
@@ -154,7 +163,7 @@ fn match_from(p: &[char], n: &[char]) -> Result<bool, ()> {
             '\\' => {
                 pi += 1;
                 if pi >= p.len() {
-                    return Err(());
+                    return Err(BadPattern);
                 }
                 if ni >= n.len() || n[ni] != p[pi] {
                     return Ok(false);
@@ -175,7 +184,7 @@ fn match_from(p: &[char], n: &[char]) -> Result<bool, ()> {
 }
 
 /// Matches a `[...]` class at `p[start]`; returns (matched, index after `]`).
-fn match_class(p: &[char], start: usize, c: Option<char>) -> Result<(bool, usize), ()> {
+fn match_class(p: &[char], start: usize, c: Option<char>) -> Result<(bool, usize), BadPattern> {
     let mut i = start + 1;
     let negated = p.get(i) == Some(&'^');
     if negated {
@@ -184,7 +193,7 @@ fn match_class(p: &[char], start: usize, c: Option<char>) -> Result<(bool, usize
     let mut matched = false;
     let mut first = true;
     loop {
-        let ch = *p.get(i).ok_or(())?;
+        let ch = *p.get(i).ok_or(BadPattern)?;
         if ch == ']' && !first {
             i += 1;
             break;
@@ -211,13 +220,13 @@ fn match_class(p: &[char], start: usize, c: Option<char>) -> Result<(bool, usize
     Ok((ok, i))
 }
 
-fn read_class_char(p: &[char], i: &mut usize) -> Result<char, ()> {
-    let mut ch = *p.get(*i).ok_or(())?;
+fn read_class_char(p: &[char], i: &mut usize) -> Result<char, BadPattern> {
+    let mut ch = *p.get(*i).ok_or(BadPattern)?;
     if ch == '\\' {
         *i += 1;
-        ch = *p.get(*i).ok_or(())?;
+        ch = *p.get(*i).ok_or(BadPattern)?;
     } else if ch == '-' || ch == ']' {
-        return Err(());
+        return Err(BadPattern);
     }
     *i += 1;
     Ok(ch)
@@ -232,7 +241,7 @@ pub fn files_glob(pattern: &str, name: &str) -> bool {
     glob_from(&p, &n).unwrap_or(true)
 }
 
-fn glob_from(p: &[char], n: &[char]) -> Result<bool, ()> {
+fn glob_from(p: &[char], n: &[char]) -> Result<bool, BadPattern> {
     if p.is_empty() {
         return Ok(n.is_empty());
     }
@@ -252,13 +261,15 @@ fn glob_from(p: &[char], n: &[char]) -> Result<bool, ()> {
         }
         '?' => Ok(!n.is_empty() && n[0] != '/' && glob_from(&p[1..], &n[1..])?),
         '[' => {
-            let close = p.iter().skip(1).position(|c| *c == ']').ok_or(())? + 1;
+            let close = p.iter().skip(1).position(|c| *c == ']').ok_or(BadPattern)? + 1;
             let body = &p[1..close];
             let (neg, body) = match body.first() {
                 Some('!') => (true, &body[1..]),
                 _ => (false, body),
             };
-            let Some(&c) = n.first() else { return Ok(false) };
+            let Some(&c) = n.first() else {
+                return Ok(false);
+            };
             let mut hit = false;
             let mut i = 0;
             while i < body.len() {
@@ -277,7 +288,7 @@ fn glob_from(p: &[char], n: &[char]) -> Result<bool, ()> {
             Ok(hit != neg && glob_from(&p[close + 1..], &n[1..])?)
         }
         '{' => {
-            let close = find_brace_close(p).ok_or(())?;
+            let close = find_brace_close(p).ok_or(BadPattern)?;
             let rest = &p[close + 1..];
             for alt in split_alternatives(&p[1..close]) {
                 let mut cand = alt.to_vec();
@@ -289,7 +300,7 @@ fn glob_from(p: &[char], n: &[char]) -> Result<bool, ()> {
             Ok(false)
         }
         '\\' => {
-            let c = *p.get(1).ok_or(())?;
+            let c = *p.get(1).ok_or(BadPattern)?;
             Ok(n.first() == Some(&c) && glob_from(&p[2..], &n[1..])?)
         }
         c => Ok(n.first() == Some(&c) && glob_from(&p[1..], &n[1..])?),

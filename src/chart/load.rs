@@ -34,7 +34,10 @@ pub enum LoadError {
     #[error("path {0:?} not found")]
     NotFound(String),
     #[error("error reading {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Archive(String),
     #[error("{0}")]
@@ -53,7 +56,8 @@ struct RawFile {
 
 /// Loads a chart from a directory or a `.tgz` file.
 pub fn load(path: &Path) -> Result<Chart, LoadError> {
-    let meta = std::fs::metadata(path).map_err(|_| LoadError::NotFound(path.display().to_string()))?;
+    let meta =
+        std::fs::metadata(path).map_err(|_| LoadError::NotFound(path.display().to_string()))?;
     if meta.is_dir() {
         load_dir(path)
     } else {
@@ -64,33 +68,70 @@ pub fn load(path: &Path) -> Result<Chart, LoadError> {
 /// Loads a chart archive file (checks the packed size and gzip magic first).
 pub fn load_archive_file(path: &Path) -> Result<Chart, LoadError> {
     let name = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|e| LoadError::Io { path: name.clone(), source: e })?;
+    let meta = std::fs::metadata(path).map_err(|e| LoadError::Io {
+        path: name.clone(),
+        source: e,
+    })?;
     if meta.len() > MAX_PACKED {
         return Err(LoadError::TooLarge(format!(
             "chart archive {name} is larger than the maximum size {MAX_PACKED}"
         )));
     }
-    let data = std::fs::read(path).map_err(|e| LoadError::Io { path: name.clone(), source: e })?;
+    let data = std::fs::read(path).map_err(|e| LoadError::Io {
+        path: name.clone(),
+        source: e,
+    })?;
     if !data.starts_with(&[0x1f, 0x8b]) {
         if name.ends_with(".yml") || name.ends_with(".yaml") {
             return Err(LoadError::Archive(format!(
                 "file '{name}' seems to be a YAML file, but expected a gzipped archive"
             )));
         }
-        return Err(LoadError::Archive(format!("file '{name}' does not appear to be a gzipped archive")));
+        return Err(LoadError::Archive(format!(
+            "file '{name}' does not appear to be a gzipped archive"
+        )));
     }
-    load_archive(&data).map_err(|e| match e {
+    let files = archive_files(&data).map_err(|e| match e {
         LoadError::Archive(m) if m.starts_with("gzip:") => LoadError::Archive(format!(
             "file '{name}' does not appear to be a valid chart file (details: {m})"
         )),
+        // Helm says only "unable to load chart archive"; rudder adds why.
+        LoadError::Unsafe(m) => LoadError::Unsafe(format!("unable to load chart archive: {m}")),
+        LoadError::TooLarge(m) => LoadError::TooLarge(format!("unable to load chart archive: {m}")),
+        LoadError::Archive(m) => LoadError::Archive(format!("unable to load chart archive: {m}")),
         other => other,
-    })
+    })?;
+    check_api_version(&files)?;
+    load_files(files)
+}
+
+/// Helm v4's generic loader: Chart.yaml must exist and name a known
+/// apiVersion (v1, v2 or none).
+fn check_api_version(files: &[RawFile]) -> Result<(), LoadError> {
+    let Some(f) = files.iter().find(|f| f.name == "Chart.yaml") else {
+        return Err(LoadError::Invalid(
+            "unable to detect chart version, no Chart.yaml found".into(),
+        ));
+    };
+    let v = yamlio::parse(&text(f))
+        .map_err(|e| LoadError::Invalid(format!("cannot load Chart.yaml: {e}")))?;
+    let api = v.as_map().and_then(|m| {
+        m.borrow()
+            .get("apiVersion")
+            .and_then(|a| a.as_str().map(str::to_string))
+    });
+    match api.as_deref() {
+        None | Some("v1") | Some("v2") | Some("") => Ok(()),
+        Some(_) => Err(LoadError::Invalid("unsupported chart version".into())),
+    }
 }
 
 /// Loads a chart from the bytes of a `.tgz`.
 pub fn load_archive(data: &[u8]) -> Result<Chart, LoadError> {
     if data.len() as u64 > MAX_PACKED {
-        return Err(LoadError::TooLarge(format!("chart archive is larger than the maximum size {MAX_PACKED}")));
+        return Err(LoadError::TooLarge(format!(
+            "chart archive is larger than the maximum size {MAX_PACKED}"
+        )));
     }
     let files = archive_files(data)?;
     load_files(files)
@@ -99,11 +140,14 @@ pub fn load_archive(data: &[u8]) -> Result<Chart, LoadError> {
 fn archive_files(data: &[u8]) -> Result<Vec<RawFile>, LoadError> {
     let gz = flate2::read::GzDecoder::new(data);
     let mut tar = tar::Archive::new(gz);
-    let entries = tar.entries().map_err(|e| LoadError::Archive(format!("gzip: {e}")))?;
+    let entries = tar
+        .entries()
+        .map_err(|e| LoadError::Archive(format!("gzip: {e}")))?;
     let mut remaining = MAX_UNPACKED;
     let mut files = Vec::new();
     for entry in entries {
-        let mut entry = entry.map_err(|e| LoadError::Archive(format!("error reading chart archive: {e}")))?;
+        let mut entry =
+            entry.map_err(|e| LoadError::Archive(format!("error reading chart archive: {e}")))?;
         let header = entry.header();
         let kind = header.entry_type();
         let raw_name = String::from_utf8_lossy(&entry.path_bytes()).to_string();
@@ -134,12 +178,16 @@ fn archive_files(data: &[u8]) -> Result<Vec<RawFile>, LoadError> {
         let read = (&mut entry)
             .take(remaining)
             .read_to_end(&mut buf)
-            .map_err(|e| LoadError::Archive(format!("error reading {raw_name}: {e}")))? as u64;
+            .map_err(|e| LoadError::Archive(format!("error reading {raw_name}: {e}")))?
+            as u64;
         remaining -= read;
         if read < size || remaining == 0 {
             return Err(too_large_total());
         }
-        files.push(RawFile { name, data: strip_bom(buf) });
+        files.push(RawFile {
+            name,
+            data: strip_bom(buf),
+        });
     }
     if files.is_empty() {
         return Err(LoadError::Archive("no files in chart archive".into()));
@@ -148,7 +196,9 @@ fn archive_files(data: &[u8]) -> Result<Vec<RawFile>, LoadError> {
 }
 
 fn too_large_total() -> LoadError {
-    LoadError::TooLarge(format!("decompressed chart is larger than the maximum size {MAX_UNPACKED}"))
+    LoadError::TooLarge(format!(
+        "decompressed chart is larger than the maximum size {MAX_UNPACKED}"
+    ))
 }
 
 /// Helm's path checks for an archive entry; returns the name without the
@@ -158,7 +208,9 @@ fn archive_entry_name(raw: &str) -> Result<String, LoadError> {
     let parts: Vec<&str> = raw.split(delim).collect();
     let n = parts[1..].join("/");
     if n.starts_with('/') {
-        return Err(LoadError::Unsafe(format!("chart illegally contains absolute paths: {raw:?}")));
+        return Err(LoadError::Unsafe(format!(
+            "chart illegally contains absolute paths: {raw:?}"
+        )));
     }
     let n = clean_path(&n);
     if n == "." {
@@ -167,11 +219,15 @@ fn archive_entry_name(raw: &str) -> Result<String, LoadError> {
         )));
     }
     if n.starts_with("..") {
-        return Err(LoadError::Unsafe(format!("chart illegally references parent directory: {raw:?}")));
+        return Err(LoadError::Unsafe(format!(
+            "chart illegally references parent directory: {raw:?}"
+        )));
     }
     let b = n.as_bytes();
     if b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && b[2] == b'/' {
-        return Err(LoadError::Unsafe(format!("chart contains illegally named files: {raw:?}")));
+        return Err(LoadError::Unsafe(format!(
+            "chart contains illegally named files: {raw:?}"
+        )));
     }
     if parts[0] == "Chart.yaml" {
         return Err(LoadError::Unsafe("chart yaml not in base directory".into()));
@@ -182,7 +238,9 @@ fn archive_entry_name(raw: &str) -> Result<String, LoadError> {
 /// Rejects a link entry whose target leaves the chart directory.
 fn check_link_target(raw: &str, name: &str, target: &str) -> Result<(), LoadError> {
     if target.starts_with('/') || target.contains('\\') {
-        return Err(LoadError::Unsafe(format!("chart contains a symlink out of the chart: {raw:?} -> {target:?}")));
+        return Err(LoadError::Unsafe(format!(
+            "chart contains a symlink out of the chart: {raw:?} -> {target:?}"
+        )));
     }
     let dir = match name.rfind('/') {
         Some(i) => &name[..i],
@@ -190,7 +248,9 @@ fn check_link_target(raw: &str, name: &str, target: &str) -> Result<(), LoadErro
     };
     let joined = clean_path(&format!("{dir}/{target}"));
     if joined.starts_with("..") || joined.starts_with('/') {
-        return Err(LoadError::Unsafe(format!("chart contains a symlink out of the chart: {raw:?} -> {target:?}")));
+        return Err(LoadError::Unsafe(format!(
+            "chart contains a symlink out of the chart: {raw:?} -> {target:?}"
+        )));
     }
     Ok(())
 }
@@ -229,13 +289,31 @@ fn strip_bom(mut data: Vec<u8>) -> Vec<u8> {
 
 /// Loads a chart from a directory, honouring `.helmignore`.
 pub fn load_dir(dir: &Path) -> Result<Chart, LoadError> {
-    let top = std::fs::canonicalize(dir).map_err(|_| LoadError::NotFound(dir.display().to_string()))?;
+    let top =
+        std::fs::canonicalize(dir).map_err(|_| LoadError::NotFound(dir.display().to_string()))?;
     let mut rules = match std::fs::read_to_string(top.join(".helmignore")) {
         Ok(text) => Rules::parse(&text).map_err(LoadError::Invalid)?,
         Err(_) => Rules::default(),
     };
     rules.add_defaults();
-    let mut walker = DirWalker { top: top.clone(), rules, files: Vec::new(), total: 0 };
+    let chart_yaml = top.join("Chart.yaml");
+    let data = std::fs::read(&chart_yaml).map_err(|e| {
+        LoadError::Invalid(format!(
+            "unable to detect chart at {p}: open {p}: {}",
+            io_text(&e),
+            p = chart_yaml.display()
+        ))
+    })?;
+    check_api_version(&[RawFile {
+        name: "Chart.yaml".into(),
+        data,
+    }])?;
+    let mut walker = DirWalker {
+        top: top.clone(),
+        rules,
+        files: Vec::new(),
+        total: 0,
+    };
     walker.walk(&top, "")?;
     load_files(walker.files)
 }
@@ -252,16 +330,25 @@ impl DirWalker {
     /// symlinks that stay inside the chart.
     fn walk(&mut self, path: &Path, rel: &str) -> Result<(), LoadError> {
         let mut names: Vec<String> = std::fs::read_dir(path)
-            .map_err(|e| LoadError::Io { path: rel.to_string(), source: e })?
+            .map_err(|e| LoadError::Io {
+                path: rel.to_string(),
+                source: e,
+            })?
             .filter_map(|e| e.ok())
             .map(|e| e.file_name().to_string_lossy().to_string())
             .collect();
         names.sort();
         for name in names {
             let child = path.join(&name);
-            let child_rel = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
-            let lmeta =
-                std::fs::symlink_metadata(&child).map_err(|e| LoadError::Io { path: child_rel.clone(), source: e })?;
+            let child_rel = if rel.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel}/{name}")
+            };
+            let lmeta = std::fs::symlink_metadata(&child).map_err(|e| LoadError::Io {
+                path: child_rel.clone(),
+                source: e,
+            })?;
             let meta = if lmeta.file_type().is_symlink() {
                 let resolved = std::fs::canonicalize(&child).map_err(|e| {
                     LoadError::Invalid(format!("error evaluating symlink {}: {e}", child.display()))
@@ -272,7 +359,10 @@ impl DirWalker {
                         resolved.display()
                     )));
                 }
-                std::fs::metadata(&resolved).map_err(|e| LoadError::Io { path: child_rel.clone(), source: e })?
+                std::fs::metadata(&resolved).map_err(|e| LoadError::Io {
+                    path: child_rel.clone(),
+                    source: e,
+                })?
             } else {
                 lmeta
             };
@@ -301,15 +391,33 @@ impl DirWalker {
             if self.total > MAX_UNPACKED {
                 return Err(too_large_total());
             }
-            let data = std::fs::read(&child).map_err(|e| LoadError::Io { path: child_rel.clone(), source: e })?;
-            self.files.push(RawFile { name: child_rel, data: strip_bom(data) });
+            let data = std::fs::read(&child).map_err(|e| LoadError::Io {
+                path: child_rel.clone(),
+                source: e,
+            })?;
+            self.files.push(RawFile {
+                name: child_rel,
+                data: strip_bom(data),
+            });
         }
         Ok(())
     }
 }
 
+/// Go's text for common I/O errors.
+fn io_text(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
 fn to_file(f: RawFile) -> File {
-    File { name: f.name, data: Rc::from(f.data) }
+    File {
+        name: f.name,
+        data: Rc::from(f.data),
+    }
 }
 
 fn text(f: &RawFile) -> String {
@@ -321,8 +429,10 @@ fn load_files(files: Vec<RawFile>) -> Result<Chart, LoadError> {
     let mut metadata: Option<Metadata> = None;
     for f in &files {
         if f.name == "Chart.yaml" {
-            let v = yamlio::parse(&text(f)).map_err(|e| LoadError::Invalid(format!("cannot load Chart.yaml: {e}")))?;
-            let mut md = Metadata::from_value(&v).map_err(|e| LoadError::Invalid(format!("cannot load Chart.yaml: {e}")))?;
+            let v = yamlio::parse(&text(f))
+                .map_err(|e| LoadError::Invalid(format!("cannot load Chart.yaml: {e}")))?;
+            let mut md = Metadata::from_value(&v)
+                .map_err(|e| LoadError::Invalid(format!("cannot load Chart.yaml: {e}")))?;
             if md.api_version.is_empty() {
                 md.api_version = "v1".into();
             }
@@ -342,7 +452,8 @@ fn load_files(files: Vec<RawFile>) -> Result<Chart, LoadError> {
         match f.name.as_str() {
             "Chart.yaml" => {}
             "Chart.lock" => {
-                yamlio::parse(&text(&f)).map_err(|e| LoadError::Invalid(format!("cannot load Chart.lock: {e}")))?;
+                yamlio::parse(&text(&f))
+                    .map_err(|e| LoadError::Invalid(format!("cannot load Chart.lock: {e}")))?;
             }
             "values.yaml" => {
                 chart.values = yamlio::load_values(&text(&f))
@@ -351,11 +462,13 @@ fn load_files(files: Vec<RawFile>) -> Result<Chart, LoadError> {
             "values.schema.json" => chart.schema = Some(Rc::from(f.data)),
             "requirements.yaml" => {
                 let md = metadata.get_or_insert_with(Metadata::default);
-                let v = yamlio::parse(&text(&f))
-                    .map_err(|e| LoadError::Invalid(format!("cannot load requirements.yaml: {e}")))?;
+                let v = yamlio::parse(&text(&f)).map_err(|e| {
+                    LoadError::Invalid(format!("cannot load requirements.yaml: {e}"))
+                })?;
                 if let Value::Map(_, m) = &v
-                    && let Some(deps) = parse_dependencies(&m.borrow())
-                        .map_err(|e| LoadError::Invalid(format!("cannot load requirements.yaml: {e}")))?
+                    && let Some(deps) = parse_dependencies(&m.borrow()).map_err(|e| {
+                        LoadError::Invalid(format!("cannot load requirements.yaml: {e}"))
+                    })?
                 {
                     md.dependencies = deps;
                     md.has_dependencies = true;
@@ -365,8 +478,9 @@ fn load_files(files: Vec<RawFile>) -> Result<Chart, LoadError> {
                 }
             }
             "requirements.lock" => {
-                yamlio::parse(&text(&f))
-                    .map_err(|e| LoadError::Invalid(format!("cannot load requirements.lock: {e}")))?;
+                yamlio::parse(&text(&f)).map_err(|e| {
+                    LoadError::Invalid(format!("cannot load requirements.lock: {e}"))
+                })?;
                 let md = metadata.get_or_insert_with(Metadata::default);
                 if md.api_version == "v1" {
                     chart.files.push(to_file(f));
@@ -380,7 +494,10 @@ fn load_files(files: Vec<RawFile>) -> Result<Chart, LoadError> {
                 }
                 let rest = &n["charts/".len()..];
                 let cname = rest.split('/').next().unwrap_or("").to_string();
-                subcharts.entry(cname).or_default().push(RawFile { name: rest.to_string(), data: f.data });
+                subcharts.entry(cname).or_default().push(RawFile {
+                    name: rest.to_string(),
+                    data: f.data,
+                });
             }
             _ => chart.files.push(to_file(f)),
         }
@@ -409,12 +526,20 @@ fn load_files(files: Vec<RawFile>) -> Result<Chart, LoadError> {
                 .into_iter()
                 .filter_map(|f| {
                     let (_, rest) = f.name.split_once('/')?;
-                    Some(RawFile { name: rest.to_string(), data: f.data })
+                    Some(RawFile {
+                        name: rest.to_string(),
+                        data: f.data,
+                    })
                 })
                 .collect();
             load_files(inner)
         };
-        let sub = sub.map_err(|e| prefix_error(e, &format!("error unpacking subchart {n} in {}: ", chart.name())))?;
+        let sub = sub.map_err(|e| {
+            prefix_error(
+                e,
+                &format!("error unpacking subchart {n} in {}: ", chart.name()),
+            )
+        })?;
         chart.dependencies.push(sub);
     }
     Ok(chart)
@@ -443,7 +568,10 @@ mod tests {
 
     #[test]
     fn entry_names() {
-        assert_eq!(archive_entry_name("mychart/templates/a.yaml").unwrap(), "templates/a.yaml");
+        assert_eq!(
+            archive_entry_name("mychart/templates/a.yaml").unwrap(),
+            "templates/a.yaml"
+        );
         assert!(archive_entry_name("mychart/../../etc/passwd").is_err());
         assert!(archive_entry_name("mychart//etc/passwd").is_err());
         assert!(check_link_target("c/templates/x", "templates/x", "../../../etc/passwd").is_err());

@@ -67,8 +67,10 @@ fn type_error(got: &Value, field: &str, go_type: &str) -> String {
 fn get_string(m: &Map, key: &str, strct: &str) -> Result<Option<String>, String> {
     match m.get(key) {
         None | Some(Value::Nil) => Ok(None),
-        Some(Value::Str(s)) => Ok(Some(s.to_string())),
-        Some(other) => Err(type_error(other, &format!("{strct}.{key}"), "string")),
+        Some(other) => match super::yamlio::scalar_as_string(other) {
+            Some(s) => Ok(Some(s)),
+            None => Err(type_error(other, &format!("{strct}.{key}"), "string")),
+        },
     }
 }
 
@@ -87,9 +89,9 @@ fn get_strings(m: &Map, key: &str, strct: &str) -> Result<Option<Vec<String>>, S
             .items
             .iter()
             .map(|v| match v {
-                Value::Str(s) => Ok(s.to_string()),
                 Value::Nil => Ok(String::new()),
-                other => Err(type_error(other, &format!("{strct}.{key}"), "string")),
+                other => super::yamlio::scalar_as_string(other)
+                    .ok_or_else(|| type_error(other, &format!("{strct}.{key}"), "string")),
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Some),
@@ -119,7 +121,13 @@ fn parse_dependency(v: &Value) -> Result<Option<Dependency>, String> {
     let import_values = match m.get("import-values") {
         None | Some(Value::Nil) => Vec::new(),
         Some(Value::List(l)) => l.items.clone(),
-        Some(other) => return Err(type_error(other, "Dependency.import-values", "[]interface {}")),
+        Some(other) => {
+            return Err(type_error(
+                other,
+                "Dependency.import-values",
+                "[]interface {}",
+            ));
+        }
     };
     Ok(Some(Dependency {
         name: get_string(&m, "name", "Dependency")?.unwrap_or_default(),
@@ -143,12 +151,20 @@ pub fn parse_dependencies(m: &Map) -> Result<Option<Vec<Dependency>>, String> {
             for item in &l.items {
                 match parse_dependency(item)? {
                     Some(d) => out.push(d),
-                    None => return Err("validation: dependencies must not contain empty or null nodes".into()),
+                    None => {
+                        return Err(
+                            "validation: dependencies must not contain empty or null nodes".into(),
+                        );
+                    }
                 }
             }
             Ok(Some(out))
         }
-        Some(other) => Err(type_error(other, "Metadata.dependencies", "[]*v2.Dependency")),
+        Some(other) => Err(type_error(
+            other,
+            "Metadata.dependencies",
+            "[]*v2.Dependency",
+        )),
     }
 }
 
@@ -173,12 +189,23 @@ impl Metadata {
                 for item in &l.items {
                     match parse_maintainer(item)? {
                         Some(x) => out.push(x),
-                        None => return Err("validation: maintainers must not contain empty or null nodes".into()),
+                        None => {
+                            return Err(
+                                "validation: maintainers must not contain empty or null nodes"
+                                    .into(),
+                            );
+                        }
                     }
                 }
                 out
             }
-            Some(other) => return Err(type_error(other, "Metadata.maintainers", "[]*v2.Maintainer")),
+            Some(other) => {
+                return Err(type_error(
+                    other,
+                    "Metadata.maintainers",
+                    "[]*v2.Maintainer",
+                ));
+            }
         };
         let annotations = match m.get("annotations") {
             None | Some(Value::Nil) => None,
@@ -186,18 +213,28 @@ impl Metadata {
                 let mut out = BTreeMap::new();
                 for (k, v) in a.borrow().iter() {
                     match v {
-                        Value::Str(s) => {
-                            out.insert(k.clone(), s.to_string());
-                        }
                         Value::Nil => {
                             out.insert(k.clone(), String::new());
                         }
-                        other => return Err(type_error(other, "Metadata.annotations", "string")),
+                        other => match super::yamlio::scalar_as_string(other) {
+                            Some(s) => {
+                                out.insert(k.clone(), s);
+                            }
+                            None => {
+                                return Err(type_error(other, "Metadata.annotations", "string"));
+                            }
+                        },
                     }
                 }
                 Some(out)
             }
-            Some(other) => return Err(type_error(other, "Metadata.annotations", "map[string]string")),
+            Some(other) => {
+                return Err(type_error(
+                    other,
+                    "Metadata.annotations",
+                    "map[string]string",
+                ));
+            }
         };
         let deps = parse_dependencies(&m)?;
         Ok(Metadata {
@@ -250,16 +287,25 @@ impl Metadata {
             return Err("validation: chart.metadata.name is required".into());
         }
         if self.name == "." || self.name == ".." {
-            return Err(format!("validation: chart.metadata.name {:?} is not allowed", self.name));
+            return Err(format!(
+                "validation: chart.metadata.name {:?} is not allowed",
+                self.name
+            ));
         }
         if self.name.contains('/') {
-            return Err(format!("validation: chart.metadata.name {:?} is invalid", self.name));
+            return Err(format!(
+                "validation: chart.metadata.name {:?} is invalid",
+                self.name
+            ));
         }
         if self.version.is_empty() {
             return Err("validation: chart.metadata.version is required".into());
         }
         if super::semver::Version::parse(&self.version).is_err() {
-            return Err(format!("validation: chart.metadata.version {:?} is invalid", self.version));
+            return Err(format!(
+                "validation: chart.metadata.version {:?} is invalid",
+                self.version
+            ));
         }
         if !matches!(self.chart_type.as_str(), "" | "application" | "library") {
             return Err("validation: chart.metadata.type must be application or library".into());
@@ -278,12 +324,26 @@ impl Metadata {
             for t in &mut d.tags {
                 *t = sanitize(t);
             }
-            if !d.alias.is_empty() && !d.alias.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-                return Err(format!("validation: dependency {:?} has disallowed characters in the alias", d.name));
+            if !d.alias.is_empty()
+                && !d
+                    .alias
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                return Err(format!(
+                    "validation: dependency {:?} has disallowed characters in the alias",
+                    d.name
+                ));
             }
-            let key = if d.alias.is_empty() { d.name.clone() } else { d.alias.clone() };
+            let key = if d.alias.is_empty() {
+                d.name.clone()
+            } else {
+                d.alias.clone()
+            };
             if !seen.insert(key.clone()) {
-                return Err(format!("validation: more than one dependency with name or alias {key:?}"));
+                return Err(format!(
+                    "validation: more than one dependency with name or alias {key:?}"
+                ));
             }
         }
         Ok(())
@@ -327,7 +387,10 @@ impl Metadata {
             .collect();
         m.insert(
             "Annotations".into(),
-            Value::Map(MapKind::String, std::rc::Rc::new(std::cell::RefCell::new(ann))),
+            Value::Map(
+                MapKind::String,
+                std::rc::Rc::new(std::cell::RefCell::new(ann)),
+            ),
         );
         m.insert("KubeVersion".into(), s(&self.kube_version));
         let deps = self.dependencies.iter().map(Dependency::to_value).collect();
@@ -354,7 +417,10 @@ impl Dependency {
             })),
         );
         m.insert("Enabled".into(), Value::Bool(self.enabled));
-        m.insert("ImportValues".into(), Value::list(self.import_values.clone()));
+        m.insert(
+            "ImportValues".into(),
+            Value::list(self.import_values.clone()),
+        );
         m.insert("Alias".into(), Value::str(self.alias.as_str()));
         Value::map(m)
     }

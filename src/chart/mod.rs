@@ -81,7 +81,9 @@ fn has_manifest_extension(name: &str) -> bool {
     match base.rfind('.') {
         Some(i) => {
             let ext = &base[i..];
-            ext.eq_ignore_ascii_case(".yaml") || ext.eq_ignore_ascii_case(".yml") || ext.eq_ignore_ascii_case(".json")
+            ext.eq_ignore_ascii_case(".yaml")
+                || ext.eq_ignore_ascii_case(".yml")
+                || ext.eq_ignore_ascii_case(".json")
         }
         None => false,
     }

@@ -38,7 +38,9 @@ pub fn validate(chart: &Chart, values: &Value) -> Result<(), String> {
         out.push_str(&format!("{}:\n{e}", chart.name()));
     }
     for sub in &chart.dependencies {
-        let raw = values.as_map().and_then(|m| m.borrow().get(sub.name()).cloned());
+        let raw = values
+            .as_map()
+            .and_then(|m| m.borrow().get(sub.name()).cloned());
         match raw {
             None | Some(Value::Nil) => {}
             Some(v @ Value::Map(..)) => {
@@ -58,7 +60,8 @@ pub fn validate(chart: &Chart, values: &Value) -> Result<(), String> {
 
 /// Validates against one schema document; the error text lists failures.
 pub fn validate_single(values: &Value, schema_bytes: &[u8]) -> Result<(), String> {
-    let schema: Json = serde_json::from_slice(schema_bytes).map_err(|e| format!("invalid values.schema.json: {e}"))?;
+    let schema: Json = serde_json::from_slice(schema_bytes)
+        .map_err(|e| format!("invalid values.schema.json: {e}"))?;
     let instance = to_json(values);
     let v = Validator { root: &schema };
     let mut failures = Vec::new();
@@ -87,11 +90,18 @@ fn to_json(v: &Value) -> Json {
         Value::Nil => Json::Null,
         Value::Bool(b) => Json::Bool(*b),
         Value::Int(i) | Value::Int64(i) => Json::from(*i),
-        Value::Float(f) => serde_json::Number::from_f64(*f).map(Json::Number).unwrap_or(Json::Null),
+        Value::Float(f) => serde_json::Number::from_f64(*f)
+            .map(Json::Number)
+            .unwrap_or(Json::Null),
         Value::Str(s) => Json::String(s.to_string()),
         Value::Bytes(b) => Json::String(String::from_utf8_lossy(b).into_owned()),
         Value::List(l) => Json::Array(l.items.iter().map(to_json).collect()),
-        Value::Map(_, m) => Json::Object(m.borrow().iter().map(|(k, v)| (k.clone(), to_json(v))).collect()),
+        Value::Map(_, m) => Json::Object(
+            m.borrow()
+                .iter()
+                .map(|(k, v)| (k.clone(), to_json(v)))
+                .collect(),
+        ),
         Value::Object(o) => Json::String(o.format()),
     }
 }
@@ -131,7 +141,11 @@ fn num(v: &Json) -> Option<f64> {
 }
 
 fn show_num(f: f64) -> String {
-    if f.fract() == 0.0 && f.abs() < 1e15 { format!("{}", f as i64) } else { format!("{f}") }
+    if f.fract() == 0.0 && f.abs() < 1e15 {
+        format!("{}", f as i64)
+    } else {
+        format!("{f}")
+    }
 }
 
 struct Validator<'a> {
@@ -144,7 +158,11 @@ impl<'a> Validator<'a> {
         if ptr.is_empty() {
             return Some(self.root);
         }
-        self.root.pointer(&ptr.replace("~1", "\u{0}").replace("%25", "%").replace('\u{0}', "~1"))
+        self.root.pointer(
+            &ptr.replace("~1", "\u{0}")
+                .replace("%25", "%")
+                .replace('\u{0}', "~1"),
+        )
     }
 
     fn check(&self, schema: &'a Json, v: &Json, at: &str, out: &mut Vec<Failure>, depth: usize) {
@@ -174,7 +192,10 @@ impl<'a> Validator<'a> {
             Some(Json::Array(ts)) => {
                 let names: Vec<&str> = ts.iter().filter_map(|t| t.as_str()).collect();
                 if !names.iter().any(|t| type_matches(t, v)) {
-                    fail(out, format!("got {}, want {}", type_of(v), names.join(" or ")));
+                    fail(
+                        out,
+                        format!("got {}, want {}", type_of(v), names.join(" or ")),
+                    );
                     return;
                 }
             }
@@ -206,37 +227,72 @@ impl<'a> Validator<'a> {
         self.check_combinators(s, v, at, out, depth);
     }
 
-    fn check_number(&self, s: &serde_json::Map<String, Json>, x: f64, at: &str, out: &mut Vec<Failure>) {
+    fn check_number(
+        &self,
+        s: &serde_json::Map<String, Json>,
+        x: f64,
+        at: &str,
+        out: &mut Vec<Failure>,
+    ) {
         let bound = |k: &str| s.get(k).and_then(num);
         if let Some(m) = bound("minimum")
             && x < m
         {
-            out.push(leaf(at, format!("minimum: got {}, want {}", show_num(x), show_num(m))));
+            out.push(leaf(
+                at,
+                format!("minimum: got {}, want {}", show_num(x), show_num(m)),
+            ));
         }
         if let Some(m) = bound("maximum")
             && x > m
         {
-            out.push(leaf(at, format!("maximum: got {}, want {}", show_num(x), show_num(m))));
+            out.push(leaf(
+                at,
+                format!("maximum: got {}, want {}", show_num(x), show_num(m)),
+            ));
         }
         if let Some(m) = bound("exclusiveMinimum")
             && x <= m
         {
-            out.push(leaf(at, format!("exclusiveMinimum: got {}, want {}", show_num(x), show_num(m))));
+            out.push(leaf(
+                at,
+                format!(
+                    "exclusiveMinimum: got {}, want {}",
+                    show_num(x),
+                    show_num(m)
+                ),
+            ));
         }
         if let Some(m) = bound("exclusiveMaximum")
             && x >= m
         {
-            out.push(leaf(at, format!("exclusiveMaximum: got {}, want {}", show_num(x), show_num(m))));
+            out.push(leaf(
+                at,
+                format!(
+                    "exclusiveMaximum: got {}, want {}",
+                    show_num(x),
+                    show_num(m)
+                ),
+            ));
         }
         if let Some(m) = bound("multipleOf")
             && m != 0.0
             && (x / m).fract() != 0.0
         {
-            out.push(leaf(at, format!("{} not multipleOf {}", show_num(x), show_num(m))));
+            out.push(leaf(
+                at,
+                format!("{} not multipleOf {}", show_num(x), show_num(m)),
+            ));
         }
     }
 
-    fn check_string(&self, s: &serde_json::Map<String, Json>, text: &str, at: &str, out: &mut Vec<Failure>) {
+    fn check_string(
+        &self,
+        s: &serde_json::Map<String, Json>,
+        text: &str,
+        at: &str,
+        out: &mut Vec<Failure>,
+    ) {
         let len = text.chars().count() as u64;
         if let Some(m) = s.get("minLength").and_then(Json::as_u64)
             && len < m
@@ -256,7 +312,14 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn check_array(&self, s: &serde_json::Map<String, Json>, items: &[Json], at: &str, out: &mut Vec<Failure>, depth: usize) {
+    fn check_array(
+        &self,
+        s: &serde_json::Map<String, Json>,
+        items: &[Json],
+        at: &str,
+        out: &mut Vec<Failure>,
+        depth: usize,
+    ) {
         let n = items.len() as u64;
         if let Some(m) = s.get("minItems").and_then(Json::as_u64)
             && n < m
@@ -285,14 +348,28 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn check_object(&self, s: &serde_json::Map<String, Json>, obj: &serde_json::Map<String, Json>, at: &str, out: &mut Vec<Failure>, depth: usize) {
+    fn check_object(
+        &self,
+        s: &serde_json::Map<String, Json>,
+        obj: &serde_json::Map<String, Json>,
+        at: &str,
+        out: &mut Vec<Failure>,
+        depth: usize,
+    ) {
         if let Some(Json::Array(req)) = s.get("required") {
-            let missing: Vec<String> =
-                req.iter().filter_map(Json::as_str).filter(|k| !obj.contains_key(*k)).map(|k| format!("'{k}'")).collect();
+            let missing: Vec<String> = req
+                .iter()
+                .filter_map(Json::as_str)
+                .filter(|k| !obj.contains_key(*k))
+                .map(|k| format!("'{k}'"))
+                .collect();
             match missing.len() {
                 0 => {}
                 1 => out.push(leaf(at, format!("missing property {}", missing[0]))),
-                _ => out.push(leaf(at, format!("missing properties {}", missing.join(", ")))),
+                _ => out.push(leaf(
+                    at,
+                    format!("missing properties {}", missing.join(", ")),
+                )),
             }
         }
         let props = s.get("properties").and_then(Json::as_object);
@@ -317,7 +394,10 @@ impl<'a> Validator<'a> {
         match s.get("additionalProperties") {
             Some(Json::Bool(false)) if !additional.is_empty() => {
                 let names: Vec<String> = additional.iter().map(|k| format!("'{k}'")).collect();
-                out.push(leaf(at, format!("additional properties {} not allowed", names.join(", "))));
+                out.push(leaf(
+                    at,
+                    format!("additional properties {} not allowed", names.join(", ")),
+                ));
             }
             Some(extra @ Json::Object(_)) => {
                 for k in additional {
@@ -328,7 +408,14 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn check_combinators(&self, s: &serde_json::Map<String, Json>, v: &Json, at: &str, out: &mut Vec<Failure>, depth: usize) {
+    fn check_combinators(
+        &self,
+        s: &serde_json::Map<String, Json>,
+        v: &Json,
+        at: &str,
+        out: &mut Vec<Failure>,
+        depth: usize,
+    ) {
         if let Some(Json::Array(all)) = s.get("allOf") {
             for sub in all {
                 self.check(sub, v, at, out, depth + 1);
@@ -344,7 +431,11 @@ impl<'a> Validator<'a> {
                 pass
             });
             if !ok {
-                out.push(Failure { at: at.into(), message: "anyOf failed".into(), causes });
+                out.push(Failure {
+                    at: at.into(),
+                    message: "anyOf failed".into(),
+                    causes,
+                });
             }
         }
         if let Some(Json::Array(one)) = s.get("oneOf") {
@@ -362,9 +453,19 @@ impl<'a> Validator<'a> {
                 .map(|(i, _)| i)
                 .collect();
             if passing.is_empty() {
-                out.push(Failure { at: at.into(), message: "oneOf failed, none matched".into(), causes });
+                out.push(Failure {
+                    at: at.into(),
+                    message: "oneOf failed, none matched".into(),
+                    causes,
+                });
             } else if passing.len() > 1 {
-                out.push(leaf(at, format!("oneOf failed, subschemas {} and {} matched", passing[0], passing[1])));
+                out.push(leaf(
+                    at,
+                    format!(
+                        "oneOf failed, subschemas {} and {} matched",
+                        passing[0], passing[1]
+                    ),
+                ));
             }
         }
         if let Some(not) = s.get("not") {
@@ -384,13 +485,21 @@ impl<'a> Validator<'a> {
         match f.len() {
             0 => {}
             1 => out.extend(f),
-            _ => out.push(Failure { at: at.into(), message: "validation failed".into(), causes: f }),
+            _ => out.push(Failure {
+                at: at.into(),
+                message: "validation failed".into(),
+                causes: f,
+            }),
         }
     }
 }
 
 fn leaf(at: &str, message: String) -> Failure {
-    Failure { at: at.into(), message, causes: Vec::new() }
+    Failure {
+        at: at.into(),
+        message,
+        causes: Vec::new(),
+    }
 }
 
 fn escape(k: &str) -> String {

@@ -29,15 +29,21 @@ static CONSTRAINT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(&format!(r"^\s*({OPS})\s*({CV})\s*$")).expect("static regex"));
 static RANGE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(&format!(r"\s*({CV})\s+-\s+({CV})\s*")).expect("static regex"));
-static FIND: LazyLock<Regex> = LazyLock::new(|| Regex::new(&format!(r"({OPS})\s*({CV})")).expect("static regex"));
+static FIND: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!(r"({OPS})\s*({CV})")).expect("static regex"));
 static VALID: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(r"^(\s*({OPS})\s*({CV})\s*)((?:\s+|,\s*)({OPS})\s*({CV})\s*)*$")).expect("static regex")
+    Regex::new(&format!(
+        r"^(\s*({OPS})\s*({CV})\s*)((?:\s+|,\s*)({OPS})\s*({CV})\s*)*$"
+    ))
+    .expect("static regex")
 });
 
 impl Version {
     /// `semver.NewVersion` (coercing: missing minor/patch are 0).
     pub fn parse(s: &str) -> Result<Version, String> {
-        let m = LOOSE.captures(s).ok_or_else(|| "invalid semantic version".to_string())?;
+        let m = LOOSE
+            .captures(s)
+            .ok_or_else(|| "invalid semantic version".to_string())?;
         let num = |i: usize| -> Result<u64, String> {
             match m.get(i) {
                 None => Ok(0),
@@ -124,7 +130,9 @@ fn is_x(s: &str) -> bool {
 }
 
 fn parse_one(c: &str) -> Result<Constraint, String> {
-    let m = CONSTRAINT.captures(c).ok_or_else(|| format!("improper constraint: {c:?}"))?;
+    let m = CONSTRAINT
+        .captures(c)
+        .ok_or_else(|| format!("improper constraint: {c:?}"))?;
     let g = |i: usize| m.get(i).map(|x| x.as_str()).unwrap_or("");
     let (major, minor, patch, pre) = (g(3), g(4), g(5), g(6));
     let (ver, dirty, minor_dirty, patch_dirty) = if is_x(major) || major.is_empty() {
@@ -137,7 +145,13 @@ fn parse_one(c: &str) -> Result<Constraint, String> {
         (g(2).to_string(), false, false, false)
     };
     let con = Version::parse(&ver).map_err(|_| "constraint parser error".to_string())?;
-    Ok(Constraint { op: g(1).to_string(), con, dirty, minor_dirty, patch_dirty })
+    Ok(Constraint {
+        op: g(1).to_string(),
+        con,
+        dirty,
+        minor_dirty,
+        patch_dirty,
+    })
 }
 
 impl Constraints {
@@ -157,7 +171,10 @@ impl Constraints {
             if found.is_empty() {
                 found.push(or);
             }
-            let cs = found.into_iter().map(parse_one).collect::<Result<Vec<_>, _>>()?;
+            let cs = found
+                .into_iter()
+                .map(parse_one)
+                .collect::<Result<Vec<_>, _>>()?;
             let has_pre = cs.iter().any(|c| !c.con.pre.is_empty());
             groups.push((cs, has_pre));
         }
@@ -166,7 +183,9 @@ impl Constraints {
 
     /// Whether `v` satisfies any OR group.
     pub fn check(&self, v: &Version) -> bool {
-        self.groups.iter().any(|(cs, pre)| cs.iter().all(|c| check(v, c, *pre)))
+        self.groups
+            .iter()
+            .any(|(cs, pre)| cs.iter().all(|c| check(v, c, *pre)))
     }
 }
 
@@ -191,7 +210,8 @@ fn check(v: &Version, c: &Constraint, include_pre: bool) -> bool {
             if !c.dirty {
                 cmp != Ordering::Greater
             } else {
-                !(v.major > c.con.major || (v.major == c.con.major && v.minor > c.con.minor && !c.minor_dirty))
+                !(v.major > c.con.major
+                    || (v.major == c.con.major && v.minor > c.con.minor && !c.minor_dirty))
             }
         }
         "~" | "~>" => tilde(v, c),
@@ -239,13 +259,14 @@ fn tilde(v: &Version, c: &Constraint) -> bool {
     if v.compare(&c.con) == Ordering::Less {
         return false;
     }
-    if c.con.major == 0 && c.con.minor == 0 && c.con.patch == 0 && !c.minor_dirty && !c.patch_dirty {
+    if c.con.major == 0 && c.con.minor == 0 && c.con.patch == 0 && !c.minor_dirty && !c.patch_dirty
+    {
         return true;
     }
     if v.major != c.con.major {
         return false;
     }
-    !(v.minor != c.con.minor && !c.minor_dirty)
+    v.minor == c.con.minor || c.minor_dirty
 }
 
 fn caret(v: &Version, c: &Constraint) -> bool {

@@ -21,7 +21,11 @@ pub type Warnings = Vec<String>;
 pub struct CoalesceError(pub String);
 
 fn concat_prefix(a: &str, b: &str) -> String {
-    if a.is_empty() { b.to_string() } else { format!("{a}.{b}") }
+    if a.is_empty() {
+        b.to_string()
+    } else {
+        format!("{a}.{b}")
+    }
 }
 
 fn is_table(v: &Value) -> bool {
@@ -57,12 +61,24 @@ fn deep_copy_map(v: &Value) -> MapRef {
     }
 }
 
-fn coalesce(ch: &Chart, dest: &MapRef, prefix: &str, merge: bool, w: &mut Warnings) -> Result<(), CoalesceError> {
+fn coalesce(
+    ch: &Chart,
+    dest: &MapRef,
+    prefix: &str,
+    merge: bool,
+    w: &mut Warnings,
+) -> Result<(), CoalesceError> {
     coalesce_chart_values(ch, dest, prefix, merge, w);
     coalesce_deps(ch, dest, prefix, merge, w)
 }
 
-fn coalesce_deps(ch: &Chart, dest: &MapRef, prefix: &str, merge: bool, w: &mut Warnings) -> Result<(), CoalesceError> {
+fn coalesce_deps(
+    ch: &Chart,
+    dest: &MapRef,
+    prefix: &str,
+    merge: bool,
+    w: &mut Warnings,
+) -> Result<(), CoalesceError> {
     for sub in &ch.dependencies {
         let name = sub.name().to_string();
         let existing = dest.borrow().get(&name).cloned();
@@ -74,7 +90,11 @@ fn coalesce_deps(ch: &Chart, dest: &MapRef, prefix: &str, merge: bool, w: &mut W
             }
             Some(Value::Map(_, m)) => m,
             Some(other) => {
-                return Err(CoalesceError(format!("type mismatch on {name}: %!t({}={})", other.type_name(), go_v(&other))));
+                return Err(CoalesceError(format!(
+                    "type mismatch on {name}: %!t({}={})",
+                    other.type_name(),
+                    go_v(&other)
+                )));
             }
         };
         let sub_prefix = concat_prefix(prefix, ch.name());
@@ -110,7 +130,11 @@ fn coalesce_globals(dest: &MapRef, src: &MapRef, prefix: &str, w: &mut Warnings)
             return;
         }
     };
-    let entries: Vec<(String, Value)> = sg.borrow().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let entries: Vec<(String, Value)> = sg
+        .borrow()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     for (key, val) in entries {
         if let Some(vm) = table(&val) {
             let vv = MapRef::new(std::cell::RefCell::new(vm.borrow().clone()));
@@ -124,7 +148,9 @@ fn coalesce_globals(dest: &MapRef, src: &MapRef, prefix: &str, w: &mut Warnings)
                     coalesce_tables_full_key(&vv, &destvmap, &sub_prefix, true, w);
                     dg.borrow_mut().insert(key, vmap(vv));
                 }
-                Some(_) => w.push(format!("Conflict: cannot merge map onto non-map for {key:?}. Skipping.")),
+                Some(_) => w.push(format!(
+                    "Conflict: cannot merge map onto non-map for {key:?}. Skipping."
+                )),
             }
         } else if dg.borrow().get(&key).is_some_and(is_table) {
             w.push(format!("key {key} is table. Skipping"));
@@ -139,7 +165,11 @@ fn coalesce_globals(dest: &MapRef, src: &MapRef, prefix: &str, w: &mut Warnings)
 fn coalesce_chart_values(ch: &Chart, v: &MapRef, prefix: &str, merge: bool, w: &mut Warnings) {
     let sub_prefix = concat_prefix(prefix, ch.name());
     let vc = deep_copy_map(&ch.values);
-    let entries: Vec<(String, Value)> = vc.borrow().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let entries: Vec<(String, Value)> = vc
+        .borrow()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     for (key, val) in entries {
         let existing = v.borrow().get(&key).cloned();
         match existing {
@@ -149,11 +179,19 @@ fn coalesce_chart_values(ch: &Chart, v: &MapRef, prefix: &str, merge: bool, w: &
             Some(Value::Map(_, dest)) => match table(&val) {
                 Some(src) => {
                     let merge = merge || ch.dependencies.iter().any(|d| d.name() == key);
-                    coalesce_tables_full_key(&dest, &src, &concat_prefix(&sub_prefix, &key), merge, w);
+                    coalesce_tables_full_key(
+                        &dest,
+                        &src,
+                        &concat_prefix(&sub_prefix, &key),
+                        merge,
+                        w,
+                    );
                 }
                 None => {
                     if !val.is_nil() {
-                        w.push(format!("warning: skipped value for {sub_prefix}.{key}: Not a table."));
+                        w.push(format!(
+                            "warning: skipped value for {sub_prefix}.{key}: Not a table."
+                        ));
                     }
                 }
             },
@@ -175,17 +213,36 @@ pub fn merge_tables(dst: &MapRef, src: &MapRef) {
     coalesce_tables_full_key(dst, src, "", true, &mut Vec::new());
 }
 
-fn coalesce_tables_full_key(dst: &MapRef, src: &MapRef, prefix: &str, merge: bool, w: &mut Warnings) {
+fn coalesce_tables_full_key(
+    dst: &MapRef,
+    src: &MapRef,
+    prefix: &str,
+    merge: bool,
+    w: &mut Warnings,
+) {
     if std::rc::Rc::ptr_eq(dst, src) {
         return;
     }
-    let src_non_nil: std::collections::BTreeSet<String> =
-        src.borrow().iter().filter(|(_, v)| !v.is_nil()).map(|(k, _)| k.clone()).collect();
-    let dst_nils: Vec<String> = dst.borrow().iter().filter(|(_, v)| v.is_nil()).map(|(k, _)| k.clone()).collect();
+    let src_non_nil: std::collections::BTreeSet<String> = src
+        .borrow()
+        .iter()
+        .filter(|(_, v)| !v.is_nil())
+        .map(|(k, _)| k.clone())
+        .collect();
+    let dst_nils: Vec<String> = dst
+        .borrow()
+        .iter()
+        .filter(|(_, v)| v.is_nil())
+        .map(|(k, _)| k.clone())
+        .collect();
     for k in dst_nils {
         src.borrow_mut().insert(k, Value::Nil);
     }
-    let entries: Vec<(String, Value)> = src.borrow().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let entries: Vec<(String, Value)> = src
+        .borrow()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     for (key, val) in entries {
         let fullkey = concat_prefix(prefix, &key);
         let dv = dst.borrow().get(&key).cloned();
@@ -201,7 +258,10 @@ fn coalesce_tables_full_key(dst: &MapRef, src: &MapRef, prefix: &str, merge: boo
                     if let Some(dm) = table(&dv) {
                         coalesce_tables_full_key(&dm, &vm, &fullkey, merge, w);
                     } else {
-                        w.push(format!("warning: cannot overwrite table with non table for {fullkey} ({})", go_v(&val)));
+                        w.push(format!(
+                            "warning: cannot overwrite table with non table for {fullkey} ({})",
+                            go_v(&val)
+                        ));
                     }
                 } else if is_table(&dv) && !val.is_nil() {
                     w.push(format!(
@@ -287,12 +347,20 @@ mod tests {
     use crate::chart::Metadata;
 
     fn m(pairs: &[(&str, Value)]) -> Value {
-        Value::map(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
+        Value::map(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        )
     }
 
     fn chart(name: &str, values: Value, deps: Vec<Chart>) -> Chart {
         Chart {
-            metadata: Metadata { name: name.into(), ..Default::default() },
+            metadata: Metadata {
+                name: name.into(),
+                ..Default::default()
+            },
             templates: vec![],
             files: vec![],
             values,
@@ -306,7 +374,11 @@ mod tests {
         let sub = chart("sub", m(&[("a", Value::Float(1.0))]), vec![]);
         let parent = chart(
             "p",
-            m(&[("x", Value::Float(1.0)), ("y", Value::Float(2.0)), ("global", m(&[("g", Value::str("G"))]))]),
+            m(&[
+                ("x", Value::Float(1.0)),
+                ("y", Value::Float(2.0)),
+                ("global", m(&[("g", Value::str("G"))])),
+            ]),
             vec![sub],
         );
         let user = m(&[("x", Value::Nil), ("sub", m(&[("b", Value::Bool(true))]))]);
@@ -315,7 +387,10 @@ mod tests {
         assert!(!om.contains_key("x"));
         let s = om["sub"].as_map().unwrap().borrow();
         assert!(s.contains_key("a") && s.contains_key("b"));
-        assert_eq!(s["global"].as_map().unwrap().borrow()["g"].as_str(), Some("G"));
+        assert_eq!(
+            s["global"].as_map().unwrap().borrow()["g"].as_str(),
+            Some("G")
+        );
     }
 
     #[test]

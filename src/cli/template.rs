@@ -13,6 +13,9 @@ use crate::render::context::KubeVersion;
 use crate::render::driver::{self, RenderOptions};
 use crate::render::value::{Map, Value};
 
+/// Stack size of the render thread.
+const RENDER_STACK: usize = 256 * 1024 * 1024;
+
 /// Arguments of `rudder template [NAME] CHART`.
 #[derive(Args, Debug, Clone, Default)]
 pub struct TemplateArgs {
@@ -58,10 +61,26 @@ pub struct TemplateArgs {
 
 /// Runs `rudder template`; prints the manifests or `Error: ...`.
 pub fn run(args: TemplateArgs) -> ExitCode {
-    match render(&args) {
+    // Deeply recursive charts (include chains) need a big stack; values are
+    // single-threaded (`Rc`), so the whole render runs on this one thread.
+    let worker = std::thread::Builder::new()
+        .name("render".into())
+        .stack_size(RENDER_STACK)
+        .spawn(move || render(&args));
+    let result = match worker {
+        Ok(handle) => handle
+            .join()
+            .unwrap_or_else(|_| Err("rendering template failed: internal error".into())),
+        Err(e) => Err(format!("cannot start render thread: {e}")),
+    };
+    match result {
         Ok(out) => {
             let mut stdout = std::io::stdout().lock();
-            if stdout.write_all(out.as_bytes()).and_then(|_| stdout.flush()).is_err() {
+            if stdout
+                .write_all(out.as_bytes())
+                .and_then(|_| stdout.flush())
+                .is_err()
+            {
                 return ExitCode::FAILURE;
             }
             ExitCode::SUCCESS
@@ -79,12 +98,17 @@ pub fn render(args: &TemplateArgs) -> Result<String, String> {
         [chart] => ("release-name".to_string(), chart.clone()),
         [name, chart] => (name.clone(), chart.clone()),
         [_, _, rest @ ..] => {
-            return Err(format!("expected at most two arguments, unexpected arguments: {}", rest.join(", ")));
+            return Err(format!(
+                "expected at most two arguments, unexpected arguments: {}",
+                rest.join(", ")
+            ));
         }
         [] => return Err("\"rudder template\" requires at least 1 argument".into()),
     };
     let kube_version = match &args.kube_version {
-        Some(v) => Some(KubeVersion::parse(v).map_err(|e| format!("invalid kube version '{v}': {e}"))?),
+        Some(v) => {
+            Some(KubeVersion::parse(v).map_err(|e| format!("invalid kube version '{v}': {e}"))?)
+        }
         None => None,
     };
     let vals = merge_values(args)?;
@@ -104,7 +128,12 @@ pub fn render(args: &TemplateArgs) -> Result<String, String> {
         revision: 1,
         is_upgrade: args.is_upgrade,
         kube_version,
-        api_versions: args.api_versions.iter().filter(|s| !s.is_empty()).cloned().collect(),
+        api_versions: args
+            .api_versions
+            .iter()
+            .filter(|s| !s.is_empty())
+            .cloned()
+            .collect(),
         include_crds: args.include_crds,
         skip_tests: args.skip_tests,
         subchart_notes: args.render_subchart_notes,
@@ -126,13 +155,15 @@ pub fn merge_values(args: &TemplateArgs) -> Result<Value, String> {
     for file in &args.values {
         let text = if file.trim() == "-" {
             let mut s = String::new();
-            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| e.to_string())?;
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                .map_err(|e| e.to_string())?;
             s
         } else {
             let bytes = std::fs::read(file).map_err(|e| format!("open {file}: {}", io_text(&e)))?;
             String::from_utf8_lossy(&bytes).into_owned()
         };
-        let current = yamlio::load_values(&text).map_err(|e| format!("failed to parse {file}: {e}"))?;
+        let current =
+            yamlio::load_values(&text).map_err(|e| format!("failed to parse {file}: {e}"))?;
         if let Some(m) = current.as_map() {
             base = yamlio::merge_maps(base, m.borrow().clone());
         }
@@ -142,7 +173,8 @@ pub fn merge_values(args: &TemplateArgs) -> Result<Value, String> {
         strvals::parse_set(expr, &base).map_err(|e| format!("failed parsing --set data: {e}"))?;
     }
     for expr in &args.set_string {
-        strvals::parse_set_string(expr, &base).map_err(|e| format!("failed parsing --set-string data: {e}"))?;
+        strvals::parse_set_string(expr, &base)
+            .map_err(|e| format!("failed parsing --set-string data: {e}"))?;
     }
     Ok(base)
 }

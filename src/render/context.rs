@@ -91,11 +91,16 @@ pub struct Files {
 
 impl Files {
     pub fn new(files: BTreeMap<String, Rc<[u8]>>) -> Files {
-        Files { files: Rc::new(files) }
+        Files {
+            files: Rc::new(files),
+        }
     }
 
     fn get_bytes(&self, name: &str) -> Rc<[u8]> {
-        self.files.get(name).cloned().unwrap_or_else(|| Rc::from(Vec::new()))
+        self.files
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| Rc::from(Vec::new()))
     }
 
     fn glob(&self, pattern: &str) -> Files {
@@ -121,9 +126,17 @@ impl Files {
         let m: Map = self
             .files
             .iter()
-            .map(|(k, v)| (k.rsplit('/').next().unwrap_or(k).to_string(), Value::str(encode(v))))
+            .map(|(k, v)| {
+                (
+                    k.rsplit('/').next().unwrap_or(k).to_string(),
+                    Value::str(encode(v)),
+                )
+            })
             .collect();
-        let v = Value::Map(crate::render::value::MapKind::String, Rc::new(std::cell::RefCell::new(m)));
+        let v = Value::Map(
+            crate::render::value::MapKind::String,
+            Rc::new(std::cell::RefCell::new(m)),
+        );
         match crate::render::yaml::to_yaml(&v) {
             Ok(s) => Value::str(s.trim_end_matches('\n')),
             Err(_) => Value::str(""),
@@ -140,11 +153,21 @@ fn b64(data: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let n = (chunk[0] as u32) << 16 | (*chunk.get(1).unwrap_or(&0) as u32) << 8 | *chunk.get(2).unwrap_or(&0) as u32;
+        let n = (chunk[0] as u32) << 16
+            | (*chunk.get(1).unwrap_or(&0) as u32) << 8
+            | *chunk.get(2).unwrap_or(&0) as u32;
         out.push(T[(n >> 18) as usize & 63] as char);
         out.push(T[(n >> 12) as usize & 63] as char);
-        out.push(if chunk.len() > 1 { T[(n >> 6) as usize & 63] as char } else { '=' });
-        out.push(if chunk.len() > 2 { T[n as usize & 63] as char } else { '=' });
+        out.push(if chunk.len() > 1 {
+            T[(n >> 6) as usize & 63] as char
+        } else {
+            '='
+        });
+        out.push(if chunk.len() > 2 {
+            T[n as usize & 63] as char
+        } else {
+            '='
+        });
     }
     out
 }
@@ -156,7 +179,10 @@ fn arg_str<'a>(args: &'a [Value], method: &str) -> Result<&'a str, String> {
             "wrong type for value; expected string; got {}",
             other.type_name()
         )),
-        _ => Err(format!("wrong number of args for {method}: want 1 got {}", args.len())),
+        _ => Err(format!(
+            "wrong number of args for {method}: want 1 got {}",
+            args.len()
+        )),
     }
 }
 
@@ -167,14 +193,17 @@ impl Object for Files {
 
     fn field(&self, name: &str) -> Option<Value> {
         match name {
-            "AsConfig" => Some(self.as_yaml(|d| go_string(d))),
+            "AsConfig" => Some(self.as_yaml(go_string)),
             "AsSecrets" => Some(self.as_yaml(b64)),
             _ => None,
         }
     }
 
     fn has_method(&self, name: &str) -> bool {
-        matches!(name, "Get" | "GetBytes" | "Glob" | "Lines" | "AsConfig" | "AsSecrets")
+        matches!(
+            name,
+            "Get" | "GetBytes" | "Glob" | "Lines" | "AsConfig" | "AsSecrets"
+        )
     }
 
     fn call(&self, name: &str, args: &[Value]) -> Result<Value, String> {
@@ -204,6 +233,14 @@ impl Object for Files {
         !self.files.is_empty()
     }
 
+    fn collection(&self) -> Option<Value> {
+        let m: Map = self.entries().into_iter().collect();
+        Some(Value::Map(
+            crate::render::value::MapKind::Interface,
+            Rc::new(std::cell::RefCell::new(m)),
+        ))
+    }
+
     fn as_any(&self) -> &dyn Any {
         self
     }
@@ -212,7 +249,10 @@ impl Object for Files {
 impl Files {
     /// The entries `range`/`index`/`len` see (a Go map of `[]byte`).
     pub fn entries(&self) -> Vec<(String, Value)> {
-        self.files.iter().map(|(k, v)| (k.clone(), Value::Bytes(v.clone()))).collect()
+        self.files
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::Bytes(v.clone())))
+            .collect()
     }
 }
 
@@ -244,7 +284,9 @@ impl KubeVersion {
     pub fn parse(input: &str) -> Result<KubeVersion, String> {
         let s = input.trim_start();
         let s = s.strip_prefix('v').unwrap_or(s);
-        let num_end = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+        let num_end = s
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(s.len());
         let nums = &s[..num_end];
         let comps: Vec<&str> = nums.split('.').collect();
         if nums.is_empty() || comps.iter().any(|c| c.is_empty()) {
@@ -255,14 +297,30 @@ impl KubeVersion {
         }
         let parsed: Vec<u64> = comps
             .iter()
-            .map(|c| c.parse::<u64>().map_err(|_| format!("illegal version string {input:?}")))
+            .map(|c| {
+                c.parse::<u64>()
+                    .map_err(|_| format!("illegal version string {input:?}"))
+            })
             .collect::<Result<_, _>>()?;
-        let version = if input.starts_with('v') { input.to_string() } else { format!("v{input}") };
+        let version = if input.starts_with('v') {
+            input.to_string()
+        } else {
+            format!("v{input}")
+        };
         let normalized = format!(
             "v{}",
-            parsed.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(".")
+            parsed
+                .iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(".")
         );
-        Ok(KubeVersion { version, normalized, major: parsed[0].to_string(), minor: parsed[1].to_string() })
+        Ok(KubeVersion {
+            version,
+            normalized,
+            major: parsed[0].to_string(),
+            minor: parsed[1].to_string(),
+        })
     }
 }
 
@@ -294,7 +352,10 @@ pub struct VersionSet(pub Rc<Vec<String>>);
 impl VersionSet {
     /// The entries `range`/`index`/`len` see.
     pub fn items(&self) -> Value {
-        Value::List(Rc::new(List { kind: ListKind::String, items: self.0.iter().map(|s| Value::str(s.as_str())).collect() }))
+        Value::List(Rc::new(List {
+            kind: ListKind::String,
+            items: self.0.iter().map(|s| Value::str(s.as_str())).collect(),
+        }))
     }
 }
 
@@ -314,7 +375,9 @@ impl Object for VersionSet {
                 let v = arg_str(args, name)?;
                 Ok(Value::Bool(self.0.iter().any(|x| x == v)))
             }
-            _ => Err(format!("can't evaluate field {name} in type common.VersionSet")),
+            _ => Err(format!(
+                "can't evaluate field {name} in type common.VersionSet"
+            )),
         }
     }
     fn format(&self) -> String {
@@ -322,6 +385,10 @@ impl Object for VersionSet {
     }
     fn truthy(&self) -> bool {
         !self.0.is_empty()
+    }
+
+    fn collection(&self) -> Option<Value> {
+        Some(self.items())
     }
     fn as_any(&self) -> &dyn Any {
         self
@@ -347,7 +414,9 @@ impl Object for HelmVersion {
         }))
     }
     fn format(&self) -> String {
-        format!("{{{HELM_VERSION} {HELM_GIT_COMMIT} clean {HELM_GO_VERSION} {HELM_KUBE_CLIENT_VERSION}}}")
+        format!(
+            "{{{HELM_VERSION} {HELM_GIT_COMMIT} clean {HELM_GO_VERSION} {HELM_KUBE_CLIENT_VERSION}}}"
+        )
     }
     fn as_any(&self) -> &dyn Any {
         self
@@ -409,9 +478,20 @@ mod tests {
     #[test]
     fn kube_versions_parse_like_helm() {
         let k = KubeVersion::parse("1.31.0").unwrap();
-        assert_eq!((k.version.as_str(), k.normalized.as_str(), k.major.as_str(), k.minor.as_str()), ("v1.31.0", "v1.31.0", "1", "31"));
+        assert_eq!(
+            (
+                k.version.as_str(),
+                k.normalized.as_str(),
+                k.major.as_str(),
+                k.minor.as_str()
+            ),
+            ("v1.31.0", "v1.31.0", "1", "31")
+        );
         let k = KubeVersion::parse("v1.33.4-gke.1245000").unwrap();
-        assert_eq!((k.version.as_str(), k.normalized.as_str()), ("v1.33.4-gke.1245000", "v1.33.4"));
+        assert_eq!(
+            (k.version.as_str(), k.normalized.as_str()),
+            ("v1.33.4-gke.1245000", "v1.33.4")
+        );
         assert!(KubeVersion::parse("abc").is_err());
     }
 
@@ -431,6 +511,9 @@ mod tests {
         let g = f.glob("a/*");
         assert_eq!(g.files.len(), 1);
         assert_eq!(f.lines("a/x.txt").as_list().unwrap().len(), 2);
-        assert_eq!(f.call("Get", &[Value::str("b.txt")]).unwrap().as_str(), Some("b"));
+        assert_eq!(
+            f.call("Get", &[Value::str("b.txt")]).unwrap().as_str(),
+            Some("b")
+        );
     }
 }

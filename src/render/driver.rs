@@ -57,7 +57,9 @@ pub enum RenderError {
     Chart(String),
     #[error("chart dependencies processing failed: {0}")]
     Dependencies(String),
-    #[error("values don't meet the specifications of the schema(s) in the following chart(s):\n{0}")]
+    #[error(
+        "values don't meet the specifications of the schema(s) in the following chart(s):\n{0}"
+    )]
     Schema(String),
     /// A template failed to parse or execute (Helm's cleaned-up text).
     #[error("{0}")]
@@ -115,7 +117,11 @@ pub struct TemplateJob {
 
 /// Renders `chart` with user-supplied `user_values` (already merged from
 /// `-f`/`--set`), as `helm template` does.
-pub fn render(chart: Chart, user_values: &Value, opts: &RenderOptions) -> Result<Rendered, RenderError> {
+pub fn render(
+    chart: Chart,
+    user_values: &Value,
+    opts: &RenderOptions,
+) -> Result<Rendered, RenderError> {
     let (chart, jobs) = prepare(chart, user_values, opts)?;
     let mut files = crate::render::run::render_jobs(jobs)?;
     let notes = extract_notes(&mut files, chart.name(), opts.subchart_notes);
@@ -125,18 +131,32 @@ pub fn render(chart: Chart, user_values: &Value, opts: &RenderOptions) -> Result
         .into_iter()
         .map(|(name, f)| (name, String::from_utf8_lossy(&f.data).into_owned()))
         .collect();
-    Ok(Rendered { crds, manifests, hooks, notes })
+    Ok(Rendered {
+        crds,
+        manifests,
+        hooks,
+        notes,
+    })
 }
 
 /// Everything before executing templates: dependencies processed, values
 /// coalesced and validated, and every template of the tree queued with the
 /// context its chart sees. Returns the processed chart and the jobs.
-pub fn prepare(mut chart: Chart, user_values: &Value, opts: &RenderOptions) -> Result<(Chart, Vec<TemplateJob>), RenderError> {
+pub fn prepare(
+    mut chart: Chart,
+    user_values: &Value,
+    opts: &RenderOptions,
+) -> Result<(Chart, Vec<TemplateJob>), RenderError> {
     if !matches!(chart.metadata.chart_type.as_str(), "" | "application") {
-        return Err(RenderError::Chart(format!("{} charts are not installable", chart.metadata.chart_type)));
+        return Err(RenderError::Chart(format!(
+            "{} charts are not installable",
+            chart.metadata.chart_type
+        )));
     }
-    deps::process_dependencies(&mut chart, user_values).map_err(|e| RenderError::Dependencies(e.to_string()))?;
-    let vals = values::coalesce_values(&chart, user_values).map_err(|e| RenderError::Chart(e.to_string()))?;
+    deps::process_dependencies(&mut chart, user_values)
+        .map_err(|e| RenderError::Dependencies(e.to_string()))?;
+    let vals = values::coalesce_values(&chart, user_values)
+        .map_err(|e| RenderError::Chart(e.to_string()))?;
     schema::validate(&chart, &vals).map_err(RenderError::Schema)?;
     let caps = Capabilities::new(opts.kube_version.clone(), &opts.api_versions);
     if !chart.metadata.kube_version.is_empty()
@@ -173,22 +193,41 @@ fn top_context(chart: &Chart, caps: &Capabilities, vals: Value, opts: &RenderOpt
 
 /// Helm's `recAllTpls`: builds each chart's context and queues its
 /// templates; returns the chart's context (for the parent's `.Subcharts`).
-fn collect_templates(chart: &Chart, parent: &Map, full_path: &str, is_root: bool, jobs: &mut Vec<TemplateJob>) -> Value {
+fn collect_templates(
+    chart: &Chart,
+    parent: &Map,
+    full_path: &str,
+    is_root: bool,
+    jobs: &mut Vec<TemplateJob>,
+) -> Value {
     let values = if is_root {
-        parent.get("Values").cloned().unwrap_or_else(Value::empty_map)
+        parent
+            .get("Values")
+            .cloned()
+            .unwrap_or_else(Value::empty_map)
     } else {
         parent
             .get("Values")
             .and_then(|v| values::table_at(v, chart.name()))
             .unwrap_or_else(Value::empty_map)
     };
-    let files: BTreeMap<String, Rc<[u8]>> = chart.files.iter().map(|f| (f.name.clone(), f.data.clone())).collect();
+    let files: BTreeMap<String, Rc<[u8]>> = chart
+        .files
+        .iter()
+        .map(|f| (f.name.clone(), f.data.clone()))
+        .collect();
     let subcharts = Value::empty_map();
     let mut next = Map::new();
     next.insert("Chart".into(), chart.metadata.to_value(is_root));
     next.insert("Files".into(), Value::Object(Rc::new(Files::new(files))));
-    next.insert("Release".into(), parent.get("Release").cloned().unwrap_or(Value::Nil));
-    next.insert("Capabilities".into(), parent.get("Capabilities").cloned().unwrap_or(Value::Nil));
+    next.insert(
+        "Release".into(),
+        parent.get("Release").cloned().unwrap_or(Value::Nil),
+    );
+    next.insert(
+        "Capabilities".into(),
+        parent.get("Capabilities").cloned().unwrap_or(Value::Nil),
+    );
     next.insert("Values".into(), values);
     next.insert("Subcharts".into(), subcharts.clone());
     for dep in &chart.dependencies {
@@ -217,9 +256,17 @@ fn collect_templates(chart: &Chart, parent: &Map, full_path: &str, is_root: bool
 }
 
 /// Pulls NOTES.txt files out of the rendered set (Helm's renderResources).
-fn extract_notes(files: &mut BTreeMap<String, String>, chart_name: &str, sub_notes: bool) -> String {
+fn extract_notes(
+    files: &mut BTreeMap<String, String>,
+    chart_name: &str,
+    sub_notes: bool,
+) -> String {
     let root_notes = format!("{chart_name}/templates/NOTES.txt");
-    let keys: Vec<String> = files.keys().filter(|k| k.ends_with("NOTES.txt")).cloned().collect();
+    let keys: Vec<String> = files
+        .keys()
+        .filter(|k| k.ends_with("NOTES.txt"))
+        .cloned()
+        .collect();
     let mut notes = String::new();
     for k in keys {
         if let Some(v) = files.remove(&k)
@@ -258,7 +305,12 @@ mod tests {
         sort_template_names(&mut names);
         assert_eq!(
             names,
-            vec!["c/charts/s/templates/z.yaml", "c/templates/b.yaml", "c/templates/a.yaml", "c/templates/_h.tpl"]
+            vec![
+                "c/charts/s/templates/z.yaml",
+                "c/templates/b.yaml",
+                "c/templates/a.yaml",
+                "c/templates/_h.tpl"
+            ]
         );
     }
 }

@@ -435,10 +435,10 @@ impl Printer {
     }
 
     fn truncate<'a>(&self, s: &'a str) -> &'a str {
-        if self.f.prec_present {
-            if let Some((i, _)) = s.char_indices().nth(self.f.prec) {
-                return &s[..i];
-            }
+        if self.f.prec_present
+            && let Some((i, _)) = s.char_indices().nth(self.f.prec)
+        {
+            return &s[..i];
         }
         s
     }
@@ -559,10 +559,8 @@ impl Printer {
         if self.f.sharp {
             match base {
                 2 => buf.extend_from_slice(b"b0"),
-                8 => {
-                    if buf.last() != Some(&b'0') {
-                        buf.push(b'0');
-                    }
+                8 if buf.last() != Some(&b'0') => {
+                    buf.push(b'0');
                 }
                 16 => {
                     buf.push(digits[16]);
@@ -595,12 +593,11 @@ impl Printer {
             prec = self.f.prec;
         }
         let mut s = format!("U+{u:0prec$X}");
-        if self.f.sharp {
-            if let Some(r) = u32::try_from(u).ok().and_then(char::from_u32) {
-                if is_print(r) {
-                    s.push_str(&format!(" '{r}'"));
-                }
-            }
+        if self.f.sharp
+            && let Some(r) = u32::try_from(u).ok().and_then(char::from_u32)
+            && is_print(r)
+        {
+            s.push_str(&format!(" '{r}'"));
         }
         let old = self.f.zero;
         self.f.zero = false;

@@ -108,7 +108,8 @@ pub struct ManifestError {
     pub message: String,
 }
 
-static SEP: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?:^|\s*\n)---\s*").expect("static regex"));
+static SEP: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?:^|\s*\n)---\s*").expect("static regex"));
 
 /// Helm's `SplitManifests`, in document order (empty documents dropped,
 /// each trimmed).
@@ -122,7 +123,10 @@ pub fn split_manifests(big: &str) -> Vec<String> {
 
 /// Go's `unicode.IsSpace` as `strings.TrimSpace` uses it.
 pub fn go_space(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\u{0b}' | '\u{0c}' | '\r' | ' ' | '\u{85}' | '\u{a0}') || (c > '\u{ff}' && c.is_whitespace())
+    matches!(
+        c,
+        '\t' | '\n' | '\u{0b}' | '\u{0c}' | '\r' | ' ' | '\u{85}' | '\u{a0}'
+    ) || (c > '\u{ff}' && c.is_whitespace())
 }
 
 fn json_kind(v: &Value) -> &'static str {
@@ -134,6 +138,12 @@ fn json_kind(v: &Value) -> &'static str {
         Value::List(_) => "array",
         Value::Map(..) | Value::Object(_) => "object",
     }
+}
+
+/// A scalar decoded into a Go string field (sigs.k8s.io/yaml converts
+/// numbers and booleans to their text).
+fn as_string(v: &Value) -> Option<String> {
+    crate::chart::yamlio::scalar_as_string(v)
 }
 
 fn unmarshal_err(got: &Value, field: &str, ty: &str) -> String {
@@ -165,13 +175,17 @@ pub fn parse_head(doc: &str) -> Result<Head, String> {
     };
     match m.get("apiVersion") {
         None | Some(Value::Nil) => {}
-        Some(Value::Str(s)) => head.api_version = s.to_string(),
-        Some(o) => note(unmarshal_err(o, "SimpleHead.apiVersion", "string")),
+        Some(o) => match as_string(o) {
+            Some(s) => head.api_version = s,
+            None => note(unmarshal_err(o, "SimpleHead.apiVersion", "string")),
+        },
     }
     match m.get("kind") {
         None | Some(Value::Nil) => {}
-        Some(Value::Str(s)) => head.kind = s.to_string(),
-        Some(o) => note(unmarshal_err(o, "SimpleHead.kind", "string")),
+        Some(o) => match as_string(o) {
+            Some(s) => head.kind = s,
+            None => note(unmarshal_err(o, "SimpleHead.kind", "string")),
+        },
     }
     match m.get("metadata") {
         None | Some(Value::Nil) => {}
@@ -180,25 +194,37 @@ pub fn parse_head(doc: &str) -> Result<Head, String> {
             head.name = Some(String::new());
             match md.get("name") {
                 None | Some(Value::Nil) => {}
-                Some(Value::Str(s)) => head.name = Some(s.to_string()),
-                Some(o) => note(unmarshal_err(o, "SimpleHead.metadata.name", "string")),
+                Some(o) => match as_string(o) {
+                    Some(s) => head.name = Some(s),
+                    None => note(unmarshal_err(o, "SimpleHead.metadata.name", "string")),
+                },
             }
             match md.get("annotations") {
                 None | Some(Value::Nil) => {}
                 Some(Value::Map(_, a)) => {
                     for (k, v) in a.borrow().iter() {
                         match v {
-                            Value::Str(s) => {
-                                head.annotations.insert(k.clone(), s.to_string());
-                            }
                             Value::Nil => {
                                 head.annotations.insert(k.clone(), String::new());
                             }
-                            o => note(unmarshal_err(o, "SimpleHead.metadata.annotations", "string")),
+                            o => match as_string(o) {
+                                Some(s) => {
+                                    head.annotations.insert(k.clone(), s);
+                                }
+                                None => note(unmarshal_err(
+                                    o,
+                                    "SimpleHead.metadata.annotations",
+                                    "string",
+                                )),
+                            },
                         }
                     }
                 }
-                Some(o) => note(unmarshal_err(o, "SimpleHead.metadata.annotations", "map[string]string")),
+                Some(o) => note(unmarshal_err(
+                    o,
+                    "SimpleHead.metadata.annotations",
+                    "map[string]string",
+                )),
             }
         }
         Some(o) => note(unmarshal_err(
@@ -239,7 +265,9 @@ fn atoi(s: &str) -> i64 {
 
 /// Helm's `SortManifests` with `InstallOrder`: rendered files (path → text)
 /// become hooks and manifests, both sorted by kind (stable).
-pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<(Vec<Hook>, Vec<Manifest>), ManifestError> {
+pub fn sort_manifests(
+    files: &BTreeMap<String, String>,
+) -> Result<(Vec<Hook>, Vec<Manifest>), ManifestError> {
     let mut hooks = Vec::new();
     let mut generic = Vec::new();
     for (path, content) in files {
@@ -248,10 +276,16 @@ pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<(Vec<Hook>, Ve
             continue;
         }
         for doc in split_manifests(content) {
-            let head =
-                parse_head(&doc).map_err(|message| ManifestError { path: path.clone(), message })?;
+            let head = parse_head(&doc).map_err(|message| ManifestError {
+                path: path.clone(),
+                message,
+            })?;
             let Some(hook_types) = head.annotations.get(HOOK_ANNOTATION).cloned() else {
-                generic.push(Manifest { name: path.clone(), content: doc, head });
+                generic.push(Manifest {
+                    name: path.clone(),
+                    content: doc,
+                    head,
+                });
                 continue;
             };
             let mut events = Vec::new();
@@ -268,11 +302,19 @@ pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<(Vec<Hook>, Ve
             if unknown {
                 continue;
             }
-            let weight = head.annotations.get(HOOK_WEIGHT_ANNOTATION).map(|w| atoi(w)).unwrap_or(0);
+            let weight = head
+                .annotations
+                .get(HOOK_WEIGHT_ANNOTATION)
+                .map(|w| atoi(w))
+                .unwrap_or(0);
             let delete_policies = head
                 .annotations
                 .get(HOOK_DELETE_ANNOTATION)
-                .map(|d| d.split(',').map(|x| x.trim_matches(go_space).to_lowercase()).collect())
+                .map(|d| {
+                    d.split(',')
+                        .map(|x| x.trim_matches(go_space).to_lowercase())
+                        .collect()
+                })
                 .unwrap_or_default();
             hooks.push(Hook {
                 name: head.name.clone().unwrap_or_default(),
@@ -313,7 +355,12 @@ pub fn write_source(out: &mut String, name: &str, text: &str) {
 
 /// What `helm template` prints: CRDs (when asked), manifests, then hooks
 /// (test hooks skipped when asked).
-pub fn template_output(crds: &[(String, String)], manifests: &[Manifest], hooks: &[Hook], skip_tests: bool) -> String {
+pub fn template_output(
+    crds: &[(String, String)],
+    manifests: &[Manifest],
+    hooks: &[Hook],
+    skip_tests: bool,
+) -> String {
     let mut body = String::new();
     for (name, text) in crds {
         write_source(&mut body, name, text);
@@ -349,7 +396,10 @@ mod tests {
     fn kinds_sort_stably_unknown_last() {
         let mut kinds = vec!["Zed", "Deployment", "Alpha", "Namespace", "Deployment"];
         kinds.sort_by(|a, b| kind_order(a, b));
-        assert_eq!(kinds, vec!["Namespace", "Deployment", "Deployment", "Alpha", "Zed"]);
+        assert_eq!(
+            kinds,
+            vec!["Namespace", "Deployment", "Deployment", "Alpha", "Zed"]
+        );
     }
 
     #[test]

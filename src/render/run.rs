@@ -12,11 +12,55 @@
 use std::collections::BTreeMap;
 
 use crate::render::driver::{RenderError, TemplateJob};
+use crate::render::gotmpl::TemplateSet;
+use crate::render::value::{Map, Value};
 
 /// Renders every job; returns template name → output for non-partials.
 pub fn render_jobs(jobs: Vec<TemplateJob>) -> Result<BTreeMap<String, String>, RenderError> {
-    let _ = jobs;
-    Err(RenderError::Template("the Go template engine is not available yet".into()))
+    let (tera_jobs, go_jobs): (Vec<&TemplateJob>, Vec<&TemplateJob>) =
+        jobs.iter().partition(|j| j.tera);
+    let mut out = if go_jobs.is_empty() {
+        BTreeMap::new()
+    } else {
+        render_go(&go_jobs)?
+    };
+    if !tera_jobs.is_empty() {
+        out.extend(crate::render::tera::render(&tera_jobs)?);
+    }
+    Ok(out)
+}
+
+/// Renders Go-template jobs as Helm's engine does: every file parsed into
+/// one set in Helm's order, then every non-partial executed in that order
+/// with `Template` set in its chart's shared context.
+fn render_go(jobs: &[&TemplateJob]) -> Result<BTreeMap<String, String>, RenderError> {
+    let by_name: std::collections::HashMap<&str, &TemplateJob> =
+        jobs.iter().map(|j| (j.name.as_str(), *j)).collect();
+    let mut names: Vec<String> = by_name.keys().map(|n| n.to_string()).collect();
+    crate::render::driver::sort_template_names(&mut names);
+    let mut set = TemplateSet::new();
+    for n in &names {
+        set.parse(n, &by_name[n.as_str()].text)
+            .map_err(|e| RenderError::Template(e.to_string()))?;
+    }
+    let mut out = BTreeMap::new();
+    for n in &names {
+        if n.rsplit('/').next().is_some_and(|b| b.starts_with('_')) {
+            continue;
+        }
+        let job = by_name[n.as_str()];
+        if let Some(m) = job.context.as_map() {
+            let mut t = Map::new();
+            t.insert("Name".into(), Value::str(n.as_str()));
+            t.insert("BasePath".into(), Value::str(job.base_path.as_str()));
+            m.borrow_mut().insert("Template".into(), Value::map(t));
+        }
+        let text = set
+            .execute(n, &job.context)
+            .map_err(|e| RenderError::Template(e.to_string()))?;
+        out.insert(n.clone(), text);
+    }
+    Ok(out)
 }
 
 /// Helm's `cleanupParseError`.
@@ -25,7 +69,11 @@ pub fn cleanup_parse_error(filename: &str, msg: &str) -> String {
     if tokens.len() == 1 {
         return format!("parse error in ({filename}): {msg}");
     }
-    format!("parse error at ({}): {}", tokens[1], tokens[tokens.len() - 1])
+    format!(
+        "parse error at ({}): {}",
+        tokens[1],
+        tokens[tokens.len() - 1]
+    )
 }
 
 /// One level of Helm's `TraceableError`.
@@ -67,7 +115,13 @@ fn cut_template(msg: &str) -> &str {
 fn parse_traceable(s: &str) -> Option<(Traceable, Option<&str>)> {
     let remainder = s.strip_prefix("template: ")?;
     if remainder.starts_with("no template ") {
-        return Some((Traceable { message: s.to_string(), ..Default::default() }, None));
+        return Some((
+            Traceable {
+                message: s.to_string(),
+                ..Default::default()
+            },
+            None,
+        ));
     }
     if let Some(idx) = remainder.find(": executing ") {
         let template_name = &remainder[..idx];
@@ -151,7 +205,10 @@ mod tests {
     #[test]
     fn parse_errors_like_helm() {
         assert_eq!(
-            cleanup_parse_error("x", "template: undefined_function:1: function \"foo\" not defined"),
+            cleanup_parse_error(
+                "x",
+                "template: undefined_function:1: function \"foo\" not defined"
+            ),
             "parse error at (undefined_function:1): function \"foo\" not defined"
         );
     }

@@ -109,6 +109,12 @@ pub trait Object {
     fn json_value(&self) -> Option<Value> {
         None
     }
+    /// For Go map or slice types with methods (Helm's `engine.files`, a
+    /// `map[string][]byte`; `common.VersionSet`, a `[]string`): the map or
+    /// list that `range`, `index` and `len` see. `None` for structs.
+    fn collection(&self) -> Option<Value> {
+        None
+    }
 }
 
 impl Value {

@@ -1,0 +1,462 @@
+//! Sprig's regex functions over Go's RE2 `regexp`: patterns are translated
+//! to the `regex` crate (Go's `\d`, `\w`, `\s`, `\b` are ASCII-only), match
+//! iteration and replacement follow Go's `allMatches`/`replaceAll` rules for
+//! empty matches, `$1`/`${name}` expansion is Go's `Expand`, and `QuoteMeta`
+//! escapes exactly Go's set. Compile errors are worded as Go's where the
+//! cause is recognisable.
+
+use super::{arg_int, arg_str, spec, strings_of};
+use crate::render::funcs::{FuncError, FuncResult, FuncSpec, GoType as T};
+use crate::render::gofmt;
+use crate::render::value::Value;
+use regex::Regex;
+
+const S: T = T::String;
+const I: T = T::Int;
+
+pub(super) const FUNCS: &[FuncSpec] = &[
+    spec("regexMatch", &[S, S], None, |a| {
+        Ok(Value::Bool(compile(arg_str(a, 0)?).is_ok_and(|re| re.is_match(arg_str(a, 1).unwrap_or("")))))
+    }),
+    spec("mustRegexMatch", &[S, S], None, |a| Ok(Value::Bool(compile(arg_str(a, 0)?)?.is_match(arg_str(a, 1)?)))),
+    spec("regexFindAll", &[S, S, I], None, |a| find_all(a, true)),
+    spec("mustRegexFindAll", &[S, S, I], None, |a| find_all(a, false)),
+    spec("regexFind", &[S, S], None, |a| find(a, true)),
+    spec("mustRegexFind", &[S, S], None, |a| find(a, false)),
+    spec("regexReplaceAll", &[S, S, S], None, |a| replace(a, true, false)),
+    spec("mustRegexReplaceAll", &[S, S, S], None, |a| replace(a, false, false)),
+    spec("regexReplaceAllLiteral", &[S, S, S], None, |a| replace(a, true, true)),
+    spec("mustRegexReplaceAllLiteral", &[S, S, S], None, |a| replace(a, false, true)),
+    spec("regexSplit", &[S, S, I], None, |a| split(a, true)),
+    spec("mustRegexSplit", &[S, S, I], None, |a| split(a, false)),
+    spec("regexQuoteMeta", &[S], None, |a| Ok(Value::str(quote_meta(arg_str(a, 0)?)))),
+];
+
+/// Compiles with `MustCompile`'s panic text when `must_panic`, else the
+/// plain `Compile` error.
+fn compile_for(expr: &str, must_panic: bool) -> Result<Regex, FuncError> {
+    compile(expr).map_err(|e| {
+        if must_panic {
+            let quoted = if can_backquote(expr) { format!("`{expr}`") } else { gofmt::quote(expr) };
+            FuncError::new(format!("regexp: Compile({quoted}): {e}"))
+        } else {
+            e
+        }
+    })
+}
+
+fn can_backquote(s: &str) -> bool {
+    !s.chars().any(|c| c == '`' || c == '\u{FEFF}' || (c.is_control() && c != '\t'))
+}
+
+/// Go's `regexp.Compile`.
+pub(crate) fn compile(expr: &str) -> Result<Regex, FuncError> {
+    if let Some(err) = go_syntax_error(expr) {
+        return Err(FuncError::new(format!("error parsing regexp: {err}")));
+    }
+    Regex::new(&translate(expr)).map_err(|e| {
+        let msg = e.to_string();
+        let last = msg.lines().rev().find(|l| l.starts_with("error:")).unwrap_or("invalid expression");
+        FuncError::new(format!("error parsing regexp: {}: `{expr}`", last.trim_start_matches("error: ")))
+    })
+}
+
+/// The Go error for the common syntax mistakes (`missing closing )`, …).
+fn go_syntax_error(expr: &str) -> Option<String> {
+    let b: Vec<char> = expr.chars().collect();
+    let mut depth = 0i32;
+    let mut i = 0;
+    let mut prev_repeat = false;
+    let mut at_start = true;
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            '\\' => {
+                if i + 1 >= b.len() {
+                    return Some("trailing backslash at end of expression: ``".into());
+                }
+                let n = b[i + 1];
+                if n.is_ascii_alphanumeric() && !"afntrvxpPdDsSwWbBAzQE0".contains(n) {
+                    return Some(format!("invalid escape sequence: `\\{n}`"));
+                }
+                i += 2;
+                prev_repeat = false;
+                at_start = false;
+                continue;
+            }
+            '[' => {
+                let start = i;
+                i += 1;
+                if i < b.len() && b[i] == '^' {
+                    i += 1;
+                }
+                if i < b.len() && b[i] == ']' {
+                    i += 1;
+                }
+                let mut closed = false;
+                while i < b.len() {
+                    if b[i] == '\\' {
+                        i += 2;
+                        continue;
+                    }
+                    if b[i] == '[' && i + 1 < b.len() && b[i + 1] == ':' {
+                        if let Some(end) = (i + 2..b.len().saturating_sub(1)).find(|&j| b[j] == ':' && b[j + 1] == ']') {
+                            i = end + 2;
+                            continue;
+                        }
+                    }
+                    if b[i] == ']' {
+                        closed = true;
+                        break;
+                    }
+                    i += 1;
+                }
+                if !closed {
+                    let frag: String = b[start..].iter().collect();
+                    return Some(format!("missing closing ]: `{frag}`"));
+                }
+                prev_repeat = false;
+                at_start = false;
+            }
+            '(' => {
+                depth += 1;
+                at_start = true;
+                prev_repeat = false;
+                if i + 1 < b.len() && b[i + 1] == '?' {
+                    // flags or named group: skip to ':' or ')' or '>'
+                    i += 1;
+                }
+            }
+            ')' => {
+                depth -= 1;
+                if depth < 0 {
+                    return Some(format!("unexpected ): `{expr}`"));
+                }
+                prev_repeat = false;
+                at_start = false;
+            }
+            '|' => {
+                at_start = true;
+                prev_repeat = false;
+            }
+            '*' | '+' | '?' => {
+                if at_start {
+                    return Some(format!("missing argument to repetition operator: `{c}`"));
+                }
+                if prev_repeat {
+                    let frag: String = b[i - 1..=i].iter().collect();
+                    if c != '?' {
+                        return Some(format!("invalid nested repetition operator: `{frag}`"));
+                    }
+                    prev_repeat = false;
+                    i += 1;
+                    continue;
+                }
+                prev_repeat = true;
+            }
+            _ => {
+                prev_repeat = false;
+                at_start = false;
+            }
+        }
+        i += 1;
+    }
+    if depth > 0 {
+        return Some(format!("missing closing ): `{expr}`"));
+    }
+    None
+}
+
+/// Rewrites Go's ASCII-only Perl classes and `\b` for the `regex` crate.
+fn translate(expr: &str) -> String {
+    let mut out = String::with_capacity(expr.len() + 16);
+    let mut chars = expr.chars().peekable();
+    let mut in_class = false;
+    let mut class_start = false;
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            let Some(n) = chars.next() else {
+                out.push('\\');
+                break;
+            };
+            let ascii = match n {
+                'd' => Some(("0-9", false)),
+                'D' => Some(("0-9", true)),
+                'w' => Some(("0-9A-Za-z_", false)),
+                'W' => Some(("0-9A-Za-z_", true)),
+                's' => Some(("\\t\\n\\x0C\\r ", false)),
+                'S' => Some(("\\t\\n\\x0C\\r ", true)),
+                _ => None,
+            };
+            match (ascii, in_class) {
+                (Some((set, false)), true) => out.push_str(set),
+                (Some((set, true)), true) => {
+                    out.push_str("[^");
+                    out.push_str(set);
+                    out.push(']');
+                }
+                (Some((set, neg)), false) => {
+                    out.push('[');
+                    if neg {
+                        out.push('^');
+                    }
+                    out.push_str(set);
+                    out.push(']');
+                }
+                (None, false) if n == 'b' || n == 'B' => {
+                    out.push_str("(?-u:\\");
+                    out.push(n);
+                    out.push(')');
+                }
+                _ => {
+                    out.push('\\');
+                    out.push(n);
+                }
+            }
+            class_start = false;
+            continue;
+        }
+        if in_class {
+            if c == ']' && !class_start {
+                in_class = false;
+            } else if c == '[' && chars.peek() == Some(&':') {
+                // POSIX class [:alpha:]: copy through its closing ":]".
+                out.push(c);
+                for d in chars.by_ref() {
+                    out.push(d);
+                    if d == ']' {
+                        break;
+                    }
+                }
+                class_start = false;
+                continue;
+            } else if c == '[' {
+                // A literal '[' inside a Go class; the regex crate would nest.
+                out.push_str("\\[");
+                class_start = false;
+                continue;
+            } else if c == '^' && class_start {
+                out.push(c);
+                continue;
+            } else if matches!(c, '&' | '~' | '-') && chars.peek() == Some(&c) {
+                // Go has no set operations: `&&`, `~~`, `--` are literals.
+                out.push('\\');
+                out.push(c);
+                class_start = false;
+                continue;
+            }
+            class_start = false;
+            out.push(c);
+            continue;
+        }
+        if c == '[' {
+            in_class = true;
+            class_start = true;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Go's `regexp.QuoteMeta`.
+pub(crate) fn quote_meta(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 2);
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Go's `allMatches`: successive matches, ignoring an empty match right
+/// after a previous match; at most `n` when `n >= 0`.
+fn all_matches<'h>(re: &Regex, s: &'h str, n: i64) -> Vec<regex::Captures<'h>> {
+    let mut out = Vec::new();
+    let mut pos = 0usize;
+    let mut prev_end: Option<usize> = None;
+    while (n < 0 || (out.len() as i64) < n) && pos <= s.len() {
+        let Some(caps) = re.captures_at(s, pos) else { break };
+        let m = caps.get(0).map_or((pos, pos), |m| (m.start(), m.end()));
+        let mut accept = true;
+        if m.1 == pos {
+            if Some(m.0) == prev_end {
+                accept = false;
+            }
+            pos += s[pos..].chars().next().map_or(1, char::len_utf8);
+        } else {
+            pos = m.1;
+        }
+        prev_end = Some(m.1);
+        if accept {
+            out.push(caps);
+        }
+    }
+    out
+}
+
+fn find_all(args: &[Value], must_panic: bool) -> FuncResult {
+    let re = compile_for(arg_str(args, 0)?, must_panic)?;
+    let (s, n) = (arg_str(args, 1)?, arg_int(args, 2)?);
+    if n == 0 {
+        return strings_of(Vec::new());
+    }
+    let found = all_matches(&re, s, n).iter().filter_map(|c| c.get(0)).map(|m| m.as_str().to_string()).collect();
+    strings_of(found)
+}
+
+fn find(args: &[Value], must_panic: bool) -> FuncResult {
+    let re = compile_for(arg_str(args, 0)?, must_panic)?;
+    Ok(Value::str(re.find(arg_str(args, 1)?).map_or("", |m| m.as_str())))
+}
+
+fn replace(args: &[Value], must_panic: bool, literal: bool) -> FuncResult {
+    let re = compile_for(arg_str(args, 0)?, must_panic)?;
+    let (src, repl) = (arg_str(args, 1)?, arg_str(args, 2)?);
+    Ok(Value::str(replace_all(&re, src, repl, literal)))
+}
+
+/// Go's `replaceAll`.
+fn replace_all(re: &Regex, src: &str, repl: &str, literal: bool) -> String {
+    let mut out = String::with_capacity(src.len());
+    let mut last_end = 0usize;
+    let mut search = 0usize;
+    while search <= src.len() {
+        let Some(caps) = re.captures_at(src, search) else { break };
+        let Some(m) = caps.get(0) else { break };
+        out.push_str(&src[last_end..m.start()]);
+        if m.end() > last_end || m.start() == 0 {
+            if literal {
+                out.push_str(repl);
+            } else {
+                expand(re, &caps, repl, &mut out);
+            }
+        }
+        last_end = m.end();
+        let width = src[search..].chars().next().map_or(0, char::len_utf8);
+        if search + width > m.end() {
+            search += width;
+        } else if search + 1 > m.end() {
+            search += 1;
+        } else {
+            search = m.end();
+        }
+    }
+    out.push_str(&src[last_end.min(src.len())..]);
+    out
+}
+
+/// Go's `Regexp.Expand`: `$name`, `${name}`, `$$`; a bad `$` stays literal.
+fn expand(re: &Regex, caps: &regex::Captures<'_>, template: &str, out: &mut String) {
+    let mut rest = template;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        if rest.len() > 1 && rest.as_bytes()[1] == b'$' {
+            out.push('$');
+            rest = &rest[2..];
+            continue;
+        }
+        match extract_name(rest) {
+            Some((name, after)) => {
+                let group = match name.parse::<usize>() {
+                    Ok(num) if name.bytes().all(|c| c.is_ascii_digit()) => caps.get(num),
+                    _ => {
+                        if re.capture_names().any(|n| n == Some(name)) {
+                            caps.name(name)
+                        } else {
+                            None
+                        }
+                    }
+                };
+                if let Some(g) = group {
+                    out.push_str(g.as_str());
+                }
+                rest = after;
+            }
+            None => {
+                out.push('$');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+}
+
+/// Go's `extract`: the name after `$` (letters, digits, `_`), braced or not.
+fn extract_name(s: &str) -> Option<(&str, &str)> {
+    let body = &s[1..];
+    let (inner, braced) = match body.strip_prefix('{') {
+        Some(b) => (b, true),
+        None => (body, false),
+    };
+    let len = inner.char_indices().find(|(_, c)| !(c.is_alphanumeric() || *c == '_')).map_or(inner.len(), |(i, _)| i);
+    if len == 0 {
+        return None;
+    }
+    let name = &inner[..len];
+    if braced {
+        let after = inner[len..].strip_prefix('}')?;
+        Some((name, after))
+    } else {
+        Some((name, &inner[len..]))
+    }
+}
+
+fn split(args: &[Value], must_panic: bool) -> FuncResult {
+    let expr = arg_str(args, 0)?;
+    let re = compile_for(expr, must_panic)?;
+    let (s, n) = (arg_str(args, 1)?, arg_int(args, 2)?);
+    if n == 0 {
+        return strings_of(Vec::new());
+    }
+    if !expr.is_empty() && s.is_empty() {
+        return strings_of(vec![String::new()]);
+    }
+    let mut parts = Vec::new();
+    let (mut beg, mut end) = (0usize, 0usize);
+    for caps in all_matches(&re, s, n) {
+        if n > 0 && parts.len() as i64 == n - 1 {
+            break;
+        }
+        let Some(m) = caps.get(0) else { continue };
+        end = m.start();
+        if m.end() != 0 {
+            parts.push(s[beg..end].to_string());
+        }
+        beg = m.end();
+    }
+    if end != s.len() {
+        parts.push(s[beg..].to_string());
+    }
+    strings_of(parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::{call_str, s};
+    use super::*;
+
+    #[test]
+    fn go_regexp_behaviour() {
+        assert_eq!(call_str("regexReplaceAll", &[s("a*"), s("baaac"), s("X")]), "XbXcX");
+        assert_eq!(call_str("regexReplaceAll", &[s("a(x*)b"), s("-ab-axxb-"), s("${1}W")]), "-W-xxW-");
+        assert_eq!(call_str("regexReplaceAll", &[s("a(x*)b"), s("-ab-axxb-"), s("$1W")]), "---");
+        assert_eq!(call_str("regexReplaceAllLiteral", &[s("a(x*)b"), s("-ab-axxb-"), s("$1")]), "-$1-$1-");
+        assert_eq!(call_str("regexFindAll", &[s("a."), s("paranormal"), Value::Int(-1)]), "[ar an al]");
+        assert_eq!(call_str("regexFindAll", &[s("a."), s("paranormal"), Value::Int(2)]), "[ar an]");
+        assert_eq!(call_str("regexSplit", &[s("z+"), s("pizza"), Value::Int(-1)]), "[pi a]");
+        assert_eq!(call_str("regexSplit", &[s(""), s("abc"), Value::Int(-1)]), "[a b c]");
+        assert_eq!(call_str("regexMatch", &[s("^\\d+$"), s("١٢")]), "false");
+        assert_eq!(call_str("regexQuoteMeta", &[s("1.2.3-a#")]), "1\\.2\\.3-a#");
+        assert_eq!(
+            call_str("mustRegexFind", &[s("(a"), s("x")]),
+            "ERR: error parsing regexp: missing closing ): `(a`"
+        );
+        assert_eq!(
+            call_str("regexFind", &[s("(a"), s("x")]),
+            "ERR: regexp: Compile(`(a`): error parsing regexp: missing closing ): `(a`"
+        );
+    }
+}

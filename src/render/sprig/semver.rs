@@ -1,0 +1,552 @@
+//! `semver` and `semverCompare` with Masterminds/semver v3.4.0's rules (the
+//! version Helm v4 links): loose ("coerced") version parsing (`v1`, `1.2`),
+//! constraints with `=`, `!=`, `>`, `<`, `>=`, `<=`, `~`, `~>`, `^`,
+//! x-ranges (`1.2.x`, `*`), hyphen ranges (`1 - 2`), `,`/space AND, `||` OR,
+//! and the prerelease rule (a prerelease version only satisfies an OR group
+//! whose constraints mention a prerelease). The `*semver.Version` object
+//! exposes Go's methods (`.Major`, `.Prerelease`, `.Compare`, …).
+
+use super::{arg_str, spec};
+use crate::render::funcs::{FuncError, FuncSpec, GoType as T};
+use crate::render::value::{Object, Value};
+use regex::Regex;
+use std::any::Any;
+use std::cmp::Ordering;
+use std::rc::Rc;
+use std::sync::OnceLock;
+
+pub(super) const FUNCS: &[FuncSpec] = &[
+    spec("semver", &[T::String], None, |a| {
+        let v = Version::parse(arg_str(a, 0)?).map_err(FuncError::new)?;
+        Ok(Value::Object(Rc::new(SemverObject { v, pointer: true })))
+    }),
+    spec("semverCompare", &[T::String, T::String], None, |a| {
+        let c = Constraints::parse(arg_str(a, 0)?).map_err(FuncError::new)?;
+        let v = Version::parse(arg_str(a, 1)?).map_err(FuncError::new)?;
+        Ok(Value::Bool(c.check(&v)))
+    }),
+];
+
+/// A parsed version (Masterminds `Version`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Version {
+    pub major: u64,
+    pub minor: u64,
+    pub patch: u64,
+    pub pre: String,
+    pub metadata: String,
+    pub original: String,
+}
+
+const CV: &str = r"v?([0-9|x|X|\*]+)(\.[0-9|x|X|\*]+)?(\.[0-9|x|X|\*]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?";
+const OPS: &str = r"=||!=|>|<|>=|=>|<=|=<|~|~>|\^";
+const LOOSE: &str = r"^v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?$";
+const ALLOWED: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-0123456789";
+
+struct Regexes {
+    loose: Regex,
+    constraint: Regex,
+    range: Regex,
+    find: Regex,
+    valid: Regex,
+}
+
+fn regexes() -> &'static Regexes {
+    static R: OnceLock<Regexes> = OnceLock::new();
+    R.get_or_init(|| {
+        let build = |p: &str| super::regex::compile(p).unwrap_or_else(|_| Regex::new("$^").expect("trivial regex"));
+        Regexes {
+            loose: build(LOOSE),
+            constraint: build(&format!(r"^\s*({OPS})\s*({CV})\s*$")),
+            range: build(&format!(r"\s*({CV})\s+-\s+({CV})\s*")),
+            find: build(&format!(r"({OPS})\s*({CV})")),
+            valid: build(&format!(r"^(\s*({OPS})\s*({CV})\s*)((?:\s+|,\s*)({OPS})\s*({CV})\s*)*$")),
+        }
+    })
+}
+
+fn parse_segment(s: &str) -> Result<u64, String> {
+    s.parse::<u64>().map_err(|_| {
+        format!(
+            "error parsing version segment: strconv.ParseUint: parsing {}: value out of range",
+            crate::render::gofmt::quote(s)
+        )
+    })
+}
+
+fn validate_prerelease(p: &str) -> Result<(), String> {
+    for part in p.split('.') {
+        if part.is_empty() {
+            return Err("invalid prerelease string".into());
+        } else if part.bytes().all(|c| c.is_ascii_digit()) {
+            if part.len() > 1 && part.starts_with('0') {
+                return Err("version segment starts with 0".into());
+            }
+        } else if !part.chars().all(|c| ALLOWED.contains(c)) {
+            return Err("invalid prerelease string".into());
+        }
+    }
+    Ok(())
+}
+
+fn validate_metadata(m: &str) -> Result<(), String> {
+    if m.split('.').any(|p| p.is_empty() || !p.chars().all(|c| ALLOWED.contains(c))) {
+        return Err("invalid metadata string".into());
+    }
+    Ok(())
+}
+
+impl Version {
+    /// `semver.NewVersion` (coercing).
+    pub fn parse(v: &str) -> Result<Version, String> {
+        let m = regexes().loose.captures(v).ok_or("invalid semantic version")?;
+        let g = |i: usize| m.get(i).map_or("", |x| x.as_str());
+        let major = parse_segment(g(1))?;
+        let minor = if g(2).is_empty() { 0 } else { parse_segment(&g(2)[1..])? };
+        let patch = if g(3).is_empty() { 0 } else { parse_segment(&g(3)[1..])? };
+        let (pre, metadata) = (g(5).to_string(), g(8).to_string());
+        if !pre.is_empty() {
+            validate_prerelease(&pre)?;
+        }
+        if !metadata.is_empty() {
+            validate_metadata(&metadata)?;
+        }
+        Ok(Version { major, minor, patch, pre, metadata, original: v.to_string() })
+    }
+
+    fn zero() -> Version {
+        Version { major: 0, minor: 0, patch: 0, pre: String::new(), metadata: String::new(), original: "0.0.0".into() }
+    }
+
+    /// Masterminds `Compare` (metadata ignored).
+    pub fn compare(&self, o: &Version) -> Ordering {
+        self.major
+            .cmp(&o.major)
+            .then(self.minor.cmp(&o.minor))
+            .then(self.patch.cmp(&o.patch))
+            .then_with(|| match (self.pre.is_empty(), o.pre.is_empty()) {
+                (true, true) => Ordering::Equal,
+                (true, false) => Ordering::Greater,
+                (false, true) => Ordering::Less,
+                (false, false) => compare_prerelease(&self.pre, &o.pre),
+            })
+    }
+
+    fn inc(&self, which: u8) -> Version {
+        let mut n = self.clone();
+        n.metadata.clear();
+        match which {
+            0 => {
+                n.major += 1;
+                n.minor = 0;
+                n.patch = 0;
+                n.pre.clear();
+            }
+            1 => {
+                n.minor += 1;
+                n.patch = 0;
+                n.pre.clear();
+            }
+            _ => {
+                if self.pre.is_empty() {
+                    n.patch += 1;
+                }
+                n.pre.clear();
+            }
+        }
+        let prefix = if self.original.starts_with('v') { "v" } else { "" };
+        n.original = format!("{prefix}{n}");
+        n
+    }
+}
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)?;
+        if !self.pre.is_empty() {
+            write!(f, "-{}", self.pre)?;
+        }
+        if !self.metadata.is_empty() {
+            write!(f, "+{}", self.metadata)?;
+        }
+        Ok(())
+    }
+}
+
+fn compare_prerelease(a: &str, b: &str) -> Ordering {
+    let (sa, sb): (Vec<&str>, Vec<&str>) = (a.split('.').collect(), b.split('.').collect());
+    for i in 0..sa.len().max(sb.len()) {
+        let d = compare_pre_part(sa.get(i).copied().unwrap_or(""), sb.get(i).copied().unwrap_or(""));
+        if d != Ordering::Equal {
+            return d;
+        }
+    }
+    Ordering::Equal
+}
+
+fn compare_pre_part(s: &str, o: &str) -> Ordering {
+    if s == o {
+        return Ordering::Equal;
+    }
+    if s.is_empty() {
+        return Ordering::Less;
+    }
+    if o.is_empty() {
+        return Ordering::Greater;
+    }
+    match (s.parse::<u64>(), o.parse::<u64>()) {
+        (Err(_), Err(_)) => {
+            if s > o {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            }
+        }
+        (_, Err(_)) => Ordering::Less,
+        (Err(_), _) => Ordering::Greater,
+        (Ok(si), Ok(oi)) => {
+            if si > oi {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            }
+        }
+    }
+}
+
+fn is_x(s: &str) -> bool {
+    matches!(s, "x" | "*" | "X")
+}
+
+/// One constraint (`>= 1.2`, `~1.x`).
+#[derive(Debug)]
+struct Constraint {
+    con: Version,
+    op: String,
+    minor_dirty: bool,
+    patch_dirty: bool,
+    dirty: bool,
+}
+
+/// A parsed constraint expression: OR groups of AND-ed constraints.
+pub struct Constraints {
+    groups: Vec<(Vec<Constraint>, bool)>,
+}
+
+impl Constraints {
+    /// `semver.NewConstraint`.
+    pub fn parse(c: &str) -> Result<Constraints, String> {
+        let c = rewrite_range(c);
+        let mut groups = Vec::new();
+        for part in c.split("||") {
+            if !regexes().valid.is_match(part) {
+                return Err(format!("improper constraint: {part}"));
+            }
+            let mut found: Vec<String> = regexes().find.find_iter(part).map(|m| m.as_str().to_string()).collect();
+            if found.is_empty() {
+                found.push(part.to_string());
+            }
+            let mut cs = Vec::new();
+            let mut has_pre = false;
+            for s in found {
+                let pc = parse_constraint(&s)?;
+                if !pc.con.pre.is_empty() {
+                    has_pre = true;
+                }
+                cs.push(pc);
+            }
+            groups.push((cs, has_pre));
+        }
+        Ok(Constraints { groups })
+    }
+
+    /// `Constraints.Check`.
+    pub fn check(&self, v: &Version) -> bool {
+        self.groups.iter().any(|(cs, pre)| cs.iter().all(|c| c.check(v, *pre)))
+    }
+}
+
+fn rewrite_range(i: &str) -> String {
+    let mut o = i.to_string();
+    let caps: Vec<(String, String, String)> = regexes()
+        .range
+        .captures_iter(i)
+        .map(|m| {
+            let g = |k: usize| m.get(k).map_or(String::new(), |x| x.as_str().to_string());
+            (g(0), g(1), g(11))
+        })
+        .collect();
+    for (whole, a, b) in caps {
+        o = o.replacen(&whole, &format!(">= {a}, <= {b} "), 1);
+    }
+    o
+}
+
+fn parse_constraint(c: &str) -> Result<Constraint, String> {
+    if c.is_empty() {
+        return Ok(Constraint { con: Version::zero(), op: String::new(), minor_dirty: false, patch_dirty: false, dirty: true });
+    }
+    let m = regexes().constraint.captures(c).ok_or_else(|| format!("improper constraint: {c}"))?;
+    let g = |i: usize| m.get(i).map_or("", |x| x.as_str());
+    let (mut minor_dirty, mut patch_dirty, mut dirty) = (false, false, false);
+    let ver = if is_x(g(3)) || g(3).is_empty() {
+        dirty = true;
+        format!("0.0.0{}", g(6))
+    } else if is_x(g(4).trim_start_matches('.')) || g(4).is_empty() {
+        minor_dirty = true;
+        dirty = true;
+        format!("{}.0.0{}", g(3), g(6))
+    } else if is_x(g(5).trim_start_matches('.')) || g(5).is_empty() {
+        dirty = true;
+        patch_dirty = true;
+        format!("{}{}.0{}", g(3), g(4), g(6))
+    } else {
+        g(2).to_string()
+    };
+    let con = Version::parse(&ver).map_err(|_| "constraint parser error".to_string())?;
+    Ok(Constraint { con, op: g(1).to_string(), minor_dirty, patch_dirty, dirty })
+}
+
+impl Constraint {
+    fn check(&self, v: &Version, include_pre: bool) -> bool {
+        if !v.pre.is_empty() && !include_pre {
+            return false;
+        }
+        match self.op.as_str() {
+            "" | "=" => {
+                if self.dirty {
+                    self.tilde(v)
+                } else {
+                    v.compare(&self.con) == Ordering::Equal
+                }
+            }
+            "!=" => self.not_equal(v),
+            ">" => self.greater(v),
+            "<" => v.compare(&self.con) == Ordering::Less,
+            ">=" | "=>" => v.compare(&self.con) != Ordering::Less,
+            "<=" | "=<" => self.less_equal(v),
+            "~" | "~>" => self.tilde(v),
+            "^" => self.caret(v),
+            _ => false,
+        }
+    }
+
+    fn not_equal(&self, v: &Version) -> bool {
+        let c = &self.con;
+        if self.dirty {
+            if c.major != v.major {
+                return true;
+            }
+            if c.minor != v.minor && !self.minor_dirty {
+                return true;
+            } else if self.minor_dirty {
+                return false;
+            } else if c.patch != v.patch && !self.patch_dirty {
+                return true;
+            } else if self.patch_dirty {
+                if !v.pre.is_empty() || !c.pre.is_empty() {
+                    return compare_prerelease(&v.pre, &c.pre) != Ordering::Equal;
+                }
+                return false;
+            }
+        }
+        v.compare(c) != Ordering::Equal
+    }
+
+    fn greater(&self, v: &Version) -> bool {
+        let c = &self.con;
+        if !self.dirty {
+            return v.compare(c) == Ordering::Greater;
+        }
+        if v.major > c.major {
+            true
+        } else if v.major < c.major || self.minor_dirty {
+            false
+        } else if self.patch_dirty {
+            v.minor > c.minor
+        } else {
+            v.compare(c) == Ordering::Greater
+        }
+    }
+
+    fn less_equal(&self, v: &Version) -> bool {
+        let c = &self.con;
+        if !self.dirty {
+            return v.compare(c) != Ordering::Greater;
+        }
+        !(v.major > c.major || (v.major == c.major && v.minor > c.minor && !self.minor_dirty))
+    }
+
+    fn tilde(&self, v: &Version) -> bool {
+        let c = &self.con;
+        if v.compare(c) == Ordering::Less {
+            return false;
+        }
+        if c.major == 0 && c.minor == 0 && c.patch == 0 && !self.minor_dirty && !self.patch_dirty {
+            return true;
+        }
+        if v.major != c.major {
+            return false;
+        }
+        !(v.minor != c.minor && !self.minor_dirty)
+    }
+
+    fn caret(&self, v: &Version) -> bool {
+        let c = &self.con;
+        if v.compare(c) == Ordering::Less {
+            return false;
+        }
+        if c.major > 0 || self.minor_dirty {
+            return v.major == c.major;
+        }
+        if v.major > 0 {
+            return false;
+        }
+        if c.minor > 0 || self.patch_dirty {
+            return v.minor == c.minor;
+        }
+        if v.minor > 0 {
+            return false;
+        }
+        c.patch == v.patch
+    }
+}
+
+/// `*semver.Version` (or `semver.Version` from `IncMajor` & co.) in templates.
+struct SemverObject {
+    v: Version,
+    pointer: bool,
+}
+
+impl SemverObject {
+    fn wrap(v: Version, pointer: bool) -> Value {
+        Value::Object(Rc::new(SemverObject { v, pointer }))
+    }
+}
+
+fn version_arg(args: &[Value]) -> Result<Version, String> {
+    match args.first() {
+        Some(Value::Object(o)) => o
+            .as_any()
+            .downcast_ref::<SemverObject>()
+            .map(|s| s.v.clone())
+            .ok_or_else(|| format!("wrong type for value; expected *semver.Version; got {}", o.type_name())),
+        Some(other) => Err(format!("wrong type for value; expected *semver.Version; got {}", other.type_name())),
+        None => Err("wrong number of args: got 0 want 1".into()),
+    }
+}
+
+impl Object for SemverObject {
+    fn type_name(&self) -> &str {
+        if self.pointer { "*semver.Version" } else { "semver.Version" }
+    }
+
+    fn field(&self, name: &str) -> Option<Value> {
+        let v = &self.v;
+        Some(match name {
+            "Major" => Value::Int64(v.major as i64),
+            "Minor" => Value::Int64(v.minor as i64),
+            "Patch" => Value::Int64(v.patch as i64),
+            "Prerelease" => Value::str(v.pre.as_str()),
+            "Metadata" => Value::str(v.metadata.as_str()),
+            "Original" => Value::str(v.original.as_str()),
+            "String" => Value::str(v.to_string()),
+            "IncMajor" => SemverObject::wrap(v.inc(0), false),
+            "IncMinor" => SemverObject::wrap(v.inc(1), false),
+            "IncPatch" => SemverObject::wrap(v.inc(2), false),
+            _ => return None,
+        })
+    }
+
+    fn has_method(&self, name: &str) -> bool {
+        matches!(
+            name,
+            "Compare" | "LessThan" | "LessThanEqual" | "GreaterThan" | "GreaterThanEqual" | "Equal" | "SetPrerelease" | "SetMetadata"
+        )
+    }
+
+    fn call(&self, name: &str, args: &[Value]) -> Result<Value, String> {
+        if name == "SetPrerelease" || name == "SetMetadata" {
+            let s = args.first().and_then(Value::as_str).ok_or("wrong type for value; expected string")?;
+            let mut n = self.v.clone();
+            if name == "SetPrerelease" {
+                if !s.is_empty() {
+                    validate_prerelease(s)?;
+                }
+                n.pre = s.to_string();
+            } else {
+                if !s.is_empty() {
+                    validate_metadata(s)?;
+                }
+                n.metadata = s.to_string();
+            }
+            let prefix = if self.v.original.starts_with('v') { "v" } else { "" };
+            n.original = format!("{prefix}{n}");
+            return Ok(SemverObject::wrap(n, false));
+        }
+        let o = version_arg(args)?;
+        let ord = self.v.compare(&o);
+        Ok(match name {
+            "Compare" => Value::Int(match ord {
+                Ordering::Less => -1,
+                Ordering::Equal => 0,
+                Ordering::Greater => 1,
+            }),
+            "LessThan" => Value::Bool(ord == Ordering::Less),
+            "LessThanEqual" => Value::Bool(ord != Ordering::Greater),
+            "GreaterThan" => Value::Bool(ord == Ordering::Greater),
+            "GreaterThanEqual" => Value::Bool(ord != Ordering::Less),
+            "Equal" => Value::Bool(ord == Ordering::Equal),
+            _ => return Err(format!("can't call method/function {name:?}")),
+        })
+    }
+
+    fn format(&self) -> String {
+        self.v.to_string()
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(c: &str, v: &str) -> bool {
+        Constraints::parse(c).unwrap().check(&Version::parse(v).unwrap())
+    }
+
+    #[test]
+    fn masterminds_constraints() {
+        assert!(check(">=1.21-0", "1.28.3"));
+        assert!(check(">=1.21-0", "1.28.3-gke.100"));
+        assert!(!check(">=1.21", "1.28.3-gke.100"));
+        assert!(check("^1.2.3", "1.9.0"));
+        assert!(!check("^1.2.3", "2.0.0"));
+        assert!(check("^0.2.3", "0.2.9"));
+        assert!(!check("^0.2.3", "0.3.0"));
+        assert!(check("~1.2.3", "1.2.9"));
+        assert!(!check("~1.2.3", "1.3.0"));
+        assert!(check("1.2.x", "1.2.7"));
+        assert!(check("*", "3.0.0"));
+        assert!(check("1.1 - 2", "1.5.0"));
+        assert!(check("<1.0 || >=2.0", "2.1.0"));
+        assert!(check(">1.0, <2.0", "1.5.0"));
+        assert!(check(">1.0 <2.0", "1.5.0"));
+        assert!(!check("!=1.2.3", "1.2.3"));
+        assert!(check("v1.2", "1.2.0"));
+        assert!(check("<= 1.2", "1.2.9"));
+        assert!(!check("> 1.2", "1.2.9"));
+    }
+
+    #[test]
+    fn version_parsing() {
+        assert_eq!(Version::parse("v1.2").unwrap().to_string(), "1.2.0");
+        assert_eq!(Version::parse("1.2.3-beta.1+b5").unwrap().to_string(), "1.2.3-beta.1+b5");
+        assert_eq!(Version::parse("x").unwrap_err(), "invalid semantic version");
+        assert_eq!(Version::parse("1.2.3-01").unwrap_err(), "version segment starts with 0");
+        assert!(Constraints::parse("abc").is_err());
+    }
+}
