@@ -30,6 +30,10 @@ pub enum YamlError {
     /// A value could not be marshalled (NaN, Inf, objects without JSON form).
     #[error("error marshaling into JSON: {0}")]
     Marshal(String),
+    /// go-yaml rejected the JSON form while converting it to YAML
+    /// (`yaml: control characters are not allowed`).
+    #[error("{0}")]
+    Yaml(String),
 }
 
 fn convert(e: load::LoadError) -> YamlError {
@@ -125,7 +129,10 @@ pub fn parse_list(text: &str) -> Result<Value, YamlError> {
 
 /// `sigs.k8s.io/yaml.Marshal`: the text Helm's `toYaml` trims.
 pub fn to_yaml(value: &Value) -> Result<String, YamlError> {
-    emit::marshal(value).map_err(|e| YamlError::Marshal(e.0))
+    emit::marshal(value).map_err(|e| match e.0.strip_prefix("json: ") {
+        Some(_) => YamlError::Marshal(e.0),
+        None => YamlError::Yaml(e.0),
+    })
 }
 
 #[cfg(test)]
