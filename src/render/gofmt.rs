@@ -1188,6 +1188,7 @@ fn arg_number(
 }
 
 #[cfg(test)]
+#[allow(clippy::approx_constant)]
 mod tests {
     //! Expected strings are Go's own outputs (go1.26 `fmt`), recorded by
     //! running the same calls through Go/helm.

@@ -60,6 +60,15 @@ impl Rv {
     }
 }
 
+/// What `range`, `index` and `len` see of a value: the map or slice behind
+/// an object of a Go map/slice type with methods (`.Files`, `APIVersions`).
+pub fn collection(v: Value) -> Value {
+    match &v {
+        Value::Object(o) => o.collection().unwrap_or(v),
+        _ => v,
+    }
+}
+
 /// An element of a slice or map of the given kind, as Go's reflect yields it.
 pub fn elem(v: Value, iface: bool) -> Rv {
     if iface { Rv::Iface(v) } else { Rv::Val(v) }
@@ -323,7 +332,7 @@ pub fn slice(item: &Rv, indexes: &[Rv]) -> Result<Rv, String> {
     if indexes.len() > 3 {
         return Err(format!("too many slice indexes: {}", indexes.len()));
     }
-    let v = item.value();
+    let v = collection(item.value());
     let len = match &v {
         Value::Str(s) => {
             if indexes.len() == 3 {

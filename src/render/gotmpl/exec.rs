@@ -21,12 +21,18 @@ use crate::render::funcs::GoType;
 use crate::render::gofmt;
 use crate::render::value::{ListKind, MapKind, Value};
 
+/// Runs `f` with at least a red zone of stack left, growing the stack on
+/// the heap when needed (deep template recursion must not overflow).
+pub fn grow<T>(f: impl FnOnce() -> T) -> T {
+    stacker::maybe_grow(256 * 1024, 8 * 1024 * 1024, f)
+}
+
 /// Go's `maxExecDepth` for nested `{{template}}` calls.
 const MAX_EXEC_DEPTH: usize = 100_000;
 /// Helm's `recursionMaxNums` for nested `include` of one name.
 const RECURSION_MAX_NUMS: usize = 1000;
 /// Nesting beyond which rudder stops to protect its stack (Go's stack grows to 1 GB).
-const MAX_NATIVE_DEPTH: usize = 3000;
+const MAX_NATIVE_DEPTH: usize = 10_000;
 
 /// Templates visible to an execution: a file-level set, or a `tpl` overlay
 /// on top of its parent (Helm clones the set for every `tpl` call).
@@ -282,10 +288,10 @@ impl<'t, 'e> State<'t, 'e> {
             Node::Break { .. } => Err(Flow::Break),
             Node::Continue { .. } => Err(Flow::Continue),
             Node::Comment { .. } => Ok(()),
-            Node::If(b) => self.walk_if_or_with(false, dot, b, out),
-            Node::With(b) => self.walk_if_or_with(true, dot, b, out),
-            Node::Range(b) => self.walk_range(dot, node, b, out),
-            Node::Template(t) => self.walk_template(dot, t, out),
+            Node::If(b) => grow(|| self.walk_if_or_with(false, dot, b, out)),
+            Node::With(b) => grow(|| self.walk_if_or_with(true, dot, b, out)),
+            Node::Range(b) => grow(|| self.walk_range(dot, node, b, out)),
+            Node::Template(t) => grow(|| self.walk_template(dot, t, out)),
             Node::Text { text, .. } => {
                 out.push_str(text);
                 Ok(())
@@ -523,7 +529,7 @@ impl<'t, 'e> State<'t, 'e> {
             }
             Arg::Pipe(p) => {
                 self.not_a_function(&cmd.args, &fin)?;
-                return self.eval_pipeline(dot, p);
+                return grow(|| self.eval_pipeline(dot, p));
             }
             Arg::Variable(v) => return self.eval_variable_node(dot, first, v, &cmd.args, fin),
             _ => {}
@@ -668,12 +674,7 @@ impl<'t, 'e> State<'t, 'e> {
                 if has_args {
                     return self.errorf(format!("{name} is not a method but has arguments"));
                 }
-                let iface = *kind == MapKind::Interface;
-                return Ok(match m.borrow().get(name) {
-                    Some(x) => elem(x.clone(), iface),
-                    None if iface => Rv::Iface(Value::Nil),
-                    None => Rv::Val(Value::str("")),
-                });
+                return Ok(map_field(*kind, &m.borrow(), name));
             }
             _ => {}
         }
@@ -1036,7 +1037,7 @@ impl<'t, 'e> State<'t, 'e> {
             Arg::Nil { .. } => Ok(Rv::Invalid),
             Arg::Field(f) => self.eval_field_node(dot, n, f, std::slice::from_ref(n), None),
             Arg::Variable(v) => self.eval_variable_node(dot, n, v, &[], None),
-            Arg::Pipe(p) => self.eval_pipeline(dot, p),
+            Arg::Pipe(p) => grow(|| self.eval_pipeline(dot, p)),
             Arg::Identifier { name, .. } => self.eval_function(dot, n, name, At::Arg(n), &[], None),
             Arg::Chain(c) => self.eval_chain_node(dot, n, c, &[], None),
             Arg::Bool { val, .. } => Ok(Rv::Val(Value::Bool(*val))),
@@ -1065,7 +1066,7 @@ impl<'t, 'e> State<'t, 'e> {
                 return self.validate_type(v, typ);
             }
             Arg::Pipe(p) => {
-                let v = self.eval_pipeline(dot, p)?;
+                let v = grow(|| self.eval_pipeline(dot, p))?;
                 return self.validate_type(v, typ);
             }
             Arg::Identifier { name, .. } => {
@@ -1161,6 +1162,17 @@ impl<'t, 'e> State<'t, 'e> {
     }
 }
 
+/// A map lookup by field name; a missing key gives the zero value of the
+/// map's element type (Helm's `missingkey=zero`).
+fn map_field(kind: MapKind, m: &crate::render::value::Map, name: &str) -> Rv {
+    let iface = kind == MapKind::Interface;
+    match m.get(name) {
+        Some(x) => elem(x.clone(), iface),
+        None if iface => Rv::Iface(Value::Nil),
+        None => Rv::Val(Value::str("")),
+    }
+}
+
 /// `file:line:col` of a byte position in a tree (Go's `ErrorContext`).
 pub fn location(tree: &Tree, pos: usize) -> String {
     let text = tree.text.get(..pos).unwrap_or(&tree.text);
@@ -1192,7 +1204,7 @@ pub fn execute_named(env: &Env<'_>, name: &str, data: &Value) -> Result<String, 
     };
     let mut out = String::new();
     env.depth.set(env.depth.get() + 1);
-    let r = execute(env, &tree, dot, &mut out);
+    let r = grow(|| execute(env, &tree, dot, &mut out));
     env.depth.set(env.depth.get() - 1);
     r.map(|()| out).map_err(|e| *e)
 }

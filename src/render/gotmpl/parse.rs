@@ -740,7 +740,7 @@ impl Parser<'_> {
 
     fn branch_control(&mut self, context: &str) -> PResult<BranchNode> {
         let mark = self.ctx.vars.len();
-        let r = self.parse_control(context);
+        let r = super::exec::grow(|| self.parse_control(context));
         self.ctx.vars.truncate(mark);
         r
     }
@@ -955,7 +955,9 @@ impl Parser<'_> {
                     return self.errorf("max expression depth exceeded");
                 }
                 self.ctx.stack_depth += 1;
-                let r = self.pipeline("parenthesized pipeline", ItemType::RightParen);
+                let r = super::exec::grow(|| {
+                    self.pipeline("parenthesized pipeline", ItemType::RightParen)
+                });
                 self.ctx.stack_depth -= 1;
                 Arg::Pipe(Box::new(r?))
             }

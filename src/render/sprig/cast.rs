@@ -9,13 +9,23 @@ use crate::render::funcs::{FuncResult, FuncSpec, GoType as T};
 use crate::render::value::{ListKind, Value};
 
 pub(super) const FUNCS: &[FuncSpec] = &[
-    spec("toString", &[T::Any], None, |a| Ok(Value::str(strval(arg(a, 0))))),
-    spec("int64", &[T::Any], None, |a| Ok(Value::Int64(to_int64(arg(a, 0))))),
-    spec("int", &[T::Any], None, |a| Ok(Value::Int(to_int64(arg(a, 0))))),
-    spec("float64", &[T::Any], None, |a| Ok(Value::Float(to_float64(arg(a, 0))))),
+    spec("toString", &[T::Any], None, |a| {
+        Ok(Value::str(strval(arg(a, 0))))
+    }),
+    spec("int64", &[T::Any], None, |a| {
+        Ok(Value::Int64(to_int64(arg(a, 0))))
+    }),
+    spec("int", &[T::Any], None, |a| {
+        Ok(Value::Int(to_int64(arg(a, 0))))
+    }),
+    spec("float64", &[T::Any], None, |a| {
+        Ok(Value::Float(to_float64(arg(a, 0))))
+    }),
     spec("atoi", &[T::String], None, atoi),
     spec("toDecimal", &[T::Any], None, to_decimal),
-    spec("toStrings", &[T::Any], None, |a| strings_of(strslice(arg(a, 0)))),
+    spec("toStrings", &[T::Any], None, |a| {
+        strings_of(strslice(arg(a, 0)))
+    }),
 ];
 
 /// Sprig's `strval`: strings as they are, `[]byte` as text, Stringers and
@@ -66,7 +76,7 @@ pub(crate) fn to_float64(v: &Value) -> f64 {
 /// Go's `int64(f)` conversion on amd64: truncation toward zero, and the
 /// "integer indefinite" value for NaN and out-of-range numbers.
 pub(crate) fn go_f64_to_i64(f: f64) -> i64 {
-    if f.is_nan() || f >= 9.223_372_036_854_775_807e18 || f < -9.223_372_036_854_775_808e18 {
+    if f.is_nan() || !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f) {
         i64::MIN
     } else {
         f.trunc() as i64
@@ -193,7 +203,10 @@ pub(crate) fn parse_float(s: &str) -> Option<f64> {
         }
         return s.parse::<f64>().ok();
     }
-    if s.contains('_') || s.bytes().any(|c| c.is_ascii_alphabetic() && !matches!(c, b'e' | b'E')) {
+    if s.contains('_')
+        || s.bytes()
+            .any(|c| c.is_ascii_alphabetic() && !matches!(c, b'e' | b'E'))
+    {
         return parse_hex_float(s);
     }
     let f = s.parse::<f64>().ok()?;
@@ -245,7 +258,11 @@ fn atoi(args: &[Value]) -> FuncResult {
     if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
         return Ok(Value::Int(0));
     }
-    let parsed = if neg { format!("-{digits}").parse::<i64>() } else { digits.parse::<i64>() };
+    let parsed = if neg {
+        format!("-{digits}").parse::<i64>()
+    } else {
+        digits.parse::<i64>()
+    };
     Ok(Value::Int(parsed.unwrap_or(0)))
 }
 

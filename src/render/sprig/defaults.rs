@@ -13,23 +13,43 @@ const S: T = T::String;
 pub(super) const FUNCS: &[FuncSpec] = &[
     spec("default", &[A], Some(A), dfault),
     spec("empty", &[A], None, |a| Ok(Value::Bool(empty(arg(a, 0))))),
-    spec("coalesce", &[], Some(A), |a| Ok(a.iter().find(|v| !empty(v)).cloned().unwrap_or(Value::Nil))),
-    spec("all", &[], Some(A), |a| Ok(Value::Bool(a.iter().all(|v| !empty(v))))),
-    spec("any", &[], Some(A), |a| Ok(Value::Bool(a.iter().any(|v| !empty(v))))),
+    spec("coalesce", &[], Some(A), |a| {
+        Ok(a.iter().find(|v| !empty(v)).cloned().unwrap_or(Value::Nil))
+    }),
+    spec("all", &[], Some(A), |a| {
+        Ok(Value::Bool(a.iter().all(|v| !empty(v))))
+    }),
+    spec("any", &[], Some(A), |a| {
+        Ok(Value::Bool(a.iter().any(|v| !empty(v))))
+    }),
     spec("ternary", &[A, A, T::Bool], None, |a| {
-        Ok(if arg_bool(a, 2)? { arg(a, 0).clone() } else { arg(a, 1).clone() })
+        Ok(if arg_bool(a, 2)? {
+            arg(a, 0).clone()
+        } else {
+            arg(a, 1).clone()
+        })
     }),
     spec("deepCopy", &[A], None, deep_copy),
     spec("mustDeepCopy", &[A], None, deep_copy),
-    spec("typeOf", &[A], None, |a| Ok(Value::str(arg(a, 0).type_name()))),
-    spec("typeIs", &[S, A], None, |a| Ok(Value::Bool(arg_str(a, 0)? == arg(a, 1).type_name()))),
+    spec("typeOf", &[A], None, |a| {
+        Ok(Value::str(arg(a, 0).type_name()))
+    }),
+    spec("typeIs", &[S, A], None, |a| {
+        Ok(Value::Bool(arg_str(a, 0)? == arg(a, 1).type_name()))
+    }),
     spec("typeIsLike", &[S, A], None, |a| {
         let (target, t) = (arg_str(a, 0)?, arg(a, 1).type_name());
         Ok(Value::Bool(target == t || format!("*{target}") == t))
     }),
-    spec("kindOf", &[A], None, |a| Ok(Value::str(kind_name(arg(a, 0))))),
-    spec("kindIs", &[S, A], None, |a| Ok(Value::Bool(arg_str(a, 0)? == kind_name(arg(a, 1))))),
-    spec("deepEqual", &[A, A], None, |a| Ok(Value::Bool(deep_equal(arg(a, 0), arg(a, 1))))),
+    spec("kindOf", &[A], None, |a| {
+        Ok(Value::str(kind_name(arg(a, 0))))
+    }),
+    spec("kindIs", &[S, A], None, |a| {
+        Ok(Value::Bool(arg_str(a, 0)? == kind_name(arg(a, 1))))
+    }),
+    spec("deepEqual", &[A, A], None, |a| {
+        Ok(Value::Bool(deep_equal(arg(a, 0), arg(a, 1))))
+    }),
 ];
 
 /// Sprig's `empty`: nil, false, 0, and empty strings, slices and maps;
@@ -44,7 +64,9 @@ pub(crate) fn empty(v: &Value) -> bool {
 /// copystructure.Copy: nil has no type to copy.
 fn deep_copy(args: &[Value]) -> FuncResult {
     match arg(args, 0) {
-        Value::Nil => Err(FuncError::new("reflect: call of reflect.Value.Type on zero Value")),
+        Value::Nil => Err(FuncError::new(
+            "reflect: call of reflect.Value.Type on zero Value",
+        )),
         v => Ok(v.deep_copy()),
     }
 }
@@ -68,7 +90,10 @@ pub(crate) fn deep_equal(a: &Value, b: &Value) -> bool {
         (Value::List(x), Value::List(y)) => {
             x.kind == y.kind
                 && x.items.len() == y.items.len()
-                && x.items.iter().zip(y.items.iter()).all(|(p, q)| deep_equal(p, q))
+                && x.items
+                    .iter()
+                    .zip(y.items.iter())
+                    .all(|(p, q)| deep_equal(p, q))
         }
         (Value::Map(kx, x), Value::Map(ky, y)) => {
             if kx != ky {
@@ -78,7 +103,9 @@ pub(crate) fn deep_equal(a: &Value, b: &Value) -> bool {
                 return true;
             }
             let (x, y) = (x.borrow(), y.borrow());
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| deep_equal(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| deep_equal(v, w)))
         }
         (Value::Object(x), Value::Object(y)) => {
             x.type_name() == y.type_name() && x.format() == y.format()
@@ -101,7 +128,13 @@ mod tests {
         assert_eq!(call_str("kindOf", &[Value::list(vec![])]), "slice");
         assert_eq!(call_str("kindOf", &[Value::Nil]), "invalid");
         assert_eq!(call_str("typeOf", &[Value::Float(1.0)]), "float64");
-        assert_eq!(call_str("typeIsLike", &[s("float64"), Value::Float(1.0)]), "true");
-        assert_eq!(call_str("deepEqual", &[Value::Int(1), Value::Float(1.0)]), "false");
+        assert_eq!(
+            call_str("typeIsLike", &[s("float64"), Value::Float(1.0)]),
+            "true"
+        );
+        assert_eq!(
+            call_str("deepEqual", &[Value::Int(1), Value::Float(1.0)]),
+            "false"
+        );
     }
 }

@@ -19,12 +19,20 @@ pub(super) const FUNCS: &[FuncSpec] = &[
     spec("get", &[M, S], None, get),
     spec("set", &[M, S, A], None, set),
     spec("unset", &[M, S], None, unset),
-    spec("hasKey", &[M, S], None, |a| Ok(Value::Bool(map_arg(a, 0)?.borrow().contains_key(arg_str(a, 1)?)))),
+    spec("hasKey", &[M, S], None, |a| {
+        Ok(Value::Bool(
+            map_arg(a, 0)?.borrow().contains_key(arg_str(a, 1)?),
+        ))
+    }),
     spec("pluck", &[S], Some(M), pluck),
     spec("keys", &[], Some(M), keys),
     spec("pick", &[M], Some(S), pick),
     spec("omit", &[M], Some(S), omit),
-    spec("values", &[M], None, |a| Ok(Value::list(map_arg(a, 0)?.borrow().values().cloned().collect()))),
+    spec("values", &[M], None, |a| {
+        Ok(Value::list(
+            map_arg(a, 0)?.borrow().values().cloned().collect(),
+        ))
+    }),
     spec("merge", &[M], Some(M), |a| merge_all(a, false)),
     spec("mustMerge", &[M], Some(M), |a| merge_all(a, false)),
     spec("mergeOverwrite", &[M], Some(M), |a| merge_all(a, true)),
@@ -51,11 +59,16 @@ fn dict(args: &[Value]) -> FuncResult {
 
 fn get(args: &[Value]) -> FuncResult {
     let map = map_arg(args, 0)?.borrow();
-    Ok(map.get(arg_str(args, 1)?).cloned().unwrap_or_else(|| Value::str("")))
+    Ok(map
+        .get(arg_str(args, 1)?)
+        .cloned()
+        .unwrap_or_else(|| Value::str("")))
 }
 
 fn set(args: &[Value]) -> FuncResult {
-    map_arg(args, 0)?.borrow_mut().insert(arg_str(args, 1)?.to_string(), arg(args, 2).clone());
+    map_arg(args, 0)?
+        .borrow_mut()
+        .insert(arg_str(args, 1)?.to_string(), arg(args, 2).clone());
     Ok(args[0].clone())
 }
 
@@ -99,7 +112,11 @@ fn pick(args: &[Value]) -> FuncResult {
 fn omit(args: &[Value]) -> FuncResult {
     let map = map_arg(args, 0)?.borrow();
     let drop: Vec<&str> = args.iter().skip(1).filter_map(Value::as_str).collect();
-    let out: Map = map.iter().filter(|(k, _)| !drop.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let out: Map = map
+        .iter()
+        .filter(|(k, _)| !drop.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     Ok(Value::map(out))
 }
 
@@ -121,7 +138,11 @@ fn merge_maps(dst: &MapRef, src: &MapRef, overwrite: bool, depth: usize) {
     if depth > 10_000 {
         return;
     }
-    let entries: Vec<(String, Value)> = src.borrow().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let entries: Vec<(String, Value)> = src
+        .borrow()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     for (key, src_el) in entries {
         let dst_el = dst.borrow().get(&key).cloned();
         if src_el.is_nil() {
@@ -151,15 +172,12 @@ fn merge_maps(dst: &MapRef, src: &MapRef, overwrite: bool, depth: usize) {
             }
             _ => {}
         }
-        if let Some(d) = &dst_el {
-            if !empty(d) {
-                if matches!(src_el, Value::List(_)) {
-                    continue;
-                }
-                if matches!(src_el, Value::Map(..)) && matches!(d, Value::Map(..)) {
-                    continue;
-                }
-            }
+        let keep_dst = dst_el.as_ref().filter(|d| !empty(d)).is_some_and(|d| {
+            matches!(src_el, Value::List(_))
+                || (matches!(src_el, Value::Map(..)) && matches!(d, Value::Map(..)))
+        });
+        if keep_dst {
+            continue;
         }
         if overwrite || dst_el.as_ref().is_none_or(empty) {
             dst.borrow_mut().insert(key, src_el);
@@ -205,7 +223,9 @@ fn assert_map(v: &Value) -> Result<MapRef, FuncError> {
 /// Go's panic text for a failed type assertion from `interface {}`.
 fn interface_conversion(v: &Value, want: &str) -> FuncError {
     let got = if v.is_nil() { "nil" } else { v.type_name() };
-    FuncError::new(format!("interface conversion: interface {{}} is {got}, not {want}"))
+    FuncError::new(format!(
+        "interface conversion: interface {{}} is {got}, not {want}"
+    ))
 }
 
 #[cfg(test)]
@@ -214,7 +234,12 @@ mod tests {
     use super::*;
 
     fn m(pairs: &[(&str, Value)]) -> Value {
-        Value::map(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
+        Value::map(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        )
     }
 
     #[test]
@@ -227,9 +252,21 @@ mod tests {
 
     #[test]
     fn merge_fills_only_empty_keys() {
-        let dst = m(&[("a", Value::Int(1)), ("b", Value::Int(0)), ("n", m(&[("x", s("1"))]))]);
-        let src = m(&[("a", Value::Int(2)), ("b", Value::Int(3)), ("c", s("c")), ("n", m(&[("x", s("2")), ("y", s("3"))]))]);
-        assert_eq!(call_str("merge", &[dst, src]), "map[a:1 b:3 c:c n:map[x:1 y:3]]");
+        let dst = m(&[
+            ("a", Value::Int(1)),
+            ("b", Value::Int(0)),
+            ("n", m(&[("x", s("1"))])),
+        ]);
+        let src = m(&[
+            ("a", Value::Int(2)),
+            ("b", Value::Int(3)),
+            ("c", s("c")),
+            ("n", m(&[("x", s("2")), ("y", s("3"))])),
+        ]);
+        assert_eq!(
+            call_str("merge", &[dst, src]),
+            "map[a:1 b:3 c:c n:map[x:1 y:3]]"
+        );
     }
 
     #[test]
@@ -243,7 +280,10 @@ mod tests {
     fn dig_walks_maps() {
         let d = m(&[("a", m(&[("b", s("x"))]))]);
         assert_eq!(call_str("dig", &[s("a"), s("b"), s("def"), d.clone()]), "x");
-        assert_eq!(call_str("dig", &[s("a"), s("c"), s("def"), d.clone()]), "def");
+        assert_eq!(
+            call_str("dig", &[s("a"), s("c"), s("def"), d.clone()]),
+            "def"
+        );
         assert_eq!(
             call_str("dig", &[s("a"), s("b"), s("c"), s("def"), d]),
             "ERR: interface conversion: interface {} is string, not map[string]interface {}"

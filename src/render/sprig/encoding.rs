@@ -13,14 +13,36 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 const B32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 pub(super) const FUNCS: &[FuncSpec] = &[
-    spec("b64enc", &[S], None, |a| Ok(Value::str(b64_encode(arg_str(a, 0)?.as_bytes())))),
-    spec("b64dec", &[S], None, |a| Ok(Value::str(decoded_or_error(b64_decode(arg_str(a, 0)?), "base64")))),
-    spec("b32enc", &[S], None, |a| Ok(Value::str(b32_encode(arg_str(a, 0)?.as_bytes())))),
-    spec("b32dec", &[S], None, |a| Ok(Value::str(decoded_or_error(b32_decode(arg_str(a, 0)?), "base32")))),
-    spec("sha1sum", &[S], None, |a| hashed(a, |b| sha1::Sha1::digest(b).to_vec())),
-    spec("sha256sum", &[S], None, |a| hashed(a, |b| sha2::Sha256::digest(b).to_vec())),
-    spec("sha512sum", &[S], None, |a| hashed(a, |b| sha2::Sha512::digest(b).to_vec())),
-    spec("adler32sum", &[S], None, |a| Ok(Value::str(adler32(arg_str(a, 0)?.as_bytes()).to_string()))),
+    spec("b64enc", &[S], None, |a| {
+        Ok(Value::str(b64_encode(arg_str(a, 0)?.as_bytes())))
+    }),
+    spec("b64dec", &[S], None, |a| {
+        Ok(Value::str(decoded_or_error(
+            b64_decode(arg_str(a, 0)?),
+            "base64",
+        )))
+    }),
+    spec("b32enc", &[S], None, |a| {
+        Ok(Value::str(b32_encode(arg_str(a, 0)?.as_bytes())))
+    }),
+    spec("b32dec", &[S], None, |a| {
+        Ok(Value::str(decoded_or_error(
+            b32_decode(arg_str(a, 0)?),
+            "base32",
+        )))
+    }),
+    spec("sha1sum", &[S], None, |a| {
+        hashed(a, |b| sha1::Sha1::digest(b).to_vec())
+    }),
+    spec("sha256sum", &[S], None, |a| {
+        hashed(a, |b| sha2::Sha256::digest(b).to_vec())
+    }),
+    spec("sha512sum", &[S], None, |a| {
+        hashed(a, |b| sha2::Sha512::digest(b).to_vec())
+    }),
+    spec("adler32sum", &[S], None, |a| {
+        Ok(Value::str(adler32(arg_str(a, 0)?.as_bytes()).to_string()))
+    }),
 ];
 
 fn hashed(args: &[Value], f: impl Fn(&[u8]) -> Vec<u8>) -> FuncResult {
@@ -126,7 +148,10 @@ pub(crate) fn b64_decode(s: &str) -> Result<Vec<u8>, usize> {
             dlen = j;
             break;
         }
-        let val = (u32::from(dbuf[0]) << 18) | (u32::from(dbuf[1]) << 12) | (u32::from(dbuf[2]) << 6) | u32::from(dbuf[3]);
+        let val = (u32::from(dbuf[0]) << 18)
+            | (u32::from(dbuf[1]) << 12)
+            | (u32::from(dbuf[2]) << 6)
+            | u32::from(dbuf[3]);
         let bytes = [(val >> 16) as u8, (val >> 8) as u8, val as u8];
         out.extend_from_slice(&bytes[..dlen - 1]);
         if let Some(at) = trailing_err {
@@ -201,7 +226,13 @@ pub(crate) fn b32_decode(s: &str) -> Result<Vec<u8>, usize> {
             j += 1;
         }
         let v = dbuf.iter().fold(0u64, |acc, &b| (acc << 5) | u64::from(b));
-        let bytes = [(v >> 32) as u8, (v >> 24) as u8, (v >> 16) as u8, (v >> 8) as u8, v as u8];
+        let bytes = [
+            (v >> 32) as u8,
+            (v >> 24) as u8,
+            (v >> 16) as u8,
+            (v >> 8) as u8,
+            v as u8,
+        ];
         let n = match dlen {
             8 => 5,
             7 => 4,
@@ -222,10 +253,16 @@ mod tests {
     #[test]
     fn encodings_and_hashes() {
         // Expected values from helm v4.1.4.
-        assert_eq!(call_str("sha256sum", &[s("x")]), "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881");
+        assert_eq!(
+            call_str("sha256sum", &[s("x")]),
+            "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881"
+        );
         assert_eq!(call_str("b64enc", &[s("hello")]), "aGVsbG8=");
         assert_eq!(call_str("b64dec", &[s("aGVsbG8=")]), "hello");
-        assert_eq!(call_str("b64dec", &[s("aGVsbG8")]), "illegal base64 data at input byte 4");
+        assert_eq!(
+            call_str("b64dec", &[s("aGVsbG8")]),
+            "illegal base64 data at input byte 4"
+        );
         assert_eq!(call_str("b32enc", &[s("hello")]), "NBSWY3DP");
         assert_eq!(call_str("b32dec", &[s("NBSWY3DP")]), "hello");
         assert_eq!(call_str("adler32sum", &[s("hello")]), "103547413");

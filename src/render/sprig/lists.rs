@@ -108,7 +108,12 @@ fn uniq(args: &[Value]) -> FuncResult {
 fn without(args: &[Value]) -> FuncResult {
     let items = items_or(arg(args, 0), "Cannot find without on type")?;
     let omit = &args[1.min(args.len())..];
-    list_of(items.into_iter().filter(|i| !omit.iter().any(|o| deep_equal(i, o))).collect())
+    list_of(
+        items
+            .into_iter()
+            .filter(|i| !omit.iter().any(|o| deep_equal(i, o)))
+            .collect(),
+    )
 }
 
 fn has(args: &[Value]) -> FuncResult {
@@ -133,7 +138,12 @@ fn concat(args: &[Value]) -> FuncResult {
         }
         match slice_items(list) {
             Some(items) => out.extend(items),
-            None => return Err(FuncError::new(format!("Cannot concat type {} as list", kind_name(list)))),
+            None => {
+                return Err(FuncError::new(format!(
+                    "Cannot concat type {} as list",
+                    kind_name(list)
+                )));
+            }
         }
     }
     list_of(out)
@@ -149,11 +159,16 @@ fn slice(args: &[Value]) -> FuncResult {
     let start = indices.first().map_or(0, super::to_int64);
     let end = indices.get(1).map_or(items.len() as i64, super::to_int64);
     if start < 0 || end < start || end > items.len() as i64 {
-        return Err(FuncError::new("reflect.Value.Slice: slice index out of bounds"));
+        return Err(FuncError::new(
+            "reflect.Value.Slice: slice index out of bounds",
+        ));
     }
     let picked = items[start as usize..end as usize].to_vec();
     match list {
-        Value::List(l) => Ok(Value::List(Rc::new(List { kind: l.kind, items: picked }))),
+        Value::List(l) => Ok(Value::List(Rc::new(List {
+            kind: l.kind,
+            items: picked,
+        }))),
         _ => list_of(picked),
     }
 }
@@ -178,9 +193,10 @@ fn chunk(args: &[Value]) -> FuncResult {
             }
         }
         let start = i * size;
-        let chunk: Vec<Value> = items.get(start..start + clen).map(<[Value]>::to_vec).ok_or_else(|| {
-            FuncError::new(format!("reflect: slice index out of range"))
-        })?;
+        let chunk: Vec<Value> = items
+            .get(start..start + clen)
+            .map(<[Value]>::to_vec)
+            .ok_or_else(|| FuncError::new("reflect: slice index out of range"))?;
         out.push(Value::list(chunk));
     }
     list_of(out)
@@ -197,18 +213,42 @@ mod tests {
 
     #[test]
     fn list_functions() {
-        assert_eq!(call_str("append", &[ints(&[1, 2]), Value::Int(3)]), "[1 2 3]");
-        assert_eq!(call_str("prepend", &[ints(&[1, 2]), Value::Int(0)]), "[0 1 2]");
+        assert_eq!(
+            call_str("append", &[ints(&[1, 2]), Value::Int(3)]),
+            "[1 2 3]"
+        );
+        assert_eq!(
+            call_str("prepend", &[ints(&[1, 2]), Value::Int(0)]),
+            "[0 1 2]"
+        );
         assert_eq!(call_str("first", &[ints(&[])]), "<nil>");
         assert_eq!(call_str("rest", &[ints(&[1, 2, 3])]), "[2 3]");
         assert_eq!(call_str("initial", &[ints(&[1, 2, 3])]), "[1 2]");
         assert_eq!(call_str("uniq", &[ints(&[1, 1, 2])]), "[1 2]");
-        assert_eq!(call_str("without", &[ints(&[1, 2, 3]), Value::Int(2)]), "[1 3]");
+        assert_eq!(
+            call_str("without", &[ints(&[1, 2, 3]), Value::Int(2)]),
+            "[1 3]"
+        );
         assert_eq!(call_str("has", &[Value::Int(2), ints(&[1, 2])]), "true");
-        assert_eq!(call_str("has", &[Value::Float(2.0), ints(&[1, 2])]), "false");
-        assert_eq!(call_str("slice", &[ints(&[1, 2, 3]), Value::Int(1)]), "[2 3]");
-        assert_eq!(call_str("chunk", &[Value::Int(2), ints(&[1, 2, 3])]), "[[1 2] [3]]");
-        assert_eq!(call_str("first", &[s("x")]), "ERR: Cannot find first on type string");
-        assert_eq!(call_str("first", &[Value::Nil]), format!("ERR: {NIL_DEREF}"));
+        assert_eq!(
+            call_str("has", &[Value::Float(2.0), ints(&[1, 2])]),
+            "false"
+        );
+        assert_eq!(
+            call_str("slice", &[ints(&[1, 2, 3]), Value::Int(1)]),
+            "[2 3]"
+        );
+        assert_eq!(
+            call_str("chunk", &[Value::Int(2), ints(&[1, 2, 3])]),
+            "[[1 2] [3]]"
+        );
+        assert_eq!(
+            call_str("first", &[s("x")]),
+            "ERR: Cannot find first on type string"
+        );
+        assert_eq!(
+            call_str("first", &[Value::Nil]),
+            format!("ERR: {NIL_DEREF}")
+        );
     }
 }

@@ -14,30 +14,74 @@ const A: T = T::Any;
 const I: T = T::Int;
 
 pub(super) const FUNCS: &[FuncSpec] = &[
-    spec("add1", &[A], None, |a| Ok(Value::Int64(to_int64(arg(a, 0)).wrapping_add(1)))),
-    spec("add", &[], Some(A), |a| Ok(Value::Int64(a.iter().map(to_int64).fold(0i64, i64::wrapping_add)))),
-    spec("sub", &[A, A], None, |a| Ok(Value::Int64(to_int64(arg(a, 0)).wrapping_sub(to_int64(arg(a, 1)))))),
+    spec("add1", &[A], None, |a| {
+        Ok(Value::Int64(to_int64(arg(a, 0)).wrapping_add(1)))
+    }),
+    spec("add", &[], Some(A), |a| {
+        Ok(Value::Int64(
+            a.iter().map(to_int64).fold(0i64, i64::wrapping_add),
+        ))
+    }),
+    spec("sub", &[A, A], None, |a| {
+        Ok(Value::Int64(
+            to_int64(arg(a, 0)).wrapping_sub(to_int64(arg(a, 1))),
+        ))
+    }),
     spec("div", &[A, A], None, |a| int_div(a, i64::wrapping_div)),
     spec("mod", &[A, A], None, |a| int_div(a, i64::wrapping_rem)),
-    spec("mul", &[A], Some(A), |a| Ok(Value::Int64(a.iter().map(to_int64).fold(1i64, i64::wrapping_mul)))),
-    spec("biggest", &[A], Some(A), |a| Ok(Value::Int64(a.iter().map(to_int64).max().unwrap_or(0)))),
-    spec("max", &[A], Some(A), |a| Ok(Value::Int64(a.iter().map(to_int64).max().unwrap_or(0)))),
-    spec("min", &[A], Some(A), |a| Ok(Value::Int64(a.iter().map(to_int64).min().unwrap_or(0)))),
-    spec("maxf", &[A], Some(A), |a| Ok(Value::Float(a.iter().map(to_float64).reduce(go_max).unwrap_or(0.0)))),
-    spec("minf", &[A], Some(A), |a| Ok(Value::Float(a.iter().map(to_float64).reduce(go_min).unwrap_or(0.0)))),
-    spec("add1f", &[A], None, |a| decimal_op(arg(a, 0), &[Value::Int(1)], Op::Add)),
-    spec("addf", &[], Some(A), |a| decimal_op(&Value::Float(0.0), a, Op::Add)),
-    spec("subf", &[A], Some(A), |a| decimal_op(arg(a, 0), &a[1..], Op::Sub)),
-    spec("mulf", &[A], Some(A), |a| decimal_op(arg(a, 0), &a[1..], Op::Mul)),
-    spec("divf", &[A], Some(A), |a| decimal_op(arg(a, 0), &a[1..], Op::Div)),
-    spec("floor", &[A], None, |a| Ok(Value::Float(to_float64(arg(a, 0)).floor()))),
-    spec("ceil", &[A], None, |a| Ok(Value::Float(to_float64(arg(a, 0)).ceil()))),
+    spec("mul", &[A], Some(A), |a| {
+        Ok(Value::Int64(
+            a.iter().map(to_int64).fold(1i64, i64::wrapping_mul),
+        ))
+    }),
+    spec("biggest", &[A], Some(A), |a| {
+        Ok(Value::Int64(a.iter().map(to_int64).max().unwrap_or(0)))
+    }),
+    spec("max", &[A], Some(A), |a| {
+        Ok(Value::Int64(a.iter().map(to_int64).max().unwrap_or(0)))
+    }),
+    spec("min", &[A], Some(A), |a| {
+        Ok(Value::Int64(a.iter().map(to_int64).min().unwrap_or(0)))
+    }),
+    spec("maxf", &[A], Some(A), |a| {
+        Ok(Value::Float(
+            a.iter().map(to_float64).reduce(go_max).unwrap_or(0.0),
+        ))
+    }),
+    spec("minf", &[A], Some(A), |a| {
+        Ok(Value::Float(
+            a.iter().map(to_float64).reduce(go_min).unwrap_or(0.0),
+        ))
+    }),
+    spec("add1f", &[A], None, |a| {
+        decimal_op(arg(a, 0), &[Value::Int(1)], Op::Add)
+    }),
+    spec("addf", &[], Some(A), |a| {
+        decimal_op(&Value::Float(0.0), a, Op::Add)
+    }),
+    spec("subf", &[A], Some(A), |a| {
+        decimal_op(arg(a, 0), &a[1..], Op::Sub)
+    }),
+    spec("mulf", &[A], Some(A), |a| {
+        decimal_op(arg(a, 0), &a[1..], Op::Mul)
+    }),
+    spec("divf", &[A], Some(A), |a| {
+        decimal_op(arg(a, 0), &a[1..], Op::Div)
+    }),
+    spec("floor", &[A], None, |a| {
+        Ok(Value::Float(to_float64(arg(a, 0)).floor()))
+    }),
+    spec("ceil", &[A], None, |a| {
+        Ok(Value::Float(to_float64(arg(a, 0)).ceil()))
+    }),
     spec("round", &[A, I], Some(T::Float64), round),
     spec("until", &[I], None, |a| {
         let n = arg_int(a, 0)?;
         ints(until_step(0, n, if n < 0 { -1 } else { 1 })?)
     }),
-    spec("untilStep", &[I, I, I], None, |a| ints(until_step(arg_int(a, 0)?, arg_int(a, 1)?, arg_int(a, 2)?)?)),
+    spec("untilStep", &[I, I, I], None, |a| {
+        ints(until_step(arg_int(a, 0)?, arg_int(a, 1)?, arg_int(a, 2)?)?)
+    }),
     spec("seq", &[], Some(I), seq),
 ];
 
@@ -87,7 +131,11 @@ fn round(args: &[Value]) -> FuncResult {
     let pow = 10f64.powf(places);
     let digit = pow * val;
     let frac = digit.fract();
-    let r = if frac >= round_on { digit.ceil() } else { digit.floor() };
+    let r = if frac >= round_on {
+        digit.ceil()
+    } else {
+        digit.floor()
+    };
     Ok(Value::Float(r / pow))
 }
 
@@ -198,7 +246,10 @@ impl Decimal {
         let frac_len = mant.split_once('.').map_or(0, |(_, f)| f.len()) as i64;
         let digits: String = mant.chars().filter(|c| *c != '.').collect();
         let m: BigInt = digits.parse().unwrap_or_default();
-        Ok(Decimal { m, e: exp - frac_len })
+        Ok(Decimal {
+            m,
+            e: exp - frac_len,
+        })
     }
 
     fn rescaled(&self, e: i64) -> BigInt {
@@ -208,16 +259,25 @@ impl Decimal {
 
     fn add(&self, o: &Decimal) -> Decimal {
         let e = self.e.min(o.e);
-        Decimal { m: self.rescaled(e) + o.rescaled(e), e }
+        Decimal {
+            m: self.rescaled(e) + o.rescaled(e),
+            e,
+        }
     }
 
     fn sub(&self, o: &Decimal) -> Decimal {
         let e = self.e.min(o.e);
-        Decimal { m: self.rescaled(e) - o.rescaled(e), e }
+        Decimal {
+            m: self.rescaled(e) - o.rescaled(e),
+            e,
+        }
     }
 
     fn mul(&self, o: &Decimal) -> Decimal {
-        Decimal { m: &self.m * &o.m, e: self.e + o.e }
+        Decimal {
+            m: &self.m * &o.m,
+            e: self.e + o.e,
+        }
     }
 
     /// `d.Div(d2)` = `DivRound(d2, 16)`: rounded half away from zero to 16
@@ -239,7 +299,10 @@ impl Decimal {
         let (q, r) = (&num / &den, &num % &den);
         let q = if &r * 2u8 >= den { q + 1u8 } else { q };
         let q = BigInt::from(q);
-        Ok(Decimal { m: if neg { -q } else { q }, e: -16 })
+        Ok(Decimal {
+            m: if neg { -q } else { q },
+            e: -16,
+        })
     }
 
     /// `d.Float64()`: the nearest float64.
@@ -273,31 +336,64 @@ mod tests {
 
     #[test]
     fn integer_math_uses_cast() {
-        assert_eq!(call_str("add", &[Value::Int(1), s("2"), Value::Float(3.9)]), "6");
+        assert_eq!(
+            call_str("add", &[Value::Int(1), s("2"), Value::Float(3.9)]),
+            "6"
+        );
         assert_eq!(call_str("div", &[Value::Int(7), Value::Int(2)]), "3");
-        assert_eq!(call_str("div", &[Value::Int(7), Value::Int(0)]), "ERR: runtime error: integer divide by zero");
+        assert_eq!(
+            call_str("div", &[Value::Int(7), Value::Int(0)]),
+            "ERR: runtime error: integer divide by zero"
+        );
         assert_eq!(call_str("mod", &[Value::Int(-7), Value::Int(3)]), "-1");
-        assert_eq!(call_str("max", &[Value::Int(1), s("5"), Value::Int(3)]), "5");
+        assert_eq!(
+            call_str("max", &[Value::Int(1), s("5"), Value::Int(3)]),
+            "5"
+        );
     }
 
     #[test]
     fn float_math_is_decimal() {
-        assert_eq!(call_str("addf", &[Value::Float(0.1), Value::Float(0.2)]), "0.3");
-        assert_eq!(call_str("divf", &[Value::Int(1), Value::Int(3)]), "0.3333333333333333");
-        assert_eq!(call_str("divf", &[Value::Int(2), Value::Int(3)]), "0.6666666666666667");
+        assert_eq!(
+            call_str("addf", &[Value::Float(0.1), Value::Float(0.2)]),
+            "0.3"
+        );
+        assert_eq!(
+            call_str("divf", &[Value::Int(1), Value::Int(3)]),
+            "0.3333333333333333"
+        );
+        assert_eq!(
+            call_str("divf", &[Value::Int(2), Value::Int(3)]),
+            "0.6666666666666667"
+        );
         assert_eq!(call_str("mulf", &[Value::Float(1.1), Value::Int(3)]), "3.3");
-        assert_eq!(call_str("subf", &[Value::Float(1.5), Value::Float(0.25)]), "1.25");
+        assert_eq!(
+            call_str("subf", &[Value::Float(1.5), Value::Float(0.25)]),
+            "1.25"
+        );
     }
 
     #[test]
     fn ranges_and_rounding() {
         assert_eq!(call_str("until", &[Value::Int(3)]), "[0 1 2]");
         assert_eq!(call_str("until", &[Value::Int(-3)]), "[0 -1 -2]");
-        assert_eq!(call_str("untilStep", &[Value::Int(0), Value::Int(10), Value::Int(4)]), "[0 4 8]");
+        assert_eq!(
+            call_str("untilStep", &[Value::Int(0), Value::Int(10), Value::Int(4)]),
+            "[0 4 8]"
+        );
         assert_eq!(call_str("seq", &[Value::Int(3)]), "1 2 3");
         assert_eq!(call_str("seq", &[Value::Int(0)]), "1 0");
-        assert_eq!(call_str("seq", &[Value::Int(5), Value::Int(-2), Value::Int(1)]), "5 3 1");
-        assert_eq!(call_str("round", &[Value::Float(123.5555), Value::Int(3)]), "123.556");
-        assert_eq!(call_str("round", &[Value::Float(-1.5), Value::Int(0)]), "-2");
+        assert_eq!(
+            call_str("seq", &[Value::Int(5), Value::Int(-2), Value::Int(1)]),
+            "5 3 1"
+        );
+        assert_eq!(
+            call_str("round", &[Value::Float(123.5555), Value::Int(3)]),
+            "123.556"
+        );
+        assert_eq!(
+            call_str("round", &[Value::Float(-1.5), Value::Int(0)]),
+            "-2"
+        );
     }
 }

@@ -15,6 +15,7 @@ mod dates;
 mod defaults;
 mod dicts;
 mod encoding;
+mod json;
 mod lists;
 mod math;
 mod paths;
@@ -37,7 +38,7 @@ pub(crate) use cast::{to_float64, to_int64};
 pub fn functions() -> &'static [FuncSpec] {
     static TABLE: OnceLock<Vec<FuncSpec>> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let groups: [&[FuncSpec]; 13] = [
+        let groups: [&[FuncSpec]; 14] = [
             strings::FUNCS,
             cast::FUNCS,
             math::FUNCS,
@@ -46,6 +47,7 @@ pub fn functions() -> &'static [FuncSpec] {
             defaults::FUNCS,
             regex::FUNCS,
             encoding::FUNCS,
+            json::FUNCS,
             paths::FUNCS,
             url::FUNCS,
             semver::FUNCS,
@@ -63,7 +65,12 @@ pub(crate) const fn spec(
     variadic: Option<GoType>,
     call: fn(&[Value]) -> FuncResult,
 ) -> FuncSpec {
-    FuncSpec { name, params, variadic, call }
+    FuncSpec {
+        name,
+        params,
+        variadic,
+        call,
+    }
 }
 
 /// The string argument at `i` (the engine has converted it already).
@@ -79,14 +86,6 @@ pub(crate) fn arg_int(args: &[Value], i: usize) -> Result<i64, FuncError> {
     match args.get(i) {
         Some(Value::Int(n)) | Some(Value::Int64(n)) => Ok(*n),
         other => Err(bad_arg(i, "int", other)),
-    }
-}
-
-/// The `float64` argument at `i`.
-pub(crate) fn arg_float(args: &[Value], i: usize) -> Result<f64, FuncError> {
-    match args.get(i) {
-        Some(Value::Float(f)) => Ok(*f),
-        other => Err(bad_arg(i, "float64", other)),
     }
 }
 
@@ -106,7 +105,9 @@ pub(crate) fn arg(args: &[Value], i: usize) -> &Value {
 
 fn bad_arg(i: usize, want: &str, got: Option<&Value>) -> FuncError {
     let got = got.map_or("nothing", Value::type_name);
-    FuncError::new(format!("internal error: argument {i} should be {want}, got {got}"))
+    FuncError::new(format!(
+        "internal error: argument {i} should be {want}, got {got}"
+    ))
 }
 
 /// Go's `%v` of a value (the engine's formatter).
@@ -126,7 +127,8 @@ pub(crate) fn strings_of(items: Vec<String>) -> FuncResult {
 
 /// The message Go's runtime gives when a method is called on a nil
 /// `reflect.Type` (Sprig's list functions on nil).
-pub(crate) const NIL_DEREF: &str = "runtime error: invalid memory address or nil pointer dereference";
+pub(crate) const NIL_DEREF: &str =
+    "runtime error: invalid memory address or nil pointer dereference";
 
 /// Go's `reflect.Kind` name of a value, as `%s` of the kind prints it.
 pub(crate) fn kind_name(v: &Value) -> &'static str {

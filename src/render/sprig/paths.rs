@@ -12,12 +12,16 @@ pub(super) const FUNCS: &[FuncSpec] = &[
     spec("dir", &[S], None, |a| s1(a, dir)),
     spec("clean", &[S], None, |a| s1(a, clean)),
     spec("ext", &[S], None, |a| s1(a, ext)),
-    spec("isAbs", &[S], None, |a| Ok(Value::Bool(arg_str(a, 0)?.starts_with('/')))),
+    spec("isAbs", &[S], None, |a| {
+        Ok(Value::Bool(arg_str(a, 0)?.starts_with('/')))
+    }),
     spec("osBase", &[S], None, |a| s1(a, base)),
     spec("osDir", &[S], None, |a| s1(a, dir)),
     spec("osClean", &[S], None, |a| s1(a, clean)),
     spec("osExt", &[S], None, |a| s1(a, ext)),
-    spec("osIsAbs", &[S], None, |a| Ok(Value::Bool(arg_str(a, 0)?.starts_with('/')))),
+    spec("osIsAbs", &[S], None, |a| {
+        Ok(Value::Bool(arg_str(a, 0)?.starts_with('/')))
+    }),
 ];
 
 fn s1(args: &[Value], f: fn(&str) -> String) -> FuncResult {

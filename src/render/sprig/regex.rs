@@ -16,20 +16,36 @@ const I: T = T::Int;
 
 pub(super) const FUNCS: &[FuncSpec] = &[
     spec("regexMatch", &[S, S], None, |a| {
-        Ok(Value::Bool(compile(arg_str(a, 0)?).is_ok_and(|re| re.is_match(arg_str(a, 1).unwrap_or("")))))
+        Ok(Value::Bool(
+            compile(arg_str(a, 0)?).is_ok_and(|re| re.is_match(arg_str(a, 1).unwrap_or(""))),
+        ))
     }),
-    spec("mustRegexMatch", &[S, S], None, |a| Ok(Value::Bool(compile(arg_str(a, 0)?)?.is_match(arg_str(a, 1)?)))),
+    spec("mustRegexMatch", &[S, S], None, |a| {
+        Ok(Value::Bool(
+            compile(arg_str(a, 0)?)?.is_match(arg_str(a, 1)?),
+        ))
+    }),
     spec("regexFindAll", &[S, S, I], None, |a| find_all(a, true)),
     spec("mustRegexFindAll", &[S, S, I], None, |a| find_all(a, false)),
     spec("regexFind", &[S, S], None, |a| find(a, true)),
     spec("mustRegexFind", &[S, S], None, |a| find(a, false)),
-    spec("regexReplaceAll", &[S, S, S], None, |a| replace(a, true, false)),
-    spec("mustRegexReplaceAll", &[S, S, S], None, |a| replace(a, false, false)),
-    spec("regexReplaceAllLiteral", &[S, S, S], None, |a| replace(a, true, true)),
-    spec("mustRegexReplaceAllLiteral", &[S, S, S], None, |a| replace(a, false, true)),
+    spec("regexReplaceAll", &[S, S, S], None, |a| {
+        replace(a, true, false)
+    }),
+    spec("mustRegexReplaceAll", &[S, S, S], None, |a| {
+        replace(a, false, false)
+    }),
+    spec("regexReplaceAllLiteral", &[S, S, S], None, |a| {
+        replace(a, true, true)
+    }),
+    spec("mustRegexReplaceAllLiteral", &[S, S, S], None, |a| {
+        replace(a, false, true)
+    }),
     spec("regexSplit", &[S, S, I], None, |a| split(a, true)),
     spec("mustRegexSplit", &[S, S, I], None, |a| split(a, false)),
-    spec("regexQuoteMeta", &[S], None, |a| Ok(Value::str(quote_meta(arg_str(a, 0)?)))),
+    spec("regexQuoteMeta", &[S], None, |a| {
+        Ok(Value::str(quote_meta(arg_str(a, 0)?)))
+    }),
 ];
 
 /// Compiles with `MustCompile`'s panic text when `must_panic`, else the
@@ -37,7 +53,11 @@ pub(super) const FUNCS: &[FuncSpec] = &[
 fn compile_for(expr: &str, must_panic: bool) -> Result<Regex, FuncError> {
     compile(expr).map_err(|e| {
         if must_panic {
-            let quoted = if can_backquote(expr) { format!("`{expr}`") } else { gofmt::quote(expr) };
+            let quoted = if can_backquote(expr) {
+                format!("`{expr}`")
+            } else {
+                gofmt::quote(expr)
+            };
             FuncError::new(format!("regexp: Compile({quoted}): {e}"))
         } else {
             e
@@ -46,7 +66,8 @@ fn compile_for(expr: &str, must_panic: bool) -> Result<Regex, FuncError> {
 }
 
 fn can_backquote(s: &str) -> bool {
-    !s.chars().any(|c| c == '`' || c == '\u{FEFF}' || (c.is_control() && c != '\t'))
+    !s.chars()
+        .any(|c| c == '`' || c == '\u{FEFF}' || (c.is_control() && c != '\t'))
 }
 
 /// Go's `regexp.Compile`.
@@ -56,8 +77,15 @@ pub(crate) fn compile(expr: &str) -> Result<Regex, FuncError> {
     }
     Regex::new(&translate(expr)).map_err(|e| {
         let msg = e.to_string();
-        let last = msg.lines().rev().find(|l| l.starts_with("error:")).unwrap_or("invalid expression");
-        FuncError::new(format!("error parsing regexp: {}: `{expr}`", last.trim_start_matches("error: ")))
+        let last = msg
+            .lines()
+            .rev()
+            .find(|l| l.starts_with("error:"))
+            .unwrap_or("invalid expression");
+        FuncError::new(format!(
+            "error parsing regexp: {}: `{expr}`",
+            last.trim_start_matches("error: ")
+        ))
     })
 }
 
@@ -99,11 +127,15 @@ fn go_syntax_error(expr: &str) -> Option<String> {
                         i += 2;
                         continue;
                     }
-                    if b[i] == '[' && i + 1 < b.len() && b[i + 1] == ':' {
-                        if let Some(end) = (i + 2..b.len().saturating_sub(1)).find(|&j| b[j] == ':' && b[j + 1] == ']') {
-                            i = end + 2;
-                            continue;
-                        }
+                    let posix_end = (b[i] == '[' && i + 1 < b.len() && b[i + 1] == ':')
+                        .then(|| {
+                            (i + 2..b.len().saturating_sub(1))
+                                .find(|&j| b[j] == ':' && b[j + 1] == ']')
+                        })
+                        .flatten();
+                    if let Some(end) = posix_end {
+                        i = end + 2;
+                        continue;
                     }
                     if b[i] == ']' {
                         closed = true;
@@ -277,7 +309,9 @@ fn all_matches<'h>(re: &Regex, s: &'h str, n: i64) -> Vec<regex::Captures<'h>> {
     let mut pos = 0usize;
     let mut prev_end: Option<usize> = None;
     while (n < 0 || (out.len() as i64) < n) && pos <= s.len() {
-        let Some(caps) = re.captures_at(s, pos) else { break };
+        let Some(caps) = re.captures_at(s, pos) else {
+            break;
+        };
         let m = caps.get(0).map_or((pos, pos), |m| (m.start(), m.end()));
         let mut accept = true;
         if m.1 == pos {
@@ -302,13 +336,19 @@ fn find_all(args: &[Value], must_panic: bool) -> FuncResult {
     if n == 0 {
         return strings_of(Vec::new());
     }
-    let found = all_matches(&re, s, n).iter().filter_map(|c| c.get(0)).map(|m| m.as_str().to_string()).collect();
+    let found = all_matches(&re, s, n)
+        .iter()
+        .filter_map(|c| c.get(0))
+        .map(|m| m.as_str().to_string())
+        .collect();
     strings_of(found)
 }
 
 fn find(args: &[Value], must_panic: bool) -> FuncResult {
     let re = compile_for(arg_str(args, 0)?, must_panic)?;
-    Ok(Value::str(re.find(arg_str(args, 1)?).map_or("", |m| m.as_str())))
+    Ok(Value::str(
+        re.find(arg_str(args, 1)?).map_or("", |m| m.as_str()),
+    ))
 }
 
 fn replace(args: &[Value], must_panic: bool, literal: bool) -> FuncResult {
@@ -323,7 +363,9 @@ fn replace_all(re: &Regex, src: &str, repl: &str, literal: bool) -> String {
     let mut last_end = 0usize;
     let mut search = 0usize;
     while search <= src.len() {
-        let Some(caps) = re.captures_at(src, search) else { break };
+        let Some(caps) = re.captures_at(src, search) else {
+            break;
+        };
         let Some(m) = caps.get(0) else { break };
         out.push_str(&src[last_end..m.start()]);
         if m.end() > last_end || m.start() == 0 {
@@ -391,7 +433,10 @@ fn extract_name(s: &str) -> Option<(&str, &str)> {
         Some(b) => (b, true),
         None => (body, false),
     };
-    let len = inner.char_indices().find(|(_, c)| !(c.is_alphanumeric() || *c == '_')).map_or(inner.len(), |(i, _)| i);
+    let len = inner
+        .char_indices()
+        .find(|(_, c)| !(c.is_alphanumeric() || *c == '_'))
+        .map_or(inner.len(), |(i, _)| i);
     if len == 0 {
         return None;
     }
@@ -440,14 +485,44 @@ mod tests {
 
     #[test]
     fn go_regexp_behaviour() {
-        assert_eq!(call_str("regexReplaceAll", &[s("a*"), s("baaac"), s("X")]), "XbXcX");
-        assert_eq!(call_str("regexReplaceAll", &[s("a(x*)b"), s("-ab-axxb-"), s("${1}W")]), "-W-xxW-");
-        assert_eq!(call_str("regexReplaceAll", &[s("a(x*)b"), s("-ab-axxb-"), s("$1W")]), "---");
-        assert_eq!(call_str("regexReplaceAllLiteral", &[s("a(x*)b"), s("-ab-axxb-"), s("$1")]), "-$1-$1-");
-        assert_eq!(call_str("regexFindAll", &[s("a."), s("paranormal"), Value::Int(-1)]), "[ar an al]");
-        assert_eq!(call_str("regexFindAll", &[s("a."), s("paranormal"), Value::Int(2)]), "[ar an]");
-        assert_eq!(call_str("regexSplit", &[s("z+"), s("pizza"), Value::Int(-1)]), "[pi a]");
-        assert_eq!(call_str("regexSplit", &[s(""), s("abc"), Value::Int(-1)]), "[a b c]");
+        assert_eq!(
+            call_str("regexReplaceAll", &[s("a*"), s("baaac"), s("X")]),
+            "XbXcX"
+        );
+        assert_eq!(
+            call_str(
+                "regexReplaceAll",
+                &[s("a(x*)b"), s("-ab-axxb-"), s("${1}W")]
+            ),
+            "-W-xxW-"
+        );
+        assert_eq!(
+            call_str("regexReplaceAll", &[s("a(x*)b"), s("-ab-axxb-"), s("$1W")]),
+            "---"
+        );
+        assert_eq!(
+            call_str(
+                "regexReplaceAllLiteral",
+                &[s("a(x*)b"), s("-ab-axxb-"), s("$1")]
+            ),
+            "-$1-$1-"
+        );
+        assert_eq!(
+            call_str("regexFindAll", &[s("a."), s("paranormal"), Value::Int(-1)]),
+            "[ar an al]"
+        );
+        assert_eq!(
+            call_str("regexFindAll", &[s("a."), s("paranormal"), Value::Int(2)]),
+            "[ar an]"
+        );
+        assert_eq!(
+            call_str("regexSplit", &[s("z+"), s("pizza"), Value::Int(-1)]),
+            "[pi a]"
+        );
+        assert_eq!(
+            call_str("regexSplit", &[s(""), s("abc"), Value::Int(-1)]),
+            "[a b c]"
+        );
         assert_eq!(call_str("regexMatch", &[s("^\\d+$"), s("١٢")]), "false");
         assert_eq!(call_str("regexQuoteMeta", &[s("1.2.3-a#")]), "1\\.2\\.3-a#");
         assert_eq!(

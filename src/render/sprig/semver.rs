@@ -54,13 +54,17 @@ struct Regexes {
 fn regexes() -> &'static Regexes {
     static R: OnceLock<Regexes> = OnceLock::new();
     R.get_or_init(|| {
-        let build = |p: &str| super::regex::compile(p).unwrap_or_else(|_| Regex::new("$^").expect("trivial regex"));
+        let build = |p: &str| {
+            super::regex::compile(p).unwrap_or_else(|_| Regex::new("$^").expect("trivial regex"))
+        };
         Regexes {
             loose: build(LOOSE),
             constraint: build(&format!(r"^\s*({OPS})\s*({CV})\s*$")),
             range: build(&format!(r"\s*({CV})\s+-\s+({CV})\s*")),
             find: build(&format!(r"({OPS})\s*({CV})")),
-            valid: build(&format!(r"^(\s*({OPS})\s*({CV})\s*)((?:\s+|,\s*)({OPS})\s*({CV})\s*)*$")),
+            valid: build(&format!(
+                r"^(\s*({OPS})\s*({CV})\s*)((?:\s+|,\s*)({OPS})\s*({CV})\s*)*$"
+            )),
         }
     })
 }
@@ -90,7 +94,9 @@ fn validate_prerelease(p: &str) -> Result<(), String> {
 }
 
 fn validate_metadata(m: &str) -> Result<(), String> {
-    if m.split('.').any(|p| p.is_empty() || !p.chars().all(|c| ALLOWED.contains(c))) {
+    if m.split('.')
+        .any(|p| p.is_empty() || !p.chars().all(|c| ALLOWED.contains(c)))
+    {
         return Err("invalid metadata string".into());
     }
     Ok(())
@@ -99,11 +105,22 @@ fn validate_metadata(m: &str) -> Result<(), String> {
 impl Version {
     /// `semver.NewVersion` (coercing).
     pub fn parse(v: &str) -> Result<Version, String> {
-        let m = regexes().loose.captures(v).ok_or("invalid semantic version")?;
+        let m = regexes()
+            .loose
+            .captures(v)
+            .ok_or("invalid semantic version")?;
         let g = |i: usize| m.get(i).map_or("", |x| x.as_str());
         let major = parse_segment(g(1))?;
-        let minor = if g(2).is_empty() { 0 } else { parse_segment(&g(2)[1..])? };
-        let patch = if g(3).is_empty() { 0 } else { parse_segment(&g(3)[1..])? };
+        let minor = if g(2).is_empty() {
+            0
+        } else {
+            parse_segment(&g(2)[1..])?
+        };
+        let patch = if g(3).is_empty() {
+            0
+        } else {
+            parse_segment(&g(3)[1..])?
+        };
         let (pre, metadata) = (g(5).to_string(), g(8).to_string());
         if !pre.is_empty() {
             validate_prerelease(&pre)?;
@@ -111,11 +128,25 @@ impl Version {
         if !metadata.is_empty() {
             validate_metadata(&metadata)?;
         }
-        Ok(Version { major, minor, patch, pre, metadata, original: v.to_string() })
+        Ok(Version {
+            major,
+            minor,
+            patch,
+            pre,
+            metadata,
+            original: v.to_string(),
+        })
     }
 
     fn zero() -> Version {
-        Version { major: 0, minor: 0, patch: 0, pre: String::new(), metadata: String::new(), original: "0.0.0".into() }
+        Version {
+            major: 0,
+            minor: 0,
+            patch: 0,
+            pre: String::new(),
+            metadata: String::new(),
+            original: "0.0.0".into(),
+        }
     }
 
     /// Masterminds `Compare` (metadata ignored).
@@ -154,7 +185,11 @@ impl Version {
                 n.pre.clear();
             }
         }
-        let prefix = if self.original.starts_with('v') { "v" } else { "" };
+        let prefix = if self.original.starts_with('v') {
+            "v"
+        } else {
+            ""
+        };
         n.original = format!("{prefix}{n}");
         n
     }
@@ -176,7 +211,10 @@ impl std::fmt::Display for Version {
 fn compare_prerelease(a: &str, b: &str) -> Ordering {
     let (sa, sb): (Vec<&str>, Vec<&str>) = (a.split('.').collect(), b.split('.').collect());
     for i in 0..sa.len().max(sb.len()) {
-        let d = compare_pre_part(sa.get(i).copied().unwrap_or(""), sb.get(i).copied().unwrap_or(""));
+        let d = compare_pre_part(
+            sa.get(i).copied().unwrap_or(""),
+            sb.get(i).copied().unwrap_or(""),
+        );
         if d != Ordering::Equal {
             return d;
         }
@@ -242,7 +280,11 @@ impl Constraints {
             if !regexes().valid.is_match(part) {
                 return Err(format!("improper constraint: {part}"));
             }
-            let mut found: Vec<String> = regexes().find.find_iter(part).map(|m| m.as_str().to_string()).collect();
+            let mut found: Vec<String> = regexes()
+                .find
+                .find_iter(part)
+                .map(|m| m.as_str().to_string())
+                .collect();
             if found.is_empty() {
                 found.push(part.to_string());
             }
@@ -262,7 +304,9 @@ impl Constraints {
 
     /// `Constraints.Check`.
     pub fn check(&self, v: &Version) -> bool {
-        self.groups.iter().any(|(cs, pre)| cs.iter().all(|c| c.check(v, *pre)))
+        self.groups
+            .iter()
+            .any(|(cs, pre)| cs.iter().all(|c| c.check(v, *pre)))
     }
 }
 
@@ -284,9 +328,18 @@ fn rewrite_range(i: &str) -> String {
 
 fn parse_constraint(c: &str) -> Result<Constraint, String> {
     if c.is_empty() {
-        return Ok(Constraint { con: Version::zero(), op: String::new(), minor_dirty: false, patch_dirty: false, dirty: true });
+        return Ok(Constraint {
+            con: Version::zero(),
+            op: String::new(),
+            minor_dirty: false,
+            patch_dirty: false,
+            dirty: true,
+        });
     }
-    let m = regexes().constraint.captures(c).ok_or_else(|| format!("improper constraint: {c}"))?;
+    let m = regexes()
+        .constraint
+        .captures(c)
+        .ok_or_else(|| format!("improper constraint: {c}"))?;
     let g = |i: usize| m.get(i).map_or("", |x| x.as_str());
     let (mut minor_dirty, mut patch_dirty, mut dirty) = (false, false, false);
     let ver = if is_x(g(3)) || g(3).is_empty() {
@@ -304,7 +357,13 @@ fn parse_constraint(c: &str) -> Result<Constraint, String> {
         g(2).to_string()
     };
     let con = Version::parse(&ver).map_err(|_| "constraint parser error".to_string())?;
-    Ok(Constraint { con, op: g(1).to_string(), minor_dirty, patch_dirty, dirty })
+    Ok(Constraint {
+        con,
+        op: g(1).to_string(),
+        minor_dirty,
+        patch_dirty,
+        dirty,
+    })
 }
 
 impl Constraint {
@@ -388,7 +447,7 @@ impl Constraint {
         if v.major != c.major {
             return false;
         }
-        !(v.minor != c.minor && !self.minor_dirty)
+        v.minor == c.minor || self.minor_dirty
     }
 
     fn caret(&self, v: &Version) -> bool {
@@ -430,15 +489,27 @@ fn version_arg(args: &[Value]) -> Result<Version, String> {
             .as_any()
             .downcast_ref::<SemverObject>()
             .map(|s| s.v.clone())
-            .ok_or_else(|| format!("wrong type for value; expected *semver.Version; got {}", o.type_name())),
-        Some(other) => Err(format!("wrong type for value; expected *semver.Version; got {}", other.type_name())),
+            .ok_or_else(|| {
+                format!(
+                    "wrong type for value; expected *semver.Version; got {}",
+                    o.type_name()
+                )
+            }),
+        Some(other) => Err(format!(
+            "wrong type for value; expected *semver.Version; got {}",
+            other.type_name()
+        )),
         None => Err("wrong number of args: got 0 want 1".into()),
     }
 }
 
 impl Object for SemverObject {
     fn type_name(&self) -> &str {
-        if self.pointer { "*semver.Version" } else { "semver.Version" }
+        if self.pointer {
+            "*semver.Version"
+        } else {
+            "semver.Version"
+        }
     }
 
     fn field(&self, name: &str) -> Option<Value> {
@@ -461,13 +532,23 @@ impl Object for SemverObject {
     fn has_method(&self, name: &str) -> bool {
         matches!(
             name,
-            "Compare" | "LessThan" | "LessThanEqual" | "GreaterThan" | "GreaterThanEqual" | "Equal" | "SetPrerelease" | "SetMetadata"
+            "Compare"
+                | "LessThan"
+                | "LessThanEqual"
+                | "GreaterThan"
+                | "GreaterThanEqual"
+                | "Equal"
+                | "SetPrerelease"
+                | "SetMetadata"
         )
     }
 
     fn call(&self, name: &str, args: &[Value]) -> Result<Value, String> {
         if name == "SetPrerelease" || name == "SetMetadata" {
-            let s = args.first().and_then(Value::as_str).ok_or("wrong type for value; expected string")?;
+            let s = args
+                .first()
+                .and_then(Value::as_str)
+                .ok_or("wrong type for value; expected string")?;
             let mut n = self.v.clone();
             if name == "SetPrerelease" {
                 if !s.is_empty() {
@@ -480,7 +561,11 @@ impl Object for SemverObject {
                 }
                 n.metadata = s.to_string();
             }
-            let prefix = if self.v.original.starts_with('v') { "v" } else { "" };
+            let prefix = if self.v.original.starts_with('v') {
+                "v"
+            } else {
+                ""
+            };
             n.original = format!("{prefix}{n}");
             return Ok(SemverObject::wrap(n, false));
         }
@@ -515,7 +600,9 @@ mod tests {
     use super::*;
 
     fn check(c: &str, v: &str) -> bool {
-        Constraints::parse(c).unwrap().check(&Version::parse(v).unwrap())
+        Constraints::parse(c)
+            .unwrap()
+            .check(&Version::parse(v).unwrap())
     }
 
     #[test]
@@ -544,9 +631,15 @@ mod tests {
     #[test]
     fn version_parsing() {
         assert_eq!(Version::parse("v1.2").unwrap().to_string(), "1.2.0");
-        assert_eq!(Version::parse("1.2.3-beta.1+b5").unwrap().to_string(), "1.2.3-beta.1+b5");
+        assert_eq!(
+            Version::parse("1.2.3-beta.1+b5").unwrap().to_string(),
+            "1.2.3-beta.1+b5"
+        );
         assert_eq!(Version::parse("x").unwrap_err(), "invalid semantic version");
-        assert_eq!(Version::parse("1.2.3-01").unwrap_err(), "version segment starts with 0");
+        assert_eq!(
+            Version::parse("1.2.3-01").unwrap_err(),
+            "version segment starts with 0"
+        );
         assert!(Constraints::parse("abc").is_err());
     }
 }

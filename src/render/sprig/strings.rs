@@ -19,9 +19,15 @@ pub(super) const FUNCS: &[FuncSpec] = &[
     spec("abbrev", &[I, S], None, abbrev),
     spec("abbrevboth", &[I, I, S], None, abbrevboth),
     spec("trunc", &[I, S], None, trunc),
-    spec("trim", &[S], None, |a| str1(a, |s| s.trim_matches(go_is_space).to_string())),
-    spec("upper", &[S], None, |a| str1(a, |s| s.chars().map(go_upper).collect())),
-    spec("lower", &[S], None, |a| str1(a, |s| s.chars().map(go_lower).collect())),
+    spec("trim", &[S], None, |a| {
+        str1(a, |s| s.trim_matches(go_is_space).to_string())
+    }),
+    spec("upper", &[S], None, |a| {
+        str1(a, |s| s.chars().map(go_upper).collect())
+    }),
+    spec("lower", &[S], None, |a| {
+        str1(a, |s| s.chars().map(go_lower).collect())
+    }),
     spec("title", &[S], None, |a| str1(a, title)),
     spec("untitle", &[S], None, |a| str1(a, untitle)),
     spec("substr", &[I, I, S], None, substr),
@@ -40,38 +46,77 @@ pub(super) const FUNCS: &[FuncSpec] = &[
     spec("initials", &[S], None, |a| str1(a, initials)),
     spec("swapcase", &[S], None, |a| str1(a, swap_case)),
     spec("shuffle", &[S], None, |a| str1(a, shuffle)),
-    spec("snakecase", &[S], None, |a| str1(a, |s| camel_to_lower(s, '_'))),
-    spec("kebabcase", &[S], None, |a| str1(a, |s| camel_to_lower(s, '-'))),
+    spec("snakecase", &[S], None, |a| {
+        str1(a, |s| camel_to_lower(s, '_'))
+    }),
+    spec("kebabcase", &[S], None, |a| {
+        str1(a, |s| camel_to_lower(s, '-'))
+    }),
     spec("camelcase", &[S], None, |a| str1(a, pascal_case)),
     spec("wrap", &[I, S], None, |a| {
-        Ok(Value::str(wrap_custom(arg_str(a, 1)?, arg_int(a, 0)?, "", false)))
+        Ok(Value::str(wrap_custom(
+            arg_str(a, 1)?,
+            arg_int(a, 0)?,
+            "",
+            false,
+        )))
     }),
     spec("wrapWith", &[I, S, S], None, |a| {
-        Ok(Value::str(wrap_custom(arg_str(a, 2)?, arg_int(a, 0)?, arg_str(a, 1)?, true)))
+        Ok(Value::str(wrap_custom(
+            arg_str(a, 2)?,
+            arg_int(a, 0)?,
+            arg_str(a, 1)?,
+            true,
+        )))
     }),
-    spec("contains", &[S, S], None, |a| Ok(Value::Bool(arg_str(a, 1)?.contains(arg_str(a, 0)?)))),
-    spec("hasPrefix", &[S, S], None, |a| Ok(Value::Bool(arg_str(a, 1)?.starts_with(arg_str(a, 0)?)))),
-    spec("hasSuffix", &[S, S], None, |a| Ok(Value::Bool(arg_str(a, 1)?.ends_with(arg_str(a, 0)?)))),
+    spec("contains", &[S, S], None, |a| {
+        Ok(Value::Bool(arg_str(a, 1)?.contains(arg_str(a, 0)?)))
+    }),
+    spec("hasPrefix", &[S, S], None, |a| {
+        Ok(Value::Bool(arg_str(a, 1)?.starts_with(arg_str(a, 0)?)))
+    }),
+    spec("hasSuffix", &[S, S], None, |a| {
+        Ok(Value::Bool(arg_str(a, 1)?.ends_with(arg_str(a, 0)?)))
+    }),
     spec("quote", &[], Some(T::Any), quote),
     spec("squote", &[], Some(T::Any), squote),
     spec("cat", &[], Some(T::Any), cat),
-    spec("indent", &[I, S], None, |a| Ok(Value::str(indent(arg_int(a, 0)?, arg_str(a, 1)?)?))),
+    spec("indent", &[I, S], None, |a| {
+        Ok(Value::str(indent(arg_int(a, 0)?, arg_str(a, 1)?)?))
+    }),
     spec("nindent", &[I, S], None, |a| {
-        Ok(Value::str(format!("\n{}", indent(arg_int(a, 0)?, arg_str(a, 1)?)?)))
+        Ok(Value::str(format!(
+            "\n{}",
+            indent(arg_int(a, 0)?, arg_str(a, 1)?)?
+        )))
     }),
     // Helm renders without DNS: getHostByName always returns "".
     spec("getHostByName", &[S], None, |_| Ok(Value::str(""))),
     spec("replace", &[S, S, S], None, |a| {
-        Ok(Value::str(arg_str(a, 2)?.replace(arg_str(a, 0)?, arg_str(a, 1)?)))
+        Ok(Value::str(
+            arg_str(a, 2)?.replace(arg_str(a, 0)?, arg_str(a, 1)?),
+        ))
     }),
     spec("plural", &[S, S, I], None, |a| {
-        let pick = if arg_int(a, 2)? == 1 { arg_str(a, 0)? } else { arg_str(a, 1)? };
+        let pick = if arg_int(a, 2)? == 1 {
+            arg_str(a, 0)?
+        } else {
+            arg_str(a, 1)?
+        };
         Ok(Value::str(pick))
     }),
-    spec("split", &[S, S], None, |a| split_map(arg_str(a, 1)?, arg_str(a, 0)?, -1)),
-    spec("splitList", &[S, S], None, |a| strings_of(go_split(arg_str(a, 1)?, arg_str(a, 0)?, -1))),
-    spec("splitn", &[S, I, S], None, |a| split_map(arg_str(a, 2)?, arg_str(a, 0)?, arg_int(a, 1)?)),
-    spec("join", &[S, T::Any], None, |a| Ok(Value::str(strslice(arg(a, 1)).join(arg_str(a, 0)?)))),
+    spec("split", &[S, S], None, |a| {
+        split_map(arg_str(a, 1)?, arg_str(a, 0)?, -1)
+    }),
+    spec("splitList", &[S, S], None, |a| {
+        strings_of(go_split(arg_str(a, 1)?, arg_str(a, 0)?, -1))
+    }),
+    spec("splitn", &[S, I, S], None, |a| {
+        split_map(arg_str(a, 2)?, arg_str(a, 0)?, arg_int(a, 1)?)
+    }),
+    spec("join", &[S, T::Any], None, |a| {
+        Ok(Value::str(strslice(arg(a, 1)).join(arg_str(a, 0)?)))
+    }),
     spec("sortAlpha", &[T::Any], None, sort_alpha),
 ];
 
@@ -81,8 +126,10 @@ fn str1(args: &[Value], f: impl Fn(&str) -> String) -> FuncResult {
 
 /// Go's `unicode.IsSpace`.
 pub(crate) fn go_is_space(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\u{0B}' | '\u{0C}' | '\r' | ' ' | '\u{85}' | '\u{A0}')
-        || (c as u32 > 0xFF && c.is_whitespace())
+    matches!(
+        c,
+        '\t' | '\n' | '\u{0B}' | '\u{0C}' | '\r' | ' ' | '\u{85}' | '\u{A0}'
+    ) || (c as u32 > 0xFF && c.is_whitespace())
 }
 
 /// Go's `unicode.ToUpper` (simple case mapping).
@@ -127,7 +174,11 @@ fn title(s: &str) -> String {
     let mut prev = ' ';
     s.chars()
         .map(|c| {
-            let out = if title_separator(prev) { go_title(c) } else { c };
+            let out = if title_separator(prev) {
+                go_title(c)
+            } else {
+                c
+            };
             prev = c;
             out
         })
@@ -196,7 +247,11 @@ fn delete_white_space(s: &str) -> String {
     if !bytes.iter().any(|&b| go_is_space(byte_rune(b))) {
         return s.to_string();
     }
-    bytes.iter().map(|&b| byte_rune(b)).filter(|&c| !go_is_space(c)).collect()
+    bytes
+        .iter()
+        .map(|&b| byte_rune(b))
+        .filter(|&c| !go_is_space(c))
+        .collect()
 }
 
 /// goutils `Initials` (byte-wise).
@@ -281,7 +336,9 @@ fn repeat(args: &[Value]) -> FuncResult {
         return Err(FuncError::new("strings: Repeat output length overflow"));
     }
     if total as usize > MAX_OUTPUT {
-        return Err(FuncError::new(format!("repeat: output of {total} bytes is too large")));
+        return Err(FuncError::new(format!(
+            "repeat: output of {total} bytes is too large"
+        )));
     }
     Ok(Value::str(s.repeat(count as usize)))
 }
@@ -304,7 +361,9 @@ fn abbrevboth(args: &[Value]) -> FuncResult {
     if right < 4 || (left > 0 && right < 7) {
         return Ok(Value::str(s));
     }
-    Ok(Value::str(abbreviate_full(s, left, right).unwrap_or_default()))
+    Ok(Value::str(
+        abbreviate_full(s, left, right).unwrap_or_default(),
+    ))
 }
 
 /// goutils `AbbreviateFull` (byte offsets; `None` where it errors).
@@ -334,7 +393,10 @@ fn abbreviate_full(s: &str, offset: i64, max_width: i64) -> Option<String> {
         let inner = abbreviate_full(&rest, 0, max_width - 3).unwrap_or_default();
         return Some(format!("...{inner}"));
     }
-    Some(format!("...{}", byte_slice(s, (len - (max_width - 3)) as usize, s.len())))
+    Some(format!(
+        "...{}",
+        byte_slice(s, (len - (max_width - 3)) as usize, s.len())
+    ))
 }
 
 /// goutils `WrapCustom` (byte offsets, words split at ' ').
@@ -383,13 +445,20 @@ fn wrap_custom(s: &str, wrap_length: i64, new_line: &str, wrap_long_words: bool)
 }
 
 fn quote(args: &[Value]) -> FuncResult {
-    let parts: Vec<String> =
-        args.iter().filter(|v| !v.is_nil()).map(|v| gofmt::quote(&strval(v))).collect();
+    let parts: Vec<String> = args
+        .iter()
+        .filter(|v| !v.is_nil())
+        .map(|v| gofmt::quote(&strval(v)))
+        .collect();
     Ok(Value::str(parts.join(" ")))
 }
 
 fn squote(args: &[Value]) -> FuncResult {
-    let parts: Vec<String> = args.iter().filter(|v| !v.is_nil()).map(|v| format!("'{}'", vfmt(v))).collect();
+    let parts: Vec<String> = args
+        .iter()
+        .filter(|v| !v.is_nil())
+        .map(|v| format!("'{}'", vfmt(v)))
+        .collect();
     Ok(Value::str(parts.join(" ")))
 }
 
@@ -402,9 +471,12 @@ fn indent(spaces: i64, v: &str) -> Result<String, FuncError> {
     if spaces < 0 {
         return Err(FuncError::new("strings: negative Repeat count"));
     }
-    let total = (spaces as u128) * (v.bytes().filter(|&b| b == b'\n').count() as u128 + 1) + v.len() as u128;
+    let total = (spaces as u128) * (v.bytes().filter(|&b| b == b'\n').count() as u128 + 1)
+        + v.len() as u128;
     if total > MAX_OUTPUT as u128 {
-        return Err(FuncError::new(format!("indent: output of {total} bytes is too large")));
+        return Err(FuncError::new(format!(
+            "indent: output of {total} bytes is too large"
+        )));
     }
     let pad = " ".repeat(spaces as usize);
     Ok(format!("{pad}{}", v.replace('\n', &format!("\n{pad}"))))
@@ -417,8 +489,16 @@ pub(crate) fn go_split(s: &str, sep: &str, n: i64) -> Vec<String> {
     }
     if sep.is_empty() {
         let chars: Vec<char> = s.chars().collect();
-        let limit = if n < 0 || n as usize > chars.len() { chars.len() } else { n as usize };
-        let mut out: Vec<String> = chars.iter().take(limit.saturating_sub(1)).map(|c| c.to_string()).collect();
+        let limit = if n < 0 || n as usize > chars.len() {
+            chars.len()
+        } else {
+            n as usize
+        };
+        let mut out: Vec<String> = chars
+            .iter()
+            .take(limit.saturating_sub(1))
+            .map(|c| c.to_string())
+            .collect();
         if limit > 0 {
             out.push(chars[limit - 1..].iter().collect());
         }
@@ -432,7 +512,11 @@ pub(crate) fn go_split(s: &str, sep: &str, n: i64) -> Vec<String> {
 }
 
 fn split_map(s: &str, sep: &str, n: i64) -> FuncResult {
-    let map: Map = go_split(s, sep, n).into_iter().enumerate().map(|(i, p)| (format!("_{i}"), Value::str(p))).collect();
+    let map: Map = go_split(s, sep, n)
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| (format!("_{i}"), Value::str(p)))
+        .collect();
     Ok(Value::Map(MapKind::String, Rc::new(RefCell::new(map))))
 }
 
@@ -530,7 +614,8 @@ enum Word {
 /// Go's `unicode.IsPunct` (category P), for the characters charts meet.
 fn go_is_punct(c: char) -> bool {
     if c.is_ascii() {
-        return c.is_ascii_punctuation() && !matches!(c, '$' | '+' | '<' | '=' | '>' | '^' | '`' | '|' | '~');
+        return c.is_ascii_punctuation()
+            && !matches!(c, '$' | '+' | '<' | '=' | '>' | '^' | '`' | '|' | '~');
     }
     matches!(c as u32,
         0xA1 | 0xA7 | 0xAB | 0xB6 | 0xB7 | 0xBB | 0xBF | 0x37E | 0x387
@@ -545,7 +630,9 @@ fn is_alphabet(c: char) -> bool {
         return false;
     }
     let r = c as u32;
-    !(0x4E00..=0x9FCC).contains(&r) && !(0x3400..=0x4D85).contains(&r) && !(0x20000..=0x2B81D).contains(&r)
+    !(0x4E00..=0x9FCC).contains(&r)
+        && !(0x3400..=0x4D85).contains(&r)
+        && !(0x20000..=0x2B81D).contains(&r)
 }
 
 /// xstrings `nextWord` over chars: (type, word, rest).
@@ -710,19 +797,43 @@ mod tests {
         assert_eq!(call_str("trunc", &[Value::Int(-3), s("abcdef")]), "def");
         assert_eq!(call_str("trunc", &[Value::Int(3), s("abcdef")]), "abc");
         assert_eq!(call_str("trunc", &[Value::Int(-10), s("abc")]), "abc");
-        assert_eq!(call_str("substr", &[Value::Int(1), Value::Int(3), s("abcdef")]), "bc");
+        assert_eq!(
+            call_str("substr", &[Value::Int(1), Value::Int(3), s("abcdef")]),
+            "bc"
+        );
         assert_eq!(
             call_str("substr", &[Value::Int(-1), Value::Int(9), s("abc")]),
             "ERR: runtime error: slice bounds out of range [:9] with length 3"
         );
-        assert_eq!(call_str("abbrev", &[Value::Int(5), s("hello world")]), "he...");
-        assert_eq!(call_str("abbrevboth", &[Value::Int(5), Value::Int(10), s("1234 5678 9123")]), "...5678...");
+        assert_eq!(
+            call_str("abbrev", &[Value::Int(5), s("hello world")]),
+            "he..."
+        );
+        assert_eq!(
+            call_str(
+                "abbrevboth",
+                &[Value::Int(5), Value::Int(10), s("1234 5678 9123")]
+            ),
+            "...5678..."
+        );
         assert_eq!(call_str("initials", &[s("First Try")]), "FT");
         assert_eq!(call_str("nospace", &[s("h e l l o ")]), "hello");
-        assert_eq!(call_str("wrap", &[Value::Int(5), s("Hello World")]), "Hello\nWorld");
-        assert_eq!(call_str("wrapWith", &[Value::Int(5), s("\t"), s("Hello World")]), "Hello\tWorld");
+        assert_eq!(
+            call_str("wrap", &[Value::Int(5), s("Hello World")]),
+            "Hello\nWorld"
+        );
+        assert_eq!(
+            call_str("wrapWith", &[Value::Int(5), s("\t"), s("Hello World")]),
+            "Hello\tWorld"
+        );
         assert_eq!(call_str("untitle", &[s("Hello World")]), "hello world");
-        assert_eq!(call_str("swapcase", &[s("This Is A.Test")]), "tHIS iS a.tEST");
-        assert_eq!(call_str("title", &[s("hello world-foo_bar")]), "Hello World-Foo_bar");
+        assert_eq!(
+            call_str("swapcase", &[s("This Is A.Test")]),
+            "tHIS iS a.tEST"
+        );
+        assert_eq!(
+            call_str("title", &[s("hello world-foo_bar")]),
+            "Hello World-Foo_bar"
+        );
     }
 }

@@ -39,7 +39,10 @@ fn url_parse(args: &[Value]) -> FuncResult {
 }
 
 fn url_join(args: &[Value]) -> FuncResult {
-    let d = args.first().and_then(Value::as_map).ok_or_else(|| FuncError::new("internal error: urlJoin needs a map"))?;
+    let d = args
+        .first()
+        .and_then(Value::as_map)
+        .ok_or_else(|| FuncError::new("internal error: urlJoin needs a map"))?;
     let d = d.borrow();
     let get = |key: &str| -> Result<String, FuncError> {
         match d.get(key) {
@@ -95,17 +98,24 @@ fn parse(raw: &str) -> Result<Url, String> {
 
 fn parse_no_fragment(full: &str, raw: &str) -> Result<Url, String> {
     if raw.bytes().any(|c| c < 0x20 || c == 0x7f) {
-        return Err(format!("parse {}: net/url: invalid control character in URL", crate::render::gofmt::quote(full)));
+        return Err(format!(
+            "parse {}: net/url: invalid control character in URL",
+            crate::render::gofmt::quote(full)
+        ));
     }
     let mut u = Url::default();
     let mut rest = raw;
     if let Some(i) = raw.find(':') {
         let candidate = &raw[..i];
         let valid = candidate.bytes().enumerate().all(|(j, c)| {
-            c.is_ascii_alphabetic() || (j > 0 && (c.is_ascii_digit() || matches!(c, b'+' | b'-' | b'.')))
+            c.is_ascii_alphabetic()
+                || (j > 0 && (c.is_ascii_digit() || matches!(c, b'+' | b'-' | b'.')))
         });
         if i == 0 {
-            return Err(format!("parse {}: missing protocol scheme", crate::render::gofmt::quote(full)));
+            return Err(format!(
+                "parse {}: missing protocol scheme",
+                crate::render::gofmt::quote(full)
+            ));
         }
         if valid {
             u.scheme = candidate.to_ascii_lowercase();
@@ -135,7 +145,8 @@ fn parse_no_fragment(full: &str, raw: &str) -> Result<Url, String> {
         }
         rest = path;
     }
-    u.path = unescape(rest).map_err(|e| format!("parse {}: {e}", crate::render::gofmt::quote(full)))?;
+    u.path =
+        unescape(rest).map_err(|e| format!("parse {}: {e}", crate::render::gofmt::quote(full)))?;
     Ok(u)
 }
 
@@ -145,7 +156,9 @@ fn unescape(s: &str) -> Result<String, String> {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' {
-            let hex = s.get(i + 1..i + 3).filter(|h| h.bytes().all(|c| c.is_ascii_hexdigit()));
+            let hex = s
+                .get(i + 1..i + 3)
+                .filter(|h| h.bytes().all(|c| c.is_ascii_hexdigit()));
             match hex {
                 Some(h) => {
                     out.push(u8::from_str_radix(h, 16).map_err(|e| e.to_string())?);
@@ -154,7 +167,10 @@ fn unescape(s: &str) -> Result<String, String> {
                 }
                 None => {
                     let bad: String = s[i..].chars().take(3).collect();
-                    return Err(format!("invalid URL escape {}", crate::render::gofmt::quote(&bad)));
+                    return Err(format!(
+                        "invalid URL escape {}",
+                        crate::render::gofmt::quote(&bad)
+                    ));
                 }
             }
         }
@@ -175,7 +191,10 @@ fn escape(s: &str, mode: Mode) -> String {
     for &c in s.as_bytes() {
         let keep = c.is_ascii_alphanumeric()
             || matches!(c, b'-' | b'_' | b'.' | b'~')
-            || matches!(c, b'$' | b'&' | b'+' | b',' | b'/' | b':' | b';' | b'=' | b'@')
+            || matches!(
+                c,
+                b'$' | b'&' | b'+' | b',' | b'/' | b':' | b';' | b'=' | b'@'
+            )
             || (mode == Mode::Fragment && matches!(c, b'?' | b'!' | b'(' | b')' | b'*'));
         if keep {
             out.push(char::from(c));
@@ -232,11 +251,18 @@ mod tests {
 
     #[test]
     fn parse_and_join_round_trip() {
-        let parsed = call("urlParse", &[s("https://user:pw@example.com:8443/a%20b?x=1#frag")]).unwrap();
+        let parsed = call(
+            "urlParse",
+            &[s("https://user:pw@example.com:8443/a%20b?x=1#frag")],
+        )
+        .unwrap();
         assert_eq!(
             super::super::vfmt(&parsed),
             "map[fragment:frag host:example.com:8443 hostname:example.com opaque: path:/a b query:x=1 scheme:https userinfo:user:pw]"
         );
-        assert_eq!(call_str("urlJoin", &[parsed]), "https://user:pw@example.com:8443/a%20b?x=1#frag");
+        assert_eq!(
+            call_str("urlJoin", &[parsed]),
+            "https://user:pw@example.com:8443/a%20b?x=1#frag"
+        );
     }
 }

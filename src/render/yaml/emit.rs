@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
-use super::resolve::{Resolved, is_base60_float, resolve_plain};
+use super::resolve::{Resolved, is_base60_float, reader_allows, resolve_plain};
 use crate::render::json::{base64_std, format_float, json_float_text};
 use crate::render::value::Value;
 
@@ -51,7 +51,7 @@ fn to_node(value: &Value) -> Result<Node<'_>, MarshalError> {
         Value::Bool(b) => Node::Scalar(if *b { "true" } else { "false" }.into(), Style::Plain),
         Value::Int(i) | Value::Int64(i) => Node::Scalar(i.to_string().into(), Style::Plain),
         Value::Float(f) => Node::Scalar(float_text(*f)?.into(), Style::Plain),
-        Value::Str(s) => string_node(Cow::Borrowed(s)),
+        Value::Str(s) => string_node(reread_json_string(s)?),
         Value::Bytes(b) => string_node(Cow::Owned(base64_std(b))),
         Value::List(l) => Node::Seq(l.items.iter().map(to_node).collect::<Result<_, _>>()?),
         Value::Map(_, m) => {
@@ -65,6 +65,7 @@ fn to_node(value: &Value) -> Result<Node<'_>, MarshalError> {
                     .map(to_node)
                     .transpose()?
                     .unwrap_or(Node::Scalar("null".into(), Style::Plain));
+                check_key(k)?;
                 pairs.push((string_node(Cow::Owned(k.clone())), v.into_owned()));
             }
             Node::Map(pairs)
@@ -94,6 +95,99 @@ impl Node<'_> {
             ),
         }
     }
+}
+
+fn control_error() -> MarshalError {
+    MarshalError("yaml: control characters are not allowed".into())
+}
+
+/// A string as go-yaml reads it back from `json.Marshal` output: JSON leaves
+/// U+0085 (NEL) unescaped (control characters below U+0020 are escaped) and libyaml folds it as a line break inside the
+/// double-quoted scalar; DEL and C1 controls are rejected by its reader.
+fn reread_json_string(s: &str) -> Result<Cow<'_, str>, MarshalError> {
+    if s.chars().any(|c| c >= '\u{7f}' && !reader_allows(c)) {
+        return Err(control_error());
+    }
+    if !s.contains('\u{85}') {
+        return Ok(Cow::Borrowed(s));
+    }
+    fold_nel(s).map(Cow::Owned)
+}
+
+/// libyaml's double-quoted scalar folding with NEL as the only raw break:
+/// blanks around a break are dropped, a single break becomes a space, each
+/// further break a newline; `---`/`...` right after a break is an error.
+fn fold_nel(s: &str) -> Result<String, MarshalError> {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    let mut line = 1;
+    let mut column_zero = false;
+    loop {
+        if column_zero {
+            let rest: String = chars[i..].iter().take(4).collect();
+            let indicator = rest.starts_with("---") || rest.starts_with("...");
+            let after = rest.chars().nth(3);
+            if indicator && after.is_none_or(|c| c == ' ' || c == '\u{85}') {
+                return Err(MarshalError(format!(
+                    "yaml: line {line}: found unexpected document indicator"
+                )));
+            }
+        }
+        while i < chars.len() && chars[i] != ' ' && chars[i] != '\u{85}' {
+            out.push(chars[i]);
+            i += 1;
+            column_zero = false;
+        }
+        if i >= chars.len() {
+            return Ok(out);
+        }
+        let mut whitespace = String::new();
+        let (mut leading_break, mut trailing_breaks) = (false, 0);
+        while i < chars.len() && (chars[i] == ' ' || chars[i] == '\u{85}') {
+            if chars[i] == ' ' {
+                if !leading_break {
+                    whitespace.push(' ');
+                }
+                column_zero = false;
+            } else {
+                if leading_break {
+                    trailing_breaks += 1;
+                } else {
+                    whitespace.clear();
+                    leading_break = true;
+                }
+                line += 1;
+                column_zero = true;
+            }
+            i += 1;
+        }
+        if leading_break {
+            if trailing_breaks == 0 {
+                out.push(' ');
+            } else {
+                out.extend(std::iter::repeat_n('\n', trailing_breaks));
+            }
+        } else {
+            out.push_str(&whitespace);
+        }
+    }
+}
+
+/// A map key must survive go-yaml's reading of the JSON as a simple key: on
+/// one line, and within libyaml's 1024-character simple key window.
+fn check_key(k: &str) -> Result<(), MarshalError> {
+    if k.chars().any(|c| c >= '\u{7f}' && !reader_allows(c)) {
+        return Err(control_error());
+    }
+    let mut quoted = String::new();
+    crate::render::json::encode_string(k, &mut quoted);
+    if k.contains('\u{85}') || quoted.chars().count() - 2 > 1022 {
+        return Err(MarshalError(
+            "yaml: did not find expected ',' or '}'".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// A float64 as it comes out: JSON text, re-read by go-yaml (integral values

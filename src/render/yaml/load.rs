@@ -31,7 +31,8 @@ enum Node {
     },
     Seq(Vec<Id>),
     Map(Vec<(Id, Id)>),
-    Alias(Id),
+    /// An alias: its target and the anchor name written in the source.
+    Alias(Id, String),
 }
 
 /// The node tree of the first document (`None` for an empty stream).
@@ -42,6 +43,17 @@ struct Doc {
 
 /// Parses the first YAML document of `text` into a JSON-like value.
 pub fn load_first(text: &str) -> Result<Value, LoadError> {
+    if !text.chars().all(super::resolve::reader_allows) {
+        return Err(yaml_err("control characters are not allowed"));
+    }
+    // libyaml treats NEL as a line break everywhere (and reads it as `\n`).
+    let normalized;
+    let text = if text.contains('\u{85}') {
+        normalized = text.replace('\u{85}', "\n");
+        normalized.as_str()
+    } else {
+        text
+    };
     let doc = parse_first(text)?;
     let Some(root) = doc.root else {
         return Ok(Value::Nil);
@@ -74,7 +86,122 @@ fn check_json(v: &Value) -> Result<(), LoadError> {
 // ---------------------------------------------------------------------------
 // Events to nodes
 
+/// Parses the first document. libyaml (unlike saphyr) accepts continuation
+/// lines of quoted scalars at any indentation; since folding drops leading
+/// blanks anyway, such lines are re-indented and the text parsed again.
 fn parse_first(text: &str) -> Result<Doc, LoadError> {
+    let mut current = std::borrow::Cow::Borrowed(text);
+    for _ in 0..1000 {
+        match parse_events(&current) {
+            Err(Retry::Reindent(start)) => match reindent_quoted(&current, start) {
+                Some(fixed) => current = std::borrow::Cow::Owned(fixed),
+                None => break,
+            },
+            Err(Retry::TabAfterColon(at)) => match tab_to_space_after(&current, at) {
+                Some(fixed) => current = std::borrow::Cow::Owned(fixed),
+                None => break,
+            },
+            Err(Retry::Fail(e)) => return Err(e),
+            Ok(doc) => return Ok(doc),
+        }
+    }
+    match parse_events(&current) {
+        Ok(doc) => Ok(doc),
+        Err(Retry::Fail(e)) => Err(e),
+        Err(Retry::TabAfterColon(_)) => Err(LoadError::Yaml(
+            "yaml: found character that cannot start any token".into(),
+        )),
+        Err(Retry::Reindent(_)) => Err(LoadError::Yaml(
+            "yaml: invalid indentation in quoted scalar".into(),
+        )),
+    }
+}
+
+enum Retry {
+    /// A quoted scalar starting at this character index has under-indented
+    /// continuation lines.
+    Reindent(usize),
+    /// A `:` at this character index is followed by a tab, which libyaml
+    /// accepts as separation but saphyr does not.
+    TabAfterColon(usize),
+    Fail(LoadError),
+}
+
+/// Replaces the tab after the `:` that precedes char index `at` (saphyr
+/// reports the position after the blanks) with a space.
+fn tab_to_space_after(text: &str, at: usize) -> Option<String> {
+    let mut chars: Vec<char> = text.chars().collect();
+    let mut i = at.min(chars.len());
+    while i > 0 && matches!(chars[i - 1], ' ' | '\t') {
+        i -= 1;
+    }
+    if i == 0 || chars[i - 1] != ':' || chars.get(i) != Some(&'\t') {
+        return None;
+    }
+    chars[i] = ' ';
+    Some(chars.into_iter().collect())
+}
+
+/// Indents every continuation line of the quoted scalar starting at char
+/// index `start` by the scalar's column (lines opening with a document
+/// marker are left alone: libyaml rejects those too).
+fn reindent_quoted(text: &str, start: usize) -> Option<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let quote = *chars.get(start)?;
+    if quote != '"' && quote != '\'' {
+        return None;
+    }
+    let line_start = chars[..start]
+        .iter()
+        .rposition(|&c| c == '\n')
+        .map_or(0, |p| p + 1);
+    let pad = start - line_start + 1;
+    let mut out: String = chars[..=start].iter().collect();
+    let mut i = start + 1;
+    let mut changed = false;
+    while i < chars.len() {
+        let c = chars[i];
+        out.push(c);
+        i += 1;
+        match c {
+            '\\' if quote == '"' => {
+                if let Some(&n) = chars.get(i) {
+                    out.push(n);
+                    i += 1;
+                    if n != '\n' {
+                        continue;
+                    }
+                } else {
+                    break;
+                }
+            }
+            '\'' if quote == '\'' => {
+                if chars.get(i) == Some(&'\'') {
+                    out.push('\'');
+                    i += 1;
+                    continue;
+                }
+                break;
+            }
+            '"' if quote == '"' => break,
+            '\n' => {}
+            _ => continue,
+        }
+        if out.ends_with('\n') {
+            let rest: String = chars[i..].iter().take(4).collect();
+            let marker = (rest.starts_with("---") || rest.starts_with("..."))
+                && rest.chars().nth(3).is_none_or(|c| c.is_whitespace());
+            if !marker {
+                out.extend(std::iter::repeat_n(' ', pad));
+                changed = true;
+            }
+        }
+    }
+    out.extend(&chars[i..]);
+    changed.then_some(out)
+}
+
+fn parse_events(text: &str) -> Result<Doc, Retry> {
     let mut parser = Parser::new_from_str(text);
     let mut b = Builder {
         nodes: Vec::new(),
@@ -84,7 +211,15 @@ fn parse_first(text: &str) -> Result<Doc, LoadError> {
         text,
     };
     while let Some(next) = parser.next_event() {
-        let (event, _span) = next.map_err(|e| scan_error(&e, text))?;
+        let (event, span) = next.map_err(|e| {
+            if e.info() == "invalid indentation in quoted scalar" {
+                Retry::Reindent(e.marker().index())
+            } else if e.info() == "':' must be followed by a valid YAML whitespace" {
+                Retry::TabAfterColon(e.marker().index())
+            } else {
+                Retry::Fail(scan_error(&e, text))
+            }
+        })?;
         match event {
             Event::StreamEnd => break,
             Event::DocumentEnd => {
@@ -107,9 +242,14 @@ fn parse_first(text: &str) -> Result<Doc, LoadError> {
             }
             Event::Alias(anchor) => {
                 let Some(&target) = b.anchors.get(&anchor) else {
-                    return Err(LoadError::Yaml("yaml: unknown anchor referenced".into()));
+                    return Err(Retry::Fail(LoadError::Yaml(
+                        "yaml: unknown anchor referenced".into(),
+                    )));
                 };
-                let id = b.push(Node::Alias(target), 0);
+                let id = b.push(
+                    Node::Alias(target, anchor_name_at(text, span.start.index())),
+                    0,
+                );
                 b.attach(id);
             }
             Event::SequenceStart(anchor, _) => {
@@ -174,8 +314,26 @@ impl Builder<'_> {
 /// Rewords a saphyr error as go-yaml v2 words the same problem.
 fn scan_error(e: &ScanError, text: &str) -> LoadError {
     let info = e.info();
-    let line = e.marker().line();
+    let mut line = e.marker().line();
     let (msg, parser_error) = match info {
+        "misplaced bracket" | "invalid trailing content after double-quoted scalar" => {
+            ("did not find expected key".to_string(), true)
+        }
+        "while scanning a quoted scalar, found unexpected document indicator" => {
+            line = line_of_next(text, e.marker().index(), |l| {
+                l.starts_with("---") || l.starts_with("...")
+            });
+            ("found unexpected document indicator".to_string(), false)
+        }
+        "a block scalar content cannot start with a tab" => {
+            line = line_of_next(text, e.marker().index(), |l| {
+                l.trim_start_matches(' ').starts_with('\t')
+            });
+            (
+                "found a tab character where an indentation space is expected".to_string(),
+                false,
+            )
+        }
         "while parsing a block mapping, did not find expected key" => {
             ("did not find expected key".to_string(), true)
         }
@@ -202,6 +360,10 @@ fn scan_error(e: &ScanError, text: &str) -> LoadError {
             false,
         ),
         "unexpected eof" => ("did not find expected node content".to_string(), true),
+        other if other.starts_with("unexpected character: ") => (
+            "found character that cannot start any token".to_string(),
+            false,
+        ),
         other => {
             // libyaml reports only the problem, not the "while scanning ..." context.
             let problem = match other.strip_prefix("while ") {
@@ -226,6 +388,18 @@ fn scan_error(e: &ScanError, text: &str) -> LoadError {
     } else {
         LoadError::Yaml(format!("yaml: line {go_line}: {msg}"))
     }
+}
+
+/// The 1-based number of the first line after the one holding character
+/// index `idx` that satisfies `pred` (or the line of `idx`).
+fn line_of_next(text: &str, idx: usize, pred: impl Fn(&str) -> bool) -> usize {
+    let byte = text.char_indices().nth(idx).map_or(text.len(), |(b, _)| b);
+    let first = text[..byte].matches('\n').count() + 1;
+    text.lines()
+        .enumerate()
+        .skip(first)
+        .find(|(_, l)| pred(l))
+        .map_or(first, |(n, _)| n + 1)
 }
 
 /// The alias name written at character index `idx` (after an optional `*`).
@@ -289,7 +463,11 @@ impl Decoder<'_> {
         f: impl FnOnce(&mut Self, Id) -> Result<T, LoadError>,
     ) -> Result<T, LoadError> {
         if !self.active_aliases.insert(alias) {
-            return Err(yaml_err("anchor value contains itself"));
+            let name = match &self.doc.nodes[alias] {
+                Node::Alias(_, name) => name.clone(),
+                _ => String::new(),
+            };
+            return Err(yaml_err(format!("anchor '{name}' value contains itself")));
         }
         self.alias_depth += 1;
         let r = f(self, target);
@@ -301,7 +479,7 @@ impl Decoder<'_> {
     fn decode(&mut self, id: Id) -> Result<Value, LoadError> {
         self.count()?;
         match &self.doc.nodes[id] {
-            Node::Alias(target) => {
+            Node::Alias(target, _) => {
                 let target = *target;
                 self.enter_alias(id, target, |d, t| d.decode(t))
             }
@@ -332,7 +510,7 @@ impl Decoder<'_> {
                 self.merge(v, map)?;
                 continue;
             }
-            let key = self.decode_key(k)?;
+            let key = self.decode_key(k, v)?;
             let value = self.decode(v)?;
             map.insert(key, value);
         }
@@ -357,7 +535,7 @@ impl Decoder<'_> {
                 self.count()?;
                 self.fill_map(id, map)
             }
-            Node::Alias(target) => {
+            Node::Alias(target, _) => {
                 let target = *target;
                 if !matches!(self.doc.nodes[target], Node::Map(_)) {
                     return Err(want_map());
@@ -375,7 +553,9 @@ impl Decoder<'_> {
                             self.count()?;
                             self.fill_map(item, map)?;
                         }
-                        Node::Alias(target) if matches!(self.doc.nodes[*target], Node::Map(_)) => {
+                        Node::Alias(target, _)
+                            if matches!(self.doc.nodes[*target], Node::Map(_)) =>
+                        {
                             let target = *target;
                             self.count()?;
                             self.enter_alias(item, target, |d, t| {
@@ -394,12 +574,12 @@ impl Decoder<'_> {
 
     /// A map key as sigs.k8s.io/yaml's `convertToJSONableObject` turns it
     /// into a string.
-    fn decode_key(&mut self, id: Id) -> Result<String, LoadError> {
+    fn decode_key(&mut self, id: Id, value_id: Id) -> Result<String, LoadError> {
         self.count()?;
         match &self.doc.nodes[id] {
-            Node::Alias(target) => {
+            Node::Alias(target, _) => {
                 let target = *target;
-                self.enter_alias(id, target, |d, t| d.decode_key(t))
+                self.enter_alias(id, target, |d, t| d.decode_key(t, value_id))
             }
             Node::Scalar { value, plain, tag } => {
                 let resolved = scalar_resolution(value, *plain, tag.as_deref())?;
@@ -411,17 +591,21 @@ impl Decoder<'_> {
                     Resolved::Bool(b) => Ok(b.to_string()),
                     Resolved::Float(f) => Ok(float_key(f)),
                     Resolved::Uint(u) => Err(LoadError::Yaml(format!(
-                        "unsupported map key of type: uint64, key: {u:#x}, value: <value>"
+                        "unsupported map key of type: uint64, key: {u:#x}, value: {}",
+                        self.go_sharp_v(value_id)
                     ))),
-                    Resolved::Null => Err(LoadError::Yaml(
-                        "unsupported map key of type: %!s(<nil>), key: <nil>, value: <value>"
-                            .into(),
-                    )),
+                    Resolved::Null => Err(LoadError::Yaml(format!(
+                        "unsupported map key of type: %!s(<nil>), key: <nil>, value: {}",
+                        self.go_sharp_v(value_id)
+                    ))),
                 }
             }
             Node::Seq(_) | Node::Map(_) => {
-                let v = self.decode(id)?;
-                Err(yaml_err(format!("invalid map key: {}", go_sharp_v(&v))))
+                self.decode(id)?;
+                Err(yaml_err(format!(
+                    "invalid map key: {}",
+                    self.go_sharp_v(id)
+                )))
             }
         }
     }
@@ -439,12 +623,55 @@ fn float_key(f: f64) -> String {
     }
 }
 
-/// A rough Go `%#v` of a decoded collection, for the "invalid map key" error.
-fn go_sharp_v(v: &Value) -> String {
-    match v {
-        Value::List(_) => "[]interface {}{...}".into(),
-        _ => "map[interface {}]interface {}{...}".into(),
+impl Decoder<'_> {
+    /// Go's `%#v` of the go-yaml value of a node (for "invalid map key").
+    fn go_sharp_v(&self, id: Id) -> String {
+        match &self.doc.nodes[id] {
+            Node::Alias(t, _) => self.go_sharp_v(*t),
+            Node::Scalar { value, plain, tag } => {
+                match scalar_resolution(value, *plain, tag.as_deref()) {
+                    Ok(Resolved::Null) => "interface {}(nil)".into(),
+                    Ok(Resolved::Bool(b)) => b.to_string(),
+                    Ok(Resolved::Int(i)) => i.to_string(),
+                    Ok(Resolved::Uint(u)) => format!("{u:#x}"),
+                    Ok(Resolved::Float(f)) => format_float(f, 'g', 64),
+                    _ => go_quote(&scalar_string(value, tag.as_deref()).unwrap_or_default()),
+                }
+            }
+            Node::Seq(items) => {
+                let parts: Vec<String> = items.iter().map(|&i| self.go_sharp_v(i)).collect();
+                format!("[]interface {{}}{{{}}}", parts.join(", "))
+            }
+            Node::Map(pairs) => {
+                let mut parts: Vec<String> = pairs
+                    .iter()
+                    .map(|&(k, v)| format!("{}:{}", self.go_sharp_v(k), self.go_sharp_v(v)))
+                    .collect();
+                parts.sort();
+                format!("map[interface {{}}]interface {{}}{{{}}}", parts.join(", "))
+            }
+        }
     }
+}
+
+/// Go's `strconv.Quote` for printable text.
+fn go_quote(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// How a scalar node resolves: quoted and block scalars without a tag are

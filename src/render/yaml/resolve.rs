@@ -36,6 +36,13 @@ impl Resolved {
     }
 }
 
+/// Whether libyaml's reader accepts the character (`#x9 | #xA | #xD |
+/// [#x20-#x7E] | #x85 | [#xA0-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]`).
+pub fn reader_allows(c: char) -> bool {
+    let u = c as u32;
+    matches!(u, 0x09 | 0x0A | 0x0D | 0x20..=0x7E | 0x85 | 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..)
+}
+
 /// Resolves a plain, untagged scalar.
 pub fn resolve_plain(s: &str) -> Resolved {
     let Some(&first) = s.as_bytes().first() else {

@@ -300,3 +300,266 @@ fn from_yaml_errors_match_helm() {
         assert_eq!(got, expected, "case {name}");
     }
 }
+
+/// A Go interpreted string literal for `s`.
+fn go_string_literal(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Renders `{{ fromYaml DOC | FILTER }}` for every doc in one helm run and
+/// compares each result with rudder's.
+fn check_from_yaml_batch(docs: &[&str], filter: &str, rudder: impl Fn(&str) -> String) {
+    const SEP: &str = "\n<<<<case>>>>\n";
+    let template: String = docs
+        .iter()
+        .map(|d| {
+            format!(
+                "{{{{ fromYaml {} | {filter} }}}}{SEP}",
+                go_string_literal(d)
+            )
+        })
+        .collect();
+    let Some(expected) = helm_render("", &template) else {
+        eprintln!("helm not installed; skipping");
+        return;
+    };
+    let expected = expected.expect("helm renders");
+    let expected: Vec<&str> = expected.split(SEP).collect();
+    let mut failures = Vec::new();
+    for (i, doc) in docs.iter().enumerate() {
+        let got = rudder(doc);
+        if got != expected[i] {
+            failures.push(format!(
+                "document {i} {doc:?}\n  rudder: {got:?}\n  helm:   {:?}",
+                expected[i]
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Helm's `fromYaml` result as rudder computes it (errors under "Error").
+fn rudder_from_yaml(doc: &str) -> Value {
+    match parse_map(doc) {
+        Ok(v) => v,
+        Err(e) => Value::map(Map::from([(
+            "Error".to_string(),
+            Value::str(e.to_string()),
+        )])),
+    }
+}
+
+const PARSER_DOCS: &[&str] = &[
+    "a: [1, 2, {b: c}]\nd: {e: f, g: [h]}",
+    "a: |2\n    indented\n  less\nb: >-\n  folded\n  more\n\n  para\nc: |+\n  keep\n\nd: end",
+    "# comment\na: 1 # trailing\n# another\nb: 'it''s'\nc: \"esc \\x41 \\u263A \\t \\\\ \\\" \\N \\_ \\L \\P \\e \\0\"",
+    "? complex key\n: value\n? [a, b]\n: list key",
+    "a: multi\n  line\n  plain\nb: \"double\n  quoted\n\n  lines\"\nc: 'single\n  quoted'",
+    "%YAML 1.1\n---\na: 1\n...\n",
+    "---\na: 1\n---\nb: 2\n",
+    "a: 1\r\nb: 2\r\n",
+    "\u{feff}a: bom",
+    "",
+    "# only comment",
+    "~",
+    "null",
+    "[]",
+    "{}",
+    "a: &x 1\nb: *x\nc: &y {d: 1}\ne: *y",
+    "a:\n- b\n-   c: 1\n    d: 2\n- - nested\n  - list",
+    "a: !!int \"12\"\nb: !!bool \"yes\"\nc: !!null ''\nd: !!float '2'",
+    "a: !!int abc",
+    "a: !!binary aGVsbG8gd29ybGQ=",
+    "a: !custom {b: 1}\nc: !custom [1]",
+    "null: a",
+    "~: a",
+    "0x10: hex\n010: oct\n1e2: exp\n.5: half\n-1: neg\n2001-01-01: date",
+    "yes: a\nno: b\non: c\nOff: d",
+    "a: 1\na: 2",
+    "a:\n  b: 1\n  b: 2",
+    "<<: {a: 1}\nb: 2",
+    "a: {<<: [{x: 1}, {x: 2, y: 2}], z: 3}",
+    "a: &a {x: 1}\nb:\n  x: 0\n  <<: *a",
+    "a: {<<: 1}",
+    "a: .nan",
+    "a: .inf",
+    "a: [.inf]",
+    "a: 1e400",
+    "a: 12345678901234567890123",
+    "a: -9223372036854775808\nb: 9223372036854775807\nc: 18446744073709551615",
+    "a: 0b1010\nb: -0b11\nc: 0o17\nd: 0O17\ne: +0x1F\nf: 1_2_3\ng: 0_7\nh: 09\ni: 1__0",
+    "a: 1.\nb: -.5\nc: +1e+3\nd: 1E3\ne: 1.5e-3\nf: 6.02e23",
+    "a: 2001-12-14t21:59:43.10-05:00\nb: 2001-12-14 21:59:43.10\nc: 2002-12-14\nd: 2001-13-01",
+    "a: b: c",
+    "a:\n  - b\n  c: d",
+    "a: 'unterminated",
+    "a: [1, 2",
+    "a: {b: 1",
+    "- a\n- b",
+    "just a string",
+    "a: *unknown",
+    "a:\n\tb: 1",
+    "a: b\n  c: d",
+    "key: value\n- item",
+    "a: @reserved",
+    "a: `tick",
+    "&a [*a]",
+    "a: |\n  text\n bad",
+    "{a: 1, a: 2}",
+    "a: \"\\q\"",
+    "? a\n? b\n: c",
+    "a:\n  b:\n    c:\n      d: deep",
+    "- - - x",
+    "a: -\nb: - c",
+    "a: 'multi''quote'''",
+    "a: \"  spaces  \"\nb: '  x  '",
+    "a: 123abc\nb: 1.2.3\nc: 1:2:3\nd: 1:20",
+    "a: true\nb: True\nc: TRUE\nd: tRUE",
+    "a: y\nb: Y\nc: n\nd: N",
+    "1: one\n2: two\n10: ten",
+    "1.5: x\n1.0: y\n0.1: z\n100000000.0: w",
+    "true: t\nfalse: f",
+    "a: [a, b]: c",
+    "a: {b: [c, {d: e}], f: g}",
+    "--- |\n  literal doc",
+    "--- >\n  folded doc",
+    "a: |-\n\n  leading blank\n",
+    "a: >\n  line one\n    indented\n  line two\n",
+    "text: \"emoji \\U0001F600\"",
+    "a: 'x'\n#c\nb: \"y\"",
+    "a: \"x\u{7f}y\"",
+    "a: \"x\u{85}y\"",
+    "a: \"x\u{9f}y\"",
+    "a:\n  b: \"x\ny\"",
+    "a:\n  b: 'x\n  y'\n  c: 1",
+    "a: \"x\n---\ny\"",
+    "a:\n  b: x\n y",
+    "a: b\n\n\nc: d",
+    "a:\tb",
+    "a: b\t# comment",
+    "- a\t",
+    "a: |\n\tx",
+    "key:    value   ",
+    "a: \"x\\\n  y\"",
+    "a: 'x\n\n  y'",
+    "? |\n  block key\n: v",
+    "a: !!str\nb: 1",
+    "a: &anc\nb: *anc",
+    "[a, b, ]",
+    "{a: 1, b}",
+    "a: [b, c]d",
+    "a: {b: c}}",
+    "a: 1\n...\nb: 2",
+    "a: b #comment\n#c\n  # indented comment\nc: d",
+    "a: :b\nc: ::d",
+    "url: http://x.y/z?a=b#frag",
+    "a: {b: http://c}",
+    "win: C:\\path",
+    "a: b:c",
+    "a: 'x'y'",
+    "a: \"x\"y",
+    "%TAG ! tag:example.com,2000:\n---\na: !foo b",
+    "a: 1_000.5\nb: ._5\nc: 1e\nd: 0x\ne: 0xG\nf: +\ng: .\nh: 00\ni: 0.\nj: -0.0\nk: 1__\nl: _1",
+    "a: 2001-1-1\nb: 2001-01-01T00:00:00Z\nc: 2001-01-01 1:2:3\nd: 2000-02-29\ne: 1900-02-29\nf: 2001-01-01T1:2:3+05:00",
+    "a: 190:20:30\nb: 1:2\nc: -1:30.5",
+    "a:\n- b\n-\n- c",
+    "a:\n  -\n    b: 1",
+    "- &x a\n- *x\n- &y [1]\n- *y",
+    "a: >2\n   indented folded\n  next\n",
+    "a: |\n  trailing spaces   \n  here\n",
+    "a: |1\n  x\n",
+    "a: \"\\u00e9\\U0001F600\"",
+    "a:\n  # comment\n  b: 1",
+    "a: [\n  1,\n  2\n]",
+    "a: {\n  b: 1,\n  c: 2\n}",
+    "a: \"tab\tin\tdq\"",
+    "a: 'tab\tin\tsq'",
+    "a: tab\tin\tplain",
+    "- a: 1\n  b: 2\n- c: 3",
+    "a: 'it''s ''quoted'''",
+    "? a\n: b\n? c\n: d",
+    "a: !!map {b: 1}\nc: !!seq [1]",
+    "a: !!set {x, y}",
+    "a: !!omap [{x: 1}]",
+];
+
+#[test]
+fn to_yaml_nel_control_and_long_keys_match_helm() {
+    let exprs = [
+        r#"(dict "k" "x\u007fy")"#,
+        r#"(dict "k\u0085z" "v")"#,
+        r#"(dict "k" "a \u0085 b\u0085\u0085c\u0085 d")"#,
+        r#"(dict "k" "a\u0085---\u0085b")"#,
+        r#"(dict "k" "\u0085lead and trail\u0085")"#,
+        r#"(dict (repeat 1022 "k") "v")"#,
+        r#"(dict (repeat 1023 "k") "v")"#,
+        r#"(dict (repeat 1018 "<") "v")"#,
+        r#"(dict "a" (dict (repeat 1022 "é") "v"))"#,
+    ];
+    const SEP: &str = "\n<<<<case>>>>\n";
+    let template: String = exprs
+        .iter()
+        .map(|e| format!("{{{{ toYaml {e} }}}}{SEP}"))
+        .collect();
+    let Some(expected) = helm_render("", &template) else {
+        return;
+    };
+    let expected = expected.expect("helm renders");
+    let expected: Vec<&str> = expected.split(SEP).collect();
+    let values = [
+        Value::map(Map::from([("k".into(), Value::str("x\u{7f}y"))])),
+        Value::map(Map::from([("k\u{85}z".into(), Value::str("v"))])),
+        Value::map(Map::from([(
+            "k".into(),
+            Value::str("a \u{85} b\u{85}\u{85}c\u{85} d"),
+        )])),
+        Value::map(Map::from([("k".into(), Value::str("a\u{85}---\u{85}b"))])),
+        Value::map(Map::from([(
+            "k".into(),
+            Value::str("\u{85}lead and trail\u{85}"),
+        )])),
+        Value::map(Map::from([("k".repeat(1022), Value::str("v"))])),
+        Value::map(Map::from([("k".repeat(1023), Value::str("v"))])),
+        Value::map(Map::from([("<".repeat(1018), Value::str("v"))])),
+        Value::map(Map::from([(
+            "a".into(),
+            Value::map(Map::from([("é".repeat(1022), Value::str("v"))])),
+        )])),
+    ];
+    for (i, v) in values.iter().enumerate() {
+        let got = to_yaml(v)
+            .map(|y| y.strip_suffix('\n').unwrap_or(&y).to_string())
+            .unwrap_or_default();
+        assert_eq!(got, expected[i], "case {i}: {}", exprs[i]);
+    }
+}
+
+#[test]
+fn from_yaml_documents_match_helm() {
+    check_from_yaml_batch(PARSER_DOCS, "toJson", |d| {
+        json::to_json(&rudder_from_yaml(d)).unwrap_or_default()
+    });
+}
+
+#[test]
+fn from_yaml_to_yaml_documents_match_helm() {
+    check_from_yaml_batch(PARSER_DOCS, "toYaml", |d| {
+        let y = to_yaml(&rudder_from_yaml(d)).unwrap_or_default();
+        y.strip_suffix('\n').unwrap_or(&y).to_string()
+    });
+}

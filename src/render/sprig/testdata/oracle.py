@@ -29,14 +29,14 @@ else:
         results[i] = ('ok', body[a:b][:-1])
 for i, e in enumerate(exprs):
     if i not in results:
-        mk(f'{{{{ {e} }}}}\n')
+        mk(f'@@S@@{{{{ {e} }}}}@@E@@\n')
         rc, out, err = run()
         m = re.search(r'Error: (.*)', err)
         if rc == 0 and '# Source' not in out:
             results[i] = ('ok', '')
         elif '# Source: c/templates/t.yaml' in out and (rc == 0 or (m and 'YAML parse error' in m.group(1))):
             body = out.split('# Source: c/templates/t.yaml\n', 1)[1]
-            results[i] = ('ok', body[:-1] if body.endswith('\n') else body)
+            results[i] = ('ok', body.split('@@S@@', 1)[1].split('@@E@@', 1)[0])
         else:
             msg = m.group(1) if m else err
             mm = re.search(r'error calling [A-Za-z0-9_]+: (.*)$', msg)
