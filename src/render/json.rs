@@ -29,9 +29,20 @@ pub fn to_json(value: &Value) -> Result<String, JsonError> {
 
 /// `json.Unmarshal` into `interface{}`.
 pub fn parse(text: &str) -> Result<Value, JsonError> {
+    match decode(text)? {
+        (v, None) => Ok(v),
+        (_, Some(e)) => Err(e),
+    }
+}
+
+/// Go's decoding: a syntax error rejects the whole text; a type error (a
+/// number beyond float64) is remembered while decoding goes on with `nil`
+/// in its place, as `json.Unmarshal` does.
+fn decode(text: &str) -> Result<(Value, Option<JsonError>), JsonError> {
     let mut p = Parser {
         s: text.as_bytes(),
         i: 0,
+        type_error: None,
     };
     p.skip_ws();
     let v = p.value()?;
@@ -39,26 +50,56 @@ pub fn parse(text: &str) -> Result<Value, JsonError> {
     if p.i < p.s.len() {
         return Err(p.invalid(p.s[p.i], "after top-level value"));
     }
-    Ok(v)
+    Ok((v, p.type_error))
 }
 
 /// `json.Unmarshal` into `map[string]interface{}` (Helm's `fromJson`); JSON
 /// `null` leaves the map empty.
 pub fn parse_map(text: &str) -> Result<Value, JsonError> {
-    match parse(text)? {
-        v @ Value::Map(..) => Ok(v),
-        Value::Nil => Ok(Value::empty_map()),
-        other => Err(type_error(&other, "map[string]interface {}")),
+    match decode(text)? {
+        (v @ Value::Map(..), None) => Ok(v),
+        (Value::Nil, None) => Ok(Value::empty_map()),
+        (Value::Map(..) | Value::Nil, Some(e)) => Err(e),
+        (other, _) => Err(type_error(&other, "map[string]interface {}")),
     }
 }
 
 /// `json.Unmarshal` into `[]interface{}` (Helm's `fromJsonArray`); JSON
 /// `null` leaves the slice empty.
 pub fn parse_list(text: &str) -> Result<Value, JsonError> {
-    match parse(text)? {
-        v @ Value::List(..) => Ok(v),
-        Value::Nil => Ok(Value::list(Vec::new())),
-        other => Err(type_error(&other, "[]interface {}")),
+    match decode(text)? {
+        (v @ Value::List(..), None) => Ok(v),
+        (Value::Nil, None) => Ok(Value::list(Vec::new())),
+        (Value::List(..) | Value::Nil, Some(e)) => Err(e),
+        (other, _) => Err(type_error(&other, "[]interface {}")),
+    }
+}
+
+/// Helm's `fromJson` in full: the decoded map, with the error text under
+/// `"Error"` (keeping what was decoded when the error is a type error).
+pub fn from_json(text: &str) -> Value {
+    let (map, err) = match decode(text) {
+        Err(e) => (Value::empty_map(), Some(e)),
+        Ok((v @ Value::Map(..), e)) => (v, e),
+        Ok((Value::Nil, e)) => (Value::empty_map(), e),
+        Ok((other, _)) => (
+            Value::empty_map(),
+            Some(type_error(&other, "map[string]interface {}")),
+        ),
+    };
+    if let (Some(e), Some(m)) = (err, map.as_map()) {
+        m.borrow_mut()
+            .insert("Error".into(), Value::str(e.to_string()));
+    }
+    map
+}
+
+/// Helm's `fromJsonArray` in full: the decoded list, or a list holding only
+/// the error text.
+pub fn from_json_array(text: &str) -> Value {
+    match parse_list(text) {
+        Ok(v) => v,
+        Err(e) => Value::list(vec![Value::str(e.to_string())]),
     }
 }
 
@@ -69,7 +110,7 @@ pub(crate) fn type_error(v: &Value, target: &str) -> JsonError {
         Value::List(..) => "array".to_string(),
         Value::Str(_) => "string".to_string(),
         Value::Bool(_) => "bool".to_string(),
-        Value::Float(f) => format!("number {}", format_float(*f, 'g', 64)),
+        Value::Float(_) => "number".to_string(),
         _ => "null".to_string(),
     };
     JsonError::Type {
@@ -301,6 +342,8 @@ pub fn format_float(f: f64, fmt: char, bits: u32) -> String {
 struct Parser<'a> {
     s: &'a [u8],
     i: usize,
+    /// The first type error met (decoding continues past it, as Go's does).
+    type_error: Option<JsonError>,
 }
 
 /// Go's `quoteChar`: how a byte appears in syntax error messages.
@@ -431,10 +474,14 @@ impl Parser<'_> {
         let text = std::str::from_utf8(&self.s[start..self.i]).unwrap_or("0");
         match text.parse::<f64>() {
             Ok(f) if f.is_finite() => Ok(Value::Float(f)),
-            _ => Err(JsonError::Type {
-                what: format!("number {text}"),
-                target: "float64".into(),
-            }),
+            _ => {
+                let err = JsonError::Type {
+                    what: format!("number {text}"),
+                    target: "float64".into(),
+                };
+                self.type_error.get_or_insert(err);
+                Ok(Value::Nil)
+            }
         }
     }
 
@@ -612,6 +659,25 @@ mod tests {
         assert_eq!(
             to_json(&v).unwrap(),
             r#""\u003ca\u0026b\u003e\u2028\"\\\n\u0001""#
+        );
+    }
+
+    // Expected strings below come from helm v4.1.4 runs of
+    // `{{ fromJson "..." | toJson }}` / `{{ fromJsonArray "..." | toJson }}`.
+    #[test]
+    fn from_json_keeps_partial_results_like_helm() {
+        let v = from_json(r#"{"a":[1e400, 2], "b": 1}"#);
+        assert_eq!(
+            to_json(&v).unwrap(),
+            r#"{"Error":"json: cannot unmarshal number 1e400 into Go value of type float64","a":[null,2],"b":1}"#
+        );
+        assert_eq!(
+            to_json(&from_json("1.50")).unwrap(),
+            r#"{"Error":"json: cannot unmarshal number into Go value of type map[string]interface {}"}"#
+        );
+        assert_eq!(
+            to_json(&from_json_array(r#"{"a":1e400}"#)).unwrap(),
+            r#"["json: cannot unmarshal object into Go value of type []interface {}"]"#
         );
     }
 

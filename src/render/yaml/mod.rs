@@ -127,6 +127,23 @@ pub fn parse_list(text: &str) -> Result<Value, YamlError> {
     }
 }
 
+/// Helm's `fromYaml` in full: the map, or an empty map holding the error
+/// text under `"Error"`.
+pub fn from_yaml(text: &str) -> Value {
+    parse_map(text).unwrap_or_else(|e| {
+        Value::map(Map::from([(
+            "Error".to_string(),
+            Value::str(e.to_string()),
+        )]))
+    })
+}
+
+/// Helm's `fromYamlArray` in full: the list, or a list holding only the
+/// error text.
+pub fn from_yaml_array(text: &str) -> Value {
+    parse_list(text).unwrap_or_else(|e| Value::list(vec![Value::str(e.to_string())]))
+}
+
 /// `sigs.k8s.io/yaml.Marshal`: the text Helm's `toYaml` trims.
 pub fn to_yaml(value: &Value) -> Result<String, YamlError> {
     emit::marshal(value).map_err(|e| match e.0.strip_prefix("json: ") {
