@@ -92,12 +92,11 @@ impl Rendered {
     pub fn template_output(&self, include_crds: bool, skip_tests: bool, notes: bool) -> String {
         let crds: &[(String, String)] = if include_crds { &self.crds } else { &[] };
         let mut out = manifest::template_output(crds, &self.manifests, &self.hooks, skip_tests);
+        // As `helm install --dry-run` prints them.
         if notes && !self.notes.is_empty() {
             out.push_str("NOTES:\n");
-            out.push_str(&self.notes);
-            if !self.notes.ends_with('\n') {
-                out.push('\n');
-            }
+            out.push_str(self.notes.trim_matches(manifest::go_space));
+            out.push('\n');
         }
         out
     }

@@ -649,8 +649,8 @@ impl<'t, 'e> State<'t, 'e> {
             Rv::Iface(Value::Nil) => {
                 return self.errorf(format!("nil pointer evaluating interface {{}}.{name}"));
             }
-            Rv::Iface(v) => ("interface {}".to_string(), v),
-            Rv::Val(v) => (v.type_name().to_string(), v),
+            Rv::Iface(v) => (true, v),
+            Rv::Val(v) => (false, v),
         };
         let has_args = args.len() > 1 || fin.is_some();
         match &v {
@@ -678,6 +678,7 @@ impl<'t, 'e> State<'t, 'e> {
             }
             _ => {}
         }
+        let typ = if typ { "interface {}" } else { v.type_name() };
         self.errorf(format!("can't evaluate field {name} in type {typ}"))
     }
 
