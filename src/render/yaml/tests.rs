@@ -605,3 +605,11 @@ fn bench_saphyr_events_only() {
     }
     eprintln!("saphyr events: {:?} per run ({n})", t.elapsed() / 20);
 }
+
+#[test]
+fn bad_document_separator_is_an_error() {
+    // helm v4.1.4: "cannot load values.yaml: error reading yaml document:
+    // invalid Yaml document separator: foo"
+    let e = parse_values("a: 1\n--- foo\nb: 2\n").unwrap_err();
+    assert_eq!(e.to_string(), "error reading yaml document: invalid Yaml document separator: foo");
+}
