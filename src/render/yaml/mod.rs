@@ -89,7 +89,9 @@ fn split_documents(text: &str) -> Result<Vec<&str>, YamlError> {
         if let Some(rest) = line.strip_prefix("---") {
             let trimmed = rest.trim();
             if !trimmed.is_empty() && !trimmed.starts_with('#') {
-                return Err(YamlError::Reader(format!("invalid Yaml document separator: {trimmed}")));
+                return Err(YamlError::Reader(format!(
+                    "invalid Yaml document separator: {trimmed}"
+                )));
             }
             if pos > start {
                 docs.push(&text[start..pos]);

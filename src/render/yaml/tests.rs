@@ -611,5 +611,30 @@ fn bad_document_separator_is_an_error() {
     // helm v4.1.4: "cannot load values.yaml: error reading yaml document:
     // invalid Yaml document separator: foo"
     let e = parse_values("a: 1\n--- foo\nb: 2\n").unwrap_err();
-    assert_eq!(e.to_string(), "error reading yaml document: invalid Yaml document separator: foo");
+    assert_eq!(
+        e.to_string(),
+        "error reading yaml document: invalid Yaml document separator: foo"
+    );
+}
+
+#[test]
+fn to_yaml_long_keys_and_folding_match_helm() {
+    let long_key = "k".repeat(130);
+    let words = "word ".repeat(30);
+    check_to_yaml(&format!(
+        r#"
+"{long_key}": v
+"{long_key} with space": v2
+short: "{words}end"
+sq: " {words}end"
+dq: "tab\t {words}end"
+dq2: "{words}  double  spaces  {words}"
+list:
+- "{words}end"
+- - "{words}end"
+- k: "{words}end"
+  "{long_key}": [1]
+ml: "{words}\n{words}"
+"#
+    ));
 }
