@@ -251,8 +251,28 @@ fn is_digit(c: char) -> bool {
 }
 
 fn key_less(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        // One char per byte: compare without collecting.
+        let widen = |s: &str| -> Vec<char> { s.bytes().map(char::from).collect() };
+        let common = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
+        if common == a.len().min(b.len()) {
+            return a.len() < b.len();
+        }
+        let (x, y) = (a.as_bytes()[common], b.as_bytes()[common]);
+        if x.is_ascii_alphabetic() && y.is_ascii_alphabetic() {
+            return x < y;
+        }
+        if x.is_ascii_alphabetic() || y.is_ascii_alphabetic() {
+            return y.is_ascii_alphabetic();
+        }
+        return key_less_chars(&widen(a), &widen(b));
+    }
     let ar: Vec<char> = a.chars().collect();
     let br: Vec<char> = b.chars().collect();
+    key_less_chars(&ar, &br)
+}
+
+fn key_less_chars(ar: &[char], br: &[char]) -> bool {
     for i in 0..ar.len().min(br.len()) {
         if ar[i] == br[i] {
             continue;
@@ -343,9 +363,9 @@ fn analyze(value: &str) -> Analysis {
         (false, false, false, false);
     let (mut break_space, mut space_break) = (false, false);
     let (mut preceded_by_ws, mut prev_space, mut prev_break) = (true, false, false);
-    let chars: Vec<(usize, char)> = value.char_indices().collect();
-    for (n, &(i, c)) in chars.iter().enumerate() {
-        let next = chars.get(n + 1).map(|&(_, c)| c);
+    let mut iter = value.char_indices().peekable();
+    while let Some((i, c)) = iter.next() {
+        let next = iter.peek().map(|&(_, c)| c);
         let followed_by_ws = next.is_none_or(is_blank);
         let last = next.is_none();
         if i == 0 {

@@ -563,3 +563,45 @@ fn from_yaml_to_yaml_documents_match_helm() {
         y.strip_suffix('\n').unwrap_or(&y).to_string()
     });
 }
+
+/// Rough speed check (run with `--ignored --nocapture` in release mode).
+#[test]
+#[ignore]
+fn bench_argo_values() {
+    let text = std::fs::read_to_string("../shared/charts/corpus/argo-cd/values.yaml")
+        .or_else(|_| std::fs::read_to_string("/work/shared/charts/corpus/argo-cd/values.yaml"))
+        .expect("argo values");
+    let t = std::time::Instant::now();
+    let mut v = Value::Nil;
+    for _ in 0..20 {
+        v = parse_values(&text).expect("parse");
+    }
+    eprintln!("parse_values: {:?} per run", t.elapsed() / 20);
+    let t = std::time::Instant::now();
+    let mut n = 0;
+    for _ in 0..20 {
+        n += to_yaml(&v).expect("yaml").len();
+    }
+    eprintln!("to_yaml: {:?} per run ({n})", t.elapsed() / 20);
+    let t = std::time::Instant::now();
+    for _ in 0..20 {
+        n += json::to_json(&v).expect("json").len();
+    }
+    eprintln!("to_json: {:?} per run ({n})", t.elapsed() / 20);
+}
+
+#[test]
+#[ignore]
+fn bench_saphyr_events_only() {
+    let text = std::fs::read_to_string("/work/shared/charts/corpus/argo-cd/values.yaml")
+        .expect("argo values");
+    let t = std::time::Instant::now();
+    let mut n = 0;
+    for _ in 0..20 {
+        let mut p = saphyr_parser::Parser::new_from_str(&text);
+        while let Some(Ok(_)) = p.next_event() {
+            n += 1;
+        }
+    }
+    eprintln!("saphyr events: {:?} per run ({n})", t.elapsed() / 20);
+}
