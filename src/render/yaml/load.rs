@@ -215,6 +215,13 @@ fn parse_events(text: &str) -> Result<Doc<'_>, Retry> {
         root: None,
         text,
     };
+    let has_tabs = text.contains('\t');
+    // Byte offsets of characters (saphyr positions count characters).
+    let char_bytes: Vec<usize> = if has_tabs && !text.is_ascii() {
+        text.char_indices().map(|(b, _)| b).collect()
+    } else {
+        Vec::new()
+    };
     while let Some(next) = parser.next_event() {
         let (event, span) = next.map_err(|e| {
             if e.info() == "invalid indentation in quoted scalar" {
@@ -225,6 +232,25 @@ fn parse_events(text: &str) -> Result<Doc<'_>, Retry> {
                 Retry::Fail(scan_error(&e, text))
             }
         })?;
+        if has_tabs
+            && matches!(
+                event,
+                Event::Scalar(..)
+                    | Event::SequenceStart(..)
+                    | Event::MappingStart(..)
+                    | Event::Alias(_)
+            )
+            && let Some(line) = tab_after_block_entry(text, &char_bytes, span.start.index())
+        {
+            let at = if line > 1 {
+                format!("line {line}: ")
+            } else {
+                String::new()
+            };
+            return Err(Retry::Fail(LoadError::Yaml(format!(
+                "yaml: {at}found character that cannot start any token"
+            ))));
+        }
         match event {
             Event::StreamEnd => break,
             Event::DocumentEnd => {
@@ -321,6 +347,9 @@ fn scan_error(e: &ScanError, text: &str) -> LoadError {
     let info = e.info();
     let mut line = e.marker().line();
     let (msg, parser_error) = match info {
+        "\"-\" is only valid inside a block" => {
+            ("did not find expected node content".to_string(), true)
+        }
         "misplaced bracket" | "invalid trailing content after double-quoted scalar" => {
             ("did not find expected key".to_string(), true)
         }
@@ -405,6 +434,33 @@ fn line_of_next(text: &str, idx: usize, pred: impl Fn(&str) -> bool) -> usize {
         .skip(first)
         .find(|(_, l)| pred(l))
         .map_or(first, |(n, _)| n + 1)
+}
+
+/// libyaml does not skip tabs after a block entry `-` (a simple key may
+/// follow), so `-<TAB>x` is "found character that cannot start any token".
+/// Returns the 1-based line of such a `-` when the node starting at char
+/// index `idx` follows one.
+fn tab_after_block_entry(text: &str, char_bytes: &[usize], idx: usize) -> Option<usize> {
+    let byte = if char_bytes.is_empty() {
+        idx
+    } else {
+        *char_bytes.get(idx)?
+    };
+    let before = text.get(..byte)?;
+    let trimmed = before.trim_end_matches([' ', '\t']);
+    let blanks = &before[trimmed.len()..];
+    if !blanks.contains('\t') || !trimmed.ends_with('-') {
+        return None;
+    }
+    let dash = trimmed.len() - 1;
+    let line_start = trimmed[..dash].rfind('\n').map_or(0, |p| p + 1);
+    let prefix = &trimmed[line_start..dash];
+    // Only a block entry: the dash opens the line or follows other entries.
+    if !prefix.chars().all(|c| c == ' ' || c == '-') {
+        return None;
+    }
+    let zero_based = text[..dash].matches('\n').count();
+    Some(zero_based + 1)
 }
 
 /// The alias name written at character index `idx` (after an optional `*`).

@@ -24,6 +24,9 @@ pub enum YamlError {
     /// The converted document does not fit the target Go type.
     #[error("error unmarshaling JSON: while decoding JSON: {0}")]
     Unmarshal(String),
+    /// apimachinery's YAMLReader rejected a `---` line with content after it.
+    #[error("error reading yaml document: {0}")]
+    Reader(String),
     /// A values document failed (Helm's `LoadValues` wording).
     #[error("cannot unmarshal yaml document: {0}")]
     Document(Box<YamlError>),
@@ -48,7 +51,7 @@ fn convert(e: load::LoadError) -> YamlError {
 /// order (maps merged recursively, anything else replaced).
 pub fn parse_values(text: &str) -> Result<Value, YamlError> {
     let mut values = Map::new();
-    for doc in split_documents(text) {
+    for doc in split_documents(text)? {
         let current = parse_map(doc).map_err(|e| YamlError::Document(Box::new(e)))?;
         if let Value::Map(_, m) = current {
             let m = std::mem::take(&mut *m.borrow_mut());
@@ -73,9 +76,10 @@ fn merge_maps(a: &mut Map, b: Map) {
 }
 
 /// apimachinery's `YAMLReader`: documents are separated by lines starting
-/// with `---` (followed only by spaces or a comment); empty documents are
-/// skipped, a leading separator line stays part of its document.
-fn split_documents(text: &str) -> Vec<&str> {
+/// with `---` (followed only by spaces or a comment, anything else is an
+/// error); empty documents are skipped, a leading separator line stays part
+/// of its document.
+fn split_documents(text: &str) -> Result<Vec<&str>, YamlError> {
     let mut docs = Vec::new();
     let mut start = 0;
     let mut pos = 0;
@@ -84,7 +88,12 @@ fn split_documents(text: &str) -> Vec<&str> {
         let line = &text[pos..end];
         if let Some(rest) = line.strip_prefix("---") {
             let trimmed = rest.trim();
-            if (trimmed.is_empty() || trimmed.starts_with('#')) && pos > start {
+            if !trimmed.is_empty() && !trimmed.starts_with('#') {
+                return Err(YamlError::Reader(format!(
+                    "invalid Yaml document separator: {trimmed}"
+                )));
+            }
+            if pos > start {
                 docs.push(&text[start..pos]);
                 start = end;
             }
@@ -94,7 +103,7 @@ fn split_documents(text: &str) -> Vec<&str> {
     if start < text.len() {
         docs.push(&text[start..]);
     }
-    docs
+    Ok(docs)
 }
 
 /// `sigs.k8s.io/yaml.Unmarshal` into `interface{}`: the first document, any

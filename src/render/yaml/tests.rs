@@ -496,6 +496,50 @@ const PARSER_DOCS: &[&str] = &[
     "a: !!map {b: 1}\nc: !!seq [1]",
     "a: !!set {x, y}",
     "a: !!omap [{x: 1}]",
+    "key: value\n  # comment\nnext: 1",
+    "a: >-\n\n  text\n\n  more\n",
+    "# only\n---\n# comments\n",
+    "a: |\r\n  x\r\n  y\r\nb: 1\r\n",
+    "x: &x {a: 1}\nl:\n- <<: *x\n  b: 1\n- <<: *x",
+    "a: [b: c]",
+    "a: [b, {c: d}, [e]]",
+    "a  : 1\nb\t: 2",
+    "a: 1\t\nb: 'x' # c",
+    "- - a\n  - b\n- c",
+    "a:\n    - b\n    - c\nd: e",
+    "a:\n  - b: 1\n    c: 2\n  - d",
+    "a: |+\n  x\n\n\nb: 1",
+    "a: >\n  one\n\n    more\n  two\n",
+    "a: [1, # c\n  2]",
+    "a: {b: 1, # c\n  d: 2}",
+    "a:\n  b:\n  c: 1",
+    "? - a\n  - b\n: c",
+    "a: 'x\\y'\nb: \"x\\\\y\"",
+    "a:\n  - 1\n  -  2\n  -\t3",
+    "a: \"x\" # \"c\"",
+    "- a\n-\n  - b",
+    "a: b # c: d\ne: f",
+    "a: x:y\nb: x :y\nc: x# y\nd: 'x' ",
+    "a:\n  # c1\n\n  # c2\n  b: 1",
+    "emptyflow: { }\nemptyseq: [ ]",
+    "a: !!str\n  - x",
+    "a: |\n   three\n  two",
+    "top: 1\n  bad: 2",
+    "a: 1\n b: 2",
+    "a:\n- b\n - c",
+    "- a\n - b",
+    "a: [b\n]",
+    "a: \"line1\\\n  continued\"",
+    "k: v\n\n\n\n",
+    "\n\n\na: 1",
+    "a: 0x7FFFFFFFFFFFFFFF\nb: 0xFFFFFFFFFFFFFFFF\nc: -0x8000000000000000",
+    "a: 1.7976931348623157e308\nb: 4.9e-324\nc: 2.5e-310",
+    "a: 123_456.78_9",
+    "a: +0\nb: -0\nc: +0.0\nd: 0e0",
+    "-\ta",
+    "- - \tb",
+    "a: [-\tb]",
+    "a: |\n  -\tliteral\n",
 ];
 
 #[test]
@@ -604,4 +648,37 @@ fn bench_saphyr_events_only() {
         }
     }
     eprintln!("saphyr events: {:?} per run ({n})", t.elapsed() / 20);
+}
+
+#[test]
+fn bad_document_separator_is_an_error() {
+    // helm v4.1.4: "cannot load values.yaml: error reading yaml document:
+    // invalid Yaml document separator: foo"
+    let e = parse_values("a: 1\n--- foo\nb: 2\n").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "error reading yaml document: invalid Yaml document separator: foo"
+    );
+}
+
+#[test]
+fn to_yaml_long_keys_and_folding_match_helm() {
+    let long_key = "k".repeat(130);
+    let words = "word ".repeat(30);
+    check_to_yaml(&format!(
+        r#"
+"{long_key}": v
+"{long_key} with space": v2
+short: "{words}end"
+sq: " {words}end"
+dq: "tab\t {words}end"
+dq2: "{words}  double  spaces  {words}"
+list:
+- "{words}end"
+- - "{words}end"
+- k: "{words}end"
+  "{long_key}": [1]
+ml: "{words}\n{words}"
+"#
+    ));
 }
