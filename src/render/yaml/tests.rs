@@ -682,3 +682,32 @@ ml: "{words}\n{words}"
 "#
     ));
 }
+
+#[test]
+fn invalid_utf8_values_fail_like_helm() {
+    // helm v4.1.4 on a values.yaml holding the byte 0xFF:
+    // "cannot load values.yaml: cannot unmarshal yaml document: error
+    // converting YAML to JSON: yaml: invalid leading UTF-8 octet"
+    let e = parse_values_bytes(b"a: \xff\n").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "cannot unmarshal yaml document: error converting YAML to JSON: yaml: invalid leading UTF-8 octet"
+    );
+    let e = parse_values_bytes(b"a: \xc3(\n").unwrap_err();
+    assert!(
+        e.to_string()
+            .ends_with("yaml: invalid trailing UTF-8 octet"),
+        "{e}"
+    );
+    let e = parse_values_bytes(b"a: \xe0\x80\x80\n").unwrap_err();
+    assert!(
+        e.to_string()
+            .ends_with("yaml: invalid length of a UTF-8 sequence"),
+        "{e}"
+    );
+    let e = parse_values_bytes(b"a: \xed\xa0\x80\n").unwrap_err();
+    assert!(
+        e.to_string().ends_with("yaml: invalid Unicode character"),
+        "{e}"
+    );
+}
