@@ -1,7 +1,8 @@
 //! Helm's own pure template functions (pkg/engine/funcs.go and the
 //! `required`/`fail` closures of engine.go, Helm v4.1.4): `toYaml`,
 //! `mustToYaml`, `toYamlPretty`, `fromYaml`, `fromYamlArray`, `toJson`,
-//! `mustToJson`, `fromJson`, `fromJsonArray`, `toToml`, `required`, `fail`.
+//! `mustToJson`, `fromJson`, `fromJsonArray`, `toToml`, `fromToml`,
+//! `required`, `fail`.
 //!
 //! The tolerant ones keep Helm's quirks: `toYaml`/`toJson` print "" on a
 //! marshal error, `toToml` prints the error text, `fromYaml`/`fromJson`
@@ -71,6 +72,9 @@ static FUNCS: &[FuncSpec] = &[
         ))
     }),
     spec("toToml", &[A], None, to_toml),
+    spec("fromToml", &[S], None, |a| {
+        Ok(crate::render::sprig::from_toml(arg_str(a, 0)?))
+    }),
     spec("required", &[S, A], None, required),
     spec("fail", &[S], None, |a| {
         Err(FuncError::new(wrap(arg_str(a, 0)?)))

@@ -155,7 +155,7 @@ fn is_space(r: Option<char>) -> bool {
 
 fn is_alnum(r: Option<char>) -> bool {
     match r {
-        Some(c) => c == '_' || c.is_alphabetic() || c.is_numeric(),
+        Some(c) => c == '_' || crate::render::gofmt::is_letter_or_digit(c),
         None => false,
     }
 }
