@@ -206,6 +206,11 @@ pub fn from_yaml_array(text: &str) -> Value {
     parse_list(text).unwrap_or_else(|e| Value::list(vec![Value::str(e.to_string())]))
 }
 
+/// Helm's `toYamlPretty` (go-yaml v3 `Encoder`, indent 2), untrimmed.
+pub fn to_yaml_pretty(value: &Value) -> String {
+    emit::marshal_v3(value)
+}
+
 /// `sigs.k8s.io/yaml.Marshal`: the text Helm's `toYaml` trims.
 pub fn to_yaml(value: &Value) -> Result<String, YamlError> {
     emit::marshal(value).map_err(|e| match e.0.strip_prefix("json: ") {
