@@ -10,6 +10,7 @@
 pub mod api;
 pub mod apply;
 pub mod chart;
+pub mod cli;
 pub mod controller;
 pub mod release;
 pub mod render;

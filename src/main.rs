@@ -1,2 +1,4 @@
-//! The `rudder` binary.
-fn main() {}
+//! The `rudder` binary: everything lives in the library; see [`rudder::cli`].
+fn main() -> std::process::ExitCode {
+    rudder::cli::main()
+}
