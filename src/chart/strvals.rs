@@ -1,4 +1,5 @@
-//! Helm's `--set`, `--set-string` and `--set-file` parser (pkg/strvals):
+//! Helm's `--set`, `--set-string`, `--set-file`, `--set-json` and
+//! `--set-literal` parsers (pkg/strvals):
 //! `a.b[0]=x,c={1,2}` expressions applied to a values map, with Helm's
 //! typing (`true`/`false`/`null`, integers as int64, everything else a
 //! string), backslash escapes, list indexes and Helm's error messages.
@@ -6,7 +7,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use crate::render::value::{Map, MapRef, Value};
+use crate::render::value::{ListKind, Map, MapKind, MapRef, Value};
 
 /// Helm's limit on list indexes (`strvals.MaxIndex`).
 const MAX_INDEX: i64 = 65536;
@@ -41,6 +42,48 @@ pub fn parse_set_file(
     run(expr, into, read)
 }
 
+/// `strvals.ParseJSON` (`--set-json KEY=JSON`): each value is one JSON
+/// document (numbers float64). Helm reports any failure as `failed parsing
+/// --set-json data EXPR`, so the error text here is only indicative.
+pub fn parse_set_json(expr: &str, into: &Value) -> Result<(), StrvalsError> {
+    let Some(map) = into.as_map() else {
+        return Err(StrvalsError::Parse("values are not a map".into()));
+    };
+    let none: Reader<'_> = &|_: &str| Ok(Value::Nil);
+    let mut p = Parser {
+        chars: expr.chars().collect(),
+        pos: 0,
+        reader: none,
+        json: true,
+    };
+    loop {
+        match p.key(map, 0) {
+            Ok(()) => {}
+            Err(e) if e.is_eof() => return Ok(()),
+            Err(e) => return Err(StrvalsError::Parse(e.message())),
+        }
+    }
+}
+
+/// `strvals.ParseLiteralInto` (`--set-literal KEY=VALUE`): the whole rest
+/// of the expression after `=` is one string, nothing is escaped or split.
+pub fn parse_set_literal(expr: &str, into: &Value) -> Result<(), StrvalsError> {
+    let Some(map) = into.as_map() else {
+        return Err(StrvalsError::Parse("values are not a map".into()));
+    };
+    let mut p = literal::LiteralParser {
+        chars: expr.chars().collect(),
+        pos: 0,
+    };
+    loop {
+        match p.key(map, 0) {
+            Ok(()) => {}
+            Err(e) if e.is_eof() => return Ok(()),
+            Err(e) => return Err(StrvalsError::Parse(e.message())),
+        }
+    }
+}
+
 /// `strvals.Parse`: a fresh map from one expression.
 pub fn parse(expr: &str) -> Result<Value, StrvalsError> {
     let v = Value::empty_map();
@@ -58,6 +101,7 @@ fn run(expr: &str, into: &Value, reader: Reader<'_>) -> Result<(), StrvalsError>
         chars: expr.chars().collect(),
         pos: 0,
         reader,
+        json: false,
     };
     loop {
         match p.key(map, 0) {
@@ -134,6 +178,8 @@ struct Parser<'r> {
     chars: Vec<char>,
     pos: usize,
     reader: Reader<'r>,
+    /// `--set-json`: values are JSON documents.
+    json: bool,
 }
 
 enum ValList {
@@ -187,14 +233,17 @@ impl Parser<'_> {
                 let existing = data.borrow().get(&k).cloned();
                 let list = match existing {
                     None => Vec::new(),
-                    Some(Value::List(l)) if l.kind == crate::render::value::ListKind::Interface => {
-                        l.items.clone()
-                    }
+                    Some(Value::List(l)) if l.kind == ListKind::Interface => l.items.clone(),
                     Some(other) => return Err(conversion_panic(&other, "[]interface {}")),
                 };
                 let (list, err) = self.list_item(list, i, level);
                 set(data, &k, Value::list(list));
                 err.map_or(Ok(()), Err)
+            }
+            '=' if self.json => {
+                let v = self.json_val()?;
+                set(data, &k, v);
+                self.empty_val().map(|_| ())
             }
             '=' => match self.val_list() {
                 Ok(ValList::List(vl)) => {
@@ -230,7 +279,7 @@ impl Parser<'_> {
                 let existing = data.borrow().get(&k).cloned();
                 let inner = match existing {
                     None => Rc::new(RefCell::new(Map::new())),
-                    Some(Value::Map(crate::render::value::MapKind::Interface, m)) => m,
+                    Some(Value::Map(MapKind::Interface, m)) => m,
                     Some(other) => return Err(conversion_panic(&other, "map[string]interface {}")),
                 };
                 let e = self.key(&inner, level);
@@ -239,11 +288,7 @@ impl Parser<'_> {
                     return Err(PErr::msg(format!("key map {} has no value", go_quote(&k))));
                 }
                 if !empty {
-                    set(
-                        data,
-                        &k,
-                        Value::Map(crate::render::value::MapKind::Interface, inner),
-                    );
+                    set(data, &k, Value::Map(MapKind::Interface, inner));
                 }
                 e
             }
@@ -280,6 +325,16 @@ impl Parser<'_> {
             return (list, Some(PErr::eof()));
         };
         match last {
+            '=' if self.json => match self.json_val() {
+                Ok(v) => match set_index(list, i, v) {
+                    (list, None) => match self.empty_val() {
+                        Ok(_) => (list, None),
+                        Err(e) => (list, Some(e)),
+                    },
+                    other => other,
+                },
+                Err(e) => (list, Some(e)),
+            },
             '=' => match self.val_list() {
                 Ok(ValList::List(vl)) => set_index(list, i, Value::list(vl)),
                 Err(e) if e.is_eof() => set_index(list, i, Value::str("")),
@@ -314,11 +369,10 @@ impl Parser<'_> {
             _ => {
                 let mut list = list;
                 let inner = match list.get(i as usize) {
-                    Some(Value::Map(crate::render::value::MapKind::Interface, m)) => m.clone(),
+                    Some(Value::Map(MapKind::Interface, m)) => m.clone(),
                     Some(_) => {
                         let m = Rc::new(RefCell::new(Map::new()));
-                        list[i as usize] =
-                            Value::Map(crate::render::value::MapKind::Interface, m.clone());
+                        list[i as usize] = Value::Map(MapKind::Interface, m.clone());
                         m
                     }
                     None => Rc::new(RefCell::new(Map::new())),
@@ -326,13 +380,36 @@ impl Parser<'_> {
                 if let Err(e) = self.key(&inner, level) {
                     return (list, Some(e));
                 }
-                set_index(
-                    list,
-                    i,
-                    Value::Map(crate::render::value::MapKind::Interface, inner),
-                )
+                set_index(list, i, Value::Map(MapKind::Interface, inner))
             }
         }
+    }
+
+    /// Go's `emptyVal`: skips spaces; true at the end of input or after a
+    /// `,`, false (without consuming) before anything else.
+    fn empty_val(&mut self) -> Result<bool, PErr> {
+        loop {
+            match self.read() {
+                None | Some(',') => return Ok(true),
+                Some(c) if c.is_whitespace() => {}
+                Some(_) => {
+                    self.unread();
+                    return Ok(false);
+                }
+            }
+        }
+    }
+
+    /// A JSON value for `--set-json` (an empty value is `null`).
+    fn json_val(&mut self) -> Result<Value, PErr> {
+        if self.empty_val()? {
+            return Ok(Value::Nil);
+        }
+        let rest: String = self.chars[self.pos..].iter().collect();
+        let (v, used) =
+            crate::render::json::parse_prefix(&rest).map_err(|e| PErr::msg(e.to_string()))?;
+        self.pos += rest[..used].chars().count();
+        Ok(v)
     }
 
     fn val(&mut self) -> String {
@@ -362,6 +439,170 @@ impl Parser<'_> {
                     return Ok(ValList::List(list));
                 }
                 Some(_) => list.push((self.reader)(&rs).map_err(PErr::msg)?),
+            }
+        }
+    }
+}
+
+mod literal {
+    //! Helm's `literal_parser.go` (`--set-literal`).
+    use super::*;
+
+    pub(super) struct LiteralParser {
+        pub(super) chars: Vec<char>,
+        pub(super) pos: usize,
+    }
+
+    impl LiteralParser {
+        /// Text up to a stop rune, no escapes; the stop rune is `None` at
+        /// the end of input.
+        fn until(&mut self, stop: &[char]) -> (String, Option<char>) {
+            let mut v = String::new();
+            while let Some(&c) = self.chars.get(self.pos) {
+                self.pos += 1;
+                if stop.contains(&c) {
+                    return (v, Some(c));
+                }
+                v.push(c);
+            }
+            (v, None)
+        }
+
+        fn rest(&mut self) -> String {
+            let v: String = self.chars[self.pos..].iter().collect();
+            self.pos = self.chars.len();
+            v
+        }
+
+        pub(super) fn key(&mut self, data: &MapRef, level: usize) -> Result<(), PErr> {
+            let (k, last) = self.until(&['=', '[', '.']);
+            let Some(last) = last else {
+                if k.is_empty() {
+                    return Err(PErr::eof());
+                }
+                return Err(PErr::msg(format!("key {} has no value", go_quote(&k))));
+            };
+            match last {
+                '=' => {
+                    let v = self.rest();
+                    set(data, &k, Value::str(v));
+                    Ok(())
+                }
+                '.' => {
+                    let level = level + 1;
+                    if level > MAX_NESTED_NAME_LEVEL {
+                        return Err(PErr::msg(format!(
+                            "value name nested level is greater than maximum supported nested level of {MAX_NESTED_NAME_LEVEL}"
+                        )));
+                    }
+                    let existing = data.borrow().get(&k).cloned();
+                    let inner = match existing {
+                        None => Rc::new(RefCell::new(Map::new())),
+                        Some(Value::Map(MapKind::Interface, m)) => m,
+                        Some(other) => {
+                            return Err(conversion_panic(&other, "map[string]interface {}"));
+                        }
+                    };
+                    let e = self.key(&inner, level);
+                    let empty = inner.borrow().is_empty();
+                    if e.is_ok() && empty {
+                        return Err(PErr::msg(format!("key map {} has no value", go_quote(&k))));
+                    }
+                    if !empty {
+                        set(data, &k, Value::Map(MapKind::Interface, inner));
+                    }
+                    e
+                }
+                _ => {
+                    let i = self
+                        .key_index()
+                        .map_err(|e| e.wrap("error parsing index: "))?;
+                    let existing = data.borrow().get(&k).cloned();
+                    let list = match existing {
+                        None => Vec::new(),
+                        Some(Value::List(l)) if l.kind == ListKind::Interface => l.items.clone(),
+                        Some(other) => return Err(conversion_panic(&other, "[]interface {}")),
+                    };
+                    let (list, err) = self.list_item(list, i, level);
+                    set(data, &k, Value::list(list));
+                    err.map_or(Ok(()), Err)
+                }
+            }
+        }
+
+        fn key_index(&mut self) -> Result<i64, PErr> {
+            let (v, last) = self.until(&[']']);
+            if last.is_none() {
+                return Err(PErr::eof());
+            }
+            go_atoi(&v)
+        }
+
+        fn list_item(
+            &mut self,
+            list: Vec<Value>,
+            i: i64,
+            level: usize,
+        ) -> (Vec<Value>, Option<PErr>) {
+            if i < 0 {
+                return (
+                    list,
+                    Some(PErr::msg(format!("negative {i} index not allowed"))),
+                );
+            }
+            let (k, last) = self.until(&['[', '.', '=']);
+            if !k.is_empty() {
+                return (
+                    list,
+                    Some(PErr::msg(format!(
+                        "unexpected data at end of array index: {}",
+                        go_quote(&k)
+                    ))),
+                );
+            }
+            let Some(last) = last else {
+                return (list, Some(PErr::eof()));
+            };
+            match last {
+                '=' => {
+                    let v = self.rest();
+                    set_index(list, i, Value::str(v))
+                }
+                '.' => {
+                    let mut list = list;
+                    let inner = match list.get(i as usize) {
+                        Some(Value::Map(MapKind::Interface, m)) => m.clone(),
+                        Some(_) => {
+                            let m = Rc::new(RefCell::new(Map::new()));
+                            list[i as usize] = Value::Map(MapKind::Interface, m.clone());
+                            m
+                        }
+                        None => Rc::new(RefCell::new(Map::new())),
+                    };
+                    if let Err(e) = self.key(&inner, level) {
+                        return (list, Some(e));
+                    }
+                    set_index(list, i, Value::Map(MapKind::Interface, inner))
+                }
+                _ => {
+                    let next_i = match self.key_index() {
+                        Ok(n) => n,
+                        Err(e) => return (list, Some(e.wrap("error parsing index: "))),
+                    };
+                    let current = match list.get(i as usize) {
+                        None | Some(Value::Nil) => Vec::new(),
+                        Some(Value::List(l)) => l.items.clone(),
+                        Some(other) => {
+                            let e = conversion_panic(other, "[]interface {}");
+                            return (list, Some(e));
+                        }
+                    };
+                    let (list2, err) = self.list_item(current, next_i, level);
+                    if let Some(e) = err {
+                        return (list, Some(e));
+                    }
+                    set_index(list, i, Value::list(list2))
+                }
             }
         }
     }
@@ -530,5 +771,46 @@ mod tests {
             set_json("a[70000]=x").unwrap_err(),
             "index of 70000 is greater than maximum supported index of 65536"
         );
+    }
+
+    fn json_set(expr: &str) -> Result<String, String> {
+        let v = Value::empty_map();
+        parse_set_json(expr, &v).map_err(|e| e.to_string())?;
+        to_json(&v).map_err(|e| e.to_string())
+    }
+
+    fn literal_set(expr: &str) -> Result<String, String> {
+        let v = Value::empty_map();
+        parse_set_literal(expr, &v).map_err(|e| e.to_string())?;
+        to_json(&v).map_err(|e| e.to_string())
+    }
+
+    // Expected values: helm v4.1.4 `--set-json` / `--set-literal` runs with
+    // the template `{{ .Values | toJson }}`.
+    #[test]
+    fn set_json_matches_helm() {
+        assert_eq!(json_set("a=1").unwrap(), r#"{"a":1}"#);
+        assert_eq!(
+            json_set(r#"a={"b":[1,2]},c=true"#).unwrap(),
+            r#"{"a":{"b":[1,2]},"c":true}"#
+        );
+        assert_eq!(
+            json_set(r#"a[0]={"x":1},a[1]=null"#).unwrap(),
+            r#"{"a":[{"x":1},null]}"#
+        );
+        assert_eq!(json_set("a=").unwrap(), r#"{"a":null}"#);
+        assert_eq!(json_set("a= ,b=2").unwrap(), r#"{"a":null,"b":2}"#);
+        assert_eq!(json_set("x.y=1e3").unwrap(), r#"{"x":{"y":1000}}"#);
+        assert!(json_set(r#"a="s"x"#).is_err());
+        assert!(json_set("a=[1,2").is_err());
+    }
+
+    #[test]
+    fn set_literal_matches_helm() {
+        assert_eq!(literal_set("a=1,b=2").unwrap(), r#"{"a":"1,b=2"}"#);
+        assert_eq!(literal_set("a.b=x=y").unwrap(), r#"{"a":{"b":"x=y"}}"#);
+        assert_eq!(literal_set("a[1]=q").unwrap(), r#"{"a":[null,"q"]}"#);
+        assert_eq!(literal_set(r"a\.b=1").unwrap(), r#"{"a\\":{"b":"1"}}"#);
+        assert_eq!(literal_set("a").unwrap_err(), r#"key "a" has no value"#);
     }
 }

@@ -343,22 +343,119 @@ fn append_escaped_rune(out: &mut String, r: char, q: char, ascii_only: bool) {
     }
 }
 
-/// Go's `strconv.IsPrint`: letters, marks, numbers, punctuation, symbols and
-/// the ASCII space. Approximated with std's classification plus the format
-/// (Cf), private-use and non-ASCII space characters Go rejects.
-pub fn is_print(r: char) -> bool {
-    if r == ' ' {
-        return true;
-    }
-    if r.is_control() || r.is_whitespace() {
-        return false;
+/// Code points assigned in Unicode 15.1 and 16.0: printable for the
+/// general-category data we use, but unassigned (not printable) for Go,
+/// whose tables are Unicode 15.0.
+const NEWER_THAN_UNICODE_15: &[(u32, u32)] = &[
+    (0x897, 0x897),
+    (0x1b4e, 0x1b4f),
+    (0x1b7f, 0x1b7f),
+    (0x1c89, 0x1c8a),
+    (0x2427, 0x2429),
+    (0x2ffc, 0x2fff),
+    (0x31e4, 0x31e5),
+    (0x31ef, 0x31ef),
+    (0xa7cb, 0xa7cd),
+    (0xa7da, 0xa7dc),
+    (0x105c0, 0x105f3),
+    (0x10d40, 0x10d65),
+    (0x10d69, 0x10d85),
+    (0x10d8e, 0x10d8f),
+    (0x10ec2, 0x10ec4),
+    (0x10efc, 0x10efc),
+    (0x11380, 0x11389),
+    (0x1138b, 0x1138b),
+    (0x1138e, 0x1138e),
+    (0x11390, 0x113b5),
+    (0x113b7, 0x113c0),
+    (0x113c2, 0x113c2),
+    (0x113c5, 0x113c5),
+    (0x113c7, 0x113ca),
+    (0x113cc, 0x113d5),
+    (0x113d7, 0x113d8),
+    (0x113e1, 0x113e2),
+    (0x116d0, 0x116e3),
+    (0x11bc0, 0x11be1),
+    (0x11bf0, 0x11bf9),
+    (0x11f5a, 0x11f5a),
+    (0x13460, 0x143fa),
+    (0x16100, 0x16139),
+    (0x16d40, 0x16d79),
+    (0x18cff, 0x18cff),
+    (0x1cc00, 0x1ccf9),
+    (0x1cd00, 0x1ceb3),
+    (0x1e5d0, 0x1e5fa),
+    (0x1e5ff, 0x1e5ff),
+    (0x1f8b2, 0x1f8bb),
+    (0x1f8c0, 0x1f8c1),
+    (0x1fa89, 0x1fa89),
+    (0x1fa8f, 0x1fa8f),
+    (0x1fabe, 0x1fabe),
+    (0x1fac6, 0x1fac6),
+    (0x1fadc, 0x1fadc),
+    (0x1fadf, 0x1fadf),
+    (0x1fae9, 0x1fae9),
+    (0x1fbcb, 0x1fbef),
+    (0x2ebf0, 0x2ee5d),
+];
+
+/// Go's `unicode.IsLetter(r) || unicode.IsDigit(r)` (Unicode 15.0).
+pub fn is_letter_or_digit(r: char) -> bool {
+    use unicode_general_category::{GeneralCategory as G, get_general_category};
+    if r.is_ascii() {
+        return r.is_ascii_alphanumeric();
     }
     let c = r as u32;
-    !matches!(c,
-        0xAD | 0x600..=0x605 | 0x61C | 0x6DD | 0x70F | 0x890..=0x891 | 0x8E2 | 0x180E
-        | 0x200B..=0x200F | 0x2028..=0x202E | 0x2060..=0x206F | 0xFEFF | 0xFFF0..=0xFFFB
-        | 0xFFFE..=0xFFFF | 0xE000..=0xF8FF | 0x110BD | 0x110CD | 0x13430..=0x1343F
-        | 0x1BCA0..=0x1BCA3 | 0x1D173..=0x1D17A | 0xE0001..=0xE007F | 0xF0000..)
+    matches!(
+        get_general_category(r),
+        G::UppercaseLetter
+            | G::LowercaseLetter
+            | G::TitlecaseLetter
+            | G::ModifierLetter
+            | G::OtherLetter
+            | G::DecimalNumber
+    ) && !NEWER_THAN_UNICODE_15
+        .iter()
+        .any(|&(a, b)| (a..=b).contains(&c))
+}
+
+/// Go's `strconv.IsPrint`: letters, marks, numbers, punctuation, symbols
+/// (Unicode 15.0, as Go's tables) and the ASCII space.
+pub fn is_print(r: char) -> bool {
+    use unicode_general_category::{GeneralCategory as G, get_general_category};
+    if r.is_ascii() {
+        return (' '..='~').contains(&r);
+    }
+    let printable = matches!(
+        get_general_category(r),
+        G::UppercaseLetter
+            | G::LowercaseLetter
+            | G::TitlecaseLetter
+            | G::ModifierLetter
+            | G::OtherLetter
+            | G::NonspacingMark
+            | G::SpacingMark
+            | G::EnclosingMark
+            | G::DecimalNumber
+            | G::LetterNumber
+            | G::OtherNumber
+            | G::ConnectorPunctuation
+            | G::DashPunctuation
+            | G::OpenPunctuation
+            | G::ClosePunctuation
+            | G::InitialPunctuation
+            | G::FinalPunctuation
+            | G::OtherPunctuation
+            | G::MathSymbol
+            | G::CurrencySymbol
+            | G::ModifierSymbol
+            | G::OtherSymbol
+    );
+    let c = r as u32;
+    printable
+        && !NEWER_THAN_UNICODE_15
+            .iter()
+            .any(|&(a, b)| (a..=b).contains(&c))
 }
 
 fn can_backquote(s: &str) -> bool {
@@ -1274,6 +1371,17 @@ mod tests {
                 &[Value::Int(5), Value::Int(8), Value::Int(255)]
             ),
             "101 10 0xff"
+        );
+    }
+
+    /// Expected text printed by Go 1.26 `strconv.Quote` for the same input
+    /// (unassigned, format, non-ASCII space and Unicode 15.1 code points).
+    #[test]
+    fn quote_escapes_like_go() {
+        let s = "a\u{0378}\u{00ad}\u{1F600}\u{2ffc}\u{00a0}\u{e9}\x7f\u{200b}\u{E0001}";
+        assert_eq!(
+            quote(s),
+            "\"a\\u0378\\u00ad\u{1F600}\\u2ffc\\u00a0\u{e9}\\x7f\\u200b\\U000e0001\""
         );
     }
 

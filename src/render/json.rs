@@ -53,6 +53,22 @@ fn decode(text: &str) -> Result<(Value, Option<JsonError>), JsonError> {
     Ok((v, p.type_error))
 }
 
+/// One JSON value at the start of `text` (after whitespace), as Go's
+/// `json.Decoder.Decode` reads it: the value and the byte offset after it.
+pub fn parse_prefix(text: &str) -> Result<(Value, usize), JsonError> {
+    let mut p = Parser {
+        s: text.as_bytes(),
+        i: 0,
+        type_error: None,
+    };
+    p.skip_ws();
+    let v = p.value()?;
+    if let Some(e) = p.type_error {
+        return Err(e);
+    }
+    Ok((v, p.i))
+}
+
 /// `json.Unmarshal` into `map[string]interface{}` (Helm's `fromJson`); JSON
 /// `null` leaves the map empty.
 pub fn parse_map(text: &str) -> Result<Value, JsonError> {

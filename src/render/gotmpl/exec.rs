@@ -58,6 +58,8 @@ pub struct Env<'e> {
     pub counts: &'e RefCell<HashMap<String, usize>>,
     /// Current nesting of template executions (native stack protection).
     pub depth: &'e std::cell::Cell<usize>,
+    /// Remaining execution steps (nodes walked); `u64::MAX` means unlimited.
+    pub steps: &'e std::cell::Cell<u64>,
 }
 
 /// Control flow out of a walk: `break`, `continue` or an error.
@@ -277,6 +279,11 @@ impl<'t, 'e> State<'t, 'e> {
 
     fn walk(&mut self, dot: &Rv, node: &'t Node, out: &mut String) -> R<()> {
         self.at(At::Node(node));
+        let left = self.env.steps.get();
+        if left == 0 {
+            return self.errorf("execution step limit exceeded".into());
+        }
+        self.env.steps.set(left - 1);
         match node {
             Node::Action(a) => {
                 let val = self.eval_pipeline(dot, &a.pipe)?;
@@ -429,6 +436,11 @@ impl<'t, 'e> State<'t, 'e> {
         elem: Rv,
         out: &mut String,
     ) -> R<bool> {
+        let left = self.env.steps.get();
+        if left == 0 {
+            return self.errorf("execution step limit exceeded".into());
+        }
+        self.env.steps.set(left - 1);
         let decl = &r.pipe.decl;
         if !decl.is_empty() {
             if r.pipe.is_assign {
@@ -649,8 +661,8 @@ impl<'t, 'e> State<'t, 'e> {
             Rv::Iface(Value::Nil) => {
                 return self.errorf(format!("nil pointer evaluating interface {{}}.{name}"));
             }
-            Rv::Iface(v) => ("interface {}".to_string(), v),
-            Rv::Val(v) => (v.type_name().to_string(), v),
+            Rv::Iface(v) => (true, v),
+            Rv::Val(v) => (false, v),
         };
         let has_args = args.len() > 1 || fin.is_some();
         match &v {
@@ -678,6 +690,7 @@ impl<'t, 'e> State<'t, 'e> {
             }
             _ => {}
         }
+        let typ = if typ { "interface {}" } else { v.type_name() };
         self.errorf(format!("can't evaluate field {name} in type {typ}"))
     }
 
@@ -1251,6 +1264,7 @@ fn tpl(env: &Env<'_>, text: &str, vals: &Value) -> Result<String, GoError> {
         funcs: env.funcs,
         counts: env.counts,
         depth: env.depth,
+        steps: env.steps,
     };
     match execute_named(&sub, "gotpl", vals) {
         Ok(s) => Ok(s.replace("<no value>", "")),

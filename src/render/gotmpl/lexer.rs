@@ -1,6 +1,8 @@
 //! The template lexer: a port of Go's `text/template/parse/lex.go` (same
 //! items, positions, line counting, trim markers and error texts).
 
+use std::borrow::Cow;
+
 /// Byte offset into the template text.
 pub type Pos = usize;
 
@@ -65,14 +67,14 @@ impl ItemType {
 
 /// One lexed item.
 #[derive(Clone, Debug)]
-pub struct Item {
+pub struct Item<'a> {
     pub typ: ItemType,
     pub pos: Pos,
-    pub val: String,
+    pub val: Cow<'a, str>,
     pub line: usize,
 }
 
-impl std::fmt::Display for Item {
+impl std::fmt::Display for Item<'_> {
     /// Go's `item.String()`, used in parse error messages.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.typ {
@@ -140,7 +142,7 @@ pub struct Lexer<'a> {
     paren_depth: i32,
     line: usize,
     start_line: usize,
-    item: Option<Item>,
+    item: Option<Item<'a>>,
     inside_action: bool,
     /// `break` and `continue` are keywords (no functions of those names).
     pub break_ok: bool,
@@ -153,7 +155,7 @@ fn is_space(r: Option<char>) -> bool {
 
 fn is_alnum(r: Option<char>) -> bool {
     match r {
-        Some(c) => c == '_' || c.is_alphabetic() || c.is_numeric(),
+        Some(c) => c == '_' || crate::render::gofmt::is_letter_or_digit(c),
         None => false,
     }
 }
@@ -223,11 +225,12 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    fn this_item(&mut self, typ: ItemType) -> Item {
+    fn this_item(&mut self, typ: ItemType) -> Item<'a> {
+        let input: &'a str = self.input;
         let i = Item {
             typ,
             pos: self.start,
-            val: self.input[self.start..self.pos].to_string(),
+            val: Cow::Borrowed(&input[self.start..self.pos]),
             line: self.start_line,
         };
         self.start = self.pos;
@@ -240,7 +243,7 @@ impl<'a> Lexer<'a> {
         self.emit_item(i)
     }
 
-    fn emit_item(&mut self, i: Item) -> State {
+    fn emit_item(&mut self, i: Item<'a>) -> State {
         self.item = Some(i);
         State::Done
     }
@@ -274,7 +277,7 @@ impl<'a> Lexer<'a> {
         self.item = Some(Item {
             typ: ItemType::Error,
             pos: self.start,
-            val: msg,
+            val: Cow::Owned(msg),
             line: self.start_line,
         });
         self.start = 0;
@@ -284,7 +287,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// The next item (EOF forever once the input is exhausted or after an error).
-    pub fn next_item(&mut self) -> Item {
+    pub fn next_item(&mut self) -> Item<'a> {
         self.item = None;
         let mut state = if self.inside_action {
             State::InsideAction
@@ -310,7 +313,7 @@ impl<'a> Lexer<'a> {
                     return self.item.take().unwrap_or(Item {
                         typ: ItemType::Eof,
                         pos: self.pos,
-                        val: "EOF".into(),
+                        val: Cow::Borrowed("EOF"),
                         line: self.start_line,
                     });
                 }
@@ -679,7 +682,7 @@ mod tests {
         loop {
             let i = l.next_item();
             let done = matches!(i.typ, ItemType::Eof | ItemType::Error);
-            out.push((i.typ, i.val));
+            out.push((i.typ, i.val.to_string()));
             if done {
                 return out;
             }

@@ -113,6 +113,7 @@ pub struct TemplateSet {
     ns: Namespace<'static>,
     funcs: FuncTable,
     counts: RefCell<HashMap<String, usize>>,
+    step_limit: Option<u64>,
 }
 
 impl Default for TemplateSet {
@@ -136,6 +137,7 @@ impl TemplateSet {
             },
             funcs,
             counts: RefCell::new(HashMap::new()),
+            step_limit: None,
         }
     }
 
@@ -158,6 +160,12 @@ impl TemplateSet {
         Ok(())
     }
 
+    /// Bounds each execution to `steps` walked nodes (Helm has no such
+    /// bound; for untrusted input such as fuzzing). Exceeding it is an error.
+    pub fn set_step_limit(&mut self, steps: Option<u64>) {
+        self.step_limit = steps;
+    }
+
     /// Whether a template of that name exists.
     pub fn has_template(&self, name: &str) -> bool {
         self.ns.local.contains_key(name)
@@ -178,11 +186,13 @@ impl TemplateSet {
     /// Executes template `name` with `data`, keeping Go's `<no value>` marks.
     pub fn execute_raw(&self, name: &str, data: &Value) -> Result<String, TemplateError> {
         let depth = Cell::new(0);
+        let steps = Cell::new(self.step_limit.unwrap_or(u64::MAX));
         let env = Env {
             ns: &self.ns,
             funcs: &self.funcs,
             counts: &self.counts,
             depth: &depth,
+            steps: &steps,
         };
         exec::execute_named(&env, name, data).map_err(|err| TemplateError::Exec {
             file: name.to_string(),

@@ -382,18 +382,18 @@ pub fn parse(
     Ok(p.tree_set)
 }
 
-fn empty_item() -> Item {
+fn empty_item<'a>() -> Item<'a> {
     Item {
         typ: ItemType::Eof,
         pos: 0,
-        val: String::new(),
+        val: std::borrow::Cow::Borrowed(""),
         line: 0,
     }
 }
 
 struct Parser<'a> {
     lex: Lexer<'a>,
-    token: [Item; 3],
+    token: [Item<'a>; 3],
     peek_count: usize,
     parse_name: Rc<str>,
     text: Rc<str>,
@@ -402,8 +402,8 @@ struct Parser<'a> {
     ctx: TreeCtx,
 }
 
-impl Parser<'_> {
-    fn next(&mut self) -> Item {
+impl<'a> Parser<'a> {
+    fn next(&mut self) -> Item<'a> {
         if self.peek_count > 0 {
             self.peek_count -= 1;
         } else {
@@ -416,18 +416,18 @@ impl Parser<'_> {
         self.peek_count += 1;
     }
 
-    fn backup2(&mut self, t1: Item) {
+    fn backup2(&mut self, t1: Item<'a>) {
         self.token[1] = t1;
         self.peek_count = 2;
     }
 
-    fn backup3(&mut self, t2: Item, t1: Item) {
+    fn backup3(&mut self, t2: Item<'a>, t1: Item<'a>) {
         self.token[1] = t1;
         self.token[2] = t2;
         self.peek_count = 3;
     }
 
-    fn peek(&mut self) -> Item {
+    fn peek(&mut self) -> Item<'a> {
         if self.peek_count > 0 {
             return self.token[self.peek_count - 1].clone();
         }
@@ -436,7 +436,7 @@ impl Parser<'_> {
         self.token[0].clone()
     }
 
-    fn next_non_space(&mut self) -> Item {
+    fn next_non_space(&mut self) -> Item<'a> {
         loop {
             let t = self.next();
             if t.typ != ItemType::Space {
@@ -445,7 +445,7 @@ impl Parser<'_> {
         }
     }
 
-    fn peek_non_space(&mut self) -> Item {
+    fn peek_non_space(&mut self) -> Item<'a> {
         let t = self.next_non_space();
         self.backup();
         t
@@ -458,7 +458,7 @@ impl Parser<'_> {
         )))
     }
 
-    fn expect(&mut self, expected: ItemType, context: &str) -> PResult<Item> {
+    fn expect(&mut self, expected: ItemType, context: &str) -> PResult<Item<'a>> {
         let t = self.next_non_space();
         if t.typ != expected {
             return self.unexpected(&t, context);
@@ -581,7 +581,7 @@ impl Parser<'_> {
         match token.typ {
             ItemType::Text => Ok(Parsed::Node(Node::Text {
                 pos: token.pos,
-                text: Rc::from(token.val.as_str()),
+                text: Rc::from(&*token.val),
             })),
             ItemType::LeftDelim => {
                 self.ctx.action_line = token.line;
@@ -664,11 +664,11 @@ impl Parser<'_> {
                     pipe.is_assign = next.typ == ItemType::Assign;
                     self.next_non_space();
                     pipe.decl.push(new_variable(v.pos, &v.val));
-                    self.ctx.vars.push(Rc::from(v.val.as_str()));
+                    self.ctx.vars.push(Rc::from(&*v.val));
                 } else if next.typ == ItemType::Char && next.val == "," {
                     self.next_non_space();
                     pipe.decl.push(new_variable(v.pos, &v.val));
-                    self.ctx.vars.push(Rc::from(v.val.as_str()));
+                    self.ctx.vars.push(Rc::from(&*v.val));
                     if context == "range" && pipe.decl.len() < 2 {
                         match self.peek_non_space().typ {
                             ItemType::Variable | ItemType::RightDelim | ItemType::RightParen => {
@@ -930,7 +930,7 @@ impl Parser<'_> {
                 }
                 Arg::Identifier {
                     pos,
-                    name: Rc::from(token.val.as_str()),
+                    name: Rc::from(&*token.val),
                 }
             }
             ItemType::Dot => Arg::Dot { pos },
@@ -964,7 +964,7 @@ impl Parser<'_> {
             ItemType::String | ItemType::RawString => match unquote(&token.val) {
                 Ok(s) => Arg::String {
                     pos,
-                    quoted: Rc::from(token.val.as_str()),
+                    quoted: Rc::from(&*token.val),
                     text: Rc::from(s.as_str()),
                 },
                 Err(e) => return self.errorf(e),

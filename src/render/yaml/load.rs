@@ -4,6 +4,7 @@
 //! map keys turned into strings, then passed through JSON, so every number
 //! becomes a float64 and NaN/Inf are errors.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError};
@@ -23,9 +24,9 @@ pub enum LoadError {
 type Id = usize;
 
 /// A parsed node of the first document.
-enum Node {
+enum Node<'t> {
     Scalar {
-        value: String,
+        value: Cow<'t, str>,
         plain: bool,
         tag: Option<String>,
     },
@@ -36,8 +37,8 @@ enum Node {
 }
 
 /// The node tree of the first document (`None` for an empty stream).
-struct Doc {
-    nodes: Vec<Node>,
+struct Doc<'t> {
+    nodes: Vec<Node<'t>>,
     root: Option<Id>,
 }
 
@@ -54,20 +55,23 @@ pub fn load_first(text: &str) -> Result<Value, LoadError> {
     } else {
         text
     };
-    let doc = parse_first(text)?;
+    let v = parse_first(text, decode_doc)?;
+    check_json(&v)?;
+    Ok(v)
+}
+
+fn decode_doc(doc: &Doc<'_>) -> Result<Value, LoadError> {
     let Some(root) = doc.root else {
         return Ok(Value::Nil);
     };
     let mut d = Decoder {
-        doc: &doc,
+        doc,
         active_aliases: HashSet::new(),
         decode_count: 0,
         alias_count: 0,
         alias_depth: 0,
     };
-    let v = d.decode(root)?;
-    check_json(&v)?;
-    Ok(v)
+    d.decode(root)
 }
 
 /// Rejects what `json.Marshal` cannot encode (NaN and infinities).
@@ -89,24 +93,25 @@ fn check_json(v: &Value) -> Result<(), LoadError> {
 /// Parses the first document. libyaml (unlike saphyr) accepts continuation
 /// lines of quoted scalars at any indentation; since folding drops leading
 /// blanks anyway, such lines are re-indented and the text parsed again.
-fn parse_first(text: &str) -> Result<Doc, LoadError> {
-    let mut current = std::borrow::Cow::Borrowed(text);
+fn parse_first(
+    text: &str,
+    finish: impl Fn(&Doc<'_>) -> Result<Value, LoadError>,
+) -> Result<Value, LoadError> {
+    let mut current = Cow::Borrowed(text);
     for _ in 0..1000 {
-        match parse_events(&current) {
-            Err(Retry::Reindent(start)) => match reindent_quoted(&current, start) {
-                Some(fixed) => current = std::borrow::Cow::Owned(fixed),
-                None => break,
-            },
-            Err(Retry::TabAfterColon(at)) => match tab_to_space_after(&current, at) {
-                Some(fixed) => current = std::borrow::Cow::Owned(fixed),
-                None => break,
-            },
+        let fixed = match parse_events(&current) {
+            Err(Retry::Reindent(start)) => reindent_quoted(&current, start),
+            Err(Retry::TabAfterColon(at)) => tab_to_space_after(&current, at),
             Err(Retry::Fail(e)) => return Err(e),
-            Ok(doc) => return Ok(doc),
+            Ok(doc) => return finish(&doc),
+        };
+        match fixed {
+            Some(fixed) => current = Cow::Owned(fixed),
+            None => break,
         }
     }
     match parse_events(&current) {
-        Ok(doc) => Ok(doc),
+        Ok(doc) => finish(&doc),
         Err(Retry::Fail(e)) => Err(e),
         Err(Retry::TabAfterColon(_)) => Err(LoadError::Yaml(
             "yaml: found character that cannot start any token".into(),
@@ -201,7 +206,7 @@ fn reindent_quoted(text: &str, start: usize) -> Option<String> {
     changed.then_some(out)
 }
 
-fn parse_events(text: &str) -> Result<Doc, Retry> {
+fn parse_events(text: &str) -> Result<Doc<'_>, Retry> {
     let mut parser = Parser::new_from_str(text);
     let mut b = Builder {
         nodes: Vec::new(),
@@ -209,6 +214,13 @@ fn parse_events(text: &str) -> Result<Doc, Retry> {
         stack: Vec::new(),
         root: None,
         text,
+    };
+    let has_tabs = text.contains('\t');
+    // Byte offsets of characters (saphyr positions count characters).
+    let char_bytes: Vec<usize> = if has_tabs && !text.is_ascii() {
+        text.char_indices().map(|(b, _)| b).collect()
+    } else {
+        Vec::new()
     };
     while let Some(next) = parser.next_event() {
         let (event, span) = next.map_err(|e| {
@@ -220,6 +232,25 @@ fn parse_events(text: &str) -> Result<Doc, Retry> {
                 Retry::Fail(scan_error(&e, text))
             }
         })?;
+        if has_tabs
+            && matches!(
+                event,
+                Event::Scalar(..)
+                    | Event::SequenceStart(..)
+                    | Event::MappingStart(..)
+                    | Event::Alias(_)
+            )
+            && let Some(line) = tab_after_block_entry(text, &char_bytes, span.start.index())
+        {
+            let at = if line > 1 {
+                format!("line {line}: ")
+            } else {
+                String::new()
+            };
+            return Err(Retry::Fail(LoadError::Yaml(format!(
+                "yaml: {at}found character that cannot start any token"
+            ))));
+        }
         match event {
             Event::StreamEnd => break,
             Event::DocumentEnd => {
@@ -232,7 +263,7 @@ fn parse_events(text: &str) -> Result<Doc, Retry> {
                 let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
                 let id = b.push(
                     Node::Scalar {
-                        value: value.into_owned(),
+                        value,
                         plain: style == ScalarStyle::Plain,
                         tag,
                     },
@@ -274,7 +305,7 @@ fn parse_events(text: &str) -> Result<Doc, Retry> {
 }
 
 struct Builder<'t> {
-    nodes: Vec<Node>,
+    nodes: Vec<Node<'t>>,
     anchors: HashMap<usize, Id>,
     /// Open collections, with a pending key for maps.
     stack: Vec<(Id, Option<Id>)>,
@@ -283,8 +314,8 @@ struct Builder<'t> {
     text: &'t str,
 }
 
-impl Builder<'_> {
-    fn push(&mut self, node: Node, anchor: usize) -> Id {
+impl<'t> Builder<'t> {
+    fn push(&mut self, node: Node<'t>, anchor: usize) -> Id {
         let id = self.nodes.len();
         self.nodes.push(node);
         if anchor != 0 {
@@ -316,6 +347,9 @@ fn scan_error(e: &ScanError, text: &str) -> LoadError {
     let info = e.info();
     let mut line = e.marker().line();
     let (msg, parser_error) = match info {
+        "\"-\" is only valid inside a block" => {
+            ("did not find expected node content".to_string(), true)
+        }
         "misplaced bracket" | "invalid trailing content after double-quoted scalar" => {
             ("did not find expected key".to_string(), true)
         }
@@ -402,6 +436,33 @@ fn line_of_next(text: &str, idx: usize, pred: impl Fn(&str) -> bool) -> usize {
         .map_or(first, |(n, _)| n + 1)
 }
 
+/// libyaml does not skip tabs after a block entry `-` (a simple key may
+/// follow), so `-<TAB>x` is "found character that cannot start any token".
+/// Returns the 1-based line of such a `-` when the node starting at char
+/// index `idx` follows one.
+fn tab_after_block_entry(text: &str, char_bytes: &[usize], idx: usize) -> Option<usize> {
+    let byte = if char_bytes.is_empty() {
+        idx
+    } else {
+        *char_bytes.get(idx)?
+    };
+    let before = text.get(..byte)?;
+    let trimmed = before.trim_end_matches([' ', '\t']);
+    let blanks = &before[trimmed.len()..];
+    if !blanks.contains('\t') || !trimmed.ends_with('-') {
+        return None;
+    }
+    let dash = trimmed.len() - 1;
+    let line_start = trimmed[..dash].rfind('\n').map_or(0, |p| p + 1);
+    let prefix = &trimmed[line_start..dash];
+    // Only a block entry: the dash opens the line or follows other entries.
+    if !prefix.chars().all(|c| c == ' ' || c == '-') {
+        return None;
+    }
+    let zero_based = text[..dash].matches('\n').count();
+    Some(zero_based + 1)
+}
+
 /// The alias name written at character index `idx` (after an optional `*`).
 fn anchor_name_at(text: &str, idx: usize) -> String {
     let rest: String = text.chars().skip(idx).collect();
@@ -414,8 +475,8 @@ fn anchor_name_at(text: &str, idx: usize) -> String {
 // ---------------------------------------------------------------------------
 // Nodes to values
 
-struct Decoder<'d> {
-    doc: &'d Doc,
+struct Decoder<'d, 't> {
+    doc: &'d Doc<'t>,
     active_aliases: HashSet<Id>,
     decode_count: usize,
     alias_count: usize,
@@ -439,7 +500,7 @@ fn yaml_err(msg: impl Into<String>) -> LoadError {
     LoadError::Yaml(format!("yaml: {}", msg.into()))
 }
 
-impl Decoder<'_> {
+impl Decoder<'_, '_> {
     fn count(&mut self) -> Result<(), LoadError> {
         self.decode_count += 1;
         if self.alias_depth > 0 {
@@ -623,7 +684,7 @@ fn float_key(f: f64) -> String {
     }
 }
 
-impl Decoder<'_> {
+impl Decoder<'_, '_> {
     /// Go's `%#v` of the go-yaml value of a node (for "invalid map key").
     fn go_sharp_v(&self, id: Id) -> String {
         match &self.doc.nodes[id] {

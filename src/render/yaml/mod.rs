@@ -24,6 +24,9 @@ pub enum YamlError {
     /// The converted document does not fit the target Go type.
     #[error("error unmarshaling JSON: while decoding JSON: {0}")]
     Unmarshal(String),
+    /// apimachinery's YAMLReader rejected a `---` line with content after it.
+    #[error("error reading yaml document: {0}")]
+    Reader(String),
     /// A values document failed (Helm's `LoadValues` wording).
     #[error("cannot unmarshal yaml document: {0}")]
     Document(Box<YamlError>),
@@ -48,7 +51,7 @@ fn convert(e: load::LoadError) -> YamlError {
 /// order (maps merged recursively, anything else replaced).
 pub fn parse_values(text: &str) -> Result<Value, YamlError> {
     let mut values = Map::new();
-    for doc in split_documents(text) {
+    for doc in split_documents(text)? {
         let current = parse_map(doc).map_err(|e| YamlError::Document(Box::new(e)))?;
         if let Value::Map(_, m) = current {
             let m = std::mem::take(&mut *m.borrow_mut());
@@ -56,6 +59,59 @@ pub fn parse_values(text: &str) -> Result<Value, YamlError> {
         }
     }
     Ok(Value::map(values))
+}
+
+/// [`parse_values`] for raw file bytes: text that is not UTF-8 fails the way
+/// libyaml's reader fails (`yaml: invalid leading UTF-8 octet`, ...).
+pub fn parse_values_bytes(data: &[u8]) -> Result<Value, YamlError> {
+    let text = utf8_text(data).map_err(|e| YamlError::Document(Box::new(e)))?;
+    parse_values(text)
+}
+
+/// [`parse_any`] for raw file bytes (see [`parse_values_bytes`]).
+pub fn parse_any_bytes(data: &[u8]) -> Result<Value, YamlError> {
+    parse_any(utf8_text(data)?)
+}
+
+/// The text of `data`, or libyaml's reader error for invalid UTF-8.
+fn utf8_text(data: &[u8]) -> Result<&str, YamlError> {
+    match std::str::from_utf8(data) {
+        Ok(t) => Ok(t),
+        Err(e) => {
+            let rest = &data[e.valid_up_to()..];
+            let lead = rest[0];
+            let width = match lead {
+                0x00..=0x7F => 1,
+                0xC0..=0xDF => 2,
+                0xE0..=0xEF => 3,
+                0xF0..=0xF7 => 4,
+                _ => 0,
+            };
+            let problem = if width == 0 {
+                "invalid leading UTF-8 octet"
+            } else if rest.len() < width {
+                "incomplete UTF-8 octet sequence"
+            } else if rest[1..width].iter().any(|b| b & 0xC0 != 0x80) {
+                "invalid trailing UTF-8 octet"
+            } else {
+                let mut v = u32::from(lead) & (0xFF >> (width + 1));
+                for b in &rest[1..width] {
+                    v = (v << 6) | (u32::from(*b) & 0x3F);
+                }
+                let shortest = match width {
+                    2 => v >= 0x80,
+                    3 => v >= 0x800,
+                    _ => v >= 0x10000,
+                };
+                if shortest {
+                    "invalid Unicode character"
+                } else {
+                    "invalid length of a UTF-8 sequence"
+                }
+            };
+            Err(YamlError::Convert(format!("yaml: {problem}")))
+        }
+    }
 }
 
 /// Helm's `loader.MergeMaps(a, b)` in place: `b` wins, nested maps merge.
@@ -73,9 +129,10 @@ fn merge_maps(a: &mut Map, b: Map) {
 }
 
 /// apimachinery's `YAMLReader`: documents are separated by lines starting
-/// with `---` (followed only by spaces or a comment); empty documents are
-/// skipped, a leading separator line stays part of its document.
-fn split_documents(text: &str) -> Vec<&str> {
+/// with `---` (followed only by spaces or a comment, anything else is an
+/// error); empty documents are skipped, a leading separator line stays part
+/// of its document.
+fn split_documents(text: &str) -> Result<Vec<&str>, YamlError> {
     let mut docs = Vec::new();
     let mut start = 0;
     let mut pos = 0;
@@ -84,7 +141,12 @@ fn split_documents(text: &str) -> Vec<&str> {
         let line = &text[pos..end];
         if let Some(rest) = line.strip_prefix("---") {
             let trimmed = rest.trim();
-            if (trimmed.is_empty() || trimmed.starts_with('#')) && pos > start {
+            if !trimmed.is_empty() && !trimmed.starts_with('#') {
+                return Err(YamlError::Reader(format!(
+                    "invalid Yaml document separator: {trimmed}"
+                )));
+            }
+            if pos > start {
                 docs.push(&text[start..pos]);
                 start = end;
             }
@@ -94,7 +156,7 @@ fn split_documents(text: &str) -> Vec<&str> {
     if start < text.len() {
         docs.push(&text[start..]);
     }
-    docs
+    Ok(docs)
 }
 
 /// `sigs.k8s.io/yaml.Unmarshal` into `interface{}`: the first document, any
@@ -142,6 +204,11 @@ pub fn from_yaml(text: &str) -> Value {
 /// error text.
 pub fn from_yaml_array(text: &str) -> Value {
     parse_list(text).unwrap_or_else(|e| Value::list(vec![Value::str(e.to_string())]))
+}
+
+/// Helm's `toYamlPretty` (go-yaml v3 `Encoder`, indent 2), untrimmed.
+pub fn to_yaml_pretty(value: &Value) -> String {
+    emit::marshal_v3(value)
 }
 
 /// `sigs.k8s.io/yaml.Marshal`: the text Helm's `toYaml` trims.

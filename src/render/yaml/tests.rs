@@ -92,6 +92,21 @@ fn check_to_yaml(values: &str) {
     assert_eq!(rudder_to_yaml(values), expected, "values:\n{values}");
 }
 
+fn check_to_yaml_pretty(values: &str) {
+    let Some(expected) = helm_render(values, "{{ toYamlPretty .Values }}") else {
+        eprintln!("helm not installed; skipping");
+        return;
+    };
+    let expected = expected.expect("helm renders");
+    let v = parse_values(values).expect("values parse");
+    let got = to_yaml_pretty(&v);
+    assert_eq!(
+        got.strip_suffix('\n').unwrap_or(&got),
+        expected,
+        "values:\n{values}"
+    );
+}
+
 fn check_to_json(values: &str) {
     let Some(expected) = helm_render(values, "{{ .Values | toJson }}") else {
         eprintln!("helm not installed; skipping");
@@ -496,6 +511,50 @@ const PARSER_DOCS: &[&str] = &[
     "a: !!map {b: 1}\nc: !!seq [1]",
     "a: !!set {x, y}",
     "a: !!omap [{x: 1}]",
+    "key: value\n  # comment\nnext: 1",
+    "a: >-\n\n  text\n\n  more\n",
+    "# only\n---\n# comments\n",
+    "a: |\r\n  x\r\n  y\r\nb: 1\r\n",
+    "x: &x {a: 1}\nl:\n- <<: *x\n  b: 1\n- <<: *x",
+    "a: [b: c]",
+    "a: [b, {c: d}, [e]]",
+    "a  : 1\nb\t: 2",
+    "a: 1\t\nb: 'x' # c",
+    "- - a\n  - b\n- c",
+    "a:\n    - b\n    - c\nd: e",
+    "a:\n  - b: 1\n    c: 2\n  - d",
+    "a: |+\n  x\n\n\nb: 1",
+    "a: >\n  one\n\n    more\n  two\n",
+    "a: [1, # c\n  2]",
+    "a: {b: 1, # c\n  d: 2}",
+    "a:\n  b:\n  c: 1",
+    "? - a\n  - b\n: c",
+    "a: 'x\\y'\nb: \"x\\\\y\"",
+    "a:\n  - 1\n  -  2\n  -\t3",
+    "a: \"x\" # \"c\"",
+    "- a\n-\n  - b",
+    "a: b # c: d\ne: f",
+    "a: x:y\nb: x :y\nc: x# y\nd: 'x' ",
+    "a:\n  # c1\n\n  # c2\n  b: 1",
+    "emptyflow: { }\nemptyseq: [ ]",
+    "a: !!str\n  - x",
+    "a: |\n   three\n  two",
+    "top: 1\n  bad: 2",
+    "a: 1\n b: 2",
+    "a:\n- b\n - c",
+    "- a\n - b",
+    "a: [b\n]",
+    "a: \"line1\\\n  continued\"",
+    "k: v\n\n\n\n",
+    "\n\n\na: 1",
+    "a: 0x7FFFFFFFFFFFFFFF\nb: 0xFFFFFFFFFFFFFFFF\nc: -0x8000000000000000",
+    "a: 1.7976931348623157e308\nb: 4.9e-324\nc: 2.5e-310",
+    "a: 123_456.78_9",
+    "a: +0\nb: -0\nc: +0.0\nd: 0e0",
+    "-\ta",
+    "- - \tb",
+    "a: [-\tb]",
+    "a: |\n  -\tliteral\n",
 ];
 
 #[test]
@@ -562,4 +621,143 @@ fn from_yaml_to_yaml_documents_match_helm() {
         let y = to_yaml(&rudder_from_yaml(d)).unwrap_or_default();
         y.strip_suffix('\n').unwrap_or(&y).to_string()
     });
+}
+
+/// Rough speed check (run with `--ignored --nocapture` in release mode).
+#[test]
+#[ignore]
+fn bench_argo_values() {
+    let text = std::fs::read_to_string("../shared/charts/corpus/argo-cd/values.yaml")
+        .or_else(|_| std::fs::read_to_string("/work/shared/charts/corpus/argo-cd/values.yaml"))
+        .expect("argo values");
+    let t = std::time::Instant::now();
+    let mut v = Value::Nil;
+    for _ in 0..20 {
+        v = parse_values(&text).expect("parse");
+    }
+    eprintln!("parse_values: {:?} per run", t.elapsed() / 20);
+    let t = std::time::Instant::now();
+    let mut n = 0;
+    for _ in 0..20 {
+        n += to_yaml(&v).expect("yaml").len();
+    }
+    eprintln!("to_yaml: {:?} per run ({n})", t.elapsed() / 20);
+    let t = std::time::Instant::now();
+    for _ in 0..20 {
+        n += json::to_json(&v).expect("json").len();
+    }
+    eprintln!("to_json: {:?} per run ({n})", t.elapsed() / 20);
+}
+
+#[test]
+#[ignore]
+fn bench_saphyr_events_only() {
+    let text = std::fs::read_to_string("/work/shared/charts/corpus/argo-cd/values.yaml")
+        .expect("argo values");
+    let t = std::time::Instant::now();
+    let mut n = 0;
+    for _ in 0..20 {
+        let mut p = saphyr_parser::Parser::new_from_str(&text);
+        while let Some(Ok(_)) = p.next_event() {
+            n += 1;
+        }
+    }
+    eprintln!("saphyr events: {:?} per run ({n})", t.elapsed() / 20);
+}
+
+#[test]
+fn bad_document_separator_is_an_error() {
+    // helm v4.1.4: "cannot load values.yaml: error reading yaml document:
+    // invalid Yaml document separator: foo"
+    let e = parse_values("a: 1\n--- foo\nb: 2\n").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "error reading yaml document: invalid Yaml document separator: foo"
+    );
+}
+
+#[test]
+fn to_yaml_long_keys_and_folding_match_helm() {
+    let long_key = "k".repeat(130);
+    let words = "word ".repeat(30);
+    check_to_yaml(&format!(
+        r#"
+"{long_key}": v
+"{long_key} with space": v2
+short: "{words}end"
+sq: " {words}end"
+dq: "tab\t {words}end"
+dq2: "{words}  double  spaces  {words}"
+list:
+- "{words}end"
+- - "{words}end"
+- k: "{words}end"
+  "{long_key}": [1]
+ml: "{words}\n{words}"
+"#
+    ));
+}
+
+#[test]
+fn invalid_utf8_values_fail_like_helm() {
+    // helm v4.1.4 on a values.yaml holding the byte 0xFF:
+    // "cannot load values.yaml: cannot unmarshal yaml document: error
+    // converting YAML to JSON: yaml: invalid leading UTF-8 octet"
+    let e = parse_values_bytes(b"a: \xff\n").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "cannot unmarshal yaml document: error converting YAML to JSON: yaml: invalid leading UTF-8 octet"
+    );
+    let e = parse_values_bytes(b"a: \xc3(\n").unwrap_err();
+    assert!(
+        e.to_string()
+            .ends_with("yaml: invalid trailing UTF-8 octet"),
+        "{e}"
+    );
+    let e = parse_values_bytes(b"a: \xe0\x80\x80\n").unwrap_err();
+    assert!(
+        e.to_string()
+            .ends_with("yaml: invalid length of a UTF-8 sequence"),
+        "{e}"
+    );
+    let e = parse_values_bytes(b"a: \xed\xa0\x80\n").unwrap_err();
+    assert!(
+        e.to_string().ends_with("yaml: invalid Unicode character"),
+        "{e}"
+    );
+}
+
+#[test]
+fn to_yaml_pretty_matches_helm() {
+    check_to_yaml_pretty(TRICKY_SCALARS);
+    let long_key = "k".repeat(130);
+    let words = "word ".repeat(30);
+    check_to_yaml_pretty(&format!(
+        r#"
+"{long_key}": v
+short: "{words}end"
+sq: " {words}end"
+tab: "tab\there"
+tabml: "tab\there\nline"
+list:
+- "{words}end"
+- - a
+  - - b
+- k: v
+  l: [1, 2]
+  m: {{}}
+- []
+nested:
+  a:
+    b:
+    - c: d
+      e:
+      - f
+ml: "x\ny\n"
+big: 12345678901234567890
+float: 1.5
+int: 3
+million: 1000000
+"#
+    ));
 }
