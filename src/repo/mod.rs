@@ -7,6 +7,7 @@
 //!   credentials, TLS material).
 //! - [`repository`]: a repository's current index, parsed only when changed.
 //! - [`cache`]: archives verified against the index digest, cached by digest.
+//! - [`pull`]: index → entry → verified archive → loaded chart.
 //!
 //! Nothing here talks to the cluster; the HelmRepository reconciler feeds it
 //! URLs, credentials and TLS material read from Secrets.
@@ -14,6 +15,7 @@
 pub mod cache;
 pub mod fetch;
 pub mod index;
+pub mod pull;
 pub mod repository;
 pub mod resolve;
 
@@ -23,5 +25,6 @@ mod tests;
 pub use cache::{Archive, ArchiveSource, CacheError, ChartCache};
 pub use fetch::{BasicAuth, FetchError, FetchOptions, HttpRepo, TlsMaterial};
 pub use index::{ChartVersion, IndexError, IndexFile, parse_index};
+pub use pull::{PullError, Pulled, pull};
 pub use repository::{ChartRepository, IndexSnapshot, RefreshError};
 pub use resolve::{ResolveError, chart_url, resolve};

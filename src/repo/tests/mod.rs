@@ -764,3 +764,80 @@ async fn large_index_first_and_unchanged_fetch_times() {
         second.downloaded
     );
 }
+
+#[tokio::test]
+async fn concurrent_requests_for_one_archive_download_it_once() {
+    let srv = index_server(rewritten_index).await;
+    let repo = ChartRepository::new(&srv.base(), quick()).expect("repo");
+    let snap = repo.refresh().await.expect("index");
+    let entry = resolve(&snap.index, "podinfo", "6.14.1").expect("entry");
+    let cache = ChartCache::new(None, 1 << 30);
+    let (a, b, c) = tokio::join!(
+        cache.get(repo.http(), entry),
+        cache.get(repo.http(), entry),
+        cache.get(repo.http(), entry)
+    );
+    let (a, b, c) = (a.expect("a"), b.expect("b"), c.expect("c"));
+    assert!(a.bytes == b.bytes && b.bytes == c.bytes);
+    let downloads = srv
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with(".tgz"))
+        .count();
+    assert_eq!(downloads, 1);
+    assert_eq!(cache.stats().downloads, 1);
+    assert_eq!(cache.stats().memory_hits, 2);
+}
+
+/// A gzipped tar whose second entry climbs out of the chart folder.
+fn traversal_archive() -> Vec<u8> {
+    let mut tar = tar::Builder::new(Vec::new());
+    let chart_yaml = b"apiVersion: v2\nname: evil\nversion: 1.0.0\n";
+    let mut h = tar::Header::new_gnu();
+    h.set_path("evil/Chart.yaml").expect("path");
+    h.set_size(chart_yaml.len() as u64);
+    h.set_mode(0o644);
+    h.set_cksum();
+    tar.append(&h, &chart_yaml[..]).expect("append");
+    let body = b"kind: ConfigMap\n";
+    let mut h = tar::Header::new_gnu();
+    let name = b"evil/../../etc/cron.d/x";
+    h.as_old_mut().name[..name.len()].copy_from_slice(name);
+    h.set_size(body.len() as u64);
+    h.set_mode(0o644);
+    h.set_cksum();
+    tar.append(&h, &body[..]).expect("append");
+    let raw = tar.into_inner().expect("tar");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &raw).expect("gzip");
+    gz.finish().expect("gzip")
+}
+
+#[tokio::test]
+async fn archives_with_path_traversal_are_refused_with_a_clear_message() {
+    let tgz = traversal_archive();
+    let digest = sha256_hex(&tgz);
+    let index = format!(
+        "apiVersion: v1\nentries:\n  evil:\n  - name: evil\n    version: 1.0.0\n    digest: {digest}\n    urls: [charts/evil-1.0.0.tgz]\n"
+    );
+    let handler: Handler = Arc::new(move |req| match req.path.as_str() {
+        "/repo/index.yaml" => Reply::ok(index.clone()),
+        "/repo/charts/evil-1.0.0.tgz" => Reply::ok(tgz.clone()),
+        _ => Reply::status(404),
+    });
+    let srv = TestServer::start(handler, None).await;
+    let repo = ChartRepository::new(&format!("{}/repo", srv.base()), quick()).expect("repo");
+    let cache = ChartCache::new(None, 1 << 30);
+    let pulled = super::pull::pull(&repo, &cache, "evil", "^1")
+        .await
+        .expect("relative URL, digest ok");
+    let err = super::pull::load(&pulled).expect_err("traversal");
+    let text = err.to_string();
+    assert!(matches!(err, super::pull::PullError::Load { .. }));
+    assert!(
+        text.contains("evil 1.0.0")
+            && text.contains("illegally references parent directory")
+            && text.contains("etc/cron.d"),
+        "{text}"
+    );
+}
