@@ -117,13 +117,13 @@ impl ChartCache {
     /// always matching the index's digest.
     pub async fn get(&self, repo: &HttpRepo, entry: &ChartVersion) -> Result<Archive, CacheError> {
         let expected = expected_digest(entry)?;
-        if let Some(hit) = self.from_memory(&expected) {
+        if let Some(hit) = self.memory_hit(&expected) {
             return Ok(hit);
         }
         let lock = self.inflight_lock(&expected);
         let result = {
             let _guard = lock.lock().await;
-            match self.from_memory(&expected) {
+            match self.memory_hit(&expected) {
                 Some(hit) => Ok(hit),
                 None => self.load(repo, entry, expected.clone()).await,
             }
@@ -132,7 +132,7 @@ impl ChartCache {
         result
     }
 
-    fn from_memory(&self, digest: &str) -> Option<Archive> {
+    fn memory_hit(&self, digest: &str) -> Option<Archive> {
         let bytes = self.memory_get(digest)?;
         self.memory_hits.fetch_add(1, Ordering::Relaxed);
         Some(archive(digest.to_string(), bytes, ArchiveSource::Memory))
