@@ -100,6 +100,9 @@ pub(crate) enum Zone {
     Tz(jiff::tz::TimeZone),
     /// `time.FixedZone("", offset)` from a parsed numeric offset.
     Fixed(i32),
+    /// BurntSushi/toml's UTC-offset pseudo-locations for local dates and
+    /// times (`date-local`, `datetime-local`, `time-local`).
+    Label(&'static str),
 }
 
 impl Zone {
@@ -123,6 +126,7 @@ impl Zone {
         match self {
             Zone::Utc => (0, "UTC".into()),
             Zone::Fixed(off) => (*off, String::new()),
+            Zone::Label(name) => (0, (*name).to_string()),
             Zone::Tz(tz) => match jiff::Timestamp::from_second(secs) {
                 Ok(ts) => {
                     let info = tz.to_offset_info(ts);
@@ -148,6 +152,26 @@ pub(crate) struct GoTime {
 const ZERO_TIME_SECS: i64 = -62_135_596_800;
 
 impl GoTime {
+    /// A time from civil fields (UTC-based seconds) in a zone, as
+    /// `time.Date` builds it for a fixed offset.
+    pub(crate) fn from_civil(
+        date: (i64, u32, u32),
+        clock: (u32, u32, u32, u32),
+        offset: i32,
+        zone: Zone,
+    ) -> Value {
+        let (y, m, d) = date;
+        let (h, mi, sec, nanos) = clock;
+        let local = days_from_civil(y, m, d) * 86_400 + i64::from(h * 3600 + mi * 60 + sec);
+        GoTime {
+            secs: local - i64::from(offset),
+            nanos,
+            zone,
+            monotonic: false,
+        }
+        .into_value()
+    }
+
     fn now() -> GoTime {
         let d = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

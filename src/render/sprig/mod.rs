@@ -11,7 +11,7 @@
 
 mod cast;
 mod crypto;
-mod dates;
+pub(crate) mod dates;
 mod defaults;
 mod dicts;
 mod encoding;
@@ -22,6 +22,7 @@ mod paths;
 mod regex;
 pub mod semver;
 mod strings;
+mod tomlparse;
 mod url;
 
 #[cfg(test)]
@@ -33,6 +34,7 @@ use super::funcs::{FuncError, FuncResult, FuncSpec, GoType};
 use super::value::Value;
 
 pub(crate) use cast::{to_float64, to_int64};
+pub(crate) use tomlparse::from_toml;
 
 /// Every Sprig function Helm v4 makes available to templates.
 pub fn functions() -> &'static [FuncSpec] {

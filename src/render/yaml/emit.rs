@@ -42,6 +42,72 @@ pub fn marshal(value: &Value) -> Result<String, MarshalError> {
     Ok(e.out)
 }
 
+/// Helm's `toYamlPretty`: go-yaml v3's `Encoder` with `SetIndent(2)` on the
+/// Go value itself (no JSON step): floats as `strconv` `'g'` (`1e+06`),
+/// sequences indented under their key, no line folding.
+pub fn marshal_v3(value: &Value) -> String {
+    let node = to_node_v3(value);
+    let mut e = Emitter::new();
+    e.v3 = true;
+    e.best_width = usize::MAX;
+    e.emit_document(&node);
+    e.out
+}
+
+fn to_node_v3(value: &Value) -> Node<'static> {
+    match value {
+        Value::Nil => Node::Scalar("null".into(), Style::Plain),
+        Value::Bool(b) => Node::Scalar(if *b { "true" } else { "false" }.into(), Style::Plain),
+        Value::Int(i) | Value::Int64(i) => Node::Scalar(i.to_string().into(), Style::Plain),
+        Value::Float(f) => {
+            let s = match format_float(*f, 'g', 64).as_str() {
+                "+Inf" => ".inf".to_string(),
+                "-Inf" => "-.inf".to_string(),
+                "NaN" => ".nan".to_string(),
+                other => other.to_string(),
+            };
+            Node::Scalar(s.into(), Style::Plain)
+        }
+        Value::Str(s) => string_node(Cow::Owned(s.to_string())).into_owned(),
+        Value::Bytes(b) => string_node(Cow::Owned(base64_std(b))).into_owned(),
+        Value::List(l) => Node::Seq(l.items.iter().map(to_node_v3).collect()),
+        Value::Map(_, m) => {
+            let m = m.borrow();
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort_by(|a, b| key_order_v3(a, b));
+            Node::Map(
+                keys.into_iter()
+                    .map(|k| {
+                        let v = m
+                            .get(k)
+                            .map_or(Node::Scalar("null".into(), Style::Plain), to_node_v3);
+                        (string_node(Cow::Owned(k.clone())).into_owned(), v)
+                    })
+                    .collect(),
+            )
+        }
+        Value::Object(o) => match o.json_value() {
+            Some(v) => to_node_v3(&v),
+            None => Node::Scalar("null".into(), Style::Plain),
+        },
+    }
+}
+
+/// go-yaml v3's `keyList.Less` for string keys (v2's, except that after a
+/// digit run a letter sorts after a digit).
+fn key_order_v3(a: &str, b: &str) -> Ordering {
+    if a == b {
+        return Ordering::Equal;
+    }
+    let ar: Vec<char> = a.chars().collect();
+    let br: Vec<char> = b.chars().collect();
+    if key_less_chars_v(&ar, &br, true) {
+        Ordering::Less
+    } else {
+        Ordering::Greater
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Value → node (json.Marshal, then go-yaml's reading of the JSON)
 
@@ -273,8 +339,14 @@ fn key_less(a: &str, b: &str) -> bool {
 }
 
 fn key_less_chars(ar: &[char], br: &[char]) -> bool {
+    key_less_chars_v(ar, br, false)
+}
+
+fn key_less_chars_v(ar: &[char], br: &[char], v3: bool) -> bool {
+    let mut digits = false;
     for i in 0..ar.len().min(br.len()) {
         if ar[i] == br[i] {
+            digits = is_digit(ar[i]);
             continue;
         }
         let al = is_letter(ar[i]);
@@ -283,7 +355,7 @@ fn key_less_chars(ar: &[char], br: &[char]) -> bool {
             return ar[i] < br[i];
         }
         if al || bl {
-            return bl;
+            return if v3 && digits { al } else { bl };
         }
         let (mut an, mut bn) = (0i64, 0i64);
         if ar[i] == '0' || br[i] == '0' {
@@ -348,7 +420,7 @@ fn is_blank(c: char) -> bool {
     c == ' ' || c == '\t'
 }
 
-fn analyze(value: &str) -> Analysis {
+fn analyze(value: &str, v3: bool) -> Analysis {
     if value.is_empty() {
         return Analysis {
             multiline: false,
@@ -358,7 +430,7 @@ fn analyze(value: &str) -> Analysis {
         };
     }
     let mut block_indicators = value.starts_with("---") || value.starts_with("...");
-    let (mut line_breaks, mut special) = (false, false);
+    let (mut line_breaks, mut special, mut tabs) = (false, false, false);
     let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
         (false, false, false, false);
     let (mut break_space, mut space_break) = (false, false);
@@ -384,7 +456,9 @@ fn analyze(value: &str) -> Analysis {
                 _ => {}
             }
         }
-        if !is_printable(c) {
+        if v3 && c == '\t' {
+            tabs = true;
+        } else if !is_printable(c) {
             special = true;
         }
         if c == ' ' {
@@ -422,9 +496,11 @@ fn analyze(value: &str) -> Analysis {
         a.block_plain_allowed = false;
         a.single_quoted_allowed = false;
     }
-    if space_break || special {
+    if space_break || tabs || special {
         a.block_plain_allowed = false;
         a.single_quoted_allowed = false;
+    }
+    if space_break || special {
         a.block_allowed = false;
     }
     if line_breaks || block_indicators {
@@ -446,6 +522,11 @@ struct Emitter {
     root_context: bool,
     mapping_context: bool,
     simple_key_context: bool,
+    /// Whether the node being emitted is a block sequence item.
+    sequence_context: bool,
+    /// go-yaml v3's emitter rules (toYamlPretty) instead of v2's.
+    v3: bool,
+    best_width: usize,
 }
 
 impl Emitter {
@@ -460,6 +541,9 @@ impl Emitter {
             root_context: false,
             mapping_context: false,
             simple_key_context: false,
+            sequence_context: false,
+            v3: false,
+            best_width: BEST_WIDTH,
         }
     }
 
@@ -469,6 +553,18 @@ impl Emitter {
     }
 
     fn emit_node(&mut self, node: &Node<'_>, root: bool, mapping: bool, simple_key: bool) {
+        self.emit_node_in(node, root, false, mapping, simple_key);
+    }
+
+    fn emit_node_in(
+        &mut self,
+        node: &Node<'_>,
+        root: bool,
+        sequence: bool,
+        mapping: bool,
+        simple_key: bool,
+    ) {
+        self.sequence_context = sequence;
         self.root_context = root;
         self.mapping_context = mapping;
         self.simple_key_context = simple_key;
@@ -489,12 +585,12 @@ impl Emitter {
     }
 
     fn emit_block_sequence(&mut self, items: &[Node<'_>]) {
-        let indentless = self.mapping_context && !self.indention;
+        let indentless = !self.v3 && self.mapping_context && !self.indention;
         self.increase_indent(false, indentless);
         for item in items {
             self.write_indent();
             self.write_indicator('-', true, false, true);
-            self.emit_node(item, false, false, false);
+            self.emit_node_in(item, false, true, false, false);
         }
         self.pop_indent();
     }
@@ -518,7 +614,7 @@ impl Emitter {
     }
 
     fn emit_scalar(&mut self, value: &str, requested: Style) {
-        let a = analyze(value);
+        let a = analyze(value, self.v3);
         let mut style = requested;
         if self.simple_key_context && a.multiline {
             style = Style::Double;
@@ -550,7 +646,12 @@ impl Emitter {
         if self.indent < 0 {
             self.indent = if flow { BEST_INDENT } else { 0 };
         } else if !indentless {
-            self.indent += BEST_INDENT;
+            if !self.v3 || self.sequence_context {
+                self.indent += BEST_INDENT;
+            } else {
+                // v3 aligns everything else to the indentation grid.
+                self.indent = BEST_INDENT * ((self.indent + BEST_INDENT) / BEST_INDENT);
+            }
         }
     }
 
@@ -566,6 +667,9 @@ impl Emitter {
     fn put_break(&mut self) {
         self.out.push('\n');
         self.column = 0;
+        if self.v3 {
+            self.indention = true;
+        }
     }
 
     fn write_break(&mut self, c: char) {
@@ -574,6 +678,9 @@ impl Emitter {
         } else {
             self.put(c);
             self.column = 0;
+            if self.v3 {
+                self.indention = true;
+            }
         }
     }
 
@@ -586,7 +693,9 @@ impl Emitter {
             self.put(' ');
         }
         self.whitespace = true;
-        self.indention = true;
+        if !self.v3 {
+            self.indention = true;
+        }
     }
 
     fn write_indicator(
@@ -605,7 +714,7 @@ impl Emitter {
     }
 
     fn write_plain(&mut self, value: &str, allow_breaks: bool) {
-        if !self.whitespace {
+        if !self.whitespace && (!self.v3 || !value.is_empty()) {
             self.put(' ');
         }
         let (mut spaces, mut breaks) = (false, false);
@@ -613,7 +722,7 @@ impl Emitter {
         while let Some(c) = it.next() {
             if c == ' ' {
                 let next_space = it.peek() == Some(&' ');
-                if allow_breaks && !spaces && self.column > BEST_WIDTH && !next_space {
+                if allow_breaks && !spaces && self.column > self.best_width && !next_space {
                     self.write_indent();
                 } else {
                     self.put(c);
@@ -636,7 +745,9 @@ impl Emitter {
                 breaks = false;
             }
         }
-        self.whitespace = false;
+        if !self.v3 || !value.is_empty() {
+            self.whitespace = false;
+        }
         self.indention = false;
         let _ = self.root_context;
     }
@@ -651,7 +762,7 @@ impl Emitter {
                 let next_space = it.peek().map(|&(_, c)| c) == Some(' ');
                 if allow_breaks
                     && !spaces
-                    && self.column > BEST_WIDTH
+                    && self.column > self.best_width
                     && i > 0
                     && i < len - 1
                     && !next_space
@@ -698,7 +809,8 @@ impl Emitter {
                 self.write_escape(c);
                 spaces = false;
             } else if c == ' ' {
-                if allow_breaks && !spaces && self.column > BEST_WIDTH && i > 0 && i < len - 1 {
+                if allow_breaks && !spaces && self.column > self.best_width && i > 0 && i < len - 1
+                {
                     self.write_indent();
                     if it.peek().map(|&(_, c)| c) == Some(' ') {
                         self.put('\\');
@@ -803,7 +915,7 @@ impl Emitter {
 /// libyaml's `yaml_emitter_check_simple_key` for a mapping key.
 fn check_simple_key(node: &Node<'_>) -> bool {
     match node {
-        Node::Scalar(s, _) => !analyze(s).multiline && s.len() <= 128,
+        Node::Scalar(s, _) => !analyze(s, false).multiline && s.len() <= 128,
         Node::Seq(items) => items.is_empty(),
         Node::Map(pairs) => pairs.is_empty(),
     }

@@ -61,6 +61,59 @@ pub fn parse_values(text: &str) -> Result<Value, YamlError> {
     Ok(Value::map(values))
 }
 
+/// [`parse_values`] for raw file bytes: text that is not UTF-8 fails the way
+/// libyaml's reader fails (`yaml: invalid leading UTF-8 octet`, ...).
+pub fn parse_values_bytes(data: &[u8]) -> Result<Value, YamlError> {
+    let text = utf8_text(data).map_err(|e| YamlError::Document(Box::new(e)))?;
+    parse_values(text)
+}
+
+/// [`parse_any`] for raw file bytes (see [`parse_values_bytes`]).
+pub fn parse_any_bytes(data: &[u8]) -> Result<Value, YamlError> {
+    parse_any(utf8_text(data)?)
+}
+
+/// The text of `data`, or libyaml's reader error for invalid UTF-8.
+fn utf8_text(data: &[u8]) -> Result<&str, YamlError> {
+    match std::str::from_utf8(data) {
+        Ok(t) => Ok(t),
+        Err(e) => {
+            let rest = &data[e.valid_up_to()..];
+            let lead = rest[0];
+            let width = match lead {
+                0x00..=0x7F => 1,
+                0xC0..=0xDF => 2,
+                0xE0..=0xEF => 3,
+                0xF0..=0xF7 => 4,
+                _ => 0,
+            };
+            let problem = if width == 0 {
+                "invalid leading UTF-8 octet"
+            } else if rest.len() < width {
+                "incomplete UTF-8 octet sequence"
+            } else if rest[1..width].iter().any(|b| b & 0xC0 != 0x80) {
+                "invalid trailing UTF-8 octet"
+            } else {
+                let mut v = u32::from(lead) & (0xFF >> (width + 1));
+                for b in &rest[1..width] {
+                    v = (v << 6) | (u32::from(*b) & 0x3F);
+                }
+                let shortest = match width {
+                    2 => v >= 0x80,
+                    3 => v >= 0x800,
+                    _ => v >= 0x10000,
+                };
+                if shortest {
+                    "invalid Unicode character"
+                } else {
+                    "invalid length of a UTF-8 sequence"
+                }
+            };
+            Err(YamlError::Convert(format!("yaml: {problem}")))
+        }
+    }
+}
+
 /// Helm's `loader.MergeMaps(a, b)` in place: `b` wins, nested maps merge.
 fn merge_maps(a: &mut Map, b: Map) {
     for (k, v) in b {
@@ -151,6 +204,11 @@ pub fn from_yaml(text: &str) -> Value {
 /// error text.
 pub fn from_yaml_array(text: &str) -> Value {
     parse_list(text).unwrap_or_else(|e| Value::list(vec![Value::str(e.to_string())]))
+}
+
+/// Helm's `toYamlPretty` (go-yaml v3 `Encoder`, indent 2), untrimmed.
+pub fn to_yaml_pretty(value: &Value) -> String {
+    emit::marshal_v3(value)
 }
 
 /// `sigs.k8s.io/yaml.Marshal`: the text Helm's `toYaml` trims.

@@ -92,6 +92,21 @@ fn check_to_yaml(values: &str) {
     assert_eq!(rudder_to_yaml(values), expected, "values:\n{values}");
 }
 
+fn check_to_yaml_pretty(values: &str) {
+    let Some(expected) = helm_render(values, "{{ toYamlPretty .Values }}") else {
+        eprintln!("helm not installed; skipping");
+        return;
+    };
+    let expected = expected.expect("helm renders");
+    let v = parse_values(values).expect("values parse");
+    let got = to_yaml_pretty(&v);
+    assert_eq!(
+        got.strip_suffix('\n').unwrap_or(&got),
+        expected,
+        "values:\n{values}"
+    );
+}
+
 fn check_to_json(values: &str) {
     let Some(expected) = helm_render(values, "{{ .Values | toJson }}") else {
         eprintln!("helm not installed; skipping");
@@ -679,6 +694,70 @@ list:
 - k: "{words}end"
   "{long_key}": [1]
 ml: "{words}\n{words}"
+"#
+    ));
+}
+
+#[test]
+fn invalid_utf8_values_fail_like_helm() {
+    // helm v4.1.4 on a values.yaml holding the byte 0xFF:
+    // "cannot load values.yaml: cannot unmarshal yaml document: error
+    // converting YAML to JSON: yaml: invalid leading UTF-8 octet"
+    let e = parse_values_bytes(b"a: \xff\n").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "cannot unmarshal yaml document: error converting YAML to JSON: yaml: invalid leading UTF-8 octet"
+    );
+    let e = parse_values_bytes(b"a: \xc3(\n").unwrap_err();
+    assert!(
+        e.to_string()
+            .ends_with("yaml: invalid trailing UTF-8 octet"),
+        "{e}"
+    );
+    let e = parse_values_bytes(b"a: \xe0\x80\x80\n").unwrap_err();
+    assert!(
+        e.to_string()
+            .ends_with("yaml: invalid length of a UTF-8 sequence"),
+        "{e}"
+    );
+    let e = parse_values_bytes(b"a: \xed\xa0\x80\n").unwrap_err();
+    assert!(
+        e.to_string().ends_with("yaml: invalid Unicode character"),
+        "{e}"
+    );
+}
+
+#[test]
+fn to_yaml_pretty_matches_helm() {
+    check_to_yaml_pretty(TRICKY_SCALARS);
+    let long_key = "k".repeat(130);
+    let words = "word ".repeat(30);
+    check_to_yaml_pretty(&format!(
+        r#"
+"{long_key}": v
+short: "{words}end"
+sq: " {words}end"
+tab: "tab\there"
+tabml: "tab\there\nline"
+list:
+- "{words}end"
+- - a
+  - - b
+- k: v
+  l: [1, 2]
+  m: {{}}
+- []
+nested:
+  a:
+    b:
+    - c: d
+      e:
+      - f
+ml: "x\ny\n"
+big: 12345678901234567890
+float: 1.5
+int: 3
+million: 1000000
 "#
     ));
 }
