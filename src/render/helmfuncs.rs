@@ -39,7 +39,7 @@ static FUNCS: &[FuncSpec] = &[
     spec("toYamlPretty", &[A], None, |a| {
         Ok(Value::str(
             yaml::to_yaml(arg(a, 0))
-                .map(|t| trim_newline(indent_sequences(&t)))
+                .map(|t| trim_newline(indent_sequences(&unfold(&t))))
                 .unwrap_or_default(),
         ))
     }),
@@ -96,6 +96,102 @@ fn trim_newline(text: String) -> String {
         Some(t) => t.to_string(),
         None => text,
     }
+}
+
+/// go-yaml v2 folds long plain and quoted scalars at 80 columns; go-yaml
+/// v3's encoder (`toYamlPretty`) does not. Joins each folded continuation
+/// line (indented exactly where the emitter puts it) back onto its scalar.
+fn unfold(text: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut cont_col: Option<usize> = None;
+    let mut scalar_base: Option<usize> = None;
+    for line in text.lines() {
+        let col = line.len() - line.trim_start_matches(' ').len();
+        let body = &line[col..];
+        if let Some(base) = scalar_base {
+            if body.is_empty() || col > base {
+                out.push(line.to_string());
+                continue;
+            }
+            scalar_base = None;
+        }
+        if let (Some(cc), Some(last)) = (cont_col, out.last_mut()) {
+            if col == cc && !body.is_empty() {
+                let piece = body
+                    .strip_prefix('\\')
+                    .filter(|r| r.starts_with(' '))
+                    .unwrap_or(body);
+                last.push(' ');
+                last.push_str(piece);
+                continue;
+            }
+        }
+        cont_col = scalar_continuation(col, body);
+        if ["|", "|-", "|+", ">", ">-", ">+"]
+            .iter()
+            .any(|m| body.ends_with(m))
+        {
+            scalar_base = Some(col);
+            cont_col = None;
+        }
+        out.push(line.to_string());
+    }
+    let mut joined = out.join("\n");
+    if text.ends_with('\n') {
+        joined.push('\n');
+    }
+    joined
+}
+
+/// The column where a folded scalar on this line would continue, if the
+/// line ends in a scalar value.
+fn scalar_continuation(col: usize, body: &str) -> Option<usize> {
+    let mut p = col;
+    let mut rest = body;
+    while let Some(r) = rest.strip_prefix("- ") {
+        p += 2;
+        rest = r;
+    }
+    if rest.is_empty() || rest.ends_with(':') || rest == "-" {
+        return None;
+    }
+    let key_end = match rest.as_bytes()[0] {
+        b'"' => quoted_end(rest, '"'),
+        b'\'' => quoted_end(rest, '\''),
+        _ => rest.find(": "),
+    };
+    match key_end {
+        Some(k) if rest[k..].starts_with(": ") => {
+            let value = &rest[k + 2..];
+            if value.is_empty() || value == "{}" || value == "[]" {
+                None
+            } else {
+                Some(p + 2)
+            }
+        }
+        _ => Some(p),
+    }
+}
+
+/// The byte index just past a quoted scalar starting at 0.
+fn quoted_end(s: &str, q: char) -> Option<usize> {
+    let b = s.as_bytes();
+    let mut i = 1;
+    while i < b.len() {
+        if q == '"' && b[i] == b'\\' {
+            i += 2;
+            continue;
+        }
+        if b[i] == q as u8 {
+            if q == '\'' && b.get(i + 1) == Some(&b'\'') {
+                i += 2;
+                continue;
+            }
+            return Some(i + 1);
+        }
+        i += 1;
+    }
+    None
 }
 
 /// go-yaml v3 with `SetIndent(2)` (Helm's `toYamlPretty`) indents block
@@ -232,6 +328,15 @@ mod tests {
         assert!(m.as_map().unwrap().borrow().contains_key("Error"));
         let l = call("fromYamlArray", &[Value::str("a: 1")]).unwrap();
         assert_eq!(l.as_list().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn pretty_yaml_unfolds_long_scalars() {
+        let long = "x: aaaaaaaaaa bbbbbbbbbb\n  cccc\n- - dd ee\n    ff\n- k: v\n  k2: \"q q\n    \\ r\"\n";
+        assert_eq!(
+            unfold(long),
+            "x: aaaaaaaaaa bbbbbbbbbb cccc\n- - dd ee ff\n- k: v\n  k2: \"q q  r\"\n"
+        );
     }
 
     #[test]

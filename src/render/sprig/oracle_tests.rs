@@ -71,7 +71,7 @@ fn lex(s: &str) -> Vec<Tok> {
                     i += 1;
                 }
                 let t: String = c[start..i].iter().collect();
-                out.push(if t.contains('.') {
+                out.push(if t.contains('.') || t.contains('e') {
                     Tok::Float(t.parse().unwrap())
                 } else {
                     Tok::Int(t.parse().unwrap())
