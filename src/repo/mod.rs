@@ -7,6 +7,7 @@
 //!   credentials, TLS material).
 //! - [`repository`]: a repository's current index, parsed only when changed.
 //! - [`cache`]: archives verified against the index digest, cached by digest.
+//! - [`indexer`]: `helm repo index` (an index.yaml for a folder of archives).
 //! - [`oci`]: charts in OCI registries (distribution API, tag resolution).
 //! - [`pull`]: index → entry → verified archive → loaded chart.
 //!
@@ -16,6 +17,7 @@
 pub mod cache;
 pub mod fetch;
 pub mod index;
+pub mod indexer;
 pub mod oci;
 pub mod pull;
 pub mod repository;

@@ -6,19 +6,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{golden_args, index_dir, quick, read, render_like_golden, shared_charts};
+use super::{golden_args, helm_binary, index_dir, quick, read, render_like_golden, shared_charts};
 use crate::repo::cache::sha256_hex;
 use crate::repo::fetch::{BasicAuth, FetchError, FetchOptions};
 use crate::repo::oci::{OciClient, OciError, OciReference};
 
 const REGISTRY: &str = "/usr/bin/docker-registry";
-
-fn helm() -> Option<String> {
-    let home = std::env::var("HOME").unwrap_or_default();
-    [format!("{home}/.local/bin/helm"), "helm".into()]
-        .into_iter()
-        .find(|h| Command::new(h).arg("version").output().is_ok())
-}
 
 /// A registry process; killed when dropped.
 struct Registry {
@@ -111,7 +104,7 @@ fn render_bytes(dir: &Path, bytes: &[u8]) -> String {
 
 #[tokio::test]
 async fn pulls_helm_pushed_charts_from_a_real_registry() {
-    let (true, Some(helm)) = (Path::new(REGISTRY).exists(), helm()) else {
+    let (true, Some(helm)) = (Path::new(REGISTRY).exists(), helm_binary()) else {
         eprintln!("SKIPPED: needs {REGISTRY} (apt-get install docker-registry) and helm");
         return;
     };
