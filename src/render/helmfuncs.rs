@@ -115,16 +115,12 @@ fn unfold(text: &str) -> String {
             }
             scalar_base = None;
         }
-        if let (Some(cc), Some(last)) = (cont_col, out.last_mut()) {
-            if col == cc && !body.is_empty() {
-                let piece = body
-                    .strip_prefix('\\')
-                    .filter(|r| r.starts_with(' '))
-                    .unwrap_or(body);
-                last.push(' ');
-                last.push_str(piece);
-                continue;
-            }
+        let continues = cont_col == Some(col) && !body.is_empty();
+        if let (true, Some(last)) = (continues, out.last_mut()) {
+            let piece = body.strip_prefix('\\').filter(|r| r.starts_with(' ')).unwrap_or(body);
+            last.push(' ');
+            last.push_str(piece);
+            continue;
         }
         cont_col = scalar_continuation(col, body);
         if ["|", "|-", "|+", ">", ">-", ">+"]
