@@ -1,3 +1,46 @@
-//! Command-line subcommands of the `rudder` binary.
+//! Command-line interface: the subcommands of the `rudder` binary, their
+//! arguments, and dispatch to the functions that carry them out.
 
+pub mod crds;
+pub mod run;
 pub mod template;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// rudder: declarative Helm releases for Kubernetes.
+#[derive(Debug, Parser)]
+#[command(name = "rudder", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands. New ones (e.g. `template`) get a variant here, an args
+/// struct in their own `src/cli/<name>.rs`, and an arm in [`dispatch`].
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print both CustomResourceDefinitions as multi-document YAML, or write
+    /// one file per CRD into a directory.
+    Crds(crds::CrdsArgs),
+    /// Run the controller (operator) process.
+    Run(run::RunArgs),
+    /// Render chart templates locally, exactly as `helm template` does.
+    Template(template::TemplateArgs),
+}
+
+/// Parses the command line and runs the chosen subcommand.
+pub fn main() -> ExitCode {
+    dispatch(Cli::parse())
+}
+
+/// Runs a parsed command line.
+pub fn dispatch(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Crds(args) => crds::run(&args),
+        Command::Run(args) => run::run(args),
+        Command::Template(args) => template::run(args),
+    }
+}

@@ -1,2 +1,313 @@
 //! The controller process: reconcilers for HelmRepository and HelmRelease,
-//! leader election, status, events, health and metrics endpoints.
+//! leader election, status, health and metrics endpoints.
+//!
+//! Life of `rudder run`: bind the HTTP address; campaign for the Lease
+//! (standby replicas wait in [`leader::LeaderElector::acquire`]); once leading,
+//! run both kube-runtime controllers while renewing the Lease; on shutdown
+//! drain the controllers, release the Lease, stop serving. Losing the Lease
+//! stops the controllers and returns to standby.
+
+pub mod http;
+pub mod leader;
+pub mod metrics;
+pub mod reconcile_release;
+pub mod reconcile_repository;
+pub mod status;
+
+use std::fmt::Display;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::watcher;
+use kube::{Api, Client, Resource};
+use tokio_util::sync::CancellationToken;
+
+use crate::api::duration::parse_duration;
+use crate::api::{HelmRelease, HelmRepository};
+use http::{Health, HttpState, Phase};
+use leader::{LeadOutcome, LeaderElector, LeaseConfig};
+use metrics::Metrics;
+
+/// Requeue delay after a failed reconciliation.
+const ERROR_REQUEUE: Duration = Duration::from_secs(15);
+/// Requeue delay when an interval cannot be parsed (the API server's
+/// pattern makes that unlikely): the CRD default.
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(600);
+
+/// Settings of `rudder run`.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Address of `/healthz`, `/readyz` and `/metrics`.
+    pub metrics_addr: SocketAddr,
+    /// Leader election.
+    pub lease: LeaseConfig,
+    /// Watch only this namespace; `None` watches all.
+    pub watch_namespace: Option<String>,
+    /// How long running reconciliations may take to finish on shutdown.
+    pub shutdown_timeout: Duration,
+}
+
+/// What reconcilers share.
+pub struct Context {
+    /// API client.
+    pub client: Client,
+    /// Metrics.
+    pub metrics: Metrics,
+}
+
+/// Why the controller process stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ControllerError {
+    /// Setting up metrics failed.
+    #[error(transparent)]
+    Metrics(#[from] metrics::MetricsError),
+    /// The HTTP address could not be bound.
+    #[error("binding {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The controllers ended while the process was still leading.
+    #[error("controllers stopped unexpectedly")]
+    ControllersStopped,
+}
+
+/// Runs the controller process until `shutdown` fires.
+pub async fn run(
+    client: Client,
+    options: Options,
+    shutdown: CancellationToken,
+) -> Result<(), ControllerError> {
+    let metrics = Metrics::new()?;
+    metrics.register_kind(reconcile_release::KIND);
+    metrics.register_kind(reconcile_repository::KIND);
+    let health = Arc::new(Health::default());
+    let listener =
+        http::bind(options.metrics_addr)
+            .await
+            .map_err(|source| ControllerError::Bind {
+                addr: options.metrics_addr,
+                source,
+            })?;
+    tracing::info!(
+        addr = %http::local_addr(&listener).unwrap_or(options.metrics_addr),
+        identity = %options.lease.identity,
+        lease = %format!("{}/{}", options.lease.namespace, options.lease.name),
+        "serving /healthz, /readyz and /metrics"
+    );
+    let http_stop = CancellationToken::new();
+    let state = Arc::new(HttpState {
+        health: health.clone(),
+        metrics: metrics.clone(),
+    });
+    let http_task = tokio::spawn(http::serve(listener, state, http_stop.clone()));
+    let ctx = Arc::new(Context {
+        client: client.clone(),
+        metrics,
+    });
+    let mut elector = LeaderElector::new(client, options.lease.clone());
+    let result = elect_and_run(&mut elector, &ctx, &health, &options, &shutdown).await;
+    health.set(Phase::Stopping);
+    http_stop.cancel();
+    if let Err(e) = http_task.await {
+        tracing::warn!(error = %e, "HTTP server task failed");
+    }
+    tracing::info!("stopped");
+    result
+}
+
+/// Campaigns, leads, and returns to standby after a lost lease, until shutdown.
+async fn elect_and_run(
+    elector: &mut LeaderElector,
+    ctx: &Arc<Context>,
+    health: &Arc<Health>,
+    options: &Options,
+    shutdown: &CancellationToken,
+) -> Result<(), ControllerError> {
+    loop {
+        let acquired = elector
+            .acquire(shutdown, |holder| {
+                if health.get() != Phase::Standby {
+                    tracing::info!(holder, "standing by: the lease is held by another replica");
+                    health.set(Phase::Standby);
+                }
+            })
+            .await;
+        if !acquired {
+            return Ok(());
+        }
+        tracing::info!("acquired the lease; starting controllers");
+        let outcome = lead(elector, ctx, health, options, shutdown).await;
+        match outcome {
+            Ok(LeadOutcome::Lost) => {
+                tracing::warn!("lost the lease; controllers stopped, standing by");
+                health.set(Phase::Standby);
+            }
+            Ok(LeadOutcome::Shutdown) => {
+                release(elector).await;
+                return Ok(());
+            }
+            Err(e) => {
+                release(elector).await;
+                return Err(e);
+            }
+        }
+    }
+}
+
+/// Runs the controllers while renewing the lease; stops them (waiting up to
+/// the shutdown timeout for running reconciliations) when leadership ends.
+async fn lead(
+    elector: &mut LeaderElector,
+    ctx: &Arc<Context>,
+    health: &Arc<Health>,
+    options: &Options,
+    shutdown: &CancellationToken,
+) -> Result<LeadOutcome, ControllerError> {
+    ctx.metrics.set_leader(true);
+    health.set(Phase::Syncing);
+    let stop = shutdown.child_token();
+    let controllers = run_controllers(
+        ctx.clone(),
+        options.watch_namespace.clone(),
+        stop.clone(),
+        health.clone(),
+    );
+    tokio::pin!(controllers);
+    let (outcome, drained) = tokio::select! {
+        outcome = elector.lead(shutdown) => (Ok(outcome), false),
+        // The controllers also stop on shutdown (their token is a child of
+        // it), possibly before the elector notices.
+        () = &mut controllers => if shutdown.is_cancelled() {
+            (Ok(LeadOutcome::Shutdown), true)
+        } else {
+            (Err(ControllerError::ControllersStopped), true)
+        },
+    };
+    stop.cancel();
+    // On shutdown running reconciliations may finish; after a lost lease the
+    // controllers are dropped at once, since another replica may lead now.
+    let drain = !drained && matches!(outcome, Ok(LeadOutcome::Shutdown));
+    if drain
+        && tokio::time::timeout(options.shutdown_timeout, &mut controllers)
+            .await
+            .is_err()
+    {
+        tracing::warn!("reconciliations did not finish within the shutdown timeout");
+    }
+    ctx.metrics.set_leader(false);
+    outcome
+}
+
+async fn release(elector: &mut LeaderElector) {
+    match elector.release().await {
+        Ok(true) => tracing::info!("released the lease"),
+        Ok(false) => tracing::info!("the lease was not ours to release"),
+        Err(e) => tracing::warn!(error = %e, "releasing the lease failed"),
+    }
+}
+
+fn api_for<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+where
+    K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// Both controllers until `stop` fires; marks the process Leading once both
+/// caches have synced.
+async fn run_controllers(
+    ctx: Arc<Context>,
+    namespace: Option<String>,
+    stop: CancellationToken,
+    health: Arc<Health>,
+) {
+    let ns = namespace.as_deref();
+    let releases = Controller::new(
+        api_for::<HelmRelease>(&ctx.client, ns),
+        watcher::Config::default(),
+    );
+    let repositories = Controller::new(
+        api_for::<HelmRepository>(&ctx.client, ns),
+        watcher::Config::default(),
+    );
+    let (release_store, repository_store) = (releases.store(), repositories.store());
+    let synced = {
+        let stop = stop.clone();
+        async move {
+            tokio::select! {
+                () = stop.cancelled() => {}
+                (a, b) = futures::future::join(release_store.wait_until_ready(), repository_store.wait_until_ready()) => {
+                    if a.is_ok() && b.is_ok() && !stop.is_cancelled() {
+                        tracing::info!("caches synced; reconciling");
+                        health.set(Phase::Leading);
+                    }
+                }
+            }
+        }
+    };
+    let releases = releases
+        .graceful_shutdown_on(stop.clone().cancelled_owned())
+        .run(reconcile_release::reconcile, error_policy, ctx.clone())
+        .for_each(log_result);
+    let repositories = repositories
+        .graceful_shutdown_on(stop.cancelled_owned())
+        .run(reconcile_repository::reconcile, error_policy, ctx)
+        .for_each(log_result);
+    tokio::join!(releases, repositories, synced);
+}
+
+fn error_policy<K, E: Display>(_obj: Arc<K>, _err: &E, _ctx: Arc<Context>) -> Action {
+    Action::requeue(ERROR_REQUEUE)
+}
+
+fn log_result<K, E>(result: Result<(ObjectRef<K>, Action), E>) -> impl Future<Output = ()>
+where
+    K: Resource,
+    E: std::error::Error,
+{
+    match result {
+        Ok((obj, _)) => tracing::debug!(object = %obj, "reconciled"),
+        // Reconciler errors and watch errors (e.g. CRDs not installed, RBAC).
+        Err(e) => tracing::warn!(error = %e, "controller error"),
+    }
+    std::future::ready(())
+}
+
+/// The requeue action for an object whose spec says `interval`.
+pub fn requeue_after(interval: &str) -> Action {
+    Action::requeue(interval_or_default(interval))
+}
+
+fn interval_or_default(interval: &str) -> Duration {
+    match parse_duration(interval) {
+        Ok(d) if !d.is_zero() => d,
+        Ok(_) => DEFAULT_INTERVAL,
+        Err(e) => {
+            tracing::warn!(error = %e, "bad interval; using the default");
+            DEFAULT_INTERVAL
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interval_falls_back_to_default() {
+        assert_eq!(interval_or_default("30s"), Duration::from_secs(30));
+        assert_eq!(interval_or_default("bogus"), DEFAULT_INTERVAL);
+        assert_eq!(interval_or_default("0s"), DEFAULT_INTERVAL);
+    }
+}

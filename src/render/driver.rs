@@ -152,6 +152,8 @@ pub fn prepare(
             chart.metadata.chart_type
         )));
     }
+    check_dependencies_present(&chart)?;
+    validate_release_name(&opts.release_name)?;
     deps::process_dependencies(&mut chart, user_values)
         .map_err(|e| RenderError::Dependencies(e.to_string()))?;
     let vals = values::coalesce_values(&chart, user_values)
@@ -171,6 +173,57 @@ pub fn prepare(
     let name = chart.name().to_string();
     collect_templates(&chart, &top, &name, true, &mut jobs);
     Ok((chart, jobs))
+}
+
+/// Helm's `CheckDependencies`: every declared dependency must be vendored.
+fn check_dependencies_present(chart: &Chart) -> Result<(), RenderError> {
+    let missing: Vec<&str> = chart
+        .metadata
+        .dependencies
+        .iter()
+        .filter(|r| !chart.dependencies.iter().any(|d| d.name() == r.name))
+        .map(|r| r.name.as_str())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(RenderError::Chart(format!(
+        "an error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies: found in Chart.yaml, but missing in charts/ directory: {}",
+        missing.join(", ")
+    )))
+}
+
+const RELEASE_NAME_REGEX: &str =
+    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+
+/// Helm's `ValidateReleaseName` (at most 53 characters, DNS-1123 subdomain).
+fn validate_release_name(name: &str) -> Result<(), RenderError> {
+    let fail = |why: String| {
+        Err(RenderError::Chart(format!(
+            "release name check failed: release name {name:?}: {why}"
+        )))
+    };
+    if name.is_empty() {
+        return fail("no name provided".into());
+    }
+    if name.len() > 53 || !is_dns1123_subdomain(name) {
+        return fail(format!(
+            "invalid release name, must match regex {RELEASE_NAME_REGEX} and the length must not be longer than 53"
+        ));
+    }
+    Ok(())
+}
+
+/// `[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*`, whole string.
+fn is_dns1123_subdomain(name: &str) -> bool {
+    name.split('.').all(|label| {
+        let b = label.as_bytes();
+        let edge = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+        !b.is_empty()
+            && b.first().is_some_and(edge)
+            && b.last().is_some_and(edge)
+            && b.iter().all(|c| edge(c) || *c == b'-')
+    })
 }
 
 /// The top-level render values (`ToRenderValues`).
@@ -292,6 +345,15 @@ pub fn sort_template_names(names: &mut [String]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn release_names_like_helm() {
+        assert!(validate_release_name("my-rel.v2").is_ok());
+        assert!(validate_release_name("Bad_Name").is_err());
+        assert!(validate_release_name("-x").is_err());
+        assert!(validate_release_name("a..b").is_err());
+        assert!(validate_release_name(&"a".repeat(54)).is_err());
+    }
 
     #[test]
     fn template_order_is_helms() {

@@ -77,6 +77,8 @@ pub struct FuncSpec {
 
 impl std::fmt::Debug for FuncSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FuncSpec").field("name", &self.name).finish()
+        f.debug_struct("FuncSpec")
+            .field("name", &self.name)
+            .finish()
     }
 }

@@ -154,7 +154,187 @@ fn unmarshal_err(got: &Value, field: &str, ty: &str) -> String {
 }
 
 /// Reads the head of one document (sigs.k8s.io/yaml into `SimpleHead`).
+/// Common documents take a fast path over parser events (the whole document
+/// is still parsed, so invalid YAML is still found); anything unusual
+/// (anchors, tags, non-string head fields, parse errors, …) goes through the
+/// full decoder, which yields Helm's exact result or error.
 pub fn parse_head(doc: &str) -> Result<Head, String> {
+    match fast_head(doc) {
+        Some(head) => {
+            // Debug builds (all tests) check the fast path against the decoder.
+            #[cfg(debug_assertions)]
+            assert_eq!(
+                Ok(&head),
+                parse_head_full(doc).as_ref(),
+                "fast head path differs for:\n{doc}"
+            );
+            Ok(head)
+        }
+        None => parse_head_full(doc),
+    }
+}
+
+/// One open collection while scanning events.
+enum Frame {
+    Map { key: Option<String>, want_key: bool },
+    Seq,
+}
+
+/// The head fields a scalar at `path` (keys of the enclosing maps) sets.
+fn set_head_field(head: &mut Head, path: &[&str], value: String) {
+    match path {
+        ["apiVersion"] => head.api_version = value,
+        ["kind"] => head.kind = value,
+        ["metadata", "name"] => head.name = Some(value),
+        ["metadata", "annotations", k] => {
+            head.annotations.insert((*k).to_string(), value);
+        }
+        _ => {}
+    }
+}
+
+fn is_head_path(path: &[&str]) -> bool {
+    matches!(
+        path,
+        ["apiVersion"]
+            | ["kind"]
+            | ["metadata"]
+            | ["metadata", "name"]
+            | ["metadata", "annotations"]
+            | ["metadata", "annotations", _]
+    )
+}
+
+/// The keys of the enclosing maps when the position is at most three maps
+/// deep (where head fields live); `None` deeper or inside a sequence.
+fn head_path(stack: &[Frame]) -> Option<Vec<String>> {
+    if stack.len() > 3 {
+        return None;
+    }
+    stack
+        .iter()
+        .map(|f| match f {
+            Frame::Map { key, .. } => Some(key.clone().unwrap_or_default()),
+            Frame::Seq => None,
+        })
+        .collect()
+}
+
+/// The fast path of [`parse_head`]; `None` means "use the full decoder".
+fn fast_head(doc: &str) -> Option<Head> {
+    use crate::render::yaml::resolve::{Resolved, reader_allows, resolve_plain};
+    use saphyr_parser::{Event, Parser, ScalarStyle};
+    if !doc.chars().all(|c| reader_allows(c) && c != '\u{85}') {
+        return None;
+    }
+    let mut head = Head::default();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut docs = 0;
+    let mut root_done = false;
+    for ev in Parser::new_from_str(doc) {
+        let (ev, _) = ev.ok()?;
+        match ev {
+            Event::StreamStart | Event::StreamEnd | Event::Nothing | Event::DocumentEnd => {}
+            Event::DocumentStart(_) => {
+                docs += 1;
+                if docs > 1 || root_done {
+                    return None;
+                }
+            }
+            Event::Alias(_) => return None,
+            Event::Scalar(v, style, anchor, tag) => {
+                if anchor != 0 || tag.is_some() {
+                    return None;
+                }
+                let plain = style == ScalarStyle::Plain;
+                let resolved = if plain { Some(resolve_plain(&v)) } else { None };
+                if let Some(Resolved::Float(f)) = resolved
+                    && !f.is_finite()
+                {
+                    return None;
+                }
+                let path = head_path(&stack);
+                match stack.last_mut() {
+                    None => return None,
+                    Some(Frame::Map { want_key: true, .. }) => {
+                        if matches!(
+                            resolved,
+                            Some(Resolved::Null | Resolved::Uint(_) | Resolved::Merge)
+                        ) {
+                            return None;
+                        }
+                    }
+                    Some(Frame::Map { .. }) => {
+                        if let Some(path) = &path {
+                            let p: Vec<&str> = path.iter().map(String::as_str).collect();
+                            if is_head_path(&p) {
+                                if !matches!(resolved, None | Some(Resolved::Str)) {
+                                    return None;
+                                }
+                                if p == ["metadata"] || p == ["metadata", "annotations"] {
+                                    return None;
+                                }
+                                set_head_field(&mut head, &p, v.to_string());
+                            }
+                        }
+                    }
+                    Some(Frame::Seq) => {}
+                }
+                if let Some(Frame::Map { key, want_key }) = stack.last_mut() {
+                    if *want_key {
+                        *key = Some(v.into_owned());
+                        *want_key = false;
+                    } else {
+                        *want_key = true;
+                    }
+                }
+            }
+            Event::SequenceStart(anchor, ref tag) | Event::MappingStart(anchor, ref tag) => {
+                if anchor != 0 || tag.is_some() {
+                    return None;
+                }
+                let is_map = matches!(ev, Event::MappingStart(..));
+                let path = head_path(&stack);
+                let p: Option<Vec<&str>> = path
+                    .as_ref()
+                    .map(|v| v.iter().map(String::as_str).collect());
+                match (stack.last(), p.as_deref()) {
+                    (None, _) if !is_map || root_done => return None,
+                    (Some(Frame::Map { want_key: true, .. }), _) => return None,
+                    (Some(Frame::Map { .. }), Some(p)) if is_head_path(p) => match p {
+                        ["metadata"] if is_map => {
+                            head.name = Some(String::new());
+                            head.annotations.clear();
+                        }
+                        ["metadata", "annotations"] if is_map => head.annotations.clear(),
+                        _ => return None,
+                    },
+                    _ => {}
+                }
+                stack.push(if is_map {
+                    Frame::Map {
+                        key: None,
+                        want_key: true,
+                    }
+                } else {
+                    Frame::Seq
+                });
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                stack.pop();
+                match stack.last_mut() {
+                    Some(Frame::Map { want_key, .. }) => *want_key = true,
+                    Some(Frame::Seq) => {}
+                    None => root_done = true,
+                }
+            }
+        }
+    }
+    Some(head)
+}
+
+/// The full decoder path of [`parse_head`].
+fn parse_head_full(doc: &str) -> Result<Head, String> {
     let v = crate::chart::yamlio::parse(doc)?;
     let m = match &v {
         Value::Nil => return Ok(Head::default()),
@@ -268,15 +448,21 @@ fn atoi(s: &str) -> i64 {
 pub fn sort_manifests(
     files: &BTreeMap<String, String>,
 ) -> Result<(Vec<Hook>, Vec<Manifest>), ManifestError> {
-    let mut hooks = Vec::new();
-    let mut generic = Vec::new();
+    let mut docs: Vec<(&String, String)> = Vec::new();
     for (path, content) in files {
         let base = path.rsplit('/').next().unwrap_or(path);
         if base.starts_with('_') || content.trim_matches(go_space).is_empty() {
             continue;
         }
-        for doc in split_manifests(content) {
-            let head = parse_head(&doc).map_err(|message| ManifestError {
+        docs.extend(split_manifests(content).into_iter().map(|d| (path, d)));
+    }
+    let heads = parse_heads(&docs);
+    let mut hooks = Vec::new();
+    let mut generic = Vec::new();
+    for ((path, doc), head) in docs.into_iter().zip(heads) {
+        let path = path.clone();
+        {
+            let head = head.map_err(|message| ManifestError {
                 path: path.clone(),
                 message,
             })?;
@@ -330,6 +516,54 @@ pub fn sort_manifests(
     hooks.sort_by(|a, b| kind_order(&a.kind, &b.kind));
     generic.sort_by(|a, b| kind_order(&a.head.kind, &b.head.kind));
     Ok((hooks, generic))
+}
+
+/// Reads the heads of all documents, in parallel for large outputs (each
+/// worker parses and drops its own values; only heads cross threads).
+fn parse_heads(docs: &[(&String, String)]) -> Vec<Result<Head, String>> {
+    let total: usize = docs.iter().map(|(_, d)| d.len()).sum();
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(4);
+    if workers < 2 || total < 256 * 1024 {
+        return docs.iter().map(|(_, d)| parse_head(d)).collect();
+    }
+    // Contiguous chunks of roughly equal byte size, one per worker.
+    let target = total.div_ceil(workers);
+    let mut bounds = vec![0];
+    let mut acc = 0;
+    for (i, (_, d)) in docs.iter().enumerate() {
+        acc += d.len();
+        if acc >= target && bounds.len() < workers {
+            bounds.push(i + 1);
+            acc = 0;
+        }
+    }
+    bounds.push(docs.len());
+    bounds.dedup();
+    let mut out = Vec::with_capacity(docs.len());
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = bounds
+            .windows(2)
+            .map(|w| {
+                let chunk = &docs[w[0]..w[1]];
+                (
+                    chunk.len(),
+                    scope.spawn(move || {
+                        chunk.iter().map(|(_, d)| parse_head(d)).collect::<Vec<_>>()
+                    }),
+                )
+            })
+            .collect();
+        for (len, h) in handles {
+            match h.join() {
+                Ok(v) => out.extend(v),
+                Err(_) => out
+                    .extend((0..len).map(|_| Err("internal error reading manifest heads".into()))),
+            }
+        }
+    });
+    out
 }
 
 /// Helm's `lessByKind` as an ordering (Rust's sort is stable).
@@ -399,6 +633,37 @@ mod tests {
         assert_eq!(
             kinds,
             vec!["Namespace", "Deployment", "Deployment", "Alpha", "Zed"]
+        );
+    }
+
+    #[test]
+    fn fast_heads_match_the_decoder() {
+        let docs = [
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  annotations:\n    a: \"1\"\n    helm.sh/hook: pre-install\ndata:\n  k: [1, {a: b}]\n",
+            "kind: A\nkind: B\nmetadata: {name: a}\nmetadata:\n  annotations: {x: y2}\n",
+            "apiVersion: 5\nkind: X\n",
+            "metadata:\n  name: 12\n",
+            "metadata:\n  annotations:\n    w: 5\n",
+            "metadata: null\nkind: x\n",
+            "metadata:\n",
+            "# just a comment",
+            "- a\n- b\n",
+            "a: &x 1\nb: *x\n",
+            "a: .nan\n",
+            "x: {? [a]: b}\n",
+            "kind: 'q'\nspec:\n  list:\n  - metadata:\n      name: inner\n",
+            "a: [\n",
+            "kind: \"A\"\n...\n",
+        ];
+        for d in docs {
+            if let Some(h) = fast_head(d) {
+                assert_eq!(Ok(h), parse_head_full(d), "{d}");
+            }
+        }
+        assert!(fast_head("apiVersion: 5\n").is_none());
+        assert_eq!(
+            fast_head("kind: A\nkind: B\n").map(|h| h.kind),
+            Some("B".to_string())
         );
     }
 

@@ -1,2 +1,30 @@
 //! Chart repositories: index.yaml fetching and parsing, chart resolution by
 //! semver constraint, verified downloads and the archive cache (HTTP, later OCI).
+//!
+//! - [`index`]: Helm's `index.yaml` reader, slimmed to what resolution needs.
+//! - [`resolve`]: name + constraint → entry, entry → archive URL.
+//! - [`fetch`]: the HTTP(S) client (timeouts, size caps, conditional GET,
+//!   credentials, TLS material).
+//! - [`repository`]: a repository's current index, parsed only when changed.
+//! - [`cache`]: archives verified against the index digest, cached by digest.
+//! - [`pull`]: index → entry → verified archive → loaded chart.
+//!
+//! Nothing here talks to the cluster; the HelmRepository reconciler feeds it
+//! URLs, credentials and TLS material read from Secrets.
+
+pub mod cache;
+pub mod fetch;
+pub mod index;
+pub mod pull;
+pub mod repository;
+pub mod resolve;
+
+#[cfg(test)]
+mod tests;
+
+pub use cache::{Archive, ArchiveSource, CacheError, ChartCache};
+pub use fetch::{BasicAuth, FetchError, FetchOptions, HttpRepo, TlsMaterial};
+pub use index::{ChartVersion, IndexError, IndexFile, parse_index};
+pub use pull::{PullError, Pulled, pull};
+pub use repository::{ChartRepository, IndexSnapshot, RefreshError};
+pub use resolve::{ResolveError, chart_url, resolve};

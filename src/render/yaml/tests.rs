@@ -761,3 +761,33 @@ million: 1000000
 "#
     ));
 }
+
+#[test]
+fn deep_flow_nesting_does_not_crash() {
+    let flow = format!("a: {}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let _ = parse_any(&flow);
+}
+
+#[test]
+fn deep_json_nesting_does_not_crash() {
+    let deep_json = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let e = json::parse(&deep_json).unwrap_err();
+    assert_eq!(e.to_string(), "invalid character '[' exceeded max depth");
+}
+
+#[test]
+fn deep_block_nesting_does_not_crash() {
+    let mut block = String::new();
+    // (Dropping a Value nested thousands deep recurses in value.rs; keep
+    // this within what a debug-build test thread can drop.)
+    for i in 0..500 {
+        block.push_str(&" ".repeat(i));
+        block.push_str("k:\n");
+    }
+    let v = parse_any(&block).expect("deep block parses");
+    assert!(to_yaml(&v).is_ok());
+    assert!(json::to_json(&v).is_ok());
+    let deep_json = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let e = json::parse(&deep_json).unwrap_err();
+    assert_eq!(e.to_string(), "invalid character '[' exceeded max depth");
+}

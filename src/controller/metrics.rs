@@ -1,0 +1,151 @@
+//! Prometheus metrics of the controller process, in their own registry and
+//! rendered in the text exposition format for `/metrics`.
+
+use std::time::Instant;
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
+
+/// Why the metrics could not be registered or rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum MetricsError {
+    /// The prometheus crate refused a definition or failed to encode.
+    #[error("metrics: {0}")]
+    Prometheus(#[from] prometheus::Error),
+    /// The encoded text was not UTF-8.
+    #[error("metrics output is not UTF-8: {0}")]
+    Utf8(#[from] std::string::FromUtf8Error),
+}
+
+/// Outcome label of one reconciliation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The reconciler returned Ok.
+    Success,
+    /// The reconciler returned an error.
+    Error,
+}
+
+impl Outcome {
+    fn label(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Error => "error",
+        }
+    }
+}
+
+/// All metrics rudder exports.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    reconciles: IntCounterVec,
+    errors: IntCounterVec,
+    duration: HistogramVec,
+    leader: IntGauge,
+}
+
+impl Metrics {
+    /// Creates and registers the metrics.
+    pub fn new() -> Result<Self, MetricsError> {
+        let registry = Registry::new();
+        let reconciles = IntCounterVec::new(
+            Opts::new(
+                "rudder_reconcile_total",
+                "Reconciliations finished, by kind and result (success|error).",
+            ),
+            &["kind", "result"],
+        )?;
+        let errors = IntCounterVec::new(
+            Opts::new(
+                "rudder_reconcile_errors_total",
+                "Reconciliations that failed, by kind.",
+            ),
+            &["kind"],
+        )?;
+        let duration = HistogramVec::new(
+            HistogramOpts::new(
+                "rudder_reconcile_duration_seconds",
+                "Time spent in one reconciliation, by kind.",
+            )
+            .buckets(vec![
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
+            ]),
+            &["kind"],
+        )?;
+        let leader = IntGauge::new(
+            "rudder_leader",
+            "1 while this process holds the leader-election lease, else 0.",
+        )?;
+        registry.register(Box::new(reconciles.clone()))?;
+        registry.register(Box::new(errors.clone()))?;
+        registry.register(Box::new(duration.clone()))?;
+        registry.register(Box::new(leader.clone()))?;
+        Ok(Self {
+            registry,
+            reconciles,
+            errors,
+            duration,
+            leader,
+        })
+    }
+
+    /// Initialises the series of `kind` to zero so they show up before the
+    /// first reconciliation.
+    pub fn register_kind(&self, kind: &str) {
+        for outcome in [Outcome::Success, Outcome::Error] {
+            self.reconciles.with_label_values(&[kind, outcome.label()]);
+        }
+        self.errors.with_label_values(&[kind]);
+        self.duration.with_label_values(&[kind]);
+    }
+
+    /// Records one finished reconciliation of `kind` that started at `start`.
+    pub fn observe(&self, kind: &str, start: Instant, outcome: Outcome) {
+        self.duration
+            .with_label_values(&[kind])
+            .observe(start.elapsed().as_secs_f64());
+        self.reconciles
+            .with_label_values(&[kind, outcome.label()])
+            .inc();
+        if outcome == Outcome::Error {
+            self.errors.with_label_values(&[kind]).inc();
+        }
+    }
+
+    /// Sets the leader gauge.
+    pub fn set_leader(&self, leading: bool) {
+        self.leader.set(i64::from(leading));
+    }
+
+    /// The metrics in Prometheus' text format.
+    pub fn render(&self) -> Result<String, MetricsError> {
+        let mut buf = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut buf)?;
+        Ok(String::from_utf8(buf)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_errors_per_kind() {
+        let m = Metrics::new().expect("metrics");
+        m.register_kind("HelmRelease");
+        m.observe("HelmRelease", Instant::now(), Outcome::Success);
+        m.observe("HelmRelease", Instant::now(), Outcome::Error);
+        m.set_leader(true);
+        let text = m.render().expect("render");
+        assert!(
+            text.contains(r#"rudder_reconcile_total{kind="HelmRelease",result="success"} 1"#),
+            "{text}"
+        );
+        assert!(text.contains(r#"rudder_reconcile_total{kind="HelmRelease",result="error"} 1"#));
+        assert!(text.contains(r#"rudder_reconcile_errors_total{kind="HelmRelease"} 1"#));
+        assert!(text.contains(r#"rudder_reconcile_duration_seconds_count{kind="HelmRelease"} 2"#));
+        assert!(text.contains("rudder_leader 1"));
+    }
+}

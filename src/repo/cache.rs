@@ -1,0 +1,403 @@
+//! Chart archives by sha256 digest: downloaded once, verified against the
+//! digest the index publishes (a mismatch is a hard error), kept on disk
+//! (`<dir>/sha256/<hex>.tgz`, written atomically) and in a memory LRU
+//! bounded by bytes. One cache is shared by every release and repository:
+//! the same archive served by two repositories is stored once.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use sha2::{Digest, Sha256};
+
+use super::fetch::{FetchError, HttpRepo};
+use super::index::ChartVersion;
+use super::resolve::{ResolveError, chart_url};
+
+/// Default memory budget of the archive cache.
+pub const DEFAULT_MEMORY_LIMIT: u64 = 256 * 1024 * 1024;
+
+/// Why an archive could not be provided.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CacheError {
+    #[error(
+        "digest mismatch for chart {chart} {version}: the index says sha256:{expected}, the downloaded archive is sha256:{actual}"
+    )]
+    DigestMismatch {
+        chart: String,
+        version: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("chart {chart} {version}: the index has an invalid digest {digest:?}")]
+    InvalidDigest {
+        chart: String,
+        version: String,
+        digest: String,
+    },
+    #[error("chart {chart} {version}: the index has no digest to verify the archive against")]
+    MissingDigest { chart: String, version: String },
+    #[error("chart cache {path}: {reason}")]
+    Io { path: String, reason: String },
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+}
+
+/// A verified archive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Archive {
+    /// Lowercase hex sha256.
+    pub digest: String,
+    pub bytes: Arc<Vec<u8>>,
+    /// Where it came from this time.
+    pub source: ArchiveSource,
+}
+
+/// Which layer answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArchiveSource {
+    Memory,
+    Disk,
+    Download,
+}
+
+/// Hit and download counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    pub memory_hits: u64,
+    pub disk_hits: u64,
+    pub downloads: u64,
+}
+
+/// The shared archive cache.
+#[derive(Debug)]
+pub struct ChartCache {
+    dir: Option<PathBuf>,
+    memory: Mutex<Lru>,
+    /// One lock per digest being fetched, so concurrent requests for the
+    /// same archive download it once.
+    inflight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    memory_hits: AtomicU64,
+    disk_hits: AtomicU64,
+    downloads: AtomicU64,
+}
+
+impl ChartCache {
+    /// A cache keeping up to `memory_limit` bytes in memory and, with a
+    /// `dir`, every archive on disk.
+    pub fn new(dir: Option<PathBuf>, memory_limit: u64) -> ChartCache {
+        ChartCache {
+            dir,
+            memory: Mutex::new(Lru::new(memory_limit)),
+            inflight: Mutex::new(HashMap::new()),
+            memory_hits: AtomicU64::new(0),
+            disk_hits: AtomicU64::new(0),
+            downloads: AtomicU64::new(0),
+        }
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> CacheStats {
+        CacheStats {
+            memory_hits: self.memory_hits.load(Ordering::Relaxed),
+            disk_hits: self.disk_hits.load(Ordering::Relaxed),
+            downloads: self.downloads.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Bytes held in memory now.
+    pub fn memory_bytes(&self) -> u64 {
+        self.memory.lock().map(|m| m.bytes).unwrap_or(0)
+    }
+
+    /// The archive of `entry`: from memory, disk, or downloaded from `repo`,
+    /// always matching the index's digest.
+    pub async fn get(&self, repo: &HttpRepo, entry: &ChartVersion) -> Result<Archive, CacheError> {
+        let expected = expected_digest(entry)?;
+        if let Some(hit) = self.memory_hit(&expected) {
+            return Ok(hit);
+        }
+        let lock = self.inflight_lock(&expected);
+        let result = {
+            let _guard = lock.lock().await;
+            match self.memory_hit(&expected) {
+                Some(hit) => Ok(hit),
+                None => self.load(repo, entry, expected.clone()).await,
+            }
+        };
+        self.release_inflight(&expected, lock);
+        result
+    }
+
+    fn memory_hit(&self, digest: &str) -> Option<Archive> {
+        let bytes = self.memory_get(digest)?;
+        self.memory_hits.fetch_add(1, Ordering::Relaxed);
+        Some(archive(digest.to_string(), bytes, ArchiveSource::Memory))
+    }
+
+    /// Disk, else download; either way into memory.
+    async fn load(
+        &self,
+        repo: &HttpRepo,
+        entry: &ChartVersion,
+        expected: String,
+    ) -> Result<Archive, CacheError> {
+        if let Some(bytes) = self.disk_get(&expected).await? {
+            self.disk_hits.fetch_add(1, Ordering::Relaxed);
+            let bytes = self.memory_put(&expected, bytes);
+            return Ok(archive(expected, bytes, ArchiveSource::Disk));
+        }
+        let url = chart_url(repo.repo_url(), entry)?;
+        let bytes = repo.get_archive(&url).await?;
+        self.downloads.fetch_add(1, Ordering::Relaxed);
+        verify(entry, &expected, &bytes)?;
+        self.disk_put(&expected, &bytes).await?;
+        let bytes = self.memory_put(&expected, bytes);
+        Ok(archive(expected, bytes, ArchiveSource::Download))
+    }
+
+    fn inflight_lock(&self, digest: &str) -> Arc<tokio::sync::Mutex<()>> {
+        match self.inflight.lock() {
+            Ok(mut m) => m.entry(digest.to_string()).or_default().clone(),
+            Err(_) => Arc::default(),
+        }
+    }
+
+    /// Forgets the digest's lock once nobody else waits on it.
+    fn release_inflight(&self, digest: &str, lock: Arc<tokio::sync::Mutex<()>>) {
+        if let Ok(mut m) = self.inflight.lock()
+            && Arc::strong_count(&lock) == 2
+        {
+            m.remove(digest);
+        }
+    }
+
+    fn memory_get(&self, digest: &str) -> Option<Arc<Vec<u8>>> {
+        self.memory.lock().ok()?.get(digest)
+    }
+
+    fn memory_put(&self, digest: &str, bytes: Vec<u8>) -> Arc<Vec<u8>> {
+        let bytes = Arc::new(bytes);
+        if let Ok(mut m) = self.memory.lock() {
+            m.put(digest, bytes.clone());
+        }
+        bytes
+    }
+
+    fn path_for(&self, digest: &str) -> Option<PathBuf> {
+        self.dir
+            .as_ref()
+            .map(|d| d.join("sha256").join(format!("{digest}.tgz")))
+    }
+
+    /// A disk copy, if present and still matching its name.
+    async fn disk_get(&self, digest: &str) -> Result<Option<Vec<u8>>, CacheError> {
+        let Some(path) = self.path_for(digest) else {
+            return Ok(None);
+        };
+        match tokio::fs::read(&path).await {
+            Ok(bytes) if sha256_hex(&bytes) == digest => Ok(Some(bytes)),
+            // A damaged copy is replaced by a fresh download.
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_error(&path, &e)),
+        }
+    }
+
+    async fn disk_put(&self, digest: &str, bytes: &[u8]) -> Result<(), CacheError> {
+        let Some(path) = self.path_for(digest) else {
+            return Ok(());
+        };
+        write_atomically(&path, bytes).await
+    }
+}
+
+fn archive(digest: String, bytes: Arc<Vec<u8>>, source: ArchiveSource) -> Archive {
+    Archive {
+        digest,
+        bytes,
+        source,
+    }
+}
+
+/// The index digest as lowercase hex (`sha256:` prefix allowed); it also
+/// names the disk file, so anything but 64 hex digits is refused.
+fn expected_digest(entry: &ChartVersion) -> Result<String, CacheError> {
+    let raw = entry.digest.trim();
+    if raw.is_empty() {
+        return Err(CacheError::MissingDigest {
+            chart: entry.name.clone(),
+            version: entry.version.clone(),
+        });
+    }
+    let hex = raw
+        .strip_prefix("sha256:")
+        .unwrap_or(raw)
+        .to_ascii_lowercase();
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(CacheError::InvalidDigest {
+            chart: entry.name.clone(),
+            version: entry.version.clone(),
+            digest: entry.digest.clone(),
+        });
+    }
+    Ok(hex)
+}
+
+fn verify(entry: &ChartVersion, expected: &str, bytes: &[u8]) -> Result<(), CacheError> {
+    let actual = sha256_hex(bytes);
+    if actual != expected {
+        return Err(CacheError::DigestMismatch {
+            chart: entry.name.clone(),
+            version: entry.version.clone(),
+            expected: expected.into(),
+            actual,
+        });
+    }
+    Ok(())
+}
+
+/// Lowercase hex sha256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .fold(String::with_capacity(64), |mut out, b| {
+            out.push_str(&format!("{b:02x}"));
+            out
+        })
+}
+
+fn io_error(path: &Path, e: &std::io::Error) -> CacheError {
+    CacheError::Io {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    }
+}
+
+/// Writes through a unique temporary file and a rename, so readers never
+/// see a partial archive.
+async fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CacheError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    tokio::fs::create_dir_all(dir)
+        .await
+        .map_err(|e| io_error(dir, &e))?;
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let tmp = dir.join(format!(
+        ".tmp-{}-{}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    ));
+    tokio::fs::write(&tmp, bytes)
+        .await
+        .map_err(|e| io_error(&tmp, &e))?;
+    if let Err(e) = tokio::fs::rename(&tmp, path).await {
+        let _ = tokio::fs::remove_file(&tmp).await;
+        return Err(io_error(path, &e));
+    }
+    Ok(())
+}
+
+/// Least-recently-used map bounded by total bytes.
+#[derive(Debug)]
+struct Lru {
+    limit: u64,
+    bytes: u64,
+    tick: u64,
+    items: HashMap<String, (Arc<Vec<u8>>, u64)>,
+    order: BTreeMap<u64, String>,
+}
+
+impl Lru {
+    fn new(limit: u64) -> Lru {
+        Lru {
+            limit,
+            bytes: 0,
+            tick: 0,
+            items: HashMap::new(),
+            order: BTreeMap::new(),
+        }
+    }
+
+    fn get(&mut self, key: &str) -> Option<Arc<Vec<u8>>> {
+        self.tick += 1;
+        let tick = self.tick;
+        let (bytes, used) = self.items.get_mut(key)?;
+        self.order.remove(used);
+        *used = tick;
+        self.order.insert(tick, key.to_string());
+        Some(bytes.clone())
+    }
+
+    fn put(&mut self, key: &str, value: Arc<Vec<u8>>) {
+        let size = value.len() as u64;
+        if size > self.limit {
+            return;
+        }
+        self.remove(key);
+        while self.bytes + size > self.limit {
+            let Some((_, oldest)) = self.order.pop_first() else {
+                break;
+            };
+            if let Some((v, _)) = self.items.remove(&oldest) {
+                self.bytes -= v.len() as u64;
+            }
+        }
+        self.tick += 1;
+        self.order.insert(self.tick, key.to_string());
+        self.items.insert(key.to_string(), (value, self.tick));
+        self.bytes += size;
+    }
+
+    fn remove(&mut self, key: &str) {
+        if let Some((v, used)) = self.items.remove(key) {
+            self.order.remove(&used);
+            self.bytes -= v.len() as u64;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lru_evicts_least_recently_used_by_bytes() {
+        let mut lru = Lru::new(10);
+        lru.put("a", Arc::new(vec![0; 4]));
+        lru.put("b", Arc::new(vec![0; 4]));
+        assert!(lru.get("a").is_some());
+        lru.put("c", Arc::new(vec![0; 4]));
+        assert!(lru.get("b").is_none(), "b was least recently used");
+        assert!(lru.get("a").is_some() && lru.get("c").is_some());
+        assert_eq!(lru.bytes, 8);
+        lru.put("huge", Arc::new(vec![0; 11]));
+        assert!(lru.get("huge").is_none());
+        assert_eq!(lru.bytes, 8);
+    }
+
+    #[test]
+    fn digests_are_checked_before_use_as_file_names() {
+        let mut e = crate::repo::index::parse_index(
+            b"apiVersion: v1\nentries:\n  a:\n  - {name: a, version: 1.0.0, digest: ../../etc/passwd}\n",
+        )
+        .expect("index")
+        .entries
+        .remove("a")
+        .and_then(|mut v| v.pop())
+        .expect("entry");
+        assert!(matches!(
+            expected_digest(&e),
+            Err(CacheError::InvalidDigest { .. })
+        ));
+        e.digest = format!("sha256:{}", "AB".repeat(32));
+        assert_eq!(expected_digest(&e), Ok("ab".repeat(32)));
+        e.digest.clear();
+        assert!(matches!(
+            expected_digest(&e),
+            Err(CacheError::MissingDigest { .. })
+        ));
+    }
+}
