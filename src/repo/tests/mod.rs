@@ -3,6 +3,7 @@
 //! rewritten to the test server's address), with helm's own output as the
 //! oracle for rendering what was downloaded.
 
+mod oci;
 mod server;
 
 use std::path::{Path, PathBuf};
