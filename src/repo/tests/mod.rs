@@ -3,6 +3,7 @@
 //! rewritten to the test server's address), with helm's own output as the
 //! oracle for rendering what was downloaded.
 
+mod oci;
 mod server;
 
 use std::path::{Path, PathBuf};
@@ -147,17 +148,22 @@ fn render_like_golden(chart: &Path) -> String {
         .expect("renders")
 }
 
-/// The real helm's `helm template` with the golden args, on `chart`.
-fn helm_template(chart: &Path) -> Option<String> {
+/// The real helm binary, if installed.
+fn helm_binary() -> Option<String> {
     let home = std::env::var("HOME").unwrap_or_default();
-    let helm = [format!("{home}/.local/bin/helm"), "helm".into()]
+    [format!("{home}/.local/bin/helm"), "helm".into()]
         .into_iter()
         .find(|h| {
             std::process::Command::new(h)
                 .arg("version")
                 .output()
                 .is_ok()
-        })?;
+        })
+}
+
+/// The real helm's `helm template` with the golden args, on `chart`.
+fn helm_template(chart: &Path) -> Option<String> {
+    let helm = helm_binary()?;
     let mut args = golden_args();
     args[2] = chart.display().to_string();
     let out = std::process::Command::new(helm)
@@ -840,4 +846,74 @@ async fn archives_with_path_traversal_are_refused_with_a_clear_message() {
             && text.contains("etc/cron.d"),
         "{text}"
     );
+}
+
+/// `created:` and `generated:` lines blanked (timestamps differ).
+fn without_times(index: &str) -> String {
+    index
+        .lines()
+        .map(|l| {
+            let t = l.trim_start();
+            if t.starts_with("created: ") || t.starts_with("generated: ") {
+                "<time>"
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn repo_index_writes_what_helm_repo_index_writes() {
+    let Some(helm) = helm_binary() else {
+        eprintln!("SKIPPED: helm not found");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let nested = dir.path().join("nested");
+    std::fs::create_dir(&nested).expect("mkdir");
+    for entry in std::fs::read_dir(index_dir()).expect("index dir").flatten() {
+        let name = entry.file_name().into_string().expect("utf-8 name");
+        if !name.ends_with(".tgz") {
+            continue;
+        }
+        let dest = if name.starts_with("podinfo-6.14.1") {
+            &nested
+        } else {
+            &dir.path().to_path_buf()
+        };
+        std::fs::copy(entry.path(), dest.join(&name)).expect("copy");
+    }
+    std::fs::write(dir.path().join("junk.tgz"), b"not a chart").expect("junk");
+    for url in ["http://example.com/charts", ""] {
+        let mut args = vec![
+            "repo".to_string(),
+            "index".into(),
+            dir.path().display().to_string(),
+        ];
+        if !url.is_empty() {
+            args.extend(["--url".into(), url.into()]);
+        }
+        let out = std::process::Command::new(&helm)
+            .args(&args)
+            .output()
+            .expect("helm repo index");
+        assert!(
+            out.status.success(),
+            "helm: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let theirs = String::from_utf8(read(&dir.path().join("index.yaml"))).expect("utf-8");
+        std::fs::remove_file(dir.path().join("index.yaml")).expect("rm");
+        let ours =
+            super::indexer::index_directory(dir.path(), url, "2026-11-24T07:51:25.283456142Z")
+                .expect("index");
+        assert!(
+            without_times(&ours) == without_times(&theirs),
+            "url {url:?}\n--- ours\n{ours}\n--- helm\n{theirs}"
+        );
+        let parsed = super::index::parse_index(ours.as_bytes()).expect("our index parses");
+        assert_eq!(parsed.version_count(), 6);
+    }
 }
