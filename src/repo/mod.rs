@@ -9,6 +9,7 @@
 //! - [`cache`]: archives verified against the index digest, cached by digest.
 //! - [`indexer`]: `helm repo index` (an index.yaml for a folder of archives).
 //! - [`oci`]: charts in OCI registries (distribution API, tag resolution).
+//! - [`package`]: `helm package` (a chart folder → `<name>-<version>.tgz`).
 //! - [`pull`]: index → entry → verified archive → loaded chart.
 //!
 //! Nothing here talks to the cluster; the HelmRepository reconciler feeds it
@@ -19,6 +20,7 @@ pub mod fetch;
 pub mod index;
 pub mod indexer;
 pub mod oci;
+pub mod package;
 pub mod pull;
 pub mod repository;
 pub mod resolve;

@@ -917,3 +917,85 @@ fn repo_index_writes_what_helm_repo_index_writes() {
         assert_eq!(parsed.version_count(), 6);
     }
 }
+
+/// Entry names of a .tgz, sorted.
+fn archive_names(path: &Path) -> Vec<String> {
+    let file = std::fs::File::open(path).expect("open archive");
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    let mut names: Vec<String> = tar
+        .entries()
+        .expect("entries")
+        .map(|e| {
+            e.expect("entry")
+                .path()
+                .expect("path")
+                .display()
+                .to_string()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn packages_that_helm_renders_like_the_folder() {
+    let Some(helm) = helm_binary() else {
+        eprintln!("SKIPPED: helm not found");
+        return;
+    };
+    let charts = shared_charts();
+    for name in ["scaffold", "helm-subchart", "podinfo"] {
+        let ours = tempfile::tempdir().expect("tempdir");
+        let theirs = tempfile::tempdir().expect("tempdir");
+        let src = charts.join("corpus").join(name);
+        let tgz = super::package::package(&src, ours.path()).expect("package");
+        let out = std::process::Command::new(&helm)
+            .args([
+                "package",
+                &src.display().to_string(),
+                "-d",
+                &theirs.path().display().to_string(),
+            ])
+            .output()
+            .expect("helm package");
+        assert!(
+            out.status.success(),
+            "helm package: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let helm_tgz = theirs.path().join(tgz.file_name().expect("file name"));
+        assert_eq!(
+            archive_names(&tgz),
+            archive_names(&helm_tgz),
+            "{name}: same files as helm package"
+        );
+
+        let args_text =
+            String::from_utf8(read(&charts.join(format!("golden/{name}.args")))).expect("args");
+        let args: Vec<String> = args_text
+            .lines()
+            .map(|a| {
+                if a == format!("corpus/{name}") {
+                    tgz.display().to_string()
+                } else {
+                    a.to_string()
+                }
+            })
+            .collect();
+        let out = std::process::Command::new(&helm)
+            .args(&args)
+            .current_dir(&charts)
+            .output()
+            .expect("helm template");
+        assert!(
+            out.status.success(),
+            "{name}: helm template: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let golden = read(&charts.join(format!("golden/{name}.yaml")));
+        assert!(
+            out.stdout == golden,
+            "{name}: helm renders our package like the folder"
+        );
+    }
+}
