@@ -234,11 +234,11 @@ fn engine_cases_match_helm() {
             if h == r {
                 continue;
             }
-            if let Some(name) = missing_function(&r) {
-                if h.as_ref().err().is_none_or(|e| !e.contains("not defined")) {
-                    skipped.push(format!("{}: {} (function {name})", case.file, case.name));
-                    continue;
-                }
+            if let Some(name) = missing_function(&r)
+                && h.as_ref().err().is_none_or(|e| !e.contains("not defined"))
+            {
+                skipped.push(format!("{}: {} (function {name})", case.file, case.name));
+                continue;
             }
             failures.push(format!(
                 "{}: {}:\n  helm:   {:?}\n  rudder: {:?}",

@@ -132,7 +132,7 @@ fn deep_nesting_is_an_error_not_a_crash() {
     // Deeply nested parentheses and ifs parse and run without overflowing.
     let deep = format!(
         "{}1{}",
-        "{{ (".repeat(1).to_string() + &"(".repeat(3000),
+        "{{ (".to_string() + &"(".repeat(3000),
         ")".repeat(3001) + " }}"
     );
     run_one(&deep);

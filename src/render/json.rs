@@ -20,6 +20,12 @@ pub enum JsonError {
     Type { what: String, target: String },
 }
 
+/// Runs a step of a recursive walk over nested data on a stack that grows
+/// as needed, so deeply nested (but legal) documents cannot overflow it.
+pub(crate) fn deep<R>(f: impl FnOnce() -> R) -> R {
+    stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, f)
+}
+
 /// `json.Marshal`.
 pub fn to_json(value: &Value) -> Result<String, JsonError> {
     let mut out = String::new();
@@ -43,6 +49,7 @@ fn decode(text: &str) -> Result<(Value, Option<JsonError>), JsonError> {
         s: text.as_bytes(),
         i: 0,
         type_error: None,
+        depth: 0,
     };
     p.skip_ws();
     let v = p.value()?;
@@ -60,6 +67,7 @@ pub fn parse_prefix(text: &str) -> Result<(Value, usize), JsonError> {
         s: text.as_bytes(),
         i: 0,
         type_error: None,
+        depth: 0,
     };
     p.skip_ws();
     let v = p.value()?;
@@ -139,6 +147,10 @@ pub(crate) fn type_error(v: &Value, target: &str) -> JsonError {
 // Encoding
 
 fn encode(value: &Value, out: &mut String) -> Result<(), JsonError> {
+    deep(|| encode_value(value, out))
+}
+
+fn encode_value(value: &Value, out: &mut String) -> Result<(), JsonError> {
     match value {
         Value::Nil => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -360,7 +372,12 @@ struct Parser<'a> {
     i: usize,
     /// The first type error met (decoding continues past it, as Go's does).
     type_error: Option<JsonError>,
+    /// Open arrays and objects (Go's scanner stops at 10000).
+    depth: usize,
 }
+
+/// Go's `maxNestingDepth`.
+const MAX_DEPTH: usize = 10_000;
 
 /// Go's `quoteChar`: how a byte appears in syntax error messages.
 fn quote_char(c: u8) -> String {
@@ -410,6 +427,10 @@ impl Parser<'_> {
     }
 
     fn value(&mut self) -> Result<Value, JsonError> {
+        deep(|| self.value_here())
+    }
+
+    fn value_here(&mut self) -> Result<Value, JsonError> {
         let Some(c) = self.peek() else {
             return Err(self.eof());
         };
@@ -580,7 +601,22 @@ impl Parser<'_> {
         Ok(())
     }
 
+    fn enter(&mut self) -> Result<(), JsonError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.invalid(self.s[self.i], "exceeded max depth"));
+        }
+        Ok(())
+    }
+
     fn array(&mut self) -> Result<Value, JsonError> {
+        self.enter()?;
+        let v = self.array_items();
+        self.depth -= 1;
+        v
+    }
+
+    fn array_items(&mut self) -> Result<Value, JsonError> {
         self.i += 1;
         let mut items = Vec::new();
         self.skip_ws();
@@ -605,6 +641,13 @@ impl Parser<'_> {
     }
 
     fn object(&mut self) -> Result<Value, JsonError> {
+        self.enter()?;
+        let v = self.object_items();
+        self.depth -= 1;
+        v
+    }
+
+    fn object_items(&mut self) -> Result<Value, JsonError> {
         self.i += 1;
         let mut map = Map::new();
         self.skip_ws();

@@ -42,6 +42,10 @@ enum Kind {
 }
 
 fn kind_of(v: &Value) -> Result<Kind, TomlError> {
+    super::json::deep(|| kind_of_here(v))
+}
+
+fn kind_of_here(v: &Value) -> Result<Kind, TomlError> {
     Ok(match v {
         Value::Nil => Kind::Nil,
         Value::Map(..) => Kind::Table,
@@ -140,6 +144,10 @@ impl Encoder {
     }
 
     fn encode(&mut self, key: &[String], v: &Value) -> Result<(), TomlError> {
+        super::json::deep(|| self.encode_here(key, v))
+    }
+
+    fn encode_here(&mut self, key: &[String], v: &Value) -> Result<(), TomlError> {
         match v {
             Value::Nil => Ok(()),
             Value::Map(_, m) => self.table(key, &m.borrow()),
@@ -247,6 +255,10 @@ impl Encoder {
     }
 
     fn element(&mut self, v: &Value) -> Result<(), TomlError> {
+        super::json::deep(|| self.element_here(v))
+    }
+
+    fn element_here(&mut self, v: &Value) -> Result<(), TomlError> {
         match v {
             Value::Str(s) => {
                 self.out.push('"');
@@ -358,6 +370,32 @@ inline: [[1, 2], [3]]
 nul: null
 big: 1e21
 zero: 0
+"#,
+        );
+    }
+
+    #[test]
+    fn nested_tables_and_odd_keys_match_helm() {
+        check(
+            r#"
+top:
+  aot:
+  - a: 1
+    inner:
+      b: 2
+    deeper:
+    - c: 3
+  - a: 2
+  empty: {}
+  emptylist: []
+  "dotted.key": 1
+  "ключ": 2
+  "tab\tkey": 3
+floats: [1e6, 0.1, -0.0, 1e21, 123456789.0, 1.5e-7]
+strs: ["a\u007fb", "\u00e9", "line\nbreak", "q\"q"]
+z:
+  y:
+    x: {}
 "#,
         );
     }

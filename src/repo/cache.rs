@@ -77,6 +77,9 @@ pub struct CacheStats {
 pub struct ChartCache {
     dir: Option<PathBuf>,
     memory: Mutex<Lru>,
+    /// One lock per digest being fetched, so concurrent requests for the
+    /// same archive download it once.
+    inflight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     memory_hits: AtomicU64,
     disk_hits: AtomicU64,
     downloads: AtomicU64,
@@ -89,6 +92,7 @@ impl ChartCache {
         ChartCache {
             dir,
             memory: Mutex::new(Lru::new(memory_limit)),
+            inflight: Mutex::new(HashMap::new()),
             memory_hits: AtomicU64::new(0),
             disk_hits: AtomicU64::new(0),
             downloads: AtomicU64::new(0),
@@ -113,10 +117,34 @@ impl ChartCache {
     /// always matching the index's digest.
     pub async fn get(&self, repo: &HttpRepo, entry: &ChartVersion) -> Result<Archive, CacheError> {
         let expected = expected_digest(entry)?;
-        if let Some(bytes) = self.memory_get(&expected) {
-            self.memory_hits.fetch_add(1, Ordering::Relaxed);
-            return Ok(archive(expected, bytes, ArchiveSource::Memory));
+        if let Some(hit) = self.memory_hit(&expected) {
+            return Ok(hit);
         }
+        let lock = self.inflight_lock(&expected);
+        let result = {
+            let _guard = lock.lock().await;
+            match self.memory_hit(&expected) {
+                Some(hit) => Ok(hit),
+                None => self.load(repo, entry, expected.clone()).await,
+            }
+        };
+        self.release_inflight(&expected, lock);
+        result
+    }
+
+    fn memory_hit(&self, digest: &str) -> Option<Archive> {
+        let bytes = self.memory_get(digest)?;
+        self.memory_hits.fetch_add(1, Ordering::Relaxed);
+        Some(archive(digest.to_string(), bytes, ArchiveSource::Memory))
+    }
+
+    /// Disk, else download; either way into memory.
+    async fn load(
+        &self,
+        repo: &HttpRepo,
+        entry: &ChartVersion,
+        expected: String,
+    ) -> Result<Archive, CacheError> {
         if let Some(bytes) = self.disk_get(&expected).await? {
             self.disk_hits.fetch_add(1, Ordering::Relaxed);
             let bytes = self.memory_put(&expected, bytes);
@@ -129,6 +157,22 @@ impl ChartCache {
         self.disk_put(&expected, &bytes).await?;
         let bytes = self.memory_put(&expected, bytes);
         Ok(archive(expected, bytes, ArchiveSource::Download))
+    }
+
+    fn inflight_lock(&self, digest: &str) -> Arc<tokio::sync::Mutex<()>> {
+        match self.inflight.lock() {
+            Ok(mut m) => m.entry(digest.to_string()).or_default().clone(),
+            Err(_) => Arc::default(),
+        }
+    }
+
+    /// Forgets the digest's lock once nobody else waits on it.
+    fn release_inflight(&self, digest: &str, lock: Arc<tokio::sync::Mutex<()>>) {
+        if let Ok(mut m) = self.inflight.lock()
+            && Arc::strong_count(&lock) == 2
+        {
+            m.remove(digest);
+        }
     }
 
     fn memory_get(&self, digest: &str) -> Option<Arc<Vec<u8>>> {

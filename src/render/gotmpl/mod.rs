@@ -17,9 +17,10 @@
 //! set.parse("mychart/templates/cm.yaml", r#"v: {{ include "x" .Values.a }}"#).unwrap();
 //! // Execute one template with its data (the driver sets `Template` —
 //! // `{Name, BasePath}` — on the data map before each call, as Helm does).
-//! let data = Value::empty_map();
-//! let out = set.execute("mychart/templates/cm.yaml", &data).unwrap();
-//! assert_eq!(out, "v: hi "); // Helm drops "<no value>" from the output
+//! let mut top = rudder::render::value::Map::new();
+//! top.insert("Values".into(), Value::empty_map());
+//! let out = set.execute("mychart/templates/cm.yaml", &Value::map(top)).unwrap();
+//! assert_eq!(out, "v: hi "); // `.Values.a` is missing: Helm drops "<no value>"
 //! ```
 //!
 //! * [`TemplateSet::parse`] fails with [`TemplateError::Parse`], whose

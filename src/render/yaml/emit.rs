@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use super::resolve::{Resolved, is_base60_float, reader_allows, resolve_plain};
-use crate::render::json::{base64_std, format_float, json_float_text};
+use crate::render::json::{base64_std, deep, format_float, json_float_text};
 use crate::render::value::Value;
 
 const BEST_INDENT: i32 = 2;
@@ -55,6 +55,10 @@ pub fn marshal_v3(value: &Value) -> String {
 }
 
 fn to_node_v3(value: &Value) -> Node<'static> {
+    deep(|| to_node_v3_here(value))
+}
+
+fn to_node_v3_here(value: &Value) -> Node<'static> {
     match value {
         Value::Nil => Node::Scalar("null".into(), Style::Plain),
         Value::Bool(b) => Node::Scalar(if *b { "true" } else { "false" }.into(), Style::Plain),
@@ -112,6 +116,10 @@ fn key_order_v3(a: &str, b: &str) -> Ordering {
 // Value → node (json.Marshal, then go-yaml's reading of the JSON)
 
 fn to_node(value: &Value) -> Result<Node<'_>, MarshalError> {
+    deep(|| to_node_here(value))
+}
+
+fn to_node_here(value: &Value) -> Result<Node<'_>, MarshalError> {
     Ok(match value {
         Value::Nil => Node::Scalar("null".into(), Style::Plain),
         Value::Bool(b) => Node::Scalar(if *b { "true" } else { "false" }.into(), Style::Plain),
@@ -150,6 +158,10 @@ fn to_node(value: &Value) -> Result<Node<'_>, MarshalError> {
 
 impl Node<'_> {
     fn into_owned(self) -> Node<'static> {
+        deep(|| self.into_owned_here())
+    }
+
+    fn into_owned_here(self) -> Node<'static> {
         match self {
             Node::Scalar(s, st) => Node::Scalar(Cow::Owned(s.into_owned()), st),
             Node::Seq(items) => Node::Seq(items.into_iter().map(Node::into_owned).collect()),
@@ -557,6 +569,17 @@ impl Emitter {
     }
 
     fn emit_node_in(
+        &mut self,
+        node: &Node<'_>,
+        root: bool,
+        sequence: bool,
+        mapping: bool,
+        simple_key: bool,
+    ) {
+        deep(|| self.emit_node_in_here(node, root, sequence, mapping, simple_key))
+    }
+
+    fn emit_node_in_here(
         &mut self,
         node: &Node<'_>,
         root: bool,

@@ -76,6 +76,10 @@ fn decode_doc(doc: &Doc<'_>) -> Result<Value, LoadError> {
 
 /// Rejects what `json.Marshal` cannot encode (NaN and infinities).
 fn check_json(v: &Value) -> Result<(), LoadError> {
+    crate::render::json::deep(|| check_json_here(v))
+}
+
+fn check_json_here(v: &Value) -> Result<(), LoadError> {
     match v {
         Value::Float(f) if !f.is_finite() => Err(LoadError::Json(format!(
             "json: unsupported value: {}",
@@ -269,6 +273,15 @@ fn parse_events(text: &str) -> Result<Doc<'_>, Retry> {
                     },
                     anchor,
                 );
+                if b.next_is_key()
+                    && style != ScalarStyle::Literal
+                    && style != ScalarStyle::Folded
+                    && (span.start.line() != span.end.line()
+                        || span.end.index() - span.start.index() > 1024)
+                    && let Some(e) = stale_simple_key(text, span.start.index(), span.end.line())
+                {
+                    return Err(Retry::Fail(e));
+                }
                 b.attach(id);
             }
             Event::Alias(anchor) => {
@@ -284,10 +297,16 @@ fn parse_events(text: &str) -> Result<Doc<'_>, Retry> {
                 b.attach(id);
             }
             Event::SequenceStart(anchor, _) => {
+                if b.stack.len() >= MAX_DEPTH {
+                    return Err(Retry::Fail(depth_error(span.start.line())));
+                }
                 let id = b.push(Node::Seq(Vec::new()), anchor);
                 b.stack.push((id, None));
             }
             Event::MappingStart(anchor, _) => {
+                if b.stack.len() >= MAX_DEPTH {
+                    return Err(Retry::Fail(depth_error(span.start.line())));
+                }
                 let id = b.push(Node::Map(Vec::new()), anchor);
                 b.stack.push((id, None));
             }
@@ -322,6 +341,11 @@ impl<'t> Builder<'t> {
             self.anchors.insert(anchor, id);
         }
         id
+    }
+
+    /// Whether the next attached node becomes a mapping key.
+    fn next_is_key(&self) -> bool {
+        matches!(self.stack.last(), Some((parent, None)) if matches!(self.nodes[*parent], Node::Map(_)))
     }
 
     /// Adds a finished node to the open collection (or makes it the root).
@@ -436,6 +460,47 @@ fn line_of_next(text: &str, idx: usize, pred: impl Fn(&str) -> bool) -> usize {
         .map_or(first, |(n, _)| n + 1)
 }
 
+/// An implicit key spanning lines or longer than libyaml's 1024-character
+/// simple-key window is not a key for libyaml: in flow context the parser
+/// then misses its `,`/`}`, in block context the scanner its `:`. `None`
+/// when the key was explicit (`? key`).
+fn stale_simple_key(text: &str, start: usize, end_line: usize) -> Option<LoadError> {
+    let byte = text
+        .char_indices()
+        .nth(start)
+        .map_or(text.len(), |(b, _)| b);
+    let before = text[..byte].trim_end_matches([' ', '\t', '\n', '\r']);
+    let flow = match before.chars().last() {
+        Some('?') => return None,
+        Some('{' | ',') => true,
+        _ => false,
+    };
+    let zero_based = end_line.saturating_sub(1);
+    let (line, msg) = if flow {
+        (zero_based, "did not find expected ',' or '}'")
+    } else {
+        (zero_based + 1, "could not find expected ':'")
+    };
+    let at = if zero_based == 0 {
+        String::new()
+    } else {
+        format!("line {line}: ")
+    };
+    Some(LoadError::Yaml(format!("yaml: {at}{msg}")))
+}
+
+/// libyaml's `max_flow_level` / `max_indents`.
+const MAX_DEPTH: usize = 10_000;
+
+fn depth_error(line: usize) -> LoadError {
+    let at = if line > 1 {
+        format!("line {line}: ")
+    } else {
+        String::new()
+    };
+    LoadError::Yaml(format!("yaml: {at}exceeded max depth of {MAX_DEPTH}"))
+}
+
 /// libyaml does not skip tabs after a block entry `-` (a simple key may
 /// follow), so `-<TAB>x` is "found character that cannot start any token".
 /// Returns the 1-based line of such a `-` when the node starting at char
@@ -538,6 +603,10 @@ impl Decoder<'_, '_> {
     }
 
     fn decode(&mut self, id: Id) -> Result<Value, LoadError> {
+        crate::render::json::deep(|| self.decode_here(id))
+    }
+
+    fn decode_here(&mut self, id: Id) -> Result<Value, LoadError> {
         self.count()?;
         match &self.doc.nodes[id] {
             Node::Alias(target, _) => {
@@ -687,6 +756,10 @@ fn float_key(f: f64) -> String {
 impl Decoder<'_, '_> {
     /// Go's `%#v` of the go-yaml value of a node (for "invalid map key").
     fn go_sharp_v(&self, id: Id) -> String {
+        crate::render::json::deep(|| self.go_sharp_v_here(id))
+    }
+
+    fn go_sharp_v_here(&self, id: Id) -> String {
         match &self.doc.nodes[id] {
             Node::Alias(t, _) => self.go_sharp_v(*t),
             Node::Scalar { value, plain, tag } => {

@@ -552,6 +552,8 @@ const PARSER_DOCS: &[&str] = &[
     "a: 123_456.78_9",
     "a: +0\nb: -0\nc: +0.0\nd: 0e0",
     "-\ta",
+    "{\"k\u{85}z\": 1}",
+    "{\"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk\": 1}",
     "- - \tb",
     "a: [-\tb]",
     "a: |\n  -\tliteral\n",
@@ -760,4 +762,160 @@ int: 3
 million: 1000000
 "#
     ));
+}
+
+#[test]
+fn deep_flow_nesting_does_not_crash() {
+    let flow = format!("a: {}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let _ = parse_any(&flow);
+}
+
+#[test]
+fn deep_json_nesting_does_not_crash() {
+    let deep_json = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let e = json::parse(&deep_json).unwrap_err();
+    assert_eq!(e.to_string(), "invalid character '[' exceeded max depth");
+}
+
+#[test]
+fn deep_block_nesting_does_not_crash() {
+    let mut block = String::new();
+    // (Dropping a Value nested thousands deep recurses in value.rs; keep
+    // this within what a debug-build test thread can drop.)
+    for i in 0..500 {
+        block.push_str(&" ".repeat(i));
+        block.push_str("k:\n");
+    }
+    let v = parse_any(&block).expect("deep block parses");
+    assert!(to_yaml(&v).is_ok());
+    assert!(json::to_json(&v).is_ok());
+    let deep_json = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let e = json::parse(&deep_json).unwrap_err();
+    assert_eq!(e.to_string(), "invalid character '[' exceeded max depth");
+}
+
+/// Random strings from tricky pieces, rendered by helm and rudder through
+/// `toYaml`, `toJson` and `toYamlPretty` (values written as JSON, which both
+/// read as YAML).
+#[test]
+fn random_strings_match_helm() {
+    const PIECES: &[&str] = &[
+        "a",
+        "b",
+        "word",
+        " ",
+        "  ",
+        "\n",
+        "\n\n",
+        "\t",
+        ":",
+        ": ",
+        "#",
+        " #",
+        "-",
+        "- ",
+        "'",
+        "\"",
+        "\\",
+        "é",
+        "😀",
+        "\u{85}",
+        "\u{2028}",
+        "0",
+        "1",
+        ".",
+        "e",
+        "x",
+        "yes",
+        "no",
+        "~",
+        ",",
+        "[",
+        "]",
+        "{",
+        "}",
+        "&",
+        "*",
+        "!",
+        "|",
+        ">",
+        "%",
+        "@",
+        "`",
+        "?",
+        "\r",
+        "\u{a0}",
+        "\u{feff}",
+        "null",
+        "true",
+        "0x1",
+        "1e3",
+        "---",
+        "...",
+        "lorem ipsum dolor sit amet consectetur",
+        "\u{1}",
+    ];
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let mut values = Map::new();
+    for i in 0..400 {
+        let len = if next(10) == 0 {
+            20 + next(40)
+        } else {
+            next(8)
+        };
+        let s: String = (0..len).map(|_| PIECES[next(PIECES.len())]).collect();
+        let key = if next(4) == 0 {
+            // (NEL in a key makes libyaml reject the whole file; covered
+            // by the parser documents.)
+            (0..1 + next(3))
+                .map(|_| PIECES[next(PIECES.len())])
+                .collect::<String>()
+                .replace('\u{85}', "")
+        } else {
+            format!("k{i:03}")
+        };
+        values.insert(key, Value::str(s));
+    }
+    let json_values = json::to_json(&Value::map(values)).expect("json");
+    for (template, f) in [
+        ("{{ toYaml .Values }}", 0),
+        ("{{ toJson .Values }}", 1),
+        ("{{ toYamlPretty .Values }}", 2),
+    ] {
+        let Some(expected) = helm_render(&json_values, template) else {
+            return;
+        };
+        let expected = expected.expect("helm renders");
+        let v = parse_values(&json_values).expect("values parse");
+        let got = match f {
+            0 => to_yaml(&v)
+                .map(|y| y.strip_suffix('\n').unwrap_or(&y).to_string())
+                .unwrap_or_default(),
+            1 => json::to_json(&v).unwrap_or_default(),
+            _ => {
+                let y = to_yaml_pretty(&v);
+                y.strip_suffix('\n').unwrap_or(&y).to_string()
+            }
+        };
+        if got != expected {
+            let (g, e): (Vec<&str>, Vec<&str>) =
+                (got.lines().collect(), expected.lines().collect());
+            let first = g
+                .iter()
+                .zip(&e)
+                .position(|(a, b)| a != b)
+                .unwrap_or(g.len().min(e.len()));
+            panic!(
+                "{template}: first difference at line {first}:\n  rudder: {:?}\n  helm:   {:?}",
+                g.get(first.saturating_sub(1)..(first + 2).min(g.len())),
+                e.get(first.saturating_sub(1)..(first + 2).min(e.len()))
+            );
+        }
+    }
 }
