@@ -122,14 +122,19 @@ pub fn render(
     opts: &RenderOptions,
 ) -> Result<Rendered, RenderError> {
     let (chart, jobs) = prepare(chart, user_values, opts)?;
-    let mut files = crate::render::run::render_jobs(jobs)?;
-    let notes = extract_notes(&mut files, chart.name(), opts.subchart_notes);
-    let (hooks, manifests) = manifest::sort_manifests(&files)?;
+    // Keep only what is needed after rendering (the CRDs and the name), so
+    // the chart's template sources are freed before outputs pile up.
+    let name = chart.name().to_string();
     let crds = chart
-        .crd_objects(chart.name())
+        .crd_objects(&name)
         .into_iter()
         .map(|(name, f)| (name, String::from_utf8_lossy(&f.data).into_owned()))
         .collect();
+    drop(chart);
+    let mut files = crate::render::run::render_jobs(jobs)?;
+    let notes = extract_notes(&mut files, &name, opts.subchart_notes);
+    let (hooks, manifests) = manifest::sort_manifests(&files)?;
+    drop(files);
     Ok(Rendered {
         crds,
         manifests,

@@ -648,8 +648,14 @@ pub fn template_output(
     for m in manifests {
         write_source(&mut body, &m.name, &m.content);
     }
-    let mut out = String::with_capacity(body.len() + 64);
-    out.push_str(body.trim_matches(go_space));
+    // `strings.TrimSpace(manifest) + "\n"`, in place when nothing leads.
+    let mut out = if body.starts_with(go_space) {
+        body.trim_matches(go_space).to_string()
+    } else {
+        let end = body.trim_end_matches(go_space).len();
+        body.truncate(end);
+        body
+    };
     out.push('\n');
     for h in hooks {
         if skip_tests && h.is_test() {
