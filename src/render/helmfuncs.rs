@@ -37,11 +37,7 @@ static FUNCS: &[FuncSpec] = &[
         Ok(Value::str(trim_newline(text)))
     }),
     spec("toYamlPretty", &[A], None, |a| {
-        Ok(Value::str(
-            yaml::to_yaml(arg(a, 0))
-                .map(|t| trim_newline(indent_sequences(&unfold(&t))))
-                .unwrap_or_default(),
-        ))
+        Ok(Value::str(to_yaml_pretty(arg(a, 0))))
     }),
     spec("fromYaml", &[S], None, |a| {
         Ok(map_or_error(
@@ -98,6 +94,57 @@ fn trim_newline(text: String) -> String {
     }
 }
 
+/// Helm's `toYamlPretty` (go-yaml v3, indent 2), built on the v2 emitter:
+/// floats are marked before emitting and written as v3 writes them
+/// (`strconv.FormatFloat(f, 'g', -1, 64)`: `1e+06`, `.inf`), folded
+/// scalars are unfolded and block sequences indented under their keys.
+/// Marshal errors print "" as Helm's does.
+fn to_yaml_pretty(v: &Value) -> String {
+    let mut floats = Vec::new();
+    let marked = mark_floats(v, &mut floats);
+    let Ok(text) = yaml::to_yaml(&marked) else {
+        return String::new();
+    };
+    let mut text = trim_newline(indent_sequences(&unfold(&text)));
+    for (i, f) in floats.iter().enumerate().rev() {
+        let shown = match crate::render::gofmt::format_float(*f, 'g', -1).as_str() {
+            "+Inf" => ".inf".to_string(),
+            "-Inf" => "-.inf".to_string(),
+            "NaN" => ".nan".to_string(),
+            other => other.to_string(),
+        };
+        text = text.replace(&float_token(i), &shown);
+    }
+    text
+}
+
+fn float_token(i: usize) -> String {
+    format!("\u{E000}f{i}\u{E000}")
+}
+
+/// A copy of `v` whose floats are placeholder strings (kept in `floats`).
+fn mark_floats(v: &Value, floats: &mut Vec<f64>) -> Value {
+    match v {
+        Value::Float(f) => {
+            floats.push(*f);
+            Value::str(float_token(floats.len() - 1))
+        }
+        Value::List(l) => Value::List(std::rc::Rc::new(crate::render::value::List {
+            kind: l.kind,
+            items: l.items.iter().map(|x| mark_floats(x, floats)).collect(),
+        })),
+        Value::Map(kind, m) => {
+            let copied: Map = m
+                .borrow()
+                .iter()
+                .map(|(k, x)| (k.clone(), mark_floats(x, floats)))
+                .collect();
+            Value::Map(*kind, std::rc::Rc::new(std::cell::RefCell::new(copied)))
+        }
+        other => other.clone(),
+    }
+}
+
 /// go-yaml v2 folds long plain and quoted scalars at 80 columns; go-yaml
 /// v3's encoder (`toYamlPretty`) does not. Joins each folded continuation
 /// line (indented exactly where the emitter puts it) back onto its scalar.
@@ -115,16 +162,15 @@ fn unfold(text: &str) -> String {
             }
             scalar_base = None;
         }
-        if let (Some(cc), Some(last)) = (cont_col, out.last_mut()) {
-            if col == cc && !body.is_empty() {
-                let piece = body
-                    .strip_prefix('\\')
-                    .filter(|r| r.starts_with(' '))
-                    .unwrap_or(body);
-                last.push(' ');
-                last.push_str(piece);
-                continue;
-            }
+        let continues = cont_col == Some(col) && !body.is_empty();
+        if let (true, Some(last)) = (continues, out.last_mut()) {
+            let piece = body
+                .strip_prefix('\\')
+                .filter(|r| r.starts_with(' '))
+                .unwrap_or(body);
+            last.push(' ');
+            last.push_str(piece);
+            continue;
         }
         cont_col = scalar_continuation(col, body);
         if ["|", "|-", "|+", ">", ">-", ">+"]

@@ -152,13 +152,7 @@ impl HttpRepo {
         }
         let index_url =
             resolve_reference_url(repo_url, "index.yaml").map_err(|e| invalid(e.to_string()))?;
-        let client = Client::builder()
-            .use_preconfigured_tls(tls_config(&opts.tls)?)
-            .timeout(opts.timeout)
-            .connect_timeout(opts.timeout)
-            .user_agent(concat!("rudder/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| FetchError::Client(error_chain(&e)))?;
+        let client = build_client(&opts)?;
         Ok(HttpRepo {
             client,
             repo_url: parsed,
@@ -200,7 +194,7 @@ impl HttpRepo {
             etag: header_text(&resp, header::ETAG),
             last_modified: header_text(&resp, header::LAST_MODIFIED),
         };
-        let bytes = self.read_body(&url, resp, self.opts.index_limit).await?;
+        let bytes = read_limited(&url, resp, self.opts.index_limit, self.opts.timeout).await?;
         Ok(IndexResponse::Body { bytes, validators })
     }
 
@@ -208,7 +202,7 @@ impl HttpRepo {
     /// [`super::resolve::chart_url`]).
     pub async fn get_archive(&self, url: &str) -> Result<Vec<u8>, FetchError> {
         let resp = self.send(url, HeaderMap::new()).await?;
-        self.read_body(url, resp, self.opts.archive_limit).await
+        read_limited(url, resp, self.opts.archive_limit, self.opts.timeout).await
     }
 
     async fn send(&self, url: &str, headers: HeaderMap) -> Result<reqwest::Response, FetchError> {
@@ -234,59 +228,77 @@ impl HttpRepo {
         }
     }
 
-    /// Streams the body, failing as soon as it passes `limit`.
-    async fn read_body(
-        &self,
-        url: &str,
-        mut resp: reqwest::Response,
-        limit: u64,
-    ) -> Result<Vec<u8>, FetchError> {
-        let expected = resp.content_length();
-        let too_large = || FetchError::TooLarge {
-            url: url.into(),
-            limit,
-        };
-        if expected.is_some_and(|n| n > limit) {
-            return Err(too_large());
-        }
-        let capacity = expected.unwrap_or(0).min(limit) as usize;
-        let mut body = Vec::with_capacity(capacity);
-        loop {
-            match resp.chunk().await {
-                Ok(Some(chunk)) => {
-                    if body.len() as u64 + chunk.len() as u64 > limit {
-                        return Err(too_large());
-                    }
-                    body.extend_from_slice(&chunk);
-                }
-                Ok(None) => break,
-                Err(e) if e.is_timeout() => return Err(self.timeout(url)),
-                Err(_) => return Err(truncated(url, body.len(), expected)),
-            }
-        }
-        if expected.is_some_and(|n| n != body.len() as u64) {
-            return Err(truncated(url, body.len(), expected));
-        }
-        Ok(body)
+    fn classify(&self, url: &str, e: &reqwest::Error) -> FetchError {
+        classify(url, e, self.opts.timeout)
     }
+}
 
-    fn timeout(&self, url: &str) -> FetchError {
+/// A reqwest client with the options' TLS material and timeout.
+pub(super) fn build_client(opts: &FetchOptions) -> Result<Client, FetchError> {
+    Client::builder()
+        .use_preconfigured_tls(tls_config(&opts.tls)?)
+        .timeout(opts.timeout)
+        .connect_timeout(opts.timeout)
+        .user_agent(concat!("rudder/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| FetchError::Client(error_chain(&e)))
+}
+
+/// A failed send: timeout or unreachable.
+pub(super) fn classify(url: &str, e: &reqwest::Error, timeout: Duration) -> FetchError {
+    if e.is_timeout() {
         FetchError::Timeout {
             url: url.into(),
-            timeout: self.opts.timeout,
+            timeout,
+        }
+    } else {
+        FetchError::Unreachable {
+            url: url.into(),
+            reason: error_chain(e),
         }
     }
+}
 
-    fn classify(&self, url: &str, e: &reqwest::Error) -> FetchError {
-        if e.is_timeout() {
-            self.timeout(url)
-        } else {
-            FetchError::Unreachable {
-                url: url.into(),
-                reason: error_chain(e),
+/// Streams a body, failing as soon as it passes `limit`, and when it ends
+/// before its declared length.
+pub(super) async fn read_limited(
+    url: &str,
+    mut resp: reqwest::Response,
+    limit: u64,
+    timeout: Duration,
+) -> Result<Vec<u8>, FetchError> {
+    let expected = resp.content_length();
+    let too_large = || FetchError::TooLarge {
+        url: url.into(),
+        limit,
+    };
+    if expected.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let capacity = expected.unwrap_or(0).min(limit) as usize;
+    let mut body = Vec::with_capacity(capacity);
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() as u64 + chunk.len() as u64 > limit {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&chunk);
             }
+            Ok(None) => break,
+            Err(e) if e.is_timeout() => {
+                return Err(FetchError::Timeout {
+                    url: url.into(),
+                    timeout,
+                });
+            }
+            Err(_) => return Err(truncated(url, body.len(), expected)),
         }
     }
+    if expected.is_some_and(|n| n != body.len() as u64) {
+        return Err(truncated(url, body.len(), expected));
+    }
+    Ok(body)
 }
 
 fn truncated(url: &str, received: usize, expected: Option<u64>) -> FetchError {
@@ -320,7 +332,7 @@ fn header_text(resp: &reqwest::Response, name: header::HeaderName) -> Option<Str
 }
 
 /// An error and its causes, `a: b: c`.
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut cur = e.source();
     while let Some(s) = cur {

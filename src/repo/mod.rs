@@ -1,5 +1,5 @@
 //! Chart repositories: index.yaml fetching and parsing, chart resolution by
-//! semver constraint, verified downloads and the archive cache (HTTP, later OCI).
+//! semver constraint, verified downloads and the archive cache (HTTP and OCI).
 //!
 //! - [`index`]: Helm's `index.yaml` reader, slimmed to what resolution needs.
 //! - [`resolve`]: name + constraint → entry, entry → archive URL.
@@ -7,6 +7,9 @@
 //!   credentials, TLS material).
 //! - [`repository`]: a repository's current index, parsed only when changed.
 //! - [`cache`]: archives verified against the index digest, cached by digest.
+//! - [`indexer`]: `helm repo index` (an index.yaml for a folder of archives).
+//! - [`oci`]: charts in OCI registries (distribution API, tag resolution).
+//! - [`package`]: `helm package` (a chart folder → `<name>-<version>.tgz`).
 //! - [`pull`]: index → entry → verified archive → loaded chart.
 //!
 //! Nothing here talks to the cluster; the HelmRepository reconciler feeds it
@@ -15,6 +18,9 @@
 pub mod cache;
 pub mod fetch;
 pub mod index;
+pub mod indexer;
+pub mod oci;
+pub mod package;
 pub mod pull;
 pub mod repository;
 pub mod resolve;
@@ -25,6 +31,7 @@ mod tests;
 pub use cache::{Archive, ArchiveSource, CacheError, ChartCache};
 pub use fetch::{BasicAuth, FetchError, FetchOptions, HttpRepo, TlsMaterial};
 pub use index::{ChartVersion, IndexError, IndexFile, parse_index};
+pub use oci::{OciChart, OciClient, OciError, OciReference};
 pub use pull::{PullError, Pulled, pull};
 pub use repository::{ChartRepository, IndexSnapshot, RefreshError};
 pub use resolve::{ResolveError, chart_url, resolve};

@@ -45,7 +45,7 @@ pub async fn pull(
     name: &str,
     constraint: &str,
 ) -> Result<Pulled, PullError> {
-    let (index, index_digest) = match repo.last_good().await {
+    let (index, index_digest) = match repo.last_good() {
         Some(current) => current,
         None => {
             let snap = repo.refresh().await?;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::sync::Mutex;
+use std::sync::Mutex;
 
 use super::cache::sha256_hex;
 use super::fetch::{FetchError, FetchOptions, HttpRepo, IndexResponse, Validators};
@@ -46,7 +46,7 @@ pub struct IndexSnapshot {
     pub parse_time: Duration,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Current {
     index: Arc<IndexFile>,
     digest: String,
@@ -57,6 +57,10 @@ struct Current {
 #[derive(Debug)]
 pub struct ChartRepository {
     http: HttpRepo,
+    /// Serialises refreshes (held across the network call).
+    refreshing: tokio::sync::Mutex<()>,
+    /// The last good index; locked only briefly, so readers never wait
+    /// for a refresh in flight.
     current: Mutex<Option<Current>>,
     parses: AtomicU64,
 }
@@ -66,6 +70,7 @@ impl ChartRepository {
     pub fn new(url: &str, opts: FetchOptions) -> Result<ChartRepository, FetchError> {
         Ok(ChartRepository {
             http: HttpRepo::new(url, opts)?,
+            refreshing: tokio::sync::Mutex::new(()),
             current: Mutex::new(None),
             parses: AtomicU64::new(0),
         })
@@ -82,14 +87,24 @@ impl ChartRepository {
     }
 
     /// The last good index, if any.
-    pub async fn last_good(&self) -> Option<(Arc<IndexFile>, String)> {
-        let cur = self.current.lock().await;
-        cur.as_ref().map(|c| (c.index.clone(), c.digest.clone()))
+    pub fn last_good(&self) -> Option<(Arc<IndexFile>, String)> {
+        self.snapshot().map(|c| (c.index, c.digest))
+    }
+
+    fn snapshot(&self) -> Option<Current> {
+        self.current.lock().ok()?.clone()
+    }
+
+    fn store(&self, c: Current) {
+        if let Ok(mut cur) = self.current.lock() {
+            *cur = Some(c);
+        }
     }
 
     /// Fetches the index (conditionally) and parses it if it changed.
     pub async fn refresh(&self) -> Result<IndexSnapshot, RefreshError> {
-        let mut cur = self.current.lock().await;
+        let _one_at_a_time = self.refreshing.lock().await;
+        let mut cur = self.snapshot();
         let validators = cur
             .as_ref()
             .map(|c| c.validators.clone())
@@ -113,13 +128,15 @@ impl ChartRepository {
             && c.digest == digest
         {
             c.validators = validators;
-            return Ok(unchanged(c, bytes.len() as u64, fetch_time));
+            let snap = unchanged(c, bytes.len() as u64, fetch_time);
+            self.store(c.clone());
+            return Ok(snap);
         }
         let downloaded = bytes.len() as u64;
         let started = Instant::now();
         let index = Arc::new(self.parse(bytes).await?);
         let parse_time = started.elapsed();
-        *cur = Some(Current {
+        self.store(Current {
             index: index.clone(),
             digest: digest.clone(),
             validators,

@@ -273,6 +273,15 @@ fn parse_events(text: &str) -> Result<Doc<'_>, Retry> {
                     },
                     anchor,
                 );
+                if b.next_is_key()
+                    && style != ScalarStyle::Literal
+                    && style != ScalarStyle::Folded
+                    && (span.start.line() != span.end.line()
+                        || span.end.index() - span.start.index() > 1024)
+                    && let Some(e) = stale_simple_key(text, span.start.index(), span.end.line())
+                {
+                    return Err(Retry::Fail(e));
+                }
                 b.attach(id);
             }
             Event::Alias(anchor) => {
@@ -332,6 +341,11 @@ impl<'t> Builder<'t> {
             self.anchors.insert(anchor, id);
         }
         id
+    }
+
+    /// Whether the next attached node becomes a mapping key.
+    fn next_is_key(&self) -> bool {
+        matches!(self.stack.last(), Some((parent, None)) if matches!(self.nodes[*parent], Node::Map(_)))
     }
 
     /// Adds a finished node to the open collection (or makes it the root).
@@ -444,6 +458,35 @@ fn line_of_next(text: &str, idx: usize, pred: impl Fn(&str) -> bool) -> usize {
         .skip(first)
         .find(|(_, l)| pred(l))
         .map_or(first, |(n, _)| n + 1)
+}
+
+/// An implicit key spanning lines or longer than libyaml's 1024-character
+/// simple-key window is not a key for libyaml: in flow context the parser
+/// then misses its `,`/`}`, in block context the scanner its `:`. `None`
+/// when the key was explicit (`? key`).
+fn stale_simple_key(text: &str, start: usize, end_line: usize) -> Option<LoadError> {
+    let byte = text
+        .char_indices()
+        .nth(start)
+        .map_or(text.len(), |(b, _)| b);
+    let before = text[..byte].trim_end_matches([' ', '\t', '\n', '\r']);
+    let flow = match before.chars().last() {
+        Some('?') => return None,
+        Some('{' | ',') => true,
+        _ => false,
+    };
+    let zero_based = end_line.saturating_sub(1);
+    let (line, msg) = if flow {
+        (zero_based, "did not find expected ',' or '}'")
+    } else {
+        (zero_based + 1, "could not find expected ':'")
+    };
+    let at = if zero_based == 0 {
+        String::new()
+    } else {
+        format!("line {line}: ")
+    };
+    Some(LoadError::Yaml(format!("yaml: {at}{msg}")))
 }
 
 /// libyaml's `max_flow_level` / `max_indents`.

@@ -3,6 +3,7 @@
 //! rewritten to the test server's address), with helm's own output as the
 //! oracle for rendering what was downloaded.
 
+mod oci;
 mod server;
 
 use std::path::{Path, PathBuf};
@@ -147,17 +148,22 @@ fn render_like_golden(chart: &Path) -> String {
         .expect("renders")
 }
 
-/// The real helm's `helm template` with the golden args, on `chart`.
-fn helm_template(chart: &Path) -> Option<String> {
+/// The real helm binary, if installed.
+fn helm_binary() -> Option<String> {
     let home = std::env::var("HOME").unwrap_or_default();
-    let helm = [format!("{home}/.local/bin/helm"), "helm".into()]
+    [format!("{home}/.local/bin/helm"), "helm".into()]
         .into_iter()
         .find(|h| {
             std::process::Command::new(h)
                 .arg("version")
                 .output()
                 .is_ok()
-        })?;
+        })
+}
+
+/// The real helm's `helm template` with the golden args, on `chart`.
+fn helm_template(chart: &Path) -> Option<String> {
+    let helm = helm_binary()?;
     let mut args = golden_args();
     args[2] = chart.display().to_string();
     let out = std::process::Command::new(helm)
@@ -322,7 +328,7 @@ async fn failures_are_typed_and_keep_the_last_good_index() {
             Mode::Good => serve_file(req, &index),
             Mode::NotFound => Reply::status(404),
             Mode::ServerError => Reply::status(500),
-            Mode::Slow => Reply::Stall(Duration::from_secs(5), Box::new(Reply::ok(index))),
+            Mode::Slow => Reply::Stall(Duration::from_secs(20), Box::new(Reply::ok(index))),
             Mode::Truncated => Reply::Truncated {
                 declared: index.len(),
                 body: index.as_bytes()[..index.len() / 2].to_vec(),
@@ -334,7 +340,7 @@ async fn failures_are_typed_and_keep_the_last_good_index() {
     let srv = TestServer::start(handler, None).await;
     *base.lock().expect("lock") = srv.base();
     let opts = |index_limit| FetchOptions {
-        timeout: Duration::from_millis(700),
+        timeout: Duration::from_secs(2),
         index_limit,
         ..FetchOptions::default()
     };
@@ -396,7 +402,7 @@ async fn failures_are_typed_and_keep_the_last_good_index() {
         );
         eprintln!("{m:?}: {text}");
     }
-    let (kept, digest) = repo.last_good().await.expect("last good index kept");
+    let (kept, digest) = repo.last_good().expect("last good index kept");
     assert_eq!(digest, good.digest);
     assert_eq!(kept.version_count(), 6);
     assert_eq!(repo.parse_count(), 2, "the good index and the invalid one");
@@ -441,7 +447,7 @@ async fn unreachable_servers_are_reported() {
         matches!(&err, RefreshError::Fetch(FetchError::Unreachable { url, .. }) if url.ends_with("/charts/index.yaml")),
         "{err:?}"
     );
-    assert!(repo.last_good().await.is_none());
+    assert!(repo.last_good().is_none());
 }
 
 /// The shared index with scaffold 0.1.0's digest replaced by 0.2.0's.
@@ -840,4 +846,156 @@ async fn archives_with_path_traversal_are_refused_with_a_clear_message() {
             && text.contains("etc/cron.d"),
         "{text}"
     );
+}
+
+/// `created:` and `generated:` lines blanked (timestamps differ).
+fn without_times(index: &str) -> String {
+    index
+        .lines()
+        .map(|l| {
+            let t = l.trim_start();
+            if t.starts_with("created: ") || t.starts_with("generated: ") {
+                "<time>"
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn repo_index_writes_what_helm_repo_index_writes() {
+    let Some(helm) = helm_binary() else {
+        eprintln!("SKIPPED: helm not found");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let nested = dir.path().join("nested");
+    std::fs::create_dir(&nested).expect("mkdir");
+    for entry in std::fs::read_dir(index_dir()).expect("index dir").flatten() {
+        let name = entry.file_name().into_string().expect("utf-8 name");
+        if !name.ends_with(".tgz") {
+            continue;
+        }
+        let dest = if name.starts_with("podinfo-6.14.1") {
+            &nested
+        } else {
+            &dir.path().to_path_buf()
+        };
+        std::fs::copy(entry.path(), dest.join(&name)).expect("copy");
+    }
+    std::fs::write(dir.path().join("junk.tgz"), b"not a chart").expect("junk");
+    for url in ["http://example.com/charts", ""] {
+        let mut args = vec![
+            "repo".to_string(),
+            "index".into(),
+            dir.path().display().to_string(),
+        ];
+        if !url.is_empty() {
+            args.extend(["--url".into(), url.into()]);
+        }
+        let out = std::process::Command::new(&helm)
+            .args(&args)
+            .output()
+            .expect("helm repo index");
+        assert!(
+            out.status.success(),
+            "helm: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let theirs = String::from_utf8(read(&dir.path().join("index.yaml"))).expect("utf-8");
+        std::fs::remove_file(dir.path().join("index.yaml")).expect("rm");
+        let ours =
+            super::indexer::index_directory(dir.path(), url, "2026-11-24T07:51:25.283456142Z")
+                .expect("index");
+        assert!(
+            without_times(&ours) == without_times(&theirs),
+            "url {url:?}\n--- ours\n{ours}\n--- helm\n{theirs}"
+        );
+        let parsed = super::index::parse_index(ours.as_bytes()).expect("our index parses");
+        assert_eq!(parsed.version_count(), 6);
+    }
+}
+
+/// Entry names of a .tgz, sorted.
+fn archive_names(path: &Path) -> Vec<String> {
+    let file = std::fs::File::open(path).expect("open archive");
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    let mut names: Vec<String> = tar
+        .entries()
+        .expect("entries")
+        .map(|e| {
+            e.expect("entry")
+                .path()
+                .expect("path")
+                .display()
+                .to_string()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn packages_that_helm_renders_like_the_folder() {
+    let Some(helm) = helm_binary() else {
+        eprintln!("SKIPPED: helm not found");
+        return;
+    };
+    let charts = shared_charts();
+    for name in ["scaffold", "helm-subchart", "podinfo"] {
+        let ours = tempfile::tempdir().expect("tempdir");
+        let theirs = tempfile::tempdir().expect("tempdir");
+        let src = charts.join("corpus").join(name);
+        let tgz = super::package::package(&src, ours.path()).expect("package");
+        let out = std::process::Command::new(&helm)
+            .args([
+                "package",
+                &src.display().to_string(),
+                "-d",
+                &theirs.path().display().to_string(),
+            ])
+            .output()
+            .expect("helm package");
+        assert!(
+            out.status.success(),
+            "helm package: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let helm_tgz = theirs.path().join(tgz.file_name().expect("file name"));
+        assert_eq!(
+            archive_names(&tgz),
+            archive_names(&helm_tgz),
+            "{name}: same files as helm package"
+        );
+
+        let args_text =
+            String::from_utf8(read(&charts.join(format!("golden/{name}.args")))).expect("args");
+        let args: Vec<String> = args_text
+            .lines()
+            .map(|a| {
+                if a == format!("corpus/{name}") {
+                    tgz.display().to_string()
+                } else {
+                    a.to_string()
+                }
+            })
+            .collect();
+        let out = std::process::Command::new(&helm)
+            .args(&args)
+            .current_dir(&charts)
+            .output()
+            .expect("helm template");
+        assert!(
+            out.status.success(),
+            "{name}: helm template: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let golden = read(&charts.join(format!("golden/{name}.yaml")));
+        assert!(
+            out.stdout == golden,
+            "{name}: helm renders our package like the folder"
+        );
+    }
 }

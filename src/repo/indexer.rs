@@ -1,0 +1,282 @@
+//! `helm repo index` as a library: every `*.tgz` of a folder (and of its
+//! direct subfolders, Helm's `**/*.tgz` glob) that loads as a chart becomes
+//! an entry with its Chart.yaml fields, its URL under the base URL and its
+//! sha256 digest, written as Helm writes `index.yaml` (sigs.k8s.io/yaml of
+//! the `IndexFile` JSON form: keys sorted, empty fields left out, versions
+//! newest first). Any static web server serving that folder is then a chart
+//! repository.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use url::Url;
+
+use super::cache::sha256_hex;
+use crate::chart::load::{clean_path, load_archive_file};
+use crate::chart::metadata::{Dependency, Metadata};
+use crate::chart::semver::Version;
+use crate::render::value::{Map, Value};
+
+/// Why a folder could not be indexed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IndexerError {
+    #[error("reading {path}: {reason}")]
+    Io { path: String, reason: String },
+    #[error("failed adding to {file} to index: validate failed for {file}: {reason}")]
+    Invalid { file: String, reason: String },
+    #[error("writing the index: {0}")]
+    Yaml(String),
+}
+
+/// One indexed archive.
+struct Entry {
+    metadata: Metadata,
+    url: String,
+    digest: String,
+    created: String,
+}
+
+/// Builds the `index.yaml` text for the archives in `dir`, with URLs under
+/// `base_url` (relative file names when it is empty). `now` is the RFC 3339
+/// time written as `created` and `generated`.
+pub fn index_directory(dir: &Path, base_url: &str, now: &str) -> Result<String, IndexerError> {
+    let mut entries: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
+    for (parent, file) in archives(dir)? {
+        let path = dir.join(&parent).join(&file);
+        // Helm assumes a file that does not load is not a chart.
+        let Ok(chart) = load_archive_file(&path) else {
+            continue;
+        };
+        let bytes = std::fs::read(&path).map_err(|e| io_error(&path, &e))?;
+        let mut metadata = chart.metadata;
+        if metadata.api_version.is_empty() {
+            metadata.api_version = "v1".into();
+        }
+        metadata
+            .validate()
+            .map_err(|reason| IndexerError::Invalid {
+                file: file.clone(),
+                reason,
+            })?;
+        let url = entry_url(base_url, &parent, &file);
+        entries
+            .entry(metadata.name.clone())
+            .or_default()
+            .push(Entry {
+                metadata,
+                url,
+                digest: sha256_hex(&bytes),
+                created: now.to_string(),
+            });
+    }
+    for versions in entries.values_mut() {
+        versions.sort_by(|a, b| {
+            match (
+                Version::parse(&a.metadata.version),
+                Version::parse(&b.metadata.version),
+            ) {
+                (Ok(x), Ok(y)) => y.compare(&x),
+                (Ok(_), Err(_)) => std::cmp::Ordering::Less,
+                (Err(_), Ok(_)) => std::cmp::Ordering::Greater,
+                (Err(_), Err(_)) => std::cmp::Ordering::Equal,
+            }
+        });
+    }
+    let mut root = Map::new();
+    root.insert("apiVersion".into(), Value::str("v1"));
+    let mut by_name = Map::new();
+    for (name, versions) in entries {
+        by_name.insert(
+            name,
+            Value::list(versions.iter().map(entry_value).collect()),
+        );
+    }
+    root.insert("entries".into(), Value::map(by_name));
+    root.insert("generated".into(), Value::str(now));
+    crate::render::yaml::to_yaml(&Value::map(root)).map_err(|e| IndexerError::Yaml(e.to_string()))
+}
+
+/// `(parent folder, file name)` of `dir/*.tgz` and `dir/*/*.tgz`, in
+/// `filepath.Glob` order (sorted).
+fn archives(dir: &Path) -> Result<Vec<(String, String)>, IndexerError> {
+    let mut out = tgz_files(dir, "")?;
+    let mut subdirs: Vec<String> = read_dir(dir)?
+        .into_iter()
+        .filter(|(_, p)| p.is_dir())
+        .map(|(n, _)| n)
+        .collect();
+    subdirs.sort();
+    for sub in subdirs {
+        out.extend(tgz_files(&dir.join(&sub), &sub)?);
+    }
+    Ok(out)
+}
+
+fn tgz_files(dir: &Path, parent: &str) -> Result<Vec<(String, String)>, IndexerError> {
+    let mut names: Vec<String> = read_dir(dir)?
+        .into_iter()
+        .filter(|(n, p)| n.ends_with(".tgz") && p.is_file())
+        .map(|(n, _)| n)
+        .collect();
+    names.sort();
+    Ok(names.into_iter().map(|n| (parent.to_string(), n)).collect())
+}
+
+fn read_dir(dir: &Path) -> Result<Vec<(String, PathBuf)>, IndexerError> {
+    let rd = std::fs::read_dir(dir).map_err(|e| io_error(dir, &e))?;
+    Ok(rd
+        .flatten()
+        .filter_map(|e| Some((e.file_name().into_string().ok()?, e.path())))
+        .filter(|(n, _)| !n.starts_with('.'))
+        .collect())
+}
+
+fn io_error(path: &Path, e: &std::io::Error) -> IndexerError {
+    IndexerError::Io {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    }
+}
+
+/// Helm: `URLJoin(URLJoin(base, parent), file)`, or the bare file name
+/// when that parent URL is empty (no base URL, top folder).
+fn entry_url(base: &str, parent: &str, file: &str) -> String {
+    let parent_url = url_join(base, parent);
+    if parent_url.is_empty() {
+        return file.to_string();
+    }
+    url_join(&parent_url, file)
+}
+
+/// Helm's `urlutil.URLJoin`: the URL's path joined with `part` by Go's
+/// `path.Join` (falling back to `path.Join` of the text).
+fn url_join(base: &str, part: &str) -> String {
+    match Url::parse(base) {
+        Ok(mut u) => {
+            let joined = go_path_join(&[u.path(), part]);
+            u.set_path(&joined);
+            let s = u.to_string();
+            // Go prints no slash for an empty path ("http://h"), url does.
+            if joined.is_empty() || joined == "/" && !base.ends_with('/') {
+                s.trim_end_matches('/').to_string()
+            } else {
+                s
+            }
+        }
+        Err(_) => go_path_join(&[base, part]),
+    }
+}
+
+/// Go's `path.Join`: non-empty parts joined by `/`, then cleaned; `""`
+/// when every part is empty.
+fn go_path_join(parts: &[&str]) -> String {
+    let nonempty: Vec<&str> = parts.iter().copied().filter(|p| !p.is_empty()).collect();
+    if nonempty.is_empty() {
+        return String::new();
+    }
+    clean_path(&nonempty.join("/"))
+}
+
+/// A `ChartVersion` in its JSON form (json tags, `omitempty`).
+fn entry_value(e: &Entry) -> Value {
+    let md = &e.metadata;
+    let mut m = Map::new();
+    put_str(&mut m, "name", &md.name);
+    put_str(&mut m, "home", &md.home);
+    put_strs(&mut m, "sources", &md.sources);
+    put_str(&mut m, "version", &md.version);
+    put_str(&mut m, "description", &md.description);
+    put_strs(&mut m, "keywords", &md.keywords);
+    if !md.maintainers.is_empty() {
+        let list = md
+            .maintainers
+            .iter()
+            .map(|x| {
+                let mut mm = Map::new();
+                put_str(&mut mm, "name", &x.name);
+                put_str(&mut mm, "email", &x.email);
+                put_str(&mut mm, "url", &x.url);
+                Value::map(mm)
+            })
+            .collect();
+        m.insert("maintainers".into(), Value::list(list));
+    }
+    put_str(&mut m, "icon", &md.icon);
+    put_str(&mut m, "apiVersion", &md.api_version);
+    put_str(&mut m, "condition", &md.condition);
+    put_str(&mut m, "tags", &md.tags);
+    put_str(&mut m, "appVersion", &md.app_version);
+    if md.deprecated {
+        m.insert("deprecated".into(), Value::Bool(true));
+    }
+    if let Some(ann) = md.annotations.as_ref().filter(|a| !a.is_empty()) {
+        let am: Map = ann
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::str(v.as_str())))
+            .collect();
+        m.insert("annotations".into(), Value::map(am));
+    }
+    put_str(&mut m, "kubeVersion", &md.kube_version);
+    if !md.dependencies.is_empty() {
+        let deps = md.dependencies.iter().map(dependency_value).collect();
+        m.insert("dependencies".into(), Value::list(deps));
+    }
+    put_str(&mut m, "type", &md.chart_type);
+    m.insert("urls".into(), Value::list(vec![Value::str(e.url.as_str())]));
+    m.insert("created".into(), Value::str(e.created.as_str()));
+    put_str(&mut m, "digest", &e.digest);
+    Value::map(m)
+}
+
+fn dependency_value(d: &Dependency) -> Value {
+    let mut m = Map::new();
+    m.insert("name".into(), Value::str(d.name.as_str()));
+    put_str(&mut m, "version", &d.version);
+    m.insert("repository".into(), Value::str(d.repository.as_str()));
+    put_str(&mut m, "condition", &d.condition);
+    put_strs(&mut m, "tags", &d.tags);
+    if d.enabled {
+        m.insert("enabled".into(), Value::Bool(true));
+    }
+    if !d.import_values.is_empty() {
+        m.insert("import-values".into(), Value::list(d.import_values.clone()));
+    }
+    put_str(&mut m, "alias", &d.alias);
+    Value::map(m)
+}
+
+fn put_str(m: &mut Map, key: &str, v: &str) {
+    if !v.is_empty() {
+        m.insert(key.into(), Value::str(v));
+    }
+}
+
+fn put_strs(m: &mut Map, key: &str, v: &[String]) {
+    if !v.is_empty() {
+        m.insert(
+            key.into(),
+            Value::list(v.iter().map(|x| Value::str(x.as_str())).collect()),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn joins_urls_like_helm() {
+        assert_eq!(entry_url("", "", "a.tgz"), "a.tgz");
+        assert_eq!(entry_url("", "sub", "a.tgz"), "sub/a.tgz");
+        assert_eq!(
+            entry_url("http://h/charts", "", "a.tgz"),
+            "http://h/charts/a.tgz"
+        );
+        assert_eq!(
+            entry_url("http://h/charts/", "sub", "a.tgz"),
+            "http://h/charts/sub/a.tgz"
+        );
+        assert_eq!(entry_url("http://h", "", "a.tgz"), "http://h/a.tgz");
+        assert_eq!(go_path_join(&["/x/", "../y"]), "/y");
+    }
+}

@@ -1,0 +1,173 @@
+//! OCI pulls against the real reference registry (Debian's
+//! `docker-registry`) on 127.0.0.1, with charts pushed by the real
+//! `helm push`; a second registry on the same storage requires basic auth.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{golden_args, helm_binary, index_dir, quick, read, render_like_golden, shared_charts};
+use crate::repo::cache::sha256_hex;
+use crate::repo::fetch::{BasicAuth, FetchError, FetchOptions};
+use crate::repo::oci::{OciClient, OciError, OciReference};
+
+const REGISTRY: &str = "/usr/bin/docker-registry";
+
+/// A registry process; killed when dropped.
+struct Registry {
+    child: Child,
+    port: u16,
+}
+
+impl Registry {
+    fn start(dir: &Path, name: &str, storage: &Path, htpasswd: Option<&Path>) -> Registry {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let auth = htpasswd
+            .map(|p| {
+                format!(
+                    "auth:\n  htpasswd:\n    realm: rudder-test\n    path: {}\n",
+                    p.display()
+                )
+            })
+            .unwrap_or_default();
+        let config = dir.join(format!("{name}.yml"));
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n{auth}",
+                storage.display()
+            ),
+        )
+        .expect("config");
+        let child = Command::new(REGISTRY)
+            .arg("serve")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start docker-registry");
+        let reg = Registry { child, port };
+        reg.wait_ready();
+        reg
+    }
+
+    fn wait_ready(&self) {
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "registry did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn base(&self) -> String {
+        format!("oci://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn helm_push(helm: &str, tgz: &Path, dest: &str, cwd: &Path) {
+    let out = Command::new(helm)
+        .args(["push", &tgz.display().to_string(), dest, "--plain-http"])
+        .current_dir(cwd)
+        .env("HELM_CONFIG_HOME", cwd.join("helm-config"))
+        .env("HELM_CACHE_HOME", cwd.join("helm-cache"))
+        .output()
+        .expect("helm push");
+    assert!(
+        out.status.success(),
+        "helm push: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn index_digest(file: &str) -> String {
+    format!("sha256:{}", sha256_hex(&read(&index_dir().join(file))))
+}
+
+fn render_bytes(dir: &Path, bytes: &[u8]) -> String {
+    let tgz: PathBuf = dir.join("pulled.tgz");
+    std::fs::write(&tgz, bytes).expect("write");
+    render_like_golden(&tgz)
+}
+
+#[tokio::test]
+async fn pulls_helm_pushed_charts_from_a_real_registry() {
+    let (true, Some(helm)) = (Path::new(REGISTRY).exists(), helm_binary()) else {
+        eprintln!("SKIPPED: needs {REGISTRY} (apt-get install docker-registry) and helm");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = dir.path().join("storage");
+    let open = Registry::start(dir.path(), "open", &storage, None);
+    for v in ["0.1.0", "0.2.0"] {
+        let tgz = index_dir().join(format!("scaffold-{v}.tgz"));
+        helm_push(&helm, &tgz, &format!("{}/charts", open.base()), dir.path());
+    }
+    let client = OciClient::new(quick(), true).expect("client");
+    let r = OciReference::parse(&format!("{}/charts/scaffold", open.base())).expect("ref");
+    assert_eq!(client.tags(&r).await.expect("tags"), ["0.2.0", "0.1.0"]);
+
+    let pulled = client.pull(&r, "0.1.x").await.expect("pull 0.1.x");
+    assert_eq!(pulled.tag.as_deref(), Some("0.1.0"));
+    assert_eq!(pulled.chart_digest, index_digest("scaffold-0.1.0.tgz"));
+    let golden =
+        String::from_utf8(read(&shared_charts().join("golden/scaffold.yaml"))).expect("golden");
+    assert!(golden_args().len() > 2);
+    assert!(
+        render_bytes(dir.path(), &pulled.bytes) == golden,
+        "OCI chart renders like helm"
+    );
+
+    let newest = client.pull(&r, "").await.expect("pull newest");
+    assert_eq!(newest.tag.as_deref(), Some("0.2.0"));
+    assert_eq!(newest.chart_digest, index_digest("scaffold-0.2.0.tgz"));
+
+    let by_digest =
+        OciReference::parse(&format!("{}@{}", r.name(), pulled.manifest_digest)).expect("ref");
+    let again = client.pull(&by_digest, "").await.expect("pull by digest");
+    assert_eq!(again.bytes, pulled.bytes);
+
+    let tagged = OciReference::parse(&format!("{}:9.9.9", r.name())).expect("ref");
+    let err = client.pull(&tagged, "").await.expect_err("no such tag");
+    assert!(
+        matches!(err, OciError::Fetch(FetchError::Status { status: 404, .. })),
+        "{err:?}"
+    );
+    let err = client.pull(&r, "^3").await.expect_err("no match");
+    assert!(matches!(err, OciError::NoMatchingTag { .. }), "{err:?}");
+    drop(open);
+
+    // The same storage behind basic auth.
+    let htpasswd = dir.path().join("htpasswd");
+    let hash = bcrypt::hash("s3cret", 4).expect("bcrypt");
+    std::fs::write(&htpasswd, format!("alice:{hash}\n")).expect("htpasswd");
+    let secured = Registry::start(dir.path(), "secured", &storage, Some(&htpasswd));
+    let r = OciReference::parse(&format!("{}/charts/scaffold:0.1.0", secured.base())).expect("ref");
+    let err = client.pull(&r, "").await.expect_err("anonymous refused");
+    assert!(matches!(err, OciError::Unauthorized { .. }), "{err:?}");
+    let authed = OciClient::new(
+        FetchOptions {
+            basic_auth: Some(BasicAuth {
+                username: "alice".into(),
+                password: "s3cret".into(),
+            }),
+            ..quick()
+        },
+        true,
+    )
+    .expect("client");
+    let pulled = authed.pull(&r, "").await.expect("pull with credentials");
+    assert_eq!(pulled.chart_digest, index_digest("scaffold-0.1.0.tgz"));
+}
