@@ -7,9 +7,6 @@
 //! the stable `InstallOrder` kind sort (unknown kinds last, alphabetically).
 
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
-
-use regex::Regex;
 
 use crate::render::value::Value;
 
@@ -108,17 +105,66 @@ pub struct ManifestError {
     pub message: String,
 }
 
-static SEP: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?:^|\s*\n)---\s*").expect("static regex"));
-
 /// Helm's `SplitManifests`, in document order (empty documents dropped,
 /// each trimmed).
 pub fn split_manifests(big: &str) -> Vec<String> {
     let trimmed = big.trim_matches(go_space);
-    SEP.split(trimmed)
+    split_on_separators(trimmed)
+        .into_iter()
         .filter(|d| !d.is_empty())
         .map(|d| d.trim_matches(go_space).to_string())
         .collect()
+}
+
+/// Go's `\s` (RE2 Perl class, ASCII only).
+fn re2_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0c)
+}
+
+fn space_run(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && re2_space(b[i]) {
+        i += 1;
+    }
+    i
+}
+
+/// The next match of Helm's separator regexp `(?:^|\s*\n)---\s*` at or
+/// after `from`, leftmost-first as Go finds it: `---` at the very start, or
+/// a whitespace run ending in `\n` directly followed by `---`.
+fn next_separator(b: &[u8], from: usize) -> Option<(usize, usize)> {
+    if from == 0 && b.starts_with(b"---") {
+        return Some((0, space_run(b, 3)));
+    }
+    let mut p = from;
+    while p < b.len() {
+        if !re2_space(b[p]) {
+            p += 1;
+            continue;
+        }
+        let q = space_run(b, p);
+        if b[q - 1] == b'\n' && b[q..].starts_with(b"---") {
+            return Some((p, space_run(b, q + 3)));
+        }
+        p = q;
+    }
+    None
+}
+
+/// Go's `regexp.Split(s, -1)` with the separator above.
+fn split_on_separators(s: &str) -> Vec<&str> {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut beg = 0;
+    let mut from = 0;
+    while let Some((start, end)) = next_separator(b, from) {
+        if end != 0 {
+            out.push(&s[beg..start]);
+        }
+        beg = end;
+        from = end;
+    }
+    out.push(&s[beg..]);
+    out
 }
 
 /// Go's `unicode.IsSpace` as `strings.TrimSpace` uses it.
@@ -624,6 +670,12 @@ mod tests {
         // a directly following `---` would need.
         let docs = split_manifests("\n---\na: 1\n  \n---\n\n---  \nb: 2\n---c: 3\n");
         assert_eq!(docs, vec!["a: 1", "---  \nb: 2", "c: 3"]);
+        assert_eq!(split_manifests("a: 1\n---\u{a0}b"), vec!["a: 1", "b"]);
+        assert_eq!(
+            split_manifests("a\n--- \t\n\nb\r\n---c"),
+            vec!["a", "b", "c"]
+        );
+        assert_eq!(split_manifests("---\n---\nx"), vec!["---\nx"]);
     }
 
     #[test]

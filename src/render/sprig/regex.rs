@@ -200,6 +200,15 @@ fn go_syntax_error(expr: &str) -> Option<String> {
 }
 
 /// Rewrites Go's ASCII-only Perl classes and `\b` for the `regex` crate.
+/// In RE2 a `-` right after a class escape inside `[...]` (`[\\w-.]`) is a
+/// literal; after expanding the escape it would start a range, so escape it.
+fn escape_dash_after_class(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, out: &mut String) {
+    if chars.peek() == Some(&'-') {
+        chars.next();
+        out.push_str("\\-");
+    }
+}
+
 fn translate(expr: &str) -> String {
     let mut out = String::with_capacity(expr.len() + 16);
     let mut chars = expr.chars().peekable();
@@ -221,11 +230,15 @@ fn translate(expr: &str) -> String {
                 _ => None,
             };
             match (ascii, in_class) {
-                (Some((set, false)), true) => out.push_str(set),
+                (Some((set, false)), true) => {
+                    out.push_str(set);
+                    escape_dash_after_class(&mut chars, &mut out);
+                }
                 (Some((set, true)), true) => {
                     out.push_str("[^");
                     out.push_str(set);
                     out.push(']');
+                    escape_dash_after_class(&mut chars, &mut out);
                 }
                 (Some((set, neg)), false) => {
                     out.push('[');
