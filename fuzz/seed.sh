@@ -1,6 +1,7 @@
 #!/bin/sh
 # Seeds the gotmpl fuzz corpora from the engine case files
-# (template, then a NUL byte, then the case's values).
+# (template, then a NUL byte, then the case's top-level values as
+# key=value lines, the format the exec target reads).
 set -e
 cd "$(dirname "$0")"
 mkdir -p corpus/gotmpl_parse corpus/gotmpl_exec
@@ -18,6 +19,11 @@ for f in sorted(glob.glob('../tests/cases/engine/*.txt')):
         t, v = ''.join(tpl), ''.join(values)
         n += 1
         open(f'corpus/gotmpl_parse/case{n}', 'w', encoding='utf-8').write(t)
-        open(f'corpus/gotmpl_exec/case{n}', 'w', encoding='utf-8').write(t + '\0' + v)
+        kv = []
+        for line in v.splitlines():
+            if ':' in line and not line.startswith(' '):
+                k, _, rest = line.partition(':')
+                kv.append(k.strip() + '=' + rest.strip().strip('[]{}').replace(', ', ','))
+        open(f'corpus/gotmpl_exec/case{n}', 'w', encoding='utf-8').write(t + '\0' + '\n'.join(kv))
 print(f'{n} seeds')
 PY

@@ -129,6 +129,17 @@ fn deep_nesting_is_an_error_not_a_crash() {
         ),
         "{err}"
     );
+    // Unbounded tpl recursion (Helm's Go process dies of stack exhaustion):
+    // a clean error.
+    let mut set = TemplateSet::with_funcs(FuncTable::from_specs(&[]));
+    set.parse("r/templates/t.yaml", "{{ tpl .a . }}").unwrap();
+    let mut m = Map::new();
+    m.insert("a".into(), Value::str("{{ tpl .a . }}"));
+    let err = set
+        .execute("r/templates/t.yaml", &Value::map(m))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("exceeded maximum tpl depth"), "{err}");
     // Deeply nested parentheses and ifs parse and run without overflowing.
     let deep = format!(
         "{}1{}",

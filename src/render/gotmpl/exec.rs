@@ -32,7 +32,12 @@ const MAX_EXEC_DEPTH: usize = 100_000;
 /// Helm's `recursionMaxNums` for nested `include` of one name.
 const RECURSION_MAX_NUMS: usize = 1000;
 /// Nesting beyond which rudder stops to protect its stack (Go's stack grows to 1 GB).
-const MAX_NATIVE_DEPTH: usize = 10_000;
+const MAX_NATIVE_DEPTH: usize = 5_000;
+/// Nesting bound for `tpl` calls (its error texts nest, so deep chains cost
+/// quadratic memory).
+const MAX_TPL_DEPTH: usize = 500;
+/// The `counts` key under which nested `tpl` calls are counted.
+const TPL_KEY: &str = "\0tpl";
 
 /// Templates visible to an execution: a file-level set, or a `tpl` overlay
 /// on top of its parent (Helm clones the set for every `tpl` call).
@@ -1225,6 +1230,28 @@ pub fn execute_named(env: &Env<'_>, name: &str, data: &Value) -> Result<String, 
 /// Helm's `tpl`: parses `text` as template "gotpl" over a clone of the
 /// current namespace and executes it with `vals`.
 fn tpl(env: &Env<'_>, text: &str, vals: &Value) -> Result<String, GoError> {
+    // Helm has no bound on nested `tpl` (its Go process dies when the 1 GB
+    // stack is exhausted); rudder stops with an error instead.
+    let nested = env.counts.borrow().get(TPL_KEY).copied().unwrap_or(0);
+    if nested >= MAX_TPL_DEPTH || env.depth.get() >= MAX_NATIVE_DEPTH {
+        return Err(GoError {
+            text: format!("exceeded maximum tpl depth ({MAX_TPL_DEPTH})"),
+            cause: None,
+            exec: false,
+        });
+    }
+    *env.counts
+        .borrow_mut()
+        .entry(TPL_KEY.to_string())
+        .or_insert(0) += 1;
+    let r = tpl_nested(env, text, vals);
+    if let Some(c) = env.counts.borrow_mut().get_mut(TPL_KEY) {
+        *c -= 1;
+    }
+    r
+}
+
+fn tpl_nested(env: &Env<'_>, text: &str, vals: &Value) -> Result<String, GoError> {
     let funcs = env.funcs;
     let trees = match super::parse::parse("gotpl", text, &|n| funcs.has(n)) {
         Ok(t) => t,

@@ -3,11 +3,17 @@
 //! float64, and `toYaml` output identical to Helm's (sigs.k8s.io/yaml, i.e.
 //! go-yaml v2 behind a JSON round trip).
 //!
-//! - [`parse_values`]: Helm v4's `loader.LoadValues` (values.yaml, `-f`).
+//! - [`parse_values`] / [`parse_values_bytes`]: Helm v4's `loader.LoadValues`
+//!   (values.yaml, `-f`): `---` documents merged, errors worded like Helm's.
 //! - [`parse_any`], [`parse_map`], [`parse_list`]: `yaml.Unmarshal` into
-//!   `interface{}`, `map[string]interface{}` (`fromYaml`) and `[]interface{}`
-//!   (`fromYamlArray`).
-//! - [`to_yaml`]: `yaml.Marshal` (`toYaml` trims the final newline itself).
+//!   `interface{}`, `map[string]interface{}` and `[]interface{}`;
+//!   [`from_yaml`] / [`from_yaml_array`] are Helm's `fromYaml` /
+//!   `fromYamlArray` in full (errors under `"Error"`).
+//! - [`to_yaml`]: `yaml.Marshal` (`toYaml` trims the final newline itself);
+//!   [`to_yaml_pretty`]: `toYamlPretty` (go-yaml v3 encoder rules).
+//!
+//! The event layer is `saphyr-parser`; libyaml's leniencies and error
+//! wording are restored on top of it (see `load`).
 
 mod emit;
 mod load;

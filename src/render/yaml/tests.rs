@@ -919,3 +919,79 @@ fn random_strings_match_helm() {
         }
     }
 }
+
+/// Random YAML/JSON/--set soup must never panic (run with `--ignored`).
+#[test]
+#[ignore]
+fn random_soup_never_panics() {
+    const PIECES: &[&str] = &[
+        "a",
+        ":",
+        ": ",
+        "\n",
+        "  ",
+        "- ",
+        "-",
+        "[",
+        "]",
+        "{",
+        "}",
+        ",",
+        "\"",
+        "'",
+        "\\",
+        "#",
+        "&x ",
+        "*x",
+        "!!str ",
+        "!!binary ",
+        "? ",
+        "|",
+        ">",
+        "|-",
+        "|+2",
+        "\t",
+        "<<: ",
+        "---\n",
+        "...\n",
+        "%YAML 1.1\n",
+        "é",
+        "\u{85}",
+        "\u{feff}",
+        "0x",
+        "1e9",
+        ".inf",
+        "~",
+        "=",
+        ".",
+        "[0]",
+        "[-1]",
+        "{a,b}",
+        "\r\n",
+        "\"\\u12",
+        "null",
+    ];
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    for _ in 0..50_000 {
+        let len = next(30);
+        let s: String = (0..len).map(|_| PIECES[next(PIECES.len())]).collect();
+        let _ = parse_values(&s);
+        let _ = parse_any(&s);
+        let _ = json::parse(&s);
+        let v = Value::empty_map();
+        let _ = crate::chart::strvals::parse_set(&s, &v);
+        let _ = crate::chart::strvals::parse_set_json(&s, &v);
+        let _ = crate::chart::strvals::parse_set_literal(&s, &v);
+        if let Ok(v) = parse_any(&s) {
+            let _ = to_yaml(&v);
+            let _ = to_yaml_pretty(&v);
+            let _ = crate::render::toml::to_toml(&v);
+        }
+    }
+}
