@@ -978,7 +978,9 @@ impl Printer {
             return;
         }
         // Deeply nested values must not overflow the stack (Go's grows).
-        stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.print_value(item, verb, depth + 1));
+        stacker::maybe_grow(64 * 1024, 1024 * 1024, || {
+            self.print_value(item, verb, depth + 1)
+        });
     }
 
     fn do_printf(&mut self, format: &str, a: &[Value]) {
