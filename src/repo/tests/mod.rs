@@ -866,10 +866,8 @@ fn without_times(index: &str) -> String {
 
 #[test]
 fn repo_index_writes_what_helm_repo_index_writes() {
-    let Some(helm) = helm_binary() else {
-        eprintln!("SKIPPED: helm not found");
-        return;
-    };
+    let helm =
+        helm_binary().expect("helm not found: run ../shared/tools/install-helm ~/.local/bin");
     let dir = tempfile::tempdir().expect("tempdir");
     let nested = dir.path().join("nested");
     std::fs::create_dir(&nested).expect("mkdir");
@@ -939,10 +937,8 @@ fn archive_names(path: &Path) -> Vec<String> {
 
 #[test]
 fn packages_that_helm_renders_like_the_folder() {
-    let Some(helm) = helm_binary() else {
-        eprintln!("SKIPPED: helm not found");
-        return;
-    };
+    let helm =
+        helm_binary().expect("helm not found: run ../shared/tools/install-helm ~/.local/bin");
     let charts = shared_charts();
     for name in ["scaffold", "helm-subchart", "podinfo"] {
         let ours = tempfile::tempdir().expect("tempdir");
