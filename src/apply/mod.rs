@@ -201,3 +201,28 @@ impl Applier {
         self.writes.fetch_add(1, Ordering::Relaxed);
     }
 }
+
+#[cfg(test)]
+mod send_tests {
+    use super::*;
+
+    fn is_send<T: Send>(_: T) {}
+
+    /// The reconciler spawns these futures: they must be `Send`.
+    #[allow(dead_code, clippy::diverging_sub_expression, unreachable_code)]
+    fn futures_are_send(a: Applier, r: Vec<Resource>, rel: ReleaseRef) {
+        let hooks: Vec<crate::render::manifest::Hook> = Vec::new();
+        let t = std::time::Duration::from_secs(1);
+        is_send(a.capabilities());
+        is_send(a.refresh_discovery());
+        is_send(a.resources("", ""));
+        is_send(a.check_ownership(&r, &rel));
+        is_send(a.apply(&r, &rel));
+        is_send(a.prune(&r, &r));
+        is_send(a.install_crds(&[], crate::api::helmrelease::CrdPolicy::Create, t));
+        is_send(a.ensure_namespace(""));
+        is_send(a.uninstall(&r, t));
+        is_send(a.wait_ready(&r, t));
+        is_send(a.run_hooks(&hooks, "", "", t));
+    }
+}

@@ -89,8 +89,11 @@ impl Applier {
         resources: &[Resource],
         release: &ReleaseRef,
     ) -> Result<(), ApplyError> {
-        let results: Vec<Result<(), ApplyError>> = stream::iter(resources)
+        let checks: Vec<_> = resources
+            .iter()
             .map(|r| self.check_one(r, release))
+            .collect();
+        let results: Vec<Result<(), ApplyError>> = stream::iter(checks)
             .buffered(PARALLEL_READS)
             .collect()
             .await;
@@ -398,8 +401,8 @@ impl Applier {
         let mut left: Vec<&Resource> = resources.iter().collect();
         loop {
             let namespaces = self.namespace_states(&left).await?;
-            let states: Vec<bool> = stream::iter(left.iter())
-                .map(|r| self.is_gone(r, &namespaces))
+            let checks: Vec<_> = left.iter().map(|r| self.is_gone(r, &namespaces)).collect();
+            let states: Vec<bool> = stream::iter(checks)
                 .buffered(PARALLEL_READS)
                 .try_collect()
                 .await?;
