@@ -763,3 +763,111 @@ async fn rendering_with_cluster_capabilities_matches_helm_dry_run_server() {
         "helm rendered:\n{out}\nwe rendered:\n{ours}"
     );
 }
+
+#[tokio::test]
+async fn failed_hook_job_is_an_error_and_deleted_by_hook_failed_policy() {
+    let client = e2e::client().await;
+    let ns = e2e::TestNamespace::create(&client, "apply-hookfail").await;
+    let applier = Applier::new(client.clone());
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "Chart.yaml",
+        "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+    );
+    write(
+        dir.path(),
+        "templates/hook.yaml",
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: check\n  annotations:\n    helm.sh/hook: pre-upgrade\n    helm.sh/hook-delete-policy: hook-failed\nspec:\n  backoffLimit: 0\n  template:\n    metadata:\n      labels:\n        hook: check\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: m\n        image: busybox\n",
+    );
+    let (_, rendered) = render(dir.path(), "web", &ns.name);
+    let hooks = rendered.hooks.clone();
+    let runner = applier.clone();
+    let hook_ns = ns.name.clone();
+    let task = tokio::spawn(async move {
+        runner
+            .run_hooks(&hooks, "pre-upgrade", &hook_ns, TIMEOUT)
+            .await
+    });
+    e2e::eventually("the hook Job's Pod", TIMEOUT, || async {
+        let n = set_pods_status(
+            &client,
+            &ns.name,
+            "hook=check",
+            serde_json::json!({"phase": "Failed"}),
+        )
+        .await;
+        (n > 0).then_some(())
+    })
+    .await;
+    let err = task.await.expect("hook task").expect_err("the hook failed");
+    let text = err.to_string();
+    assert!(
+        text.starts_with("pre-upgrade hook c/templates/hook.yaml failed: "),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("Job {}/check failed", ns.name)),
+        "{text}"
+    );
+    let jobs = Api::<Job>::namespaced(client.clone(), &ns.name);
+    assert!(
+        jobs.get_opt("check").await.expect("get").is_none(),
+        "deleted by hook-failed"
+    );
+}
+
+#[tokio::test]
+async fn apply_stops_at_the_first_error_and_names_the_object() {
+    let client = e2e::client().await;
+    let ns = e2e::TestNamespace::create(&client, "apply-err").await;
+    let applier = Applier::new(client.clone());
+    // Install order puts the (invalid) ConfigMap before the Service.
+    let manifest = "---\n# Source: c/templates/svc.yaml\napiVersion: v1\nkind: Service\nmetadata:\n  name: after\nspec:\n  ports:\n  - port: 80\n---\n# Source: c/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bad\ndata:\n  \"not a key!\": v\n";
+    let resources = applier
+        .resources(manifest, &ns.name)
+        .await
+        .expect("resources");
+    let err = applier
+        .apply(&resources, &release("web", &ns.name))
+        .await
+        .expect_err("invalid ConfigMap");
+    let text = err.to_string();
+    assert!(
+        text.starts_with(&format!("applying ConfigMap {}/bad: ", ns.name)),
+        "{text}"
+    );
+    assert!(
+        matches!(
+            err,
+            ApplyError::Api {
+                code: Some(422),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let svcs = Api::<Service>::namespaced(client.clone(), &ns.name);
+    assert!(
+        svcs.get_opt("after").await.expect("get").is_none(),
+        "nothing after the failure was applied"
+    );
+}
+
+#[tokio::test]
+async fn namespaces_are_created_once_with_helms_label() {
+    let client = e2e::client().await;
+    let applier = Applier::new(client.clone());
+    let name = format!("apply-newns-{}", std::process::id());
+    assert!(applier.ensure_namespace(&name).await.expect("create"));
+    assert!(!applier.ensure_namespace(&name).await.expect("exists"));
+    let api = Api::<Namespace>::all(client.clone());
+    let ns = api.get(&name).await.expect("namespace");
+    assert_eq!(
+        ns.metadata.labels.unwrap_or_default().get("name"),
+        Some(&name)
+    );
+    api.delete(&name, &DeleteParams::background())
+        .await
+        .expect("delete namespace");
+}
