@@ -104,7 +104,13 @@ async fn applies_scaffold_with_helm_metadata_idempotently() {
         .await
         .expect("nothing exists yet");
     let before = applier.writes();
+    let started = std::time::Instant::now();
     let report = applier.apply(&resources, &rel).await.expect("apply");
+    eprintln!(
+        "applied {} objects in {:?}",
+        resources.len(),
+        started.elapsed()
+    );
     assert_eq!(report.count(), resources.len());
     assert_eq!(applier.writes() - before, resources.len() as u64);
     // Install order: ServiceAccount before Service before Deployment.
@@ -429,7 +435,29 @@ async fn crds_are_established_before_their_objects_apply() {
         .await
         .expect("install crds again");
     assert_eq!((written, applier.writes() - before), (0, 0));
+    // CreateReplace updates the existing CRD.
+    let replaced = crds[0].1.replace(
+        "    listKind: WidgetList\n",
+        "    listKind: WidgetList\n    shortNames: [wdg]\n",
+    );
+    let written = applier
+        .install_crds(
+            &[("c/crds/widgets.yaml".to_string(), replaced)],
+            rudder::api::helmrelease::CrdPolicy::CreateReplace,
+            TIMEOUT,
+        )
+        .await
+        .expect("replace crds");
+    assert_eq!(written, 1);
     let api = Api::<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition>::all(client.clone());
+    let live = api.get(&crd_name).await.expect("CRD");
+    assert_eq!(live.spec.names.short_names, Some(vec!["wdg".to_string()]));
+    // Skip writes nothing.
+    let skipped = applier
+        .install_crds(&crds, rudder::api::helmrelease::CrdPolicy::Skip, TIMEOUT)
+        .await
+        .expect("skip");
+    assert_eq!(skipped, 0);
     api.delete(&crd_name, &DeleteParams::default())
         .await
         .expect("delete CRD");
@@ -710,11 +738,43 @@ async fn capabilities_match_the_cluster() {
         Some(caps.git_version.as_str()),
         v["serverVersion"]["gitVersion"].as_str()
     );
-    let (ok, out, err) = run("kubectl", &["api-versions"]);
-    assert!(ok, "kubectl api-versions: {err}");
-    for gv in out.lines() {
-        assert!(caps.has(gv), "{gv} served but missing from capabilities");
+    // Other tests add and remove CRDs meanwhile: compare a few times, each
+    // against fresh discovery, until both sides saw the same cluster.
+    let mut diff = Vec::new();
+    for _ in 0..5 {
+        applier.refresh_discovery().await.expect("refresh");
+        let (ok, out, err) = run("kubectl", &["api-versions"]);
+        assert!(ok, "kubectl api-versions: {err}");
+        let caps = applier.capabilities().await.expect("capabilities");
+        let kubectl: Vec<&str> = out.lines().collect();
+        let ours: Vec<&String> = caps
+            .api_versions
+            .iter()
+            .filter(|a| {
+                !a.rsplit('/')
+                    .next()
+                    .is_some_and(|k| k.starts_with(char::is_uppercase))
+            })
+            .collect();
+        diff = kubectl
+            .iter()
+            .filter(|gv| !caps.has(gv))
+            .map(|gv| format!("missing {gv}"))
+            .chain(
+                ours.iter()
+                    .filter(|gv| !kubectl.contains(&gv.as_str()))
+                    .map(|gv| format!("extra {gv}")),
+            )
+            .collect();
+        if diff.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
     }
+    assert!(
+        diff.is_empty(),
+        "capabilities differ from kubectl api-versions: {diff:?}"
+    );
     let before = applier.writes();
     applier.refresh_discovery().await.expect("refresh");
     assert_eq!(applier.writes(), before, "discovery makes no writes");
@@ -736,32 +796,40 @@ async fn rendering_with_cluster_capabilities_matches_helm_dry_run_server() {
         "templates/cm.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: caps\ndata:\n  kube: \"{{ .Capabilities.KubeVersion }} {{ .Capabilities.KubeVersion.Version }} {{ .Capabilities.KubeVersion.Major }} {{ .Capabilities.KubeVersion.Minor }}\"\n  has: \"{{ .Capabilities.APIVersions.Has \"apps/v1/Deployment\" }} {{ .Capabilities.APIVersions.Has \"autoscaling/v1/Scale\" }} {{ .Capabilities.APIVersions.Has \"apps/v1beta1\" }}\"\n  count: \"{{ len .Capabilities.APIVersions }}\"\n",
     );
-    let caps = applier.capabilities().await.expect("capabilities");
-    let chart = rudder::chart::load(dir.path()).expect("chart");
-    let mut opts = RenderOptions {
-        release_name: "caps".into(),
-        namespace: ns.name.clone(),
-        ..Default::default()
-    };
-    caps.apply_to(&mut opts);
-    let rendered = driver::render(chart, &Value::empty_map(), &opts).expect("render");
-    let ours = rendered.manifests[0].content.clone();
-    let (ok, out, err) = run(
-        "helm",
-        &[
-            "install",
-            "caps",
-            dir.path().to_str().expect("utf-8"),
-            "-n",
-            &ns.name,
-            "--dry-run=server",
-        ],
-    );
-    assert!(ok, "helm dry run: {err}");
-    assert!(
-        out.contains(&ours),
-        "helm rendered:\n{out}\nwe rendered:\n{ours}"
-    );
+    // Other tests add and remove CRDs meanwhile: retry with fresh discovery
+    // until helm and rudder saw the same cluster.
+    let mut last = String::new();
+    for _ in 0..5 {
+        applier.refresh_discovery().await.expect("refresh");
+        let caps = applier.capabilities().await.expect("capabilities");
+        let chart = rudder::chart::load(dir.path()).expect("chart");
+        let mut opts = RenderOptions {
+            release_name: "caps".into(),
+            namespace: ns.name.clone(),
+            ..Default::default()
+        };
+        caps.apply_to(&mut opts);
+        let rendered = driver::render(chart, &Value::empty_map(), &opts).expect("render");
+        let ours = rendered.manifests[0].content.clone();
+        let (ok, out, err) = run(
+            "helm",
+            &[
+                "install",
+                "caps",
+                dir.path().to_str().expect("utf-8"),
+                "-n",
+                &ns.name,
+                "--dry-run=server",
+            ],
+        );
+        assert!(ok, "helm dry run: {err}");
+        if out.contains(&ours) {
+            return;
+        }
+        last = format!("helm rendered:\n{out}\nwe rendered:\n{ours}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    panic!("{last}");
 }
 
 #[tokio::test]
