@@ -12,6 +12,7 @@ pub mod leader;
 pub mod metrics;
 pub mod reconcile_release;
 pub mod reconcile_repository;
+pub mod sources;
 pub mod status;
 
 use std::fmt::Display;
@@ -32,6 +33,7 @@ use crate::api::{HelmRelease, HelmRepository};
 use http::{Health, HttpState, Phase};
 use leader::{LeadOutcome, LeaderElector, LeaseConfig};
 use metrics::Metrics;
+use sources::Sources;
 
 /// Requeue delay after a failed reconciliation.
 const ERROR_REQUEUE: Duration = Duration::from_secs(15);
@@ -50,6 +52,10 @@ pub struct Options {
     pub watch_namespace: Option<String>,
     /// How long running reconciliations may take to finish on shutdown.
     pub shutdown_timeout: Duration,
+    /// Directory of the chart archive cache (`None`: memory only).
+    pub cache_dir: Option<std::path::PathBuf>,
+    /// Bytes of chart archives kept in memory.
+    pub cache_memory: u64,
 }
 
 /// What reconcilers share.
@@ -58,6 +64,8 @@ pub struct Context {
     pub client: Client,
     /// Metrics.
     pub metrics: Metrics,
+    /// Chart repositories and the shared archive cache.
+    pub sources: Sources,
 }
 
 /// Why the controller process stopped with an error.
@@ -111,6 +119,10 @@ pub async fn run(
     let ctx = Arc::new(Context {
         client: client.clone(),
         metrics,
+        sources: Sources::new(crate::repo::ChartCache::new(
+            options.cache_dir.clone(),
+            options.cache_memory,
+        )),
     });
     let mut elector = LeaderElector::new(client, options.lease.clone());
     let result = elect_and_run(&mut elector, &ctx, &health, &options, &shutdown).await;
