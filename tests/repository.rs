@@ -167,8 +167,15 @@ async fn ready_change_unchanged_failures_and_events() {
         (fetch_log_lines(&rudder, &key) > before).then_some(())
     })
     .await;
-    assert_eq!(metric(&rudder, &parses), Some(1.0), "unchanged index parsed");
-    assert_eq!(status(&api, "charts").await.and_then(|s| s.artifact), Some(good.clone()));
+    assert_eq!(
+        metric(&rudder, &parses),
+        Some(1.0),
+        "unchanged index parsed"
+    );
+    assert_eq!(
+        status(&api, "charts").await.and_then(|s| s.artifact),
+        Some(good.clone())
+    );
 
     // A changed index is picked up when asked.
     let changed = without_scaffold(&index);
@@ -182,7 +189,11 @@ async fn ready_change_unchanged_failures_and_events() {
     eventually("an IndexChanged event for the new digest", WAIT, || async {
         let evs = events(&client, &ns.name, "charts", "IndexChanged").await;
         evs.iter()
-            .any(|e| e.note.as_deref().is_some_and(|n| n.contains(&second.digest)))
+            .any(|e| {
+                e.note
+                    .as_deref()
+                    .is_some_and(|n| n.contains(&second.digest))
+            })
             .then_some(())
     })
     .await;
@@ -217,7 +228,10 @@ async fn ready_change_unchanged_failures_and_events() {
             "invalid",
             Box::new(|s: &Site| {
                 s.set_mode(Mode::Normal);
-                s.put("index.yaml", b"apiVersion: v1\nentries: [unclosed\n".to_vec());
+                s.put(
+                    "index.yaml",
+                    b"apiVersion: v1\nentries: [unclosed\n".to_vec(),
+                );
             }),
             "InvalidIndex",
             "invalid index",
@@ -235,7 +249,9 @@ async fn ready_change_unchanged_failures_and_events() {
         evs.iter()
             .any(|e| {
                 e.type_.as_deref() == Some("Warning")
-                    && e.note.as_deref().is_some_and(|n| n.contains("invalid index"))
+                    && e.note
+                        .as_deref()
+                        .is_some_and(|n| n.contains("invalid index"))
             })
             .then_some(())
     })
@@ -268,11 +284,7 @@ fn raw_archive(entries: &[(&str, &[u8])]) -> Vec<u8> {
         header.set_cksum();
         builder.append(&header, *data).expect("tar entry");
     }
-    builder
-        .into_inner()
-        .expect("tar")
-        .finish()
-        .expect("gzip")
+    builder.into_inner().expect("tar").finish().expect("gzip")
 }
 
 fn chart_spec(name: &str, version: &str, repo: &str) -> ChartSpec {
@@ -329,7 +341,10 @@ async fn pulls_verify_digests_and_reject_path_traversal() {
         .expect_err("a digest mismatch must fail");
     let text = err.to_string();
     assert!(text.contains("digest mismatch"), "{text}");
-    assert!(text.contains(&format!("HelmRepository {}/bad", ns.name)), "{text}");
+    assert!(
+        text.contains(&format!("HelmRepository {}/bad", ns.name)),
+        "{text}"
+    );
 
     // The archive matches its digest, but is refused when opened.
     let err = sources
@@ -350,7 +365,10 @@ async fn pulls_verify_digests_and_reject_path_traversal() {
         .await
         .expect("verified pull");
     assert_eq!(ok.digest, sha256(&podinfo));
-    assert_eq!((ok.name.as_str(), ok.version.as_str()), ("podinfo", "6.14.1"));
+    assert_eq!(
+        (ok.name.as_str(), ok.version.as_str()),
+        ("podinfo", "6.14.1")
+    );
     let chart = load_pulled(&ok).expect("loads");
     assert_eq!(chart.metadata.name, "podinfo");
 
@@ -427,4 +445,208 @@ async fn tls_with_a_test_ca_and_basic_auth_from_secrets() {
     );
     let st = wait_ready(&api, "nosecret", ConditionStatus::False, "absent").await;
     assert_eq!(ready_reason(&st), "CredentialsNotFound");
+}
+
+/// Runs helm with its configuration, cache and data under `home`.
+fn helm(home: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("helm")
+        .args(args)
+        .env("HELM_CONFIG_HOME", home.join("config"))
+        .env("HELM_CACHE_HOME", home.join("cache"))
+        .env("HELM_DATA_HOME", home.join("data"))
+        .env(
+            "HELM_REPOSITORY_CONFIG",
+            home.join("config/repositories.yaml"),
+        )
+        .env("HELM_REPOSITORY_CACHE", home.join("cache/repository"))
+        .output()
+        .unwrap_or_else(|e| panic!("running helm {args:?}: {e} (is helm on PATH?)"));
+    assert!(
+        out.status.success(),
+        "helm {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
+/// Serves every file of `dir` (replacing what the site had).
+fn serve_dir(site: &Site, dir: &std::path::Path) {
+    site.state.lock().expect("site").files.clear();
+    for entry in std::fs::read_dir(dir).expect("read dir") {
+        let entry = entry.expect("entry");
+        let name = entry.file_name().to_string_lossy().into_owned();
+        site.put(&name, std::fs::read(entry.path()).expect("read file"));
+    }
+}
+
+fn copy_shared(dir: &std::path::Path, names: &[&str]) {
+    let src = repo_server::shared_charts().join("index");
+    std::fs::create_dir_all(dir).expect("mkdir");
+    for n in names {
+        std::fs::copy(src.join(n), dir.join(n)).expect("copy archive");
+    }
+}
+
+/// A chart whose dependencies are not vendored: one named by URL, one by
+/// `@name` (a HelmRepository of the namespace, a `helm repo add` name for
+/// helm), pinned by Chart.lock to versions older than the newest match.
+/// rudder's pull + render must equal `helm dependency build` + `helm template`.
+// helm runs synchronously while the site answers: two worker threads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unvendored_dependencies_are_built_like_helm() {
+    let client = e2e::client().await;
+    e2e::install_crds(&client).await;
+    let ns = TestNamespace::create(&client, "deps").await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let home = tmp.path().join("helm");
+    let site = Site::start(None).await;
+    let base = site.base();
+
+    // 1. A repository with only the older versions; helm locks them.
+    let old = tmp.path().join("old");
+    copy_shared(&old, &["scaffold-0.1.0.tgz", "podinfo-6.14.1.tgz"]);
+    helm(
+        &home,
+        &["repo", "index", old.to_str().expect("path"), "--url", &base],
+    );
+    serve_dir(&site, &old);
+    helm(&home, &["repo", "add", "deps", &base]);
+    let app = tmp.path().join("src/app");
+    std::fs::create_dir_all(app.join("templates")).expect("mkdir");
+    std::fs::write(
+        app.join("Chart.yaml"),
+        format!(
+            "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n- name: scaffold\n  version: 0.x\n  repository: {base}\n- name: podinfo\n  version: 6.14.x\n  repository: \"@deps\"\n  alias: info\n"
+        ),
+    )
+    .expect("Chart.yaml");
+    std::fs::write(
+        app.join("values.yaml"),
+        "greeting: hi\ninfo:\n  replicaCount: 3\n",
+    )
+    .expect("values.yaml");
+    std::fs::write(
+        app.join("templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-app\ndata:\n  greeting: {{ .Values.greeting | quote }}\n  subcharts: {{ keys .Subcharts | sortAlpha | join \",\" | quote }}\n",
+    )
+    .expect("template");
+    helm(
+        &home,
+        &["dependency", "update", app.to_str().expect("path")],
+    );
+    std::fs::remove_dir_all(app.join("charts")).expect("rm charts/");
+    let site_dir = tmp.path().join("site");
+    copy_shared(
+        &site_dir,
+        &[
+            "scaffold-0.1.0.tgz",
+            "scaffold-0.2.0.tgz",
+            "podinfo-6.14.1.tgz",
+            "podinfo-6.14.2.tgz",
+        ],
+    );
+    // `helm package` refuses a chart without its dependencies: tar it.
+    let tarred = std::process::Command::new("tar")
+        .arg("czf")
+        .arg(site_dir.join("app-1.0.0.tgz"))
+        .arg("-C")
+        .arg(tmp.path().join("src"))
+        .arg("app")
+        .status()
+        .expect("tar");
+    assert!(tarred.success());
+    // 2. Newer versions appear; the lock still pins the old ones.
+    helm(
+        &home,
+        &[
+            "repo",
+            "index",
+            site_dir.to_str().expect("path"),
+            "--url",
+            &base,
+        ],
+    );
+    serve_dir(&site, &site_dir);
+
+    // helm: untar, dependency build, template.
+    helm(&home, &["repo", "update"]);
+    let work = tmp.path().join("work");
+    let archive = site_dir.join("app-1.0.0.tgz");
+    let untar = std::process::Command::new("tar")
+        .args(["xzf", archive.to_str().expect("path"), "-C"])
+        .arg({
+            std::fs::create_dir_all(&work).expect("mkdir");
+            &work
+        })
+        .status()
+        .expect("tar");
+    assert!(untar.success());
+    let chart_dir = work.join("app");
+    helm(
+        &home,
+        &["dependency", "build", chart_dir.to_str().expect("path")],
+    );
+    let expected = helm(
+        &home,
+        &[
+            "template",
+            "rel",
+            chart_dir.to_str().expect("path"),
+            "-n",
+            &ns.name,
+        ],
+    );
+    assert!(expected.contains("scaffold"), "{expected}");
+
+    // rudder: the HelmRepository "deps", a pull, a render.
+    let _rudder = Rudder::start(&ns.name, "deps", &[]);
+    let api: Api<HelmRepository> = Api::namespaced(client.clone(), &ns.name);
+    api.create(
+        &PostParams::default(),
+        &repository("deps", json!({"url": base})),
+    )
+    .await
+    .expect("create HelmRepository");
+    wait_ready(&api, "deps", ConditionStatus::True, "3 charts").await;
+    let sources = Sources::new(rudder::repo::ChartCache::new(None, 64 << 20));
+    let pulled = sources
+        .pull_chart(&client, &ns.name, &chart_spec("app", "1.0.0", "deps"))
+        .await
+        .expect("pull with dependencies");
+    let mut deps: Vec<(String, String)> = pulled
+        .dependencies
+        .iter()
+        .map(|d| (d.name.clone(), d.version.clone()))
+        .collect();
+    deps.sort();
+    assert_eq!(
+        deps,
+        [
+            ("podinfo".to_string(), "6.14.1".to_string()),
+            ("scaffold".to_string(), "0.1.0".to_string())
+        ]
+    );
+    let namespace = ns.name.clone();
+    let rendered = std::thread::Builder::new()
+        .stack_size(256 << 20)
+        .spawn(move || {
+            let chart = load_pulled(&pulled).map_err(|e| e.to_string())?;
+            let opts = rudder::render::driver::RenderOptions {
+                release_name: "rel".into(),
+                namespace,
+                ..Default::default()
+            };
+            let vals = rudder::render::value::Value::map(Default::default());
+            rudder::render::driver::render(chart, &vals, &opts)
+                .map(|r| r.template_output(false, true, false))
+                .map_err(|e| e.to_string())
+        })
+        .expect("render thread")
+        .join()
+        .expect("render thread panicked")
+        .expect("render");
+    assert!(
+        rendered == expected,
+        "rudder:\n{rendered}\nhelm:\n{expected}"
+    );
 }

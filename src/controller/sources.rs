@@ -597,7 +597,7 @@ fn missing_dependencies(parent: &PulledChart) -> Result<Vec<WantedDependency>, S
             version: parent.version.clone(),
             reason: e.to_string(),
         })?;
-    let locked = lock_versions(&chart);
+    let locked = lock_versions(&parent.archive);
     let mut out: Vec<WantedDependency> = Vec::new();
     for dep in &chart.metadata.dependencies {
         let vendored = chart.dependencies.iter().any(|c| {
@@ -606,9 +606,12 @@ fn missing_dependencies(parent: &PulledChart) -> Result<Vec<WantedDependency>, S
         if vendored {
             continue;
         }
+        // Helm writes `@name` repositories as their URL into the lock: match
+        // by name, preferring an entry with the same repository.
         let version = locked
             .iter()
-            .find(|(n, r, _)| n == &dep.name && (r.is_empty() || r == &dep.repository))
+            .find(|(n, r, _)| n == &dep.name && r == &dep.repository)
+            .or_else(|| locked.iter().find(|(n, _, _)| n == &dep.name))
             .map(|(_, _, v)| v.clone())
             .unwrap_or_else(|| dep.version.clone());
         let wanted = WantedDependency {
@@ -624,18 +627,18 @@ fn missing_dependencies(parent: &PulledChart) -> Result<Vec<WantedDependency>, S
     Ok(out)
 }
 
+/// Largest lock file read.
+const LOCK_LIMIT: u64 = 1024 * 1024;
+
 /// `(name, repository, version)` of each Chart.lock (or requirements.lock)
-/// entry.
-fn lock_versions(chart: &Chart) -> Vec<(String, String, String)> {
-    let Some(lock) = chart
-        .files
-        .iter()
-        .find(|f| f.name == "Chart.lock")
-        .or_else(|| chart.files.iter().find(|f| f.name == "requirements.lock"))
+/// entry of the archive (the loader keeps lock files out of `Chart`).
+fn lock_versions(archive: &[u8]) -> Vec<(String, String, String)> {
+    let Some(text) = archive_top_file(archive, "Chart.lock")
+        .or_else(|| archive_top_file(archive, "requirements.lock"))
     else {
         return Vec::new();
     };
-    let Ok(v) = yamlio::parse(&String::from_utf8_lossy(&lock.data)) else {
+    let Ok(v) = yamlio::parse(&text) else {
         return Vec::new();
     };
     let Some(map) = v.as_map() else {
@@ -662,6 +665,26 @@ fn lock_versions(chart: &Chart) -> Vec<(String, String, String)> {
             ))
         })
         .collect()
+}
+
+/// The text of `<chart dir>/<name>` in a chart archive (already checked by
+/// the loader), if present and small.
+fn archive_top_file(archive: &[u8], name: &str) -> Option<String> {
+    use std::io::Read;
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(archive));
+    for entry in tar.entries().ok()? {
+        let mut entry = entry.ok()?;
+        let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let mut parts = path.splitn(2, '/');
+        let (_, rest) = (parts.next(), parts.next());
+        if rest != Some(name) {
+            continue;
+        }
+        let mut buf = Vec::new();
+        (&mut entry).take(LOCK_LIMIT).read_to_end(&mut buf).ok()?;
+        return String::from_utf8(buf).ok();
+    }
+    None
 }
 
 /// Loads the archive and attaches the fetched dependencies as subcharts

@@ -298,7 +298,12 @@ fn answer(st: &SiteState, req: &Request) -> Reply {
             return Reply::status(401);
         }
     }
-    let path = req.path.split('?').next().unwrap_or("").trim_start_matches('/');
+    let path = req
+        .path
+        .split('?')
+        .next()
+        .unwrap_or("")
+        .trim_start_matches('/');
     let Some(body) = st.files.get(path) else {
         return Reply::status(404);
     };
