@@ -127,6 +127,9 @@ fn without_scaffold(index: &[u8]) -> Vec<u8> {
     format!("{}{}", &text[..start], &text[end..]).into_bytes()
 }
 
+/// Makes the site misbehave in one way.
+type BreakSite = Box<dyn Fn(&Site)>;
+
 #[tokio::test]
 async fn ready_change_unchanged_failures_and_events() {
     let client = e2e::client().await;
@@ -199,7 +202,7 @@ async fn ready_change_unchanged_failures_and_events() {
     .await;
 
     // Every failure: a clear message, the last good artifact kept.
-    let failures: Vec<(&str, Box<dyn Fn(&Site)>, &str, &str)> = vec![
+    let failures: Vec<(&str, BreakSite, &str, &str)> = vec![
         (
             "404",
             Box::new(|s: &Site| s.set_mode(Mode::Status(404))),
