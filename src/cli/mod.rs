@@ -2,6 +2,7 @@
 //! arguments, and dispatch to the functions that carry them out.
 
 pub mod crds;
+pub mod repo;
 pub mod run;
 pub mod template;
 
@@ -29,6 +30,13 @@ pub enum Command {
     Run(run::RunArgs),
     /// Render chart templates locally, exactly as `helm template` does.
     Template(template::TemplateArgs),
+    /// List the charts of an index URL, a local folder of archives or an
+    /// `oci://` repository (`helm search repo`).
+    Search(repo::SearchArgs),
+    /// Package a chart folder into `<name>-<version>.tgz` (`helm package`).
+    Package(repo::PackageArgs),
+    /// Chart repository tools (`rudder repo index`).
+    Repo(repo::RepoArgs),
 }
 
 /// Parses the command line and runs the chosen subcommand.
@@ -42,5 +50,8 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Crds(args) => crds::run(&args),
         Command::Run(args) => run::run(args),
         Command::Template(args) => template::run(args),
+        Command::Search(args) => repo::search(args),
+        Command::Package(args) => repo::package(args),
+        Command::Repo(args) => repo::repo(args),
     }
 }

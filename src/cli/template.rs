@@ -57,6 +57,15 @@ pub struct TemplateArgs {
     /// Render subcharts' NOTES.txt too (with `--notes`).
     #[arg(long = "render-subchart-notes")]
     pub render_subchart_notes: bool,
+    /// Version constraint of a remote chart (`oci://…` or with `--repo`).
+    #[arg(long = "version", default_value = "")]
+    pub version: String,
+    /// Repository URL holding the chart named by CHART.
+    #[arg(long = "repo")]
+    pub repo: Option<String>,
+    /// Talk plain HTTP to an OCI registry.
+    #[arg(long = "plain-http")]
+    pub plain_http: bool,
 }
 
 /// Runs `rudder template`; prints the manifests or `Error: ...`.
@@ -112,16 +121,7 @@ pub fn render(args: &TemplateArgs) -> Result<String, String> {
         None => None,
     };
     let vals = merge_values(args)?;
-    let path = Path::new(&chart_ref);
-    if !path.exists() {
-        if chart_ref.starts_with('.') || chart_ref.starts_with('/') || chart_ref.contains('/') {
-            return Err(format!("path {chart_ref:?} not found"));
-        }
-        return Err(format!(
-            "non-absolute URLs should be in form of repo_name/path_to_chart, got: {chart_ref}"
-        ));
-    }
-    let chart = chart::load(path).map_err(|e| e.to_string())?;
+    let chart = load_chart(args, &chart_ref)?;
     let opts = RenderOptions {
         release_name: name,
         namespace: args.namespace.clone(),
@@ -147,6 +147,30 @@ pub fn render(args: &TemplateArgs) -> Result<String, String> {
         }
     })?;
     Ok(rendered.template_output(args.include_crds, args.skip_tests, args.notes))
+}
+
+/// The chart: a remote one (`oci://…` or `--repo`), verified, or a local
+/// folder or archive.
+fn load_chart(args: &TemplateArgs, chart_ref: &str) -> Result<chart::Chart, String> {
+    if chart_ref.starts_with("oci://") || args.repo.is_some() {
+        let bytes = super::repo::fetch_chart_archive(
+            chart_ref,
+            args.repo.as_deref(),
+            &args.version,
+            args.plain_http,
+        )?;
+        return chart::load::load_archive(&bytes).map_err(|e| e.to_string());
+    }
+    let path = Path::new(chart_ref);
+    if !path.exists() {
+        if chart_ref.starts_with('.') || chart_ref.starts_with('/') || chart_ref.contains('/') {
+            return Err(format!("path {chart_ref:?} not found"));
+        }
+        return Err(format!(
+            "non-absolute URLs should be in form of repo_name/path_to_chart, got: {chart_ref}"
+        ));
+    }
+    chart::load(path).map_err(|e| e.to_string())
 }
 
 /// Helm's `values.Options.MergeValues`: `-f` files merged in order, then

@@ -1,0 +1,412 @@
+//! A real HTTP/1.1 server on 127.0.0.1 for the repository integration
+//! tests (plain or TLS), serving an in-memory folder of files (an
+//! `index.yaml` and archives) with optional basic auth, ETag support, and
+//! switchable misbehaviour (status codes, stalls, truncated bodies). Also a
+//! test PKI (CA + server certificate for 127.0.0.1) made with rcgen.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::task::{JoinHandle, JoinSet};
+use tokio_rustls::TlsAcceptor;
+
+/// A received request head.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    /// Header names lowercased.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What to answer.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    Full {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
+    /// Declares `declared` bytes, sends `body`, closes the connection.
+    Truncated { declared: usize, body: Vec<u8> },
+    /// Waits before answering.
+    Stall(Duration, Box<Reply>),
+}
+
+impl Reply {
+    pub fn ok(body: impl Into<Vec<u8>>) -> Reply {
+        Reply::Full {
+            status: 200,
+            headers: Vec::new(),
+            body: body.into(),
+        }
+    }
+
+    pub fn status(status: u16) -> Reply {
+        Reply::Full {
+            status,
+            headers: Vec::new(),
+            body: format!("status {status}\n").into_bytes(),
+        }
+    }
+}
+
+pub type Handler = Arc<dyn Fn(&Request) -> Reply + Send + Sync>;
+
+/// A running server; dropping it stops it.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub tls: bool,
+    pub log: Arc<Mutex<Vec<Request>>>,
+    task: JoinHandle<()>,
+}
+
+impl TestServer {
+    pub async fn start(handler: Handler, tls: Option<TlsAcceptor>) -> TestServer {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local addr");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let is_tls = tls.is_some();
+        let task = tokio::spawn(accept_loop(listener, handler, tls, log.clone()));
+        TestServer {
+            addr,
+            tls: is_tls,
+            log,
+            task,
+        }
+    }
+
+    /// `http(s)://127.0.0.1:PORT`
+    pub fn base(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.addr.port())
+    }
+
+    pub fn requests(&self) -> Vec<Request> {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    handler: Handler,
+    tls: Option<TlsAcceptor>,
+    log: Arc<Mutex<Vec<Request>>>,
+) {
+    // Dropping the set (when this task is aborted) aborts every connection.
+    let mut conns = JoinSet::new();
+    while let Ok((stream, _)) = listener.accept().await {
+        let (handler, tls, log) = (handler.clone(), tls.clone(), log.clone());
+        conns.spawn(async move {
+            match tls {
+                Some(acceptor) => {
+                    if let Ok(s) = acceptor.accept(stream).await {
+                        serve(s, handler, log).await;
+                    }
+                }
+                None => serve(stream, handler, log).await,
+            }
+        });
+    }
+}
+
+async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    handler: Handler,
+    log: Arc<Mutex<Vec<Request>>>,
+) {
+    let Some(req) = read_head(&mut stream).await else {
+        return;
+    };
+    if let Ok(mut l) = log.lock() {
+        l.push(req.clone());
+    }
+    let reply = handler(&req);
+    write_reply(&mut stream, reply).await;
+    let _ = stream.shutdown().await;
+}
+
+async fn read_head<S: AsyncRead + Unpin>(stream: &mut S) -> Option<Request> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 || buf.len() > 64 * 1024 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let text = String::from_utf8_lossy(&buf);
+    let mut lines = text.split("\r\n");
+    let mut first = lines.next()?.split(' ');
+    let method = first.next()?.to_string();
+    let path = first.next()?.to_string();
+    let headers = lines
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Some(Request {
+        method,
+        path,
+        headers,
+    })
+}
+
+async fn write_reply<S: AsyncWrite + Unpin>(stream: &mut S, mut reply: Reply) {
+    while let Reply::Stall(wait, next) = reply {
+        tokio::time::sleep(wait).await;
+        reply = *next;
+    }
+    let (status, headers, declared, body) = match reply {
+        Reply::Full {
+            status,
+            headers,
+            body,
+        } => (status, headers, body.len(), body),
+        Reply::Truncated { declared, body } => (200, Vec::new(), declared, body),
+        Reply::Stall(..) => return,
+    };
+    let mut head = format!(
+        "HTTP/1.1 {status} {}\r\nConnection: close\r\n",
+        reason(status)
+    );
+    if status != 304 {
+        head.push_str(&format!("Content-Length: {declared}\r\n"));
+    }
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    let _ = stream.write_all(head.as_bytes()).await;
+    let _ = stream.write_all(&body).await;
+    let _ = stream.flush().await;
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        304 => "Not Modified",
+        401 => "Unauthorized",
+        404 => "Not Found",
+        500 => "Internal Server Error",
+        _ => "Status",
+    }
+}
+
+/// How the site answers every request.
+#[derive(Debug, Clone)]
+pub enum Mode {
+    /// Serve the files.
+    Normal,
+    /// Answer this status to everything.
+    Status(u16),
+    /// Wait this long, then serve normally.
+    Stall(Duration),
+    /// Declare the full length of the file but send only half.
+    Truncated,
+}
+
+/// An in-memory folder served over HTTP(S).
+#[derive(Default)]
+pub struct SiteState {
+    pub files: std::collections::HashMap<String, Vec<u8>>,
+    pub mode: Option<Mode>,
+    /// `(user, password)` required when set.
+    pub auth: Option<(String, String)>,
+}
+
+/// A running site: the server and its mutable state.
+pub struct Site {
+    pub server: TestServer,
+    pub state: Arc<Mutex<SiteState>>,
+}
+
+impl Site {
+    pub async fn start(tls: Option<TlsAcceptor>) -> Site {
+        let state = Arc::new(Mutex::new(SiteState::default()));
+        let s = state.clone();
+        let handler: Handler = Arc::new(move |req| match s.lock() {
+            Ok(st) => answer(&st, req),
+            Err(_) => Reply::status(500),
+        });
+        Site {
+            server: TestServer::start(handler, tls).await,
+            state,
+        }
+    }
+
+    pub fn base(&self) -> String {
+        self.server.base()
+    }
+
+    pub fn put(&self, path: &str, bytes: Vec<u8>) {
+        self.state
+            .lock()
+            .expect("site lock")
+            .files
+            .insert(path.trim_start_matches('/').to_string(), bytes);
+    }
+
+    pub fn set_mode(&self, mode: Mode) {
+        self.state.lock().expect("site lock").mode = Some(mode);
+    }
+
+    pub fn set_auth(&self, user: &str, password: &str) {
+        self.state.lock().expect("site lock").auth = Some((user.into(), password.into()));
+    }
+
+    /// How many requests asked for `path`.
+    pub fn hits(&self, path: &str) -> usize {
+        self.server
+            .requests()
+            .iter()
+            .filter(|r| r.path.trim_start_matches('/') == path.trim_start_matches('/'))
+            .count()
+    }
+}
+
+fn answer(st: &SiteState, req: &Request) -> Reply {
+    if let Some((user, password)) = &st.auth {
+        use base64::Engine;
+        let want = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+        );
+        if req.header("authorization") != Some(want.as_str()) {
+            return Reply::status(401);
+        }
+    }
+    let path = req
+        .path
+        .split('?')
+        .next()
+        .unwrap_or("")
+        .trim_start_matches('/');
+    let Some(body) = st.files.get(path) else {
+        return Reply::status(404);
+    };
+    let etag = format!("\"{:x}\"", body.len() as u64 ^ fnv(body));
+    let full = || {
+        if req.header("if-none-match") == Some(etag.as_str()) {
+            return Reply::Full {
+                status: 304,
+                headers: vec![("ETag".into(), etag.clone())],
+                body: Vec::new(),
+            };
+        }
+        Reply::Full {
+            status: 200,
+            headers: vec![("ETag".into(), etag.clone())],
+            body: body.clone(),
+        }
+    };
+    match &st.mode {
+        None | Some(Mode::Normal) => full(),
+        Some(Mode::Status(code)) => Reply::status(*code),
+        Some(Mode::Stall(d)) => Reply::Stall(*d, Box::new(full())),
+        Some(Mode::Truncated) => Reply::Truncated {
+            declared: body.len(),
+            body: body[..body.len() / 2].to_vec(),
+        },
+    }
+}
+
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100000001b3)
+    })
+}
+
+/// A test CA and a server certificate for 127.0.0.1, PEM: (ca, cert, key).
+pub fn test_pki() -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "rudder test CA");
+    let ca =
+        CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("ca key")).expect("ca");
+    let server_key = KeyPair::generate().expect("server key");
+    let server = CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .expect("server params")
+        .signed_by(&server_key, &ca)
+        .expect("server cert");
+    (ca.pem(), server.pem(), server_key.serialize_pem())
+}
+
+/// A TLS acceptor presenting `cert`.
+pub fn tls_acceptor(cert: &str, key: &str) -> TlsAcceptor {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert.as_bytes())
+        .collect::<Result<_, _>>()
+        .expect("cert");
+    let key = PrivateKeyDer::from_pem_slice(key.as_bytes()).expect("key");
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .expect("server config");
+    TlsAcceptor::from(Arc::new(config))
+}
+
+/// The shared test repository (`../shared/charts/index`) as files, with
+/// the index's absolute `http://127.0.0.1:8879/` URLs made relative.
+pub fn shared_index_files() -> Vec<(String, Vec<u8>)> {
+    let dir = shared_charts().join("index");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("reading ../shared/charts/index") {
+        let entry = entry.expect("dir entry");
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let mut bytes = std::fs::read(entry.path()).expect("reading a repository file");
+        if name == "index.yaml" {
+            bytes = String::from_utf8(bytes)
+                .expect("UTF-8 index")
+                .replace("http://127.0.0.1:8879/", "")
+                .into_bytes();
+        }
+        out.push((name, bytes));
+    }
+    out
+}
+
+/// `../shared/charts`, searched upwards from the crate root (worktrees sit
+/// deeper than the main checkout).
+pub fn shared_charts() -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut dir = root.to_path_buf();
+    loop {
+        let cand = dir.join("../shared/charts");
+        if cand.is_dir() {
+            return cand;
+        }
+        if !dir.pop() {
+            return root.join("../shared/charts");
+        }
+    }
+}
