@@ -4,6 +4,8 @@
 //! oracle for rendering what was downloaded.
 
 mod oci;
+/// The same loopback HTTP(S) server the integration tests use.
+#[path = "../../../tests/repo_server/mod.rs"]
 mod server;
 
 use std::path::{Path, PathBuf};
