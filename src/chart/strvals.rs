@@ -146,26 +146,6 @@ impl PErr {
     }
 }
 
-/// A Go `%q` of a string (Helm quotes keys in its messages).
-fn go_quote(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// The panic message of a failed Go type assertion.
 fn conversion_panic(v: &Value, want: &str) -> PErr {
     let have = if v.is_nil() { "nil" } else { v.type_name() };
@@ -223,7 +203,10 @@ impl Parser<'_> {
             if k.is_empty() {
                 return Err(PErr::eof());
             }
-            return Err(PErr::msg(format!("key {} has no value", go_quote(&k))));
+            return Err(PErr::msg(format!(
+                "key {} has no value",
+                crate::render::gofmt::quote(&k)
+            )));
         };
         match last {
             '[' => {
@@ -266,7 +249,7 @@ impl Parser<'_> {
                 set(data, &k, Value::str(""));
                 Err(PErr::msg(format!(
                     "key {} has no value (cannot end with ,)",
-                    go_quote(&k)
+                    crate::render::gofmt::quote(&k)
                 )))
             }
             _ => {
@@ -285,7 +268,10 @@ impl Parser<'_> {
                 let e = self.key(&inner, level);
                 let empty = inner.borrow().is_empty();
                 if e.is_ok() && empty {
-                    return Err(PErr::msg(format!("key map {} has no value", go_quote(&k))));
+                    return Err(PErr::msg(format!(
+                        "key map {} has no value",
+                        crate::render::gofmt::quote(&k)
+                    )));
                 }
                 if !empty {
                     set(data, &k, Value::Map(MapKind::Interface, inner));
@@ -317,7 +303,7 @@ impl Parser<'_> {
                 list,
                 Some(PErr::msg(format!(
                     "unexpected data at end of array index: {}",
-                    go_quote(&k)
+                    crate::render::gofmt::quote(&k)
                 ))),
             );
         }
@@ -480,7 +466,10 @@ mod literal {
                 if k.is_empty() {
                     return Err(PErr::eof());
                 }
-                return Err(PErr::msg(format!("key {} has no value", go_quote(&k))));
+                return Err(PErr::msg(format!(
+                    "key {} has no value",
+                    crate::render::gofmt::quote(&k)
+                )));
             };
             match last {
                 '=' => {
@@ -506,7 +495,10 @@ mod literal {
                     let e = self.key(&inner, level);
                     let empty = inner.borrow().is_empty();
                     if e.is_ok() && empty {
-                        return Err(PErr::msg(format!("key map {} has no value", go_quote(&k))));
+                        return Err(PErr::msg(format!(
+                            "key map {} has no value",
+                            crate::render::gofmt::quote(&k)
+                        )));
                     }
                     if !empty {
                         set(data, &k, Value::Map(MapKind::Interface, inner));
@@ -556,7 +548,7 @@ mod literal {
                     list,
                     Some(PErr::msg(format!(
                         "unexpected data at end of array index: {}",
-                        go_quote(&k)
+                        crate::render::gofmt::quote(&k)
                     ))),
                 );
             }
@@ -644,13 +636,13 @@ fn go_atoi(s: &str) -> Result<i64, PErr> {
     if body.is_empty() || !body.bytes().all(|b| b.is_ascii_digit()) {
         return Err(PErr::msg(format!(
             "strconv.Atoi: parsing {}: invalid syntax",
-            go_quote(s)
+            crate::render::gofmt::quote(s)
         )));
     }
     s.parse::<i64>().map_err(|_| {
         PErr::msg(format!(
             "strconv.Atoi: parsing {}: value out of range",
-            go_quote(s)
+            crate::render::gofmt::quote(s)
         ))
     })
 }

@@ -769,7 +769,9 @@ impl Decoder<'_, '_> {
                     Ok(Resolved::Int(i)) => i.to_string(),
                     Ok(Resolved::Uint(u)) => format!("{u:#x}"),
                     Ok(Resolved::Float(f)) => format_float(f, 'g', 64),
-                    _ => go_quote(&scalar_string(value, tag.as_deref()).unwrap_or_default()),
+                    _ => crate::render::gofmt::quote(
+                        &scalar_string(value, tag.as_deref()).unwrap_or_default(),
+                    ),
                 }
             }
             Node::Seq(items) => {
@@ -786,26 +788,6 @@ impl Decoder<'_, '_> {
             }
         }
     }
-}
-
-/// Go's `strconv.Quote` for printable text.
-fn go_quote(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// How a scalar node resolves: quoted and block scalars without a tag are

@@ -316,26 +316,6 @@ fn from_yaml_errors_match_helm() {
     }
 }
 
-/// A Go interpreted string literal for `s`.
-fn go_string_literal(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// Renders `{{ fromYaml DOC | FILTER }}` for every doc in one helm run and
 /// compares each result with rudder's.
 fn check_from_yaml_batch(docs: &[&str], filter: &str, rudder: impl Fn(&str) -> String) {
@@ -345,7 +325,7 @@ fn check_from_yaml_batch(docs: &[&str], filter: &str, rudder: impl Fn(&str) -> S
         .map(|d| {
             format!(
                 "{{{{ fromYaml {} | {filter} }}}}{SEP}",
-                go_string_literal(d)
+                crate::render::gofmt::quote(d)
             )
         })
         .collect();
