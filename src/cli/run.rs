@@ -62,6 +62,12 @@ pub struct RunArgs {
     /// --lease-duration, and below the pod's termination grace period.
     #[arg(long, default_value = "10s", value_parser = parse_duration_arg)]
     pub shutdown_timeout: Duration,
+    /// Directory where verified chart archives are cached (by digest).
+    #[arg(long, default_value = "/tmp/rudder-cache")]
+    pub cache_dir: std::path::PathBuf,
+    /// Bytes of chart archives kept in memory (LRU).
+    #[arg(long, default_value_t = crate::repo::cache::DEFAULT_MEMORY_LIMIT)]
+    pub cache_memory: u64,
 }
 
 fn parse_duration_arg(s: &str) -> Result<Duration, DurationError> {
@@ -146,6 +152,8 @@ async fn async_main(args: RunArgs) -> Result<(), RunError> {
         },
         watch_namespace: args.watch_namespace,
         shutdown_timeout: args.shutdown_timeout,
+        cache_dir: Some(args.cache_dir),
+        cache_memory: args.cache_memory,
     };
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));

@@ -44,6 +44,7 @@ pub struct Metrics {
     errors: IntCounterVec,
     duration: HistogramVec,
     leader: IntGauge,
+    index_parses: IntCounterVec,
 }
 
 impl Metrics {
@@ -81,13 +82,22 @@ impl Metrics {
         registry.register(Box::new(reconciles.clone()))?;
         registry.register(Box::new(errors.clone()))?;
         registry.register(Box::new(duration.clone()))?;
+        let index_parses = IntCounterVec::new(
+            Opts::new(
+                "rudder_index_parses_total",
+                "Repository index bodies parsed (an unchanged index is not), by HelmRepository namespace/name.",
+            ),
+            &["repository"],
+        )?;
         registry.register(Box::new(leader.clone()))?;
+        registry.register(Box::new(index_parses.clone()))?;
         Ok(Self {
             registry,
             reconciles,
             errors,
             duration,
             leader,
+            index_parses,
         })
     }
 
@@ -112,6 +122,11 @@ impl Metrics {
         if outcome == Outcome::Error {
             self.errors.with_label_values(&[kind]).inc();
         }
+    }
+
+    /// Counts `n` index parses of `repository` (`namespace/name`).
+    pub fn index_parsed(&self, repository: &str, n: u64) {
+        self.index_parses.with_label_values(&[repository]).inc_by(n);
     }
 
     /// Sets the leader gauge.

@@ -12,6 +12,7 @@ pub mod leader;
 pub mod metrics;
 pub mod reconcile_release;
 pub mod reconcile_repository;
+pub mod sources;
 pub mod status;
 
 use std::fmt::Display;
@@ -32,6 +33,7 @@ use crate::api::{HelmRelease, HelmRepository};
 use http::{Health, HttpState, Phase};
 use leader::{LeadOutcome, LeaderElector, LeaseConfig};
 use metrics::Metrics;
+use sources::Sources;
 
 /// Requeue delay after a failed reconciliation.
 const ERROR_REQUEUE: Duration = Duration::from_secs(15);
@@ -50,6 +52,10 @@ pub struct Options {
     pub watch_namespace: Option<String>,
     /// How long running reconciliations may take to finish on shutdown.
     pub shutdown_timeout: Duration,
+    /// Directory of the chart archive cache (`None`: memory only).
+    pub cache_dir: Option<std::path::PathBuf>,
+    /// Bytes of chart archives kept in memory.
+    pub cache_memory: u64,
 }
 
 /// What reconcilers share.
@@ -58,6 +64,10 @@ pub struct Context {
     pub client: Client,
     /// Metrics.
     pub metrics: Metrics,
+    /// Chart repositories and the shared archive cache.
+    pub sources: Sources,
+    /// When each HelmRepository was fetched last (fetch scheduling).
+    pub repo_tracker: reconcile_repository::FetchTracker,
 }
 
 /// Why the controller process stopped with an error.
@@ -111,6 +121,11 @@ pub async fn run(
     let ctx = Arc::new(Context {
         client: client.clone(),
         metrics,
+        sources: Sources::new(crate::repo::ChartCache::new(
+            options.cache_dir.clone(),
+            options.cache_memory,
+        )),
+        repo_tracker: Default::default(),
     });
     let mut elector = LeaderElector::new(client, options.lease.clone());
     let result = elect_and_run(&mut elector, &ctx, &health, &options, &shutdown).await;
@@ -237,6 +252,7 @@ async fn run_controllers(
         api_for::<HelmRelease>(&ctx.client, ns),
         watcher::Config::default(),
     );
+    let releases = requeue_on_index_change(releases, &ctx.client, ns);
     let repositories = Controller::new(
         api_for::<HelmRepository>(&ctx.client, ns),
         watcher::Config::default(),
@@ -265,6 +281,54 @@ async fn run_controllers(
         .run(reconcile_repository::reconcile, error_policy, ctx)
         .for_each(log_result);
     tokio::join!(releases, repositories, synced);
+}
+
+/// Re-queues the HelmReleases that use a HelmRepository whose index
+/// digest (`status.artifact.digest`) changed, so a release asking for
+/// `^1.0` rolls out 1.1 when it appears.
+fn requeue_on_index_change(
+    releases: Controller<HelmRelease>,
+    client: &Client,
+    ns: Option<&str>,
+) -> Controller<HelmRelease> {
+    let store = releases.store();
+    let seen = std::sync::Mutex::new(std::collections::HashMap::<String, String>::new());
+    releases.watches(
+        api_for::<HelmRepository>(client, ns),
+        watcher::Config::default(),
+        move |repo: HelmRepository| {
+            let digest = repo
+                .status
+                .as_ref()
+                .and_then(|s| s.artifact.as_ref())
+                .map(|a| a.digest.clone())
+                .unwrap_or_default();
+            let repo_ns = repo.metadata.namespace.clone().unwrap_or_default();
+            let repo_name = repo.metadata.name.clone().unwrap_or_default();
+            let key = format!("{repo_ns}/{repo_name}");
+            let previous = seen
+                .lock()
+                .ok()
+                .and_then(|mut m| m.insert(key, digest.clone()));
+            // The first sight (start-up) reconciles every release anyway.
+            if previous.is_none() || previous.as_deref() == Some(digest.as_str()) {
+                return Vec::new();
+            }
+            store
+                .state()
+                .iter()
+                .filter(|r| uses_repository(r, &repo_ns, &repo_name))
+                .map(|r| ObjectRef::from_obj(r.as_ref()))
+                .collect::<Vec<_>>()
+        },
+    )
+}
+
+/// Whether `release` takes its chart from HelmRepository `ns/name`.
+fn uses_repository(release: &HelmRelease, ns: &str, name: &str) -> bool {
+    let r = &release.spec.chart.repository_ref;
+    let release_ns = release.metadata.namespace.as_deref().unwrap_or_default();
+    r.name == name && r.namespace.as_deref().unwrap_or(release_ns) == ns
 }
 
 fn error_policy<K, E: Display>(_obj: Arc<K>, _err: &E, _ctx: Arc<Context>) -> Action {
