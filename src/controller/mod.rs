@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod reconcile_release;
 pub mod reconcile_repository;
 pub mod sources;
+pub mod values;
 pub mod status;
 
 use std::fmt::Display;
