@@ -134,6 +134,7 @@ pub fn render(args: &TemplateArgs) -> Result<String, String> {
             .filter(|s| !s.is_empty())
             .cloned()
             .collect(),
+        api_versions_replace: None,
         include_crds: args.include_crds,
         skip_tests: args.skip_tests,
         subchart_notes: args.render_subchart_notes,

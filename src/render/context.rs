@@ -442,6 +442,22 @@ impl Capabilities {
     }
 }
 
+impl Capabilities {
+    /// Capabilities of a real cluster: `base` (its discovered API versions)
+    /// instead of the defaults, then `extra_apis`.
+    pub fn exact(
+        kube_version: Option<KubeVersion>,
+        base: &[String],
+        extra_apis: &[String],
+    ) -> Capabilities {
+        let apis: Vec<String> = base.iter().chain(extra_apis).cloned().collect();
+        Capabilities {
+            kube_version: kube_version.unwrap_or_else(KubeVersion::default_version),
+            api_versions: VersionSet(Rc::new(apis)),
+        }
+    }
+}
+
 impl Object for Capabilities {
     fn type_name(&self) -> &str {
         "*common.Capabilities"

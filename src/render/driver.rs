@@ -28,6 +28,10 @@ pub struct RenderOptions {
     pub kube_version: Option<KubeVersion>,
     /// `--api-versions`, appended to the default set.
     pub api_versions: Vec<String>,
+    /// A full API-version list (a real cluster's discovery) used instead of
+    /// the default set; `api_versions` is still appended. `None` for
+    /// `helm template`'s defaults.
+    pub api_versions_replace: Option<Vec<String>>,
     pub include_crds: bool,
     pub skip_tests: bool,
     /// Render NOTES.txt of subcharts too (`--render-subchart-notes`).
@@ -43,6 +47,7 @@ impl Default for RenderOptions {
             is_upgrade: false,
             kube_version: None,
             api_versions: Vec::new(),
+            api_versions_replace: None,
             include_crds: false,
             skip_tests: false,
             subchart_notes: false,
@@ -164,7 +169,10 @@ pub fn prepare(
     let vals = values::coalesce_values(&chart, user_values)
         .map_err(|e| RenderError::Chart(e.to_string()))?;
     schema::validate(&chart, &vals).map_err(RenderError::Schema)?;
-    let caps = Capabilities::new(opts.kube_version.clone(), &opts.api_versions);
+    let caps = match &opts.api_versions_replace {
+        Some(base) => Capabilities::exact(opts.kube_version.clone(), base, &opts.api_versions),
+        None => Capabilities::new(opts.kube_version.clone(), &opts.api_versions),
+    };
     if !chart.metadata.kube_version.is_empty()
         && !semver::is_compatible_range(&chart.metadata.kube_version, &caps.kube_version.normalized)
     {

@@ -52,6 +52,49 @@ pub const INSTALL_ORDER: &[&str] = &[
     "ValidatingWebhookConfiguration",
 ];
 
+/// Helm v4's `releaseutil.UninstallOrder` (validation webhooks go first so
+/// they cannot block the removal of the rest).
+pub const UNINSTALL_ORDER: &[&str] = &[
+    "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration",
+    "APIService",
+    "Ingress",
+    "IngressClass",
+    "Service",
+    "CronJob",
+    "Job",
+    "StatefulSet",
+    "HorizontalPodAutoscaler",
+    "Deployment",
+    "ReplicaSet",
+    "ReplicationController",
+    "Pod",
+    "DaemonSet",
+    "RoleBindingList",
+    "RoleBinding",
+    "RoleList",
+    "Role",
+    "ClusterRoleBindingList",
+    "ClusterRoleBinding",
+    "ClusterRoleList",
+    "ClusterRole",
+    "CustomResourceDefinition",
+    "PersistentVolumeClaim",
+    "PersistentVolume",
+    "StorageClass",
+    "ConfigMap",
+    "SecretList",
+    "Secret",
+    "ServiceAccount",
+    "PodDisruptionBudget",
+    "PodSecurityPolicy",
+    "LimitRange",
+    "ResourceQuota",
+    "NetworkPolicy",
+    "Namespace",
+    "PriorityClass",
+];
+
 /// Helm's hook annotation names.
 pub const HOOK_ANNOTATION: &str = "helm.sh/hook";
 pub const HOOK_WEIGHT_ANNOTATION: &str = "helm.sh/hook-weight";
@@ -612,10 +655,21 @@ fn parse_heads(docs: &[(&String, String)]) -> Vec<Result<Head, String>> {
     out
 }
 
-/// Helm's `lessByKind` as an ordering (Rust's sort is stable).
+/// Helm's `lessByKind` with `InstallOrder` as an ordering (Rust's sort is stable).
 pub fn kind_order(a: &str, b: &str) -> std::cmp::Ordering {
-    let pa = INSTALL_ORDER.iter().position(|k| *k == a);
-    let pb = INSTALL_ORDER.iter().position(|k| *k == b);
+    kind_order_in(INSTALL_ORDER, a, b)
+}
+
+/// Helm's `lessByKind` with `UninstallOrder`.
+pub fn uninstall_kind_order(a: &str, b: &str) -> std::cmp::Ordering {
+    kind_order_in(UNINSTALL_ORDER, a, b)
+}
+
+/// Helm's `lessByKind` for a kind order: listed kinds in list order,
+/// unknown kinds after them, alphabetically.
+pub fn kind_order_in(order: &[&str], a: &str, b: &str) -> std::cmp::Ordering {
+    let pa = order.iter().position(|k| *k == a);
+    let pb = order.iter().position(|k| *k == b);
     match (pa, pb) {
         (Some(x), Some(y)) => x.cmp(&y),
         (Some(_), None) => std::cmp::Ordering::Less,

@@ -1,0 +1,542 @@
+//! The write paths: Helm's ownership check, server-side apply with Helm's
+//! ownership metadata, pruning, chart `crds/`, namespaces, uninstall.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, Instant};
+
+use futures::{StreamExt, TryStreamExt, stream};
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::Api;
+use kube::api::{DeleteParams, DynamicObject, ObjectMeta, Patch, PatchParams, PostParams};
+
+use super::resource::{by_key, install_sort, uninstall_sort};
+use super::{
+    Applier, ApplyError, ApplyReport, FIELD_MANAGER, KEEP_POLICY, MANAGED_BY_HELM,
+    MANAGED_BY_LABEL, PruneReport, RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION,
+    RESOURCE_POLICY_ANNOTATION, ReleaseRef, Resource, UninstallReport, not_found,
+};
+use crate::api::helmrelease::CrdPolicy;
+
+/// How many read calls run at once when checking many objects.
+const PARALLEL_READS: usize = 8;
+/// Polling interval of bounded waits.
+pub(crate) const POLL: Duration = Duration::from_millis(250);
+
+/// Helm's `requireValue`.
+fn require_value(meta: Option<&BTreeMap<String, String>>, k: &str, v: &str) -> Option<String> {
+    match meta.and_then(|m| m.get(k)) {
+        None => Some(format!("missing key {k:?}: must be set to {v:?}")),
+        Some(actual) if actual != v => Some(format!(
+            "key {k:?} must equal {v:?}: current value is {actual:?}"
+        )),
+        Some(_) => None,
+    }
+}
+
+/// Helm's `checkOwnership`: `None` when `meta` says `release` owns it,
+/// else the `invalid ownership metadata; …` text.
+pub fn ownership_problem(meta: &ObjectMeta, release: &ReleaseRef) -> Option<String> {
+    let mut errs = Vec::new();
+    if let Some(e) = require_value(meta.labels.as_ref(), MANAGED_BY_LABEL, MANAGED_BY_HELM) {
+        errs.push(format!("label validation error: {e}"));
+    }
+    let annos = meta.annotations.as_ref();
+    if let Some(e) = require_value(annos, RELEASE_NAME_ANNOTATION, &release.name) {
+        errs.push(format!("annotation validation error: {e}"));
+    }
+    if let Some(e) = require_value(annos, RELEASE_NAMESPACE_ANNOTATION, &release.namespace) {
+        errs.push(format!("annotation validation error: {e}"));
+    }
+    (!errs.is_empty()).then(|| format!("invalid ownership metadata; {}", errs.join("; ")))
+}
+
+/// Whether annotations say `helm.sh/resource-policy: keep`.
+fn has_keep_policy(annotations: Option<&BTreeMap<String, String>>) -> bool {
+    annotations
+        .and_then(|a| a.get(RESOURCE_POLICY_ANNOTATION))
+        .is_some_and(|p| p.trim().eq_ignore_ascii_case(KEEP_POLICY))
+}
+
+/// The object with Helm's ownership label and annotations merged in.
+fn with_ownership(r: &Resource, release: &ReleaseRef) -> DynamicObject {
+    let mut obj = r.object.clone();
+    obj.metadata
+        .labels
+        .get_or_insert_with(BTreeMap::new)
+        .insert(MANAGED_BY_LABEL.into(), MANAGED_BY_HELM.into());
+    let annos = obj.metadata.annotations.get_or_insert_with(BTreeMap::new);
+    annos.insert(RELEASE_NAME_ANNOTATION.into(), release.name.clone());
+    annos.insert(
+        RELEASE_NAMESPACE_ANNOTATION.into(),
+        release.namespace.clone(),
+    );
+    obj
+}
+
+/// What a delete found.
+enum Deleted {
+    Yes,
+    AlreadyGone,
+}
+
+impl Applier {
+    /// Refuses objects that exist and are not owned by `release` (Helm's
+    /// `existingResourceConflict`, with its wording). Objects that exist
+    /// without ownership metadata are refused too, as Helm does.
+    pub async fn check_ownership(
+        &self,
+        resources: &[Resource],
+        release: &ReleaseRef,
+    ) -> Result<(), ApplyError> {
+        let results: Vec<Result<(), ApplyError>> = stream::iter(resources)
+            .map(|r| self.check_one(r, release))
+            .buffered(PARALLEL_READS)
+            .collect()
+            .await;
+        results.into_iter().collect()
+    }
+
+    async fn check_one(&self, r: &Resource, release: &ReleaseRef) -> Result<(), ApplyError> {
+        let live = r.api(&self.client).get_opt(r.name()).await.map_err(|e| {
+            ApplyError::api(
+                "could not get information about the resource",
+                r.helm_string(),
+                e,
+            )
+        })?;
+        match live.and_then(|l| ownership_problem(&l.metadata, release)) {
+            None => Ok(()),
+            Some(problem) => Err(ApplyError::Ownership(format!(
+                "{} exists and cannot be imported into the current release: {problem}",
+                r.helm_string()
+            ))),
+        }
+    }
+
+    /// Server-side apply (field manager `rudder`, conflicts forced) of every
+    /// resource in Helm's install order, each carrying Helm's ownership
+    /// label and annotations. Stops at the first error, which names the object.
+    pub async fn apply(
+        &self,
+        resources: &[Resource],
+        release: &ReleaseRef,
+    ) -> Result<ApplyReport, ApplyError> {
+        let mut ordered = resources.to_vec();
+        install_sort(&mut ordered);
+        let mut report = ApplyReport::default();
+        for r in &ordered {
+            self.server_side_apply(r, &with_ownership(r, release))
+                .await?;
+            report.applied.push(r.display());
+        }
+        Ok(report)
+    }
+
+    /// One server-side apply of `obj` (the body of `r`).
+    pub(crate) async fn server_side_apply(
+        &self,
+        r: &Resource,
+        obj: &DynamicObject,
+    ) -> Result<DynamicObject, ApplyError> {
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        self.count_write();
+        r.api(&self.client)
+            .patch(r.name(), &params, &Patch::Apply(obj))
+            .await
+            .map_err(|e| ApplyError::api("applying", r.display(), e))
+    }
+
+    /// Deletes one object with background propagation.
+    async fn delete_one(&self, r: &Resource) -> Result<Deleted, ApplyError> {
+        self.count_write();
+        match r
+            .api(&self.client)
+            .delete(r.name(), &DeleteParams::background())
+            .await
+        {
+            Ok(_) => Ok(Deleted::Yes),
+            Err(e) if not_found(&e) => Ok(Deleted::AlreadyGone),
+            Err(e) => Err(ApplyError::api("deleting", r.display(), e)),
+        }
+    }
+
+    /// Deletes each object (stopping at the first error); returns those
+    /// that existed.
+    pub(crate) async fn uninstall_objects(
+        &self,
+        resources: &[Resource],
+    ) -> Result<Vec<Resource>, ApplyError> {
+        let mut deleted = Vec::new();
+        for r in resources {
+            if let Deleted::Yes = self.delete_one(r).await? {
+                deleted.push(r.clone());
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// Deletes the objects of `old` that `new` no longer has (identity:
+    /// group, kind, namespace, name), in Helm's uninstall order, background
+    /// propagation; `helm.sh/resource-policy: keep` (on the old manifest or
+    /// the live object) keeps one. Already-gone objects are fine.
+    pub async fn prune(
+        &self,
+        old: &[Resource],
+        new: &[Resource],
+    ) -> Result<PruneReport, ApplyError> {
+        let wanted: HashSet<_> = new.iter().map(Resource::key).collect();
+        let mut dropped: Vec<Resource> = by_key(old)
+            .into_iter()
+            .filter(|(k, _)| !wanted.contains(k))
+            .map(|(_, r)| r.clone())
+            .collect();
+        // Keep the old manifest's order within a kind.
+        let pos = |r: &Resource| old.iter().position(|o| o.key() == r.key());
+        dropped.sort_by_key(pos);
+        uninstall_sort(&mut dropped);
+        let mut report = PruneReport::default();
+        for r in &dropped {
+            if has_keep_policy(r.object.metadata.annotations.as_ref()) {
+                report.kept.push(r.display());
+                continue;
+            }
+            let live = r
+                .api(&self.client)
+                .get_opt(r.name())
+                .await
+                .map_err(|e| ApplyError::api("reading", r.display(), e))?;
+            let Some(live) = live else {
+                report.missing.push(r.display());
+                continue;
+            };
+            if has_keep_policy(live.metadata.annotations.as_ref()) {
+                report.kept.push(r.display());
+                continue;
+            }
+            match self.delete_one(r).await? {
+                Deleted::Yes => report.deleted.push(r.display()),
+                Deleted::AlreadyGone => report.missing.push(r.display()),
+            }
+        }
+        Ok(report)
+    }
+
+    /// Creates a namespace unless it exists (with Helm's `name` label);
+    /// `true` if it was created.
+    pub async fn ensure_namespace(&self, ns: &str) -> Result<bool, ApplyError> {
+        let api = Api::<Namespace>::all(self.client.clone());
+        let what = format!("Namespace {ns}");
+        if api
+            .get_opt(ns)
+            .await
+            .map_err(|e| ApplyError::api("reading", what.clone(), e))?
+            .is_some()
+        {
+            return Ok(false);
+        }
+        let obj = Namespace {
+            metadata: ObjectMeta {
+                name: Some(ns.to_string()),
+                labels: Some([("name".to_string(), ns.to_string())].into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        self.count_write();
+        match api.create(&PostParams::default(), &obj).await {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(s)) if s.code == 409 => Ok(false),
+            Err(e) => Err(ApplyError::api("creating", what, e)),
+        }
+    }
+
+    /// Installs a chart's `crds/` files (path, text): `Create` creates the
+    /// missing ones, `CreateReplace` applies all, `Skip` does nothing. Then
+    /// waits (bounded by `timeout`) until each is Established and discovery
+    /// serves its kinds. Returns how many CRDs were written.
+    pub async fn install_crds(
+        &self,
+        crds: &[(String, String)],
+        policy: CrdPolicy,
+        timeout: Duration,
+    ) -> Result<usize, ApplyError> {
+        if matches!(policy, CrdPolicy::Skip) || crds.is_empty() {
+            return Ok(0);
+        }
+        let mut all = Vec::new();
+        for (path, text) in crds {
+            let manifest = format!("# Source: {path}\n{text}");
+            all.extend(self.resources(&manifest, "default").await?);
+        }
+        let mut written = 0;
+        for r in &all {
+            let exists = r
+                .api(&self.client)
+                .get_opt(r.name())
+                .await
+                .map_err(|e| ApplyError::api("reading", r.display(), e))?
+                .is_some();
+            if matches!(policy, CrdPolicy::CreateReplace) {
+                self.server_side_apply(r, &r.object).await?;
+                written += 1;
+            } else if !exists {
+                self.create_one(r).await?;
+                written += 1;
+            }
+        }
+        let names: Vec<&str> = all
+            .iter()
+            .filter(|r| r.kind() == "CustomResourceDefinition")
+            .map(Resource::name)
+            .collect();
+        self.wait_crds(&names, timeout).await?;
+        Ok(written)
+    }
+
+    /// Creates one object (`AlreadyExists` is fine).
+    async fn create_one(&self, r: &Resource) -> Result<(), ApplyError> {
+        self.count_write();
+        match r
+            .api(&self.client)
+            .create(&PostParams::default(), &r.object)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
+            Err(e) => Err(ApplyError::api("creating", r.display(), e)),
+        }
+    }
+
+    /// Waits until every named CRD is Established and discovery serves its
+    /// kinds (refreshing discovery).
+    async fn wait_crds(&self, names: &[&str], timeout: Duration) -> Result<(), ApplyError> {
+        let api = Api::<CustomResourceDefinition>::all(self.client.clone());
+        let deadline = Instant::now() + timeout;
+        loop {
+            let mut pending = Vec::new();
+            let mut kinds = Vec::new();
+            for name in names {
+                let crd = api
+                    .get_opt(name)
+                    .await
+                    .map_err(|e| ApplyError::api("reading", format!("CRD {name}"), e))?;
+                match crd {
+                    Some(crd) if crd_established(&crd) => kinds.extend(served_kinds(&crd)),
+                    _ => pending.push(format!("CustomResourceDefinition {name} (not Established)")),
+                }
+            }
+            if pending.is_empty() {
+                self.refresh_discovery().await?;
+                let d = self.discovered().await?;
+                pending.extend(
+                    kinds
+                        .into_iter()
+                        .filter(|k| !d.kinds.contains_key(k))
+                        .map(|(g, v, k)| format!("{g}/{v} {k} (not yet in discovery)")),
+                );
+                if pending.is_empty() {
+                    return Ok(());
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(ApplyError::Timeout {
+                    what: "CRDs".into(),
+                    after: timeout,
+                    pending,
+                });
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Uninstall: deletes in Helm's uninstall order (keep-policy objects
+    /// skipped, background propagation), then waits until they are gone,
+    /// bounded by `timeout`. Objects whose namespace is gone or terminating
+    /// count as gone. Delete errors do not stop the others; the first is
+    /// returned after all were tried.
+    pub async fn uninstall(
+        &self,
+        resources: &[Resource],
+        timeout: Duration,
+    ) -> Result<UninstallReport, ApplyError> {
+        let mut ordered = resources.to_vec();
+        uninstall_sort(&mut ordered);
+        let mut report = UninstallReport::default();
+        let mut first_err = None;
+        let mut deleted = Vec::new();
+        for r in &ordered {
+            if has_keep_policy(r.object.metadata.annotations.as_ref()) {
+                report.kept.push(r.display());
+                continue;
+            }
+            match self.delete_one(r).await {
+                Ok(Deleted::Yes) => {
+                    report.deleted.push(r.display());
+                    deleted.push(r.clone());
+                }
+                Ok(Deleted::AlreadyGone) => report.missing.push(r.display()),
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = first_err {
+            return Err(e);
+        }
+        self.wait_gone(&deleted, timeout).await?;
+        Ok(report)
+    }
+
+    /// Waits until every object is gone (or its namespace is).
+    pub async fn wait_gone(
+        &self,
+        resources: &[Resource],
+        timeout: Duration,
+    ) -> Result<(), ApplyError> {
+        let deadline = Instant::now() + timeout;
+        let mut left: Vec<&Resource> = resources.iter().collect();
+        loop {
+            let namespaces = self.namespace_states(&left).await?;
+            let states: Vec<bool> = stream::iter(left.iter())
+                .map(|r| self.is_gone(r, &namespaces))
+                .buffered(PARALLEL_READS)
+                .try_collect()
+                .await?;
+            left = left
+                .into_iter()
+                .zip(states)
+                .filter(|(_, gone)| !gone)
+                .map(|(r, _)| r)
+                .collect();
+            if left.is_empty() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(ApplyError::Timeout {
+                    what: "deletion".into(),
+                    after: timeout,
+                    pending: left.iter().map(|r| r.display()).collect(),
+                });
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// For each namespace of `resources`: whether it is gone or terminating.
+    async fn namespace_states(
+        &self,
+        resources: &[&Resource],
+    ) -> Result<BTreeMap<String, bool>, ApplyError> {
+        let api = Api::<Namespace>::all(self.client.clone());
+        let mut out = BTreeMap::new();
+        for ns in resources.iter().filter_map(|r| r.namespace()) {
+            if out.contains_key(ns) {
+                continue;
+            }
+            let live = api
+                .get_opt(ns)
+                .await
+                .map_err(|e| ApplyError::api("reading", format!("Namespace {ns}"), e))?;
+            let ending = match live {
+                None => true,
+                Some(n) => {
+                    n.metadata.deletion_timestamp.is_some()
+                        || n.status.and_then(|s| s.phase).as_deref() == Some("Terminating")
+                }
+            };
+            out.insert(ns.to_string(), ending);
+        }
+        Ok(out)
+    }
+
+    async fn is_gone(
+        &self,
+        r: &Resource,
+        namespaces: &BTreeMap<String, bool>,
+    ) -> Result<bool, ApplyError> {
+        if r.namespace().and_then(|ns| namespaces.get(ns)) == Some(&true) {
+            return Ok(true);
+        }
+        let live = r
+            .api(&self.client)
+            .get_opt(r.name())
+            .await
+            .map_err(|e| ApplyError::api("reading", r.display(), e))?;
+        Ok(live.is_none())
+    }
+}
+
+fn crd_established(crd: &CustomResourceDefinition) -> bool {
+    crd.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| {
+            cs.iter()
+                .any(|c| c.type_ == "Established" && c.status == "True")
+        })
+}
+
+/// (group, version, kind) of every served version of a CRD.
+fn served_kinds(crd: &CustomResourceDefinition) -> Vec<(String, String, String)> {
+    crd.spec
+        .versions
+        .iter()
+        .filter(|v| v.served)
+        .map(|v| {
+            (
+                crd.spec.group.clone(),
+                v.name.clone(),
+                crd.spec.names.kind.clone(),
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rel() -> ReleaseRef {
+        ReleaseRef {
+            name: "web".into(),
+            namespace: "apps".into(),
+        }
+    }
+
+    #[test]
+    fn ownership_wording_is_helms() {
+        let meta = ObjectMeta::default();
+        assert_eq!(
+            ownership_problem(&meta, &rel()).as_deref(),
+            Some(
+                "invalid ownership metadata; label validation error: missing key \"app.kubernetes.io/managed-by\": must be set to \"Helm\"; annotation validation error: missing key \"meta.helm.sh/release-name\": must be set to \"web\"; annotation validation error: missing key \"meta.helm.sh/release-namespace\": must be set to \"apps\""
+            )
+        );
+        let meta = ObjectMeta {
+            labels: Some([(MANAGED_BY_LABEL.into(), MANAGED_BY_HELM.into())].into()),
+            annotations: Some(
+                [
+                    (RELEASE_NAME_ANNOTATION.into(), "other".into()),
+                    (RELEASE_NAMESPACE_ANNOTATION.into(), "apps".into()),
+                ]
+                .into(),
+            ),
+            ..Default::default()
+        };
+        assert_eq!(
+            ownership_problem(&meta, &rel()).as_deref(),
+            Some(
+                "invalid ownership metadata; annotation validation error: key \"meta.helm.sh/release-name\" must equal \"web\": current value is \"other\""
+            )
+        );
+    }
+
+    #[test]
+    fn keep_policy_is_read_like_helm() {
+        let a: BTreeMap<String, String> =
+            [(RESOURCE_POLICY_ANNOTATION.into(), " Keep ".into())].into();
+        assert!(has_keep_policy(Some(&a)));
+        assert!(!has_keep_policy(None));
+    }
+}

@@ -1,0 +1,340 @@
+//! Readiness, as Helm v4's `--wait` judges it (kstatus rules): workloads
+//! rolled out and available, Jobs complete, PVCs bound, Pods ready, CRDs
+//! established; Services count as ready without a load-balancer address.
+//! Also the completion rule hooks wait for (Jobs complete, Pods succeeded).
+
+use std::time::{Duration, Instant};
+
+use futures::{StreamExt, TryStreamExt, stream};
+use serde_json::Value as Json;
+
+use super::ops::POLL;
+use super::{Applier, ApplyError, Resource};
+
+/// Where an object stands.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Readiness {
+    Ready,
+    /// Not yet; the text says why.
+    Pending(String),
+    /// Will not get ready (a failed Job or Pod, a stalled rollout).
+    Failed(String),
+}
+
+fn int(v: &Json, path: &[&str]) -> Option<i64> {
+    path.iter().try_fold(v, |cur, p| cur.get(p))?.as_i64()
+}
+
+fn text<'a>(v: &'a Json, path: &[&str]) -> Option<&'a str> {
+    path.iter().try_fold(v, |cur, p| cur.get(p))?.as_str()
+}
+
+/// The condition `type_` of `status.conditions`: (status, reason, message).
+fn condition<'a>(v: &'a Json, type_: &str) -> Option<(&'a str, &'a str, &'a str)> {
+    v.get("status")?
+        .get("conditions")?
+        .as_array()?
+        .iter()
+        .find(|c| c.get("type").and_then(Json::as_str) == Some(type_))
+        .map(|c| {
+            let f = |k: &str| c.get(k).and_then(Json::as_str).unwrap_or_default();
+            (f("status"), f("reason"), f("message"))
+        })
+}
+
+fn condition_true(v: &Json, type_: &str) -> bool {
+    condition(v, type_).is_some_and(|(s, _, _)| s == "True")
+}
+
+/// `Pending` unless the controller saw the latest spec.
+fn observed(v: &Json) -> Option<Readiness> {
+    let generation = int(v, &["metadata", "generation"])?;
+    let seen = int(v, &["status", "observedGeneration"]).unwrap_or(0);
+    (seen < generation).then(|| Readiness::Pending("the latest spec is not yet observed".into()))
+}
+
+fn counts(pairs: &[(&str, i64, i64)]) -> Readiness {
+    for (what, have, want) in pairs {
+        if have < want {
+            return Readiness::Pending(format!("{have} of {want} replicas {what}"));
+        }
+    }
+    Readiness::Ready
+}
+
+fn deployment(v: &Json) -> Readiness {
+    if v.pointer("/spec/paused").and_then(Json::as_bool) == Some(true) {
+        return Readiness::Ready;
+    }
+    if let Some(p) = observed(v) {
+        return p;
+    }
+    if let Some((_, "ProgressDeadlineExceeded", msg)) = condition(v, "Progressing") {
+        return Readiness::Failed(format!("progress deadline exceeded: {msg}"));
+    }
+    let want = int(v, &["spec", "replicas"]).unwrap_or(1);
+    let s = |k: &str| int(v, &["status", k]).unwrap_or(0);
+    if s("replicas") > s("updatedReplicas") {
+        return Readiness::Pending(format!(
+            "{} old replicas are pending termination",
+            s("replicas") - s("updatedReplicas")
+        ));
+    }
+    counts(&[
+        ("updated", s("updatedReplicas"), want),
+        ("ready", s("readyReplicas"), want),
+        ("available", s("availableReplicas"), want),
+    ])
+}
+
+fn statefulset(v: &Json) -> Readiness {
+    if let Some(p) = observed(v) {
+        return p;
+    }
+    let want = int(v, &["spec", "replicas"]).unwrap_or(1);
+    let s = |k: &str| int(v, &["status", k]).unwrap_or(0);
+    let rolling = text(v, &["spec", "updateStrategy", "type"]).unwrap_or("RollingUpdate");
+    let partition = int(v, &["spec", "updateStrategy", "rollingUpdate", "partition"]).unwrap_or(0);
+    let r = counts(&[("ready", s("readyReplicas"), want)]);
+    if r != Readiness::Ready || rolling != "RollingUpdate" {
+        return r;
+    }
+    if partition > 0 {
+        return counts(&[("updated", s("updatedReplicas"), want - partition)]);
+    }
+    if text(v, &["status", "currentRevision"]) != text(v, &["status", "updateRevision"]) {
+        return Readiness::Pending("the rolling update is not finished".into());
+    }
+    Readiness::Ready
+}
+
+fn daemonset(v: &Json) -> Readiness {
+    if let Some(p) = observed(v) {
+        return p;
+    }
+    let s = |k: &str| int(v, &["status", k]).unwrap_or(0);
+    let want = s("desiredNumberScheduled");
+    counts(&[
+        ("updated", s("updatedNumberScheduled"), want),
+        ("available", s("numberAvailable"), want),
+        ("ready", s("numberReady"), want),
+    ])
+}
+
+fn replicaset(v: &Json) -> Readiness {
+    if let Some(p) = observed(v) {
+        return p;
+    }
+    let want = int(v, &["spec", "replicas"]).unwrap_or(1);
+    counts(&[(
+        "ready",
+        int(v, &["status", "readyReplicas"]).unwrap_or(0),
+        want,
+    )])
+}
+
+fn job(v: &Json) -> Readiness {
+    if let Some((_, reason, msg)) = condition(v, "Failed").filter(|c| c.0 == "True") {
+        return Readiness::Failed(format!("job failed: {reason} {msg}").trim().to_string());
+    }
+    if condition_true(v, "Complete") {
+        return Readiness::Ready;
+    }
+    Readiness::Pending("not complete".into())
+}
+
+fn pod(v: &Json, need_success: bool) -> Readiness {
+    match text(v, &["status", "phase"]) {
+        Some("Succeeded") => Readiness::Ready,
+        Some("Failed") => Readiness::Failed("pod failed".into()),
+        phase if !need_success && condition_true(v, "Ready") => {
+            let _ = phase;
+            Readiness::Ready
+        }
+        phase => Readiness::Pending(format!("pod phase {}", phase.unwrap_or("Pending"))),
+    }
+}
+
+fn generic(v: &Json) -> Readiness {
+    if let Some(p) = observed(v) {
+        return p;
+    }
+    match condition(v, "Ready") {
+        Some(("False", reason, msg)) => {
+            Readiness::Pending(format!("Ready=False {reason} {msg}").trim().to_string())
+        }
+        _ => Readiness::Ready,
+    }
+}
+
+/// Whether a live object of `kind` is ready for `--wait`.
+pub fn readiness(kind: &str, live: &Json) -> Readiness {
+    match kind {
+        "Deployment" => deployment(live),
+        "StatefulSet" => statefulset(live),
+        "DaemonSet" => daemonset(live),
+        "ReplicaSet" | "ReplicationController" => replicaset(live),
+        "Job" => job(live),
+        "Pod" => pod(live, false),
+        "PersistentVolumeClaim" => match text(live, &["status", "phase"]) {
+            Some("Bound") => Readiness::Ready,
+            phase => Readiness::Pending(format!("phase {}", phase.unwrap_or("Pending"))),
+        },
+        "Service" => Readiness::Ready,
+        "CustomResourceDefinition" => {
+            if condition_true(live, "Established") {
+                Readiness::Ready
+            } else {
+                Readiness::Pending("not Established".into())
+            }
+        }
+        _ => generic(live),
+    }
+}
+
+/// Whether a hook object finished (Helm's `WatchUntilReady`: Jobs complete,
+/// Pods succeeded; anything else is done once created).
+pub fn hook_completion(kind: &str, live: &Json) -> Readiness {
+    match kind {
+        "Job" => job(live),
+        "Pod" => pod(live, true),
+        _ => Readiness::Ready,
+    }
+}
+
+impl Applier {
+    /// Waits until every resource is ready (Helm's `--wait`), bounded by
+    /// `timeout`. A failed Job or Pod or a stalled rollout fails at once;
+    /// a timeout names what is not ready and why.
+    pub async fn wait_ready(
+        &self,
+        resources: &[Resource],
+        timeout: Duration,
+    ) -> Result<(), ApplyError> {
+        self.wait_until(resources, timeout, "resources to be ready", readiness)
+            .await
+    }
+
+    /// Polls until `rule` says every resource is ready.
+    pub(crate) async fn wait_until(
+        &self,
+        resources: &[Resource],
+        timeout: Duration,
+        what: &str,
+        rule: fn(&str, &Json) -> Readiness,
+    ) -> Result<(), ApplyError> {
+        let deadline = Instant::now() + timeout;
+        let mut left: Vec<&Resource> = resources.iter().collect();
+        loop {
+            let states: Vec<Readiness> = stream::iter(left.iter())
+                .map(|r| self.readiness_of(r, rule))
+                .buffered(8)
+                .try_collect()
+                .await?;
+            let mut pending = Vec::new();
+            let mut still = Vec::new();
+            for (r, state) in left.into_iter().zip(states) {
+                match state {
+                    Readiness::Ready => {}
+                    Readiness::Failed(message) => {
+                        return Err(ApplyError::Failed {
+                            object: r.display(),
+                            message,
+                        });
+                    }
+                    Readiness::Pending(why) => {
+                        pending.push(format!("{}: {why}", r.display()));
+                        still.push(r);
+                    }
+                }
+            }
+            if still.is_empty() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(ApplyError::Timeout {
+                    what: what.to_string(),
+                    after: timeout,
+                    pending,
+                });
+            }
+            left = still;
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    async fn readiness_of(
+        &self,
+        r: &Resource,
+        rule: fn(&str, &Json) -> Readiness,
+    ) -> Result<Readiness, ApplyError> {
+        let live = r
+            .api(&self.client)
+            .get_opt(r.name())
+            .await
+            .map_err(|e| ApplyError::api("reading", r.display(), e))?;
+        let Some(live) = live else {
+            return Ok(Readiness::Pending("not found".into()));
+        };
+        let json = serde_json::to_value(&live).map_err(|e| ApplyError::Parse {
+            document: r.display(),
+            message: e.to_string(),
+        })?;
+        Ok(rule(r.kind(), &json))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn deployment_rules() {
+        let mut d = json!({"metadata": {"generation": 2}, "spec": {"replicas": 2},
+            "status": {"observedGeneration": 1}});
+        assert!(matches!(readiness("Deployment", &d), Readiness::Pending(_)));
+        d["status"] = json!({"observedGeneration": 2, "replicas": 2, "updatedReplicas": 2,
+            "readyReplicas": 2, "availableReplicas": 1});
+        assert_eq!(
+            readiness("Deployment", &d),
+            Readiness::Pending("1 of 2 replicas available".into())
+        );
+        d["status"]["availableReplicas"] = json!(2);
+        assert_eq!(readiness("Deployment", &d), Readiness::Ready);
+        d["status"]["conditions"] = json!([{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}]);
+        assert!(matches!(readiness("Deployment", &d), Readiness::Failed(_)));
+    }
+
+    #[test]
+    fn jobs_pods_pvcs_services() {
+        let j = json!({"status": {"conditions": [{"type": "Complete", "status": "True"}]}});
+        assert_eq!(readiness("Job", &j), Readiness::Ready);
+        let j = json!({"status": {"conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}]}});
+        assert!(matches!(readiness("Job", &j), Readiness::Failed(_)));
+        let p = json!({"status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}});
+        assert_eq!(readiness("Pod", &p), Readiness::Ready);
+        assert!(matches!(hook_completion("Pod", &p), Readiness::Pending(_)));
+        assert!(matches!(
+            readiness(
+                "PersistentVolumeClaim",
+                &json!({"status": {"phase": "Pending"}})
+            ),
+            Readiness::Pending(_)
+        ));
+        assert_eq!(readiness("Service", &json!({})), Readiness::Ready);
+        assert_eq!(hook_completion("ConfigMap", &json!({})), Readiness::Ready);
+    }
+
+    #[test]
+    fn statefulsets_and_daemonsets() {
+        let s = json!({"spec": {"replicas": 1}, "status": {"readyReplicas": 1,
+            "currentRevision": "a", "updateRevision": "b"}});
+        assert!(matches!(
+            readiness("StatefulSet", &s),
+            Readiness::Pending(_)
+        ));
+        let d = json!({"status": {"desiredNumberScheduled": 0}});
+        assert_eq!(readiness("DaemonSet", &d), Readiness::Ready);
+    }
+}
