@@ -89,11 +89,15 @@ impl Applier {
         resources: &[Resource],
         release: &ReleaseRef,
     ) -> Result<(), ApplyError> {
-        let results: Vec<Result<(), ApplyError>> = stream::iter(resources)
-            .map(|r| self.check_one(r, release))
-            .buffered(PARALLEL_READS)
-            .collect()
-            .await;
+        let results: Vec<Result<(), ApplyError>> = stream::iter(
+            resources
+                .iter()
+                .map(|r| self.check_one(r, release))
+                .collect::<Vec<_>>(),
+        )
+        .buffered(PARALLEL_READS)
+        .collect()
+        .await;
         results.into_iter().collect()
     }
 
@@ -398,11 +402,14 @@ impl Applier {
         let mut left: Vec<&Resource> = resources.iter().collect();
         loop {
             let namespaces = self.namespace_states(&left).await?;
-            let states: Vec<bool> = stream::iter(left.iter())
-                .map(|r| self.is_gone(r, &namespaces))
-                .buffered(PARALLEL_READS)
-                .try_collect()
-                .await?;
+            let states: Vec<bool> = stream::iter(
+                left.iter()
+                    .map(|r| self.is_gone(r, &namespaces))
+                    .collect::<Vec<_>>(),
+            )
+            .buffered(PARALLEL_READS)
+            .try_collect()
+            .await?;
             left = left
                 .into_iter()
                 .zip(states)

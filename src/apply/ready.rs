@@ -226,11 +226,14 @@ impl Applier {
         let deadline = Instant::now() + timeout;
         let mut left: Vec<&Resource> = resources.iter().collect();
         loop {
-            let states: Vec<Readiness> = stream::iter(left.iter())
-                .map(|r| self.readiness_of(r, rule))
-                .buffered(8)
-                .try_collect()
-                .await?;
+            let states: Vec<Readiness> = stream::iter(
+                left.iter()
+                    .map(|r| self.readiness_of(r, rule))
+                    .collect::<Vec<_>>(),
+            )
+            .buffered(8)
+            .try_collect()
+            .await?;
             let mut pending = Vec::new();
             let mut still = Vec::new();
             for (r, state) in left.into_iter().zip(states) {
