@@ -400,3 +400,209 @@ async fn install_upgrade_rollback_uninstall_with_helm_as_observer() {
     );
     drop(rudder);
 }
+
+fn scaffold_release(version: &str, values: Json) -> HelmRelease {
+    serde_json::from_value(json!({
+        "apiVersion": "helm.rudder.dev/v1alpha1", "kind": "HelmRelease",
+        "metadata": {"name": "web"},
+        "spec": {
+            "chart": {"name": "scaffold", "version": version, "repositoryRef": {"name": "charts"}},
+            "interval": "1m",
+            "values": values,
+        }
+    }))
+    .expect("HelmRelease")
+}
+
+async fn wait_reason(api: &Api<HelmRelease>, reason: &str) -> String {
+    eventually(
+        &format!("Ready=False {reason}"),
+        Duration::from_secs(60),
+        || async {
+            let obj = api.get("web").await.ok()?;
+            let st = obj.status?;
+            st.conditions
+                .iter()
+                .find(|c| {
+                    c.type_ == "Ready"
+                        && c.reason == reason
+                        && st.observed_generation == obj.metadata.generation
+                })
+                .map(|c| c.message.clone())
+        },
+    )
+    .await
+}
+
+#[tokio::test]
+async fn bad_input_leaves_the_live_revision_untouched() {
+    let client = e2e::client().await;
+    e2e::install_crds(&client).await;
+    let ns = TestNamespace::create(&client, "relbad").await;
+    let n = ns.name.as_str();
+    create_repository(&client, n, &serve_index()).await;
+    let releases: Api<HelmRelease> = Api::namespaced(client.clone(), n);
+    releases
+        .create(
+            &PostParams::default(),
+            &scaffold_release("0.1.0", json!({"replicaCount": 2})),
+        )
+        .await
+        .expect("create");
+    let rudder = Rudder::start(n, "bad", &[]);
+    wait_revision(&releases, "web", 1, &rudder).await;
+    let manifest = helm(&["get", "manifest", "web", "-n", n]);
+
+    // A template error.
+    patch_spec(
+        &releases,
+        "web",
+        json!({"values": {"ingress": {"enabled": true, "hosts": "not-a-list"}}}),
+    )
+    .await;
+    let msg = wait_reason(&releases, "RenderFailed").await;
+    assert!(msg.contains("range can't iterate over not-a-list"), "{msg}");
+    // A chart version that does not exist.
+    patch_spec(
+        &releases,
+        "web",
+        json!({"chart": {"version": "9.9.9"}, "values": {"replicaCount": 2}}),
+    )
+    .await;
+    let msg = wait_reason(&releases, "ChartPullFailed").await;
+    assert!(msg.contains("9.9.9"), "{msg}");
+    // The live revision keeps running with its record intact.
+    assert_eq!(history(n, "web"), vec![(1, "deployed".to_string())]);
+    assert_eq!(helm(&["get", "manifest", "web", "-n", n]), manifest);
+    let st = releases
+        .get("web")
+        .await
+        .expect("get")
+        .status
+        .expect("status");
+    assert_eq!(st.revision, Some(1));
+    Api::<Deployment>::namespaced(client.clone(), n)
+        .get("web-scaffold")
+        .await
+        .expect("Deployment");
+    drop(rudder);
+}
+
+#[tokio::test]
+async fn helm_installed_release_is_adopted_at_n_plus_1() {
+    let client = e2e::client().await;
+    e2e::install_crds(&client).await;
+    let ns = TestNamespace::create(&client, "reladopt").await;
+    let n = ns.name.as_str();
+    let chart = index_dir().join("scaffold-0.1.0.tgz");
+    helm(&[
+        "install",
+        "web",
+        chart.to_str().expect("path"),
+        "-n",
+        n,
+        "--set",
+        "replicaCount=1",
+    ]);
+    create_repository(&client, n, &serve_index()).await;
+    let releases: Api<HelmRelease> = Api::namespaced(client.clone(), n);
+    releases
+        .create(
+            &PostParams::default(),
+            &scaffold_release("0.1.0", json!({"replicaCount": 3})),
+        )
+        .await
+        .expect("create");
+    let rudder = Rudder::start(n, "adopt", &[]);
+    wait_revision(&releases, "web", 2, &rudder).await;
+    assert_eq!(
+        history(n, "web"),
+        vec![(1, "superseded".to_string()), (2, "deployed".to_string())]
+    );
+    let dep = Api::<Deployment>::namespaced(client.clone(), n)
+        .get("web-scaffold")
+        .await
+        .expect("Deployment");
+    assert_eq!(dep.spec.and_then(|s| s.replicas), Some(3));
+    drop(rudder);
+}
+
+async fn lease_holder(client: &Client, ns: &str) -> Option<String> {
+    let lease = Api::<k8s_openapi::api::coordination::v1::Lease>::namespaced(client.clone(), ns)
+        .get_opt("rudder-leader")
+        .await
+        .ok()??;
+    lease.spec?.holder_identity.filter(|h| !h.is_empty())
+}
+
+#[tokio::test]
+async fn sigkill_during_upgrades_always_converges() {
+    let client = e2e::client().await;
+    e2e::install_crds(&client).await;
+    let ns = TestNamespace::create(&client, "relkill").await;
+    let n = ns.name.as_str();
+    create_repository(&client, n, &serve_index()).await;
+    let releases: Api<HelmRelease> = Api::namespaced(client.clone(), n);
+    releases
+        .create(
+            &PostParams::default(),
+            &scaffold_release("0.1.0", json!({"replicaCount": 1})),
+        )
+        .await
+        .expect("create");
+    let first = Rudder::start(n, "kill-0", &[]);
+    wait_revision(&releases, "web", 1, &first).await;
+    drop(first);
+    let mut seed: u64 = std::process::id() as u64 * 2654435761 + 12345;
+    let rounds = 20;
+    for i in 0..rounds {
+        let id = format!("kill-{}", i + 1);
+        let mut r = Rudder::start(n, &id, &[]);
+        eventually(&format!("{id} leads"), Duration::from_secs(30), || async {
+            (lease_holder(&client, n).await.as_deref() == Some(id.as_str())).then_some(())
+        })
+        .await;
+        patch_spec(&releases, "web", json!({"values": {"replicaCount": i + 2}})).await;
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        tokio::time::sleep(Duration::from_millis(seed % 1200)).await;
+        r.child.kill().expect("SIGKILL");
+        let _ = r.child.wait();
+    }
+    let last = Rudder::start(n, "kill-final", &[]);
+    let want = rounds + 1;
+    eventually(
+        "converged after the kills",
+        Duration::from_secs(120),
+        || async {
+            let obj = releases.get("web").await.ok()?;
+            let st = obj.status?;
+            let ready = st
+                .conditions
+                .iter()
+                .any(|c| c.type_ == "Ready" && c.status == rudder::api::ConditionStatus::True);
+            (ready && st.observed_generation == obj.metadata.generation).then_some(())
+        },
+    )
+    .await;
+    let h = history(n, "web");
+    assert!(
+        h.iter().all(|(_, s)| !s.starts_with("pending")),
+        "a pending record is left: {h:?}"
+    );
+    assert_eq!(
+        h.iter().filter(|(_, s)| s == "deployed").count(),
+        1,
+        "{h:?}"
+    );
+    let values = helm_json(&["get", "values", "web", "-n", n]);
+    assert_eq!(values["replicaCount"], want, "{h:?}");
+    let dep = Api::<Deployment>::namespaced(client.clone(), n)
+        .get("web-scaffold")
+        .await
+        .expect("Deployment");
+    assert_eq!(dep.spec.and_then(|s| s.replicas), Some(want as i32));
+    println!("history after {rounds} SIGKILLs: {h:?}");
+    drop(last);
+}
