@@ -602,7 +602,7 @@ async fn sigkill_during_upgrades_always_converges() {
         .get("web-scaffold")
         .await
         .expect("Deployment");
-    assert_eq!(dep.spec.and_then(|s| s.replicas), Some(want as i32));
+    assert_eq!(dep.spec.and_then(|s| s.replicas), Some(want));
     println!("history after {rounds} SIGKILLs: {h:?}");
     drop(last);
 }

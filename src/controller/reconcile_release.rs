@@ -53,16 +53,16 @@ const RETRY: Duration = Duration::from_secs(15);
 pub enum ReleaseError {
     /// Reading or writing release records failed.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(Box<StoreError>),
     /// Writing status failed.
     #[error("writing status of HelmRelease {0}: {1}")]
-    Status(String, kube::Error),
+    Status(String, Box<kube::Error>),
     /// The finalizer machinery failed.
     #[error("finalizer: {0}")]
     Finalizer(String),
     /// Uninstalling failed.
     #[error("uninstall: {0}")]
-    Uninstall(#[from] ApplyError),
+    Uninstall(Box<ApplyError>),
 }
 
 /// Where a release lives.
@@ -840,7 +840,7 @@ async fn write_status(
     )
     .await
     .map(|_| ())
-    .map_err(|e| ReleaseError::Status(name, e))
+    .map_err(|e| ReleaseError::Status(name, Box::new(e)))
 }
 
 /// Publishes an Event about `obj` (failures are logged).
@@ -877,5 +877,17 @@ async fn publish(
     ctx.release_writes.fetch_add(1, Ordering::Relaxed);
     if let Err(e) = recorder.publish(&event, &obj.object_ref(&())).await {
         tracing::warn!(error = %e, reason, "publishing an event failed");
+    }
+}
+
+impl From<StoreError> for ReleaseError {
+    fn from(e: StoreError) -> Self {
+        ReleaseError::Store(Box::new(e))
+    }
+}
+
+impl From<ApplyError> for ReleaseError {
+    fn from(e: ApplyError) -> Self {
+        ReleaseError::Uninstall(Box::new(e))
     }
 }

@@ -47,7 +47,7 @@ pub enum StoreError {
         /// Storage namespace.
         namespace: String,
         /// The client error.
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
     /// A record could not be encoded or decoded.
     #[error("release record {name}: {source}")]
@@ -103,7 +103,7 @@ impl SecretStore {
             op,
             name: name.to_string(),
             namespace: self.namespace.clone(),
-            source,
+            source: Box::new(source),
         }
     }
 
@@ -170,16 +170,16 @@ impl SecretStore {
         let name = secret_name(&rel.name, rel.version);
         let mut secret = self.to_secret(rel, annotations, false)?;
         // Keep the creation label of the existing object.
-        if let Ok(Some(old)) = self.api.get_opt(&name).await {
-            if let (Some(created), Some(labels)) = (
+        if let Ok(Some(old)) = self.api.get_opt(&name).await
+            && let (Some(created), Some(labels)) = (
                 old.metadata
                     .labels
                     .as_ref()
                     .and_then(|l| l.get("createdAt")),
                 secret.metadata.labels.as_mut(),
-            ) {
-                labels.insert("createdAt".into(), created.clone());
-            }
+            )
+        {
+            labels.insert("createdAt".into(), created.clone());
         }
         self.writes.fetch_add(1, Ordering::Relaxed);
         self.api
