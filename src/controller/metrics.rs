@@ -3,8 +3,12 @@
 
 use std::time::Instant;
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 /// Why the metrics could not be registered or rendered.
@@ -45,6 +49,11 @@ pub struct Metrics {
     duration: HistogramVec,
     leader: IntGauge,
     index_parses: IntCounterVec,
+    releases: IntGaugeVec,
+    release_status: Arc<Mutex<HashMap<String, String>>>,
+    objects_applied: IntCounter,
+    render: Histogram,
+    api_writes: IntCounter,
 }
 
 impl Metrics {
@@ -91,6 +100,34 @@ impl Metrics {
         )?;
         registry.register(Box::new(leader.clone()))?;
         registry.register(Box::new(index_parses.clone()))?;
+        let releases = IntGaugeVec::new(
+            Opts::new(
+                "rudder_releases",
+                "HelmReleases by the Helm status of their live revision (none: nothing deployed).",
+            ),
+            &["status"],
+        )?;
+        let objects_applied = IntCounter::new(
+            "rudder_objects_applied_total",
+            "Objects server-side applied by installs, upgrades and rollbacks.",
+        )?;
+        let render = Histogram::with_opts(
+            HistogramOpts::new(
+                "rudder_render_duration_seconds",
+                "Time spent loading and rendering a chart.",
+            )
+            .buckets(vec![
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ]),
+        )?;
+        let api_writes = IntCounter::new(
+            "rudder_api_writes_total",
+            "Writes to the API server made by HelmRelease reconciliations (applies, deletes, records, status, events, finalizers).",
+        )?;
+        registry.register(Box::new(releases.clone()))?;
+        registry.register(Box::new(objects_applied.clone()))?;
+        registry.register(Box::new(render.clone()))?;
+        registry.register(Box::new(api_writes.clone()))?;
         Ok(Self {
             registry,
             reconciles,
@@ -98,6 +135,11 @@ impl Metrics {
             duration,
             leader,
             index_parses,
+            releases,
+            release_status: Arc::default(),
+            objects_applied,
+            render,
+            api_writes,
         })
     }
 
@@ -132,6 +174,44 @@ impl Metrics {
     /// Sets the leader gauge.
     pub fn set_leader(&self, leading: bool) {
         self.leader.set(i64::from(leading));
+    }
+
+    /// Records the live status of release `key` (namespace/name).
+    pub fn set_release_status(&self, key: &str, status: &str) {
+        if let Ok(mut m) = self.release_status.lock() {
+            m.insert(key.to_string(), status.to_string());
+            self.recount(&m);
+        }
+    }
+
+    /// Forgets release `key` (uninstalled).
+    pub fn forget_release(&self, key: &str) {
+        if let Ok(mut m) = self.release_status.lock() {
+            m.remove(key);
+            self.recount(&m);
+        }
+    }
+
+    fn recount(&self, m: &HashMap<String, String>) {
+        self.releases.reset();
+        for status in m.values() {
+            self.releases.with_label_values(&[status.as_str()]).inc();
+        }
+    }
+
+    /// Adds applied objects.
+    pub fn add_objects_applied(&self, n: u64) {
+        self.objects_applied.inc_by(n);
+    }
+
+    /// Records one render that started at `start`.
+    pub fn observe_render(&self, start: Instant) {
+        self.render.observe(start.elapsed().as_secs_f64());
+    }
+
+    /// Adds API writes.
+    pub fn add_api_writes(&self, n: u64) {
+        self.api_writes.inc_by(n);
     }
 
     /// The metrics in Prometheus' text format.

@@ -12,8 +12,10 @@ pub mod leader;
 pub mod metrics;
 pub mod reconcile_release;
 pub mod reconcile_repository;
+pub mod release_status;
 pub mod sources;
 pub mod status;
+pub mod values;
 
 use std::fmt::Display;
 use std::future::Future;
@@ -68,6 +70,11 @@ pub struct Context {
     pub sources: Sources,
     /// When each HelmRepository was fetched last (fetch scheduling).
     pub repo_tracker: reconcile_repository::FetchTracker,
+    /// Server-side apply of release objects (shares discovery and its write count).
+    pub applier: crate::apply::Applier,
+    /// API writes of the HelmRelease reconciler other than the Applier's
+    /// (records, status, events, finalizers).
+    pub release_writes: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Why the controller process stopped with an error.
@@ -126,6 +133,8 @@ pub async fn run(
             options.cache_memory,
         )),
         repo_tracker: Default::default(),
+        applier: crate::apply::Applier::new(client.clone()),
+        release_writes: Arc::default(),
     });
     let mut elector = LeaderElector::new(client, options.lease.clone());
     let result = elect_and_run(&mut elector, &ctx, &health, &options, &shutdown).await;
@@ -253,6 +262,7 @@ async fn run_controllers(
         watcher::Config::default(),
     );
     let releases = requeue_on_index_change(releases, &ctx.client, ns);
+    let releases = requeue_on_values_change(releases, &ctx.client, ns);
     let repositories = Controller::new(
         api_for::<HelmRepository>(&ctx.client, ns),
         watcher::Config::default(),
@@ -322,6 +332,63 @@ fn requeue_on_index_change(
                 .collect::<Vec<_>>()
         },
     )
+}
+
+/// Re-queues the HelmReleases whose `valuesFrom` names a ConfigMap or
+/// Secret that changed (the reconciler decides whether the composed values
+/// differ).
+fn requeue_on_values_change(
+    releases: Controller<HelmRelease>,
+    client: &Client,
+    ns: Option<&str>,
+) -> Controller<HelmRelease> {
+    use crate::api::helmrelease::ValuesKind;
+    use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+    fn users(
+        store: &kube::runtime::reflector::Store<HelmRelease>,
+        kind: ValuesKind,
+        ns: Option<String>,
+        name: Option<String>,
+    ) -> Vec<ObjectRef<HelmRelease>> {
+        store
+            .state()
+            .iter()
+            .filter(|r| r.metadata.namespace == ns)
+            .filter(|r| {
+                r.spec
+                    .values_from
+                    .iter()
+                    .any(|v| v.kind == kind && Some(&v.name) == name.as_ref())
+            })
+            .map(|r| ObjectRef::from_obj(r.as_ref()))
+            .collect()
+    }
+    let (cm_store, secret_store) = (releases.store(), releases.store());
+    releases
+        .watches(
+            api_for::<ConfigMap>(client, ns),
+            watcher::Config::default(),
+            move |cm: ConfigMap| {
+                users(
+                    &cm_store,
+                    ValuesKind::ConfigMap,
+                    cm.metadata.namespace,
+                    cm.metadata.name,
+                )
+            },
+        )
+        .watches(
+            api_for::<Secret>(client, ns),
+            watcher::Config::default(),
+            move |s: Secret| {
+                users(
+                    &secret_store,
+                    ValuesKind::Secret,
+                    s.metadata.namespace,
+                    s.metadata.name,
+                )
+            },
+        )
 }
 
 /// Whether `release` takes its chart from HelmRepository `ns/name`.

@@ -1,51 +1,893 @@
-//! The HelmRelease reconciler. For now it records `status.observedGeneration`
-//! (install, upgrade and rollback come with later issues).
+//! The HelmRelease reconciler: resolve the chart, compose the values,
+//! render, compare with the live revision, and install / upgrade / roll
+//! back (`spec.revision`) / uninstall (finalizer), recording every revision
+//! in Helm's storage format. Decisions are taken before any write: render
+//! and ownership errors leave the live revision and its record untouched,
+//! and an unchanged release makes no API write at all. A pending record
+//! left by a dead process is marked failed and the action redone.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
+use kube::runtime::events::{Event as KubeEvent, EventType, Recorder, Reporter};
+use kube::runtime::finalizer::{Event as Finalizer, finalizer};
+use kube::{Api, Resource as _, ResourceExt};
+use serde_json::{Map as JsonMap, Value as Json};
 
-use super::metrics::Outcome;
-use super::status::{StatusError, apply_observed_generation, generation_to_record};
+use super::metrics::Outcome as MetricOutcome;
+use super::release_status::{self, Outcome};
+use super::sources::{PulledChart, SourceError, load_pulled};
+use super::status::FIELD_MANAGER;
+use super::values::{self, ValuesError};
 use super::{Context, requeue_after};
 use crate::api::HelmRelease;
+use crate::api::duration::parse_duration;
+use crate::api::helmrelease::CrdPolicy;
+use crate::apply::{ApplyError, ReleaseRef, Resource};
+use crate::release::build::{BuildError, Built, build};
+use crate::release::history::{self, now_rfc3339};
+use crate::release::record::{HookRecord, NewRelease};
+use crate::release::store::{
+    CHART_DIGEST, OPTIONS_DIGEST, SecretStore, StoredRelease, VALUES_DIGEST,
+};
+use crate::release::{Release, Status, StoreError};
+use crate::render::driver::RenderOptions;
+use crate::render::manifest::Hook;
 
 /// Kind label used in logs and metrics.
 pub const KIND: &str = "HelmRelease";
+/// The finalizer that uninstalls the release.
+pub const FINALIZER: &str = "helm.rudder.dev/uninstall";
+/// Reporter name of events.
+const REPORTER: &str = "rudder";
+/// Requeue after a failure.
+const RETRY: Duration = Duration::from_secs(15);
 
 /// A failed HelmRelease reconciliation.
 #[derive(Debug, thiserror::Error)]
 pub enum ReleaseError {
-    /// Writing status failed.
+    /// Reading or writing release records failed.
     #[error(transparent)]
-    Status(#[from] StatusError),
+    Store(Box<StoreError>),
+    /// Writing status failed.
+    #[error("writing status of HelmRelease {0}: {1}")]
+    Status(String, Box<kube::Error>),
+    /// The finalizer machinery failed.
+    #[error("finalizer: {0}")]
+    Finalizer(String),
+    /// Uninstalling failed.
+    #[error("uninstall: {0}")]
+    Uninstall(Box<ApplyError>),
+}
+
+/// Where a release lives.
+struct Names {
+    release: String,
+    namespace: String,
+    target: String,
+    storage: String,
+}
+
+fn names(obj: &HelmRelease) -> Names {
+    let namespace = obj.namespace().unwrap_or_default();
+    let target = obj
+        .spec
+        .target_namespace
+        .clone()
+        .unwrap_or_else(|| namespace.clone());
+    Names {
+        release: obj
+            .spec
+            .release_name
+            .clone()
+            .unwrap_or_else(|| obj.name_any()),
+        storage: obj
+            .spec
+            .storage_namespace
+            .clone()
+            .unwrap_or_else(|| target.clone()),
+        namespace,
+        target,
+    }
 }
 
 /// Reconciles one HelmRelease.
 pub async fn reconcile(obj: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Action, ReleaseError> {
     let start = Instant::now();
-    let result = record_generation(&obj, &ctx).await;
+    let writes_before = total_writes(&ctx);
+    let api: Api<HelmRelease> =
+        Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+    if !obj.finalizers().iter().any(|f| f == FINALIZER) && obj.metadata.deletion_timestamp.is_none()
+    {
+        ctx.release_writes.fetch_add(1, Ordering::Relaxed);
+    }
+    let interval = obj.spec.interval.clone();
+    let result = finalizer(&api, FINALIZER, obj, |event| async {
+        match event {
+            Finalizer::Apply(obj) => send(apply(&obj, &ctx)).await,
+            Finalizer::Cleanup(obj) => send(cleanup(&obj, &ctx)).await,
+        }
+    })
+    .await
+    .map_err(|e| ReleaseError::Finalizer(e.to_string()));
     let outcome = if result.is_ok() {
-        Outcome::Success
+        MetricOutcome::Success
     } else {
-        Outcome::Error
+        MetricOutcome::Error
     };
     ctx.metrics.observe(KIND, start, outcome);
-    result.map(|()| requeue_after(&obj.spec.interval))
+    ctx.metrics
+        .add_api_writes(total_writes(&ctx).saturating_sub(writes_before));
+    result.or_else(|e| {
+        tracing::warn!(error = %e, "HelmRelease reconciliation failed");
+        Ok(Action::requeue(RETRY.min(interval_of(&interval))))
+    })
 }
 
-async fn record_generation(obj: &HelmRelease, ctx: &Context) -> Result<(), ReleaseError> {
-    let observed = obj.status.as_ref().and_then(|s| s.observed_generation);
-    if let Some(generation) = generation_to_record(obj.metadata.generation, observed) {
-        apply_observed_generation(&ctx.client, obj, generation).await?;
-        tracing::info!(
-            kind = KIND,
-            namespace = obj.metadata.namespace.as_deref().unwrap_or(""),
-            name = obj.metadata.name.as_deref().unwrap_or(""),
-            generation,
-            "recorded observedGeneration"
+/// Boxes a future as `Send` where it is created, where the compiler can
+/// prove it (it cannot through the finalizer's generic closure).
+fn send<'a, T>(
+    f: impl std::future::Future<Output = T> + Send + 'a,
+) -> futures::future::BoxFuture<'a, T> {
+    Box::pin(f)
+}
+
+fn total_writes(ctx: &Context) -> u64 {
+    ctx.applier.writes() + ctx.release_writes.load(Ordering::Relaxed)
+}
+
+fn interval_of(s: &str) -> Duration {
+    parse_duration(s).unwrap_or(Duration::from_secs(600))
+}
+
+fn timeout_of(obj: &HelmRelease) -> Duration {
+    parse_duration(&obj.spec.timeout).unwrap_or(Duration::from_secs(300))
+}
+
+fn store_for(ctx: &Context, n: &Names) -> SecretStore {
+    SecretStore::new(ctx.client.clone(), &n.storage, ctx.release_writes.clone())
+}
+
+/// Install, upgrade or roll back as the spec says.
+async fn apply(obj: &HelmRelease, ctx: &Context) -> Result<Action, ReleaseError> {
+    if obj.spec.suspend {
+        return Ok(Action::await_change());
+    }
+    let n = names(obj);
+    let store = store_for(ctx, &n);
+    let mut hist = store.history(&n.release).await?;
+    if recover(&store, &mut hist).await? {
+        publish(
+            ctx,
+            obj,
+            EventType::Warning,
+            "Recovered",
+            "Recover",
+            "a pending record left by an interrupted run was marked failed; redoing".into(),
+        )
+        .await;
+    }
+    let outcome = match obj.spec.revision {
+        Some(rev) => rollback(obj, ctx, &n, &store, &mut hist, rev).await,
+        None => follow_spec(obj, ctx, &n, &store, &mut hist).await,
+    };
+    let status = release_status::compute(obj, &hist, &outcome);
+    write_status(ctx, obj, &status).await?;
+    ctx.metrics.set_release_status(
+        &format!("{}/{}", n.namespace, obj.name_any()),
+        history::deployed(hist.iter().map(|s| &s.release))
+            .map(|r| r.status().as_str())
+            .unwrap_or("none"),
+    );
+    Ok(match outcome {
+        Outcome::Failed { stalled: false, .. } => Action::requeue(RETRY),
+        _ => requeue_after(&obj.spec.interval),
+    })
+}
+
+/// Marks pending records of dead runs failed and fixes a doubly deployed
+/// history (newest wins). Returns whether anything was recovered.
+async fn recover(store: &SecretStore, hist: &mut [StoredRelease]) -> Result<bool, StoreError> {
+    let newest_deployed = history::deployed(hist.iter().map(|s| &s.release)).map(|r| r.version);
+    let mut changed = false;
+    for s in hist.iter_mut() {
+        let r = &mut s.release;
+        let fix = if r.status().is_pending() {
+            Some((
+                Status::Failed,
+                format!("{} interrupted (rudder stopped); redone", r.status()),
+            ))
+        } else if r.status() == Status::Deployed && Some(r.version) != newest_deployed {
+            Some((Status::Superseded, r.info.description.clone()))
+        } else {
+            None
+        };
+        if let Some((status, description)) = fix {
+            r.info.status = status;
+            r.info.description = description;
+            store.update(r, &s.annotations).await?;
+            changed = true;
+        }
+    }
+    Ok(changed)
+}
+
+/// What the spec asks for, digested for comparison with the live record.
+struct Desired {
+    pulled: PulledChart,
+    config: JsonMap<String, Json>,
+    annotations: BTreeMap<String, String>,
+}
+
+fn options_digest(obj: &HelmRelease, n: &Names) -> String {
+    let opts = serde_json::json!({
+        "targetNamespace": n.target,
+        "install": obj.spec.install,
+        "upgrade": obj.spec.upgrade,
+    });
+    values::digest(
+        opts.as_object()
+            .cloned()
+            .as_ref()
+            .unwrap_or(&JsonMap::new()),
+    )
+}
+
+fn failed(reason: &str, message: impl Into<String>, stalled: bool) -> Outcome {
+    Outcome::Failed {
+        reason: reason.into(),
+        message: message.into(),
+        stalled,
+    }
+}
+
+async fn desired(obj: &HelmRelease, ctx: &Context, n: &Names) -> Result<Desired, Outcome> {
+    let pulled = ctx
+        .sources
+        .pull_chart(&ctx.client, &n.namespace, &obj.spec.chart)
+        .await
+        .map_err(|e| failed(source_reason(&e), e.to_string(), false))?;
+    let config = values::compose(&ctx.client, &n.namespace, &obj.spec)
+        .await
+        .map_err(|e: ValuesError| failed("ValuesError", e.to_string(), false))?;
+    let mut chart_digest = pulled.digest.clone();
+    for d in &pulled.dependencies {
+        chart_digest.push(',');
+        chart_digest.push_str(&d.digest);
+    }
+    let annotations = BTreeMap::from([
+        (CHART_DIGEST.to_string(), chart_digest),
+        (VALUES_DIGEST.to_string(), values::digest(&config)),
+        (OPTIONS_DIGEST.to_string(), options_digest(obj, n)),
+    ]);
+    Ok(Desired {
+        pulled,
+        config,
+        annotations,
+    })
+}
+
+fn source_reason(e: &SourceError) -> &'static str {
+    match e {
+        SourceError::RepositoryNotFound { .. } => "RepositoryNotFound",
+        SourceError::Pull { .. } | SourceError::Oci { .. } | SourceError::Client { .. } => {
+            "ChartPullFailed"
+        }
+        _ => "ChartNotReady",
+    }
+}
+
+fn same_inputs(s: &StoredRelease, annotations: &BTreeMap<String, String>) -> bool {
+    annotations
+        .iter()
+        .all(|(k, v)| s.annotation(k) == Some(v.as_str()))
+}
+
+/// Install or upgrade when the chart, values or options differ from the
+/// live revision.
+async fn follow_spec(
+    obj: &HelmRelease,
+    ctx: &Context,
+    n: &Names,
+    store: &SecretStore,
+    hist: &mut Vec<StoredRelease>,
+) -> Outcome {
+    let want = match desired(obj, ctx, n).await {
+        Ok(d) => d,
+        Err(o) => return o,
+    };
+    let live = hist
+        .iter()
+        .filter(|s| s.release.status() == Status::Deployed)
+        .max_by_key(|s| s.release.version)
+        .cloned();
+    if let Some(l) = &live
+        && same_inputs(l, &want.annotations)
+    {
+        return Outcome::Ready {
+            reason: "UpToDate".into(),
+            message: format!("{} is live", release_status::describe(&l.release)),
+        };
+    }
+    // The same inputs already failed: wait for a spec or source change.
+    if let Some(last) = hist.last()
+        && last.release.status() == Status::Failed
+        && same_inputs(last, &want.annotations)
+        && obj.status.as_ref().and_then(|s| s.failures).unwrap_or(0) > retries(obj, live.is_some())
+    {
+        return failed(
+            if live.is_some() {
+                "UpgradeFailed"
+            } else {
+                "InstallFailed"
+            },
+            format!(
+                "revision {} failed: {}",
+                last.release.version, last.release.info.description
+            ),
+            true,
         );
     }
+    deploy(obj, ctx, n, store, hist, want, live).await
+}
+
+fn retries(obj: &HelmRelease, upgrade: bool) -> i64 {
+    let r = if upgrade {
+        obj.spec
+            .upgrade
+            .as_ref()
+            .and_then(|u| u.remediation.as_ref())
+    } else {
+        obj.spec
+            .install
+            .as_ref()
+            .and_then(|i| i.remediation.as_ref())
+    };
+    i64::from(r.map(|r| r.retries).unwrap_or(0))
+}
+
+/// Renders the chart for revision `version` (in a blocking task: charts
+/// are not `Send`).
+async fn render(
+    ctx: &Context,
+    n: &Names,
+    pulled: &PulledChart,
+    config: &JsonMap<String, Json>,
+    version: i64,
+    upgrade: bool,
+) -> Result<Built, String> {
+    let mut opts = RenderOptions {
+        release_name: n.release.clone(),
+        namespace: n.target.clone(),
+        revision: version,
+        is_upgrade: upgrade,
+        ..Default::default()
+    };
+    let caps = send(ctx.applier.capabilities())
+        .await
+        .map_err(|e| e.to_string())?;
+    caps.apply_to(&mut opts);
+    let pulled = pulled.clone();
+    let config = config.clone();
+    let start = Instant::now();
+    let result = tokio::task::spawn_blocking(move || -> Result<Built, String> {
+        let chart = load_pulled(&pulled).map_err(|e| e.to_string())?;
+        build(chart, &config, &opts).map_err(|e: BuildError| e.to_string())
+    })
+    .await
+    .map_err(|e| format!("render task: {e}"))?;
+    ctx.metrics.observe_render(start);
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn deploy(
+    obj: &HelmRelease,
+    ctx: &Context,
+    n: &Names,
+    store: &SecretStore,
+    hist: &mut Vec<StoredRelease>,
+    want: Desired,
+    live: Option<StoredRelease>,
+) -> Outcome {
+    let upgrade = live.is_some();
+    let version = history::next_version(hist.iter().map(|s| &s.release));
+    let built = match render(ctx, n, &want.pulled, &want.config, version, upgrade).await {
+        Ok(b) => b,
+        Err(e) => return failed("RenderFailed", e, true),
+    };
+    let owner = ReleaseRef {
+        name: n.release.clone(),
+        namespace: n.target.clone(),
+    };
+    let new_res = match send(ctx.applier.resources(&built.manifest, &n.target)).await {
+        Ok(r) => r,
+        Err(e) => return failed("RenderFailed", e.to_string(), true),
+    };
+    if let Err(e) = send(ctx.applier.check_ownership(&new_res, &owner)).await {
+        return failed("OwnershipConflict", e.to_string(), true);
+    }
+    let now = now_rfc3339();
+    let first = hist
+        .first()
+        .map(|s| s.release.info.first_deployed.clone())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| now.clone());
+    let hooks: Vec<Hook> = built.hooks.iter().map(to_hook).collect();
+    let mut rel: Release = NewRelease {
+        name: n.release.clone(),
+        namespace: n.target.clone(),
+        version,
+        chart: built.chart.clone(),
+        config: want.config.clone(),
+        manifest: built.manifest.clone(),
+        hooks: built.hooks.clone(),
+        notes: built.notes.clone(),
+        status: if upgrade {
+            Status::PendingUpgrade
+        } else {
+            Status::PendingInstall
+        },
+        description: if upgrade {
+            "Preparing upgrade"
+        } else {
+            "Initial install underway"
+        }
+        .into(),
+        first_deployed: first,
+        now,
+    }
+    .into();
+    if let Err(e) = store.create(&rel, &want.annotations).await {
+        return failed("StorageFailed", e.to_string(), false);
+    }
+    hist.push(StoredRelease {
+        release: rel.clone(),
+        annotations: want.annotations.clone(),
+    });
+    let old_res = match &live {
+        Some(l) => send(ctx.applier.resources(&l.release.manifest, &n.target))
+            .await
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let result = roll_out(
+        obj, ctx, n, &owner, &built, &hooks, &old_res, &new_res, upgrade,
+    )
+    .await;
+    let (verb, ok_reason, fail_reason) = if upgrade {
+        ("Upgrade", "UpgradeSucceeded", "UpgradeFailed")
+    } else {
+        ("Install", "InstallSucceeded", "InstallFailed")
+    };
+    match result {
+        Ok(applied) => {
+            rel.info.status = Status::Deployed;
+            rel.info.description = format!("{verb} complete");
+            ctx.metrics.add_objects_applied(applied as u64);
+            if let Err(e) = finish(
+                store,
+                hist,
+                rel,
+                live.as_ref().map(|l| l.release.version),
+                obj,
+            )
+            .await
+            {
+                return failed("StorageFailed", e.to_string(), false);
+            }
+            let message = format!(
+                "{verb} of revision {version} ({} {}) complete",
+                want.pulled.name, want.pulled.version
+            );
+            publish(
+                ctx,
+                obj,
+                EventType::Normal,
+                ok_reason,
+                verb,
+                message.clone(),
+            )
+            .await;
+            Outcome::Ready {
+                reason: ok_reason.into(),
+                message,
+            }
+        }
+        Err(e) => {
+            rel.info.status = Status::Failed;
+            rel.info.description = format!("{verb} \"{}\" failed: {e}", n.release);
+            let _ = store.update(&rel, &want.annotations).await;
+            if let Some(last) = hist.last_mut() {
+                last.release = rel;
+            }
+            let message = format!("{verb} of revision {version} failed: {e}");
+            publish(
+                ctx,
+                obj,
+                EventType::Warning,
+                fail_reason,
+                verb,
+                message.clone(),
+            )
+            .await;
+            failed(fail_reason, message, false)
+        }
+    }
+}
+
+/// CRDs, pre-hooks, apply, prune, post-hooks, wait. Returns the number of
+/// objects applied.
+#[allow(clippy::too_many_arguments)]
+async fn roll_out(
+    obj: &HelmRelease,
+    ctx: &Context,
+    n: &Names,
+    owner: &ReleaseRef,
+    built: &Built,
+    hooks: &[Hook],
+    old_res: &[Resource],
+    new_res: &[Resource],
+    upgrade: bool,
+) -> Result<usize, ApplyError> {
+    let timeout = timeout_of(obj);
+    let (crds, wait, no_hooks) = if upgrade {
+        let u = obj.spec.upgrade.as_ref();
+        (
+            u.map(|u| u.crds).unwrap_or(CrdPolicy::Skip),
+            u.is_some_and(|u| u.wait),
+            u.is_some_and(|u| u.disable_hooks),
+        )
+    } else {
+        let i = obj.spec.install.as_ref();
+        (
+            i.map(|i| i.crds).unwrap_or(CrdPolicy::Create),
+            i.is_some_and(|i| i.wait),
+            i.is_some_and(|i| i.disable_hooks),
+        )
+    };
+    if obj.spec.create_namespace {
+        send(ctx.applier.ensure_namespace(&n.target)).await?;
+    }
+    if send(ctx.applier.install_crds(&built.crds, crds, timeout)).await? > 0 {
+        send(ctx.applier.refresh_discovery()).await?;
+    }
+    let phase = if upgrade { "upgrade" } else { "install" };
+    if !no_hooks {
+        send(
+            ctx.applier
+                .run_hooks(hooks, &format!("pre-{phase}"), &n.target, timeout),
+        )
+        .await?;
+    }
+    let report = send(ctx.applier.apply(new_res, owner)).await?;
+    if upgrade {
+        send(ctx.applier.prune(old_res, new_res)).await?;
+    }
+    if !no_hooks {
+        send(
+            ctx.applier
+                .run_hooks(hooks, &format!("post-{phase}"), &n.target, timeout),
+        )
+        .await?;
+    }
+    if wait {
+        send(ctx.applier.wait_ready(new_res, timeout)).await?;
+    }
+    Ok(report.count())
+}
+
+/// Marks `rel` deployed, the previous live revision superseded, and prunes
+/// history beyond `maxHistory`.
+async fn finish(
+    store: &SecretStore,
+    hist: &mut [StoredRelease],
+    rel: Release,
+    previous: Option<i64>,
+    obj: &HelmRelease,
+) -> Result<(), StoreError> {
+    let version = rel.version;
+    if let Some(s) = hist.iter_mut().find(|s| s.release.version == version) {
+        s.release = rel;
+        store.update(&s.release, &s.annotations).await?;
+    }
+    if let Some(p) = previous
+        && let Some(s) = hist.iter_mut().find(|s| s.release.version == p)
+    {
+        s.release.info.status = Status::Superseded;
+        store.update(&s.release, &s.annotations).await?;
+    }
+    let refs: Vec<&Release> = hist.iter().map(|s| &s.release).collect();
+    let keep: Vec<i64> = obj.spec.revision.into_iter().collect();
+    for v in history::to_prune(&refs, obj.spec.max_history, &keep) {
+        store.delete(&rel_name(hist), v).await?;
+    }
     Ok(())
+}
+
+fn rel_name(hist: &[StoredRelease]) -> String {
+    hist.first()
+        .map(|s| s.release.name.clone())
+        .unwrap_or_default()
+}
+
+fn to_hook(h: &HookRecord) -> Hook {
+    Hook {
+        name: h.name.clone(),
+        kind: h.kind.clone(),
+        path: h.path.clone(),
+        manifest: h.manifest.clone(),
+        events: h.events.clone(),
+        weight: h.weight,
+        delete_policies: h.delete_policies.clone(),
+    }
+}
+
+/// `spec.revision: N`: deploy N's recorded manifest, mark it deployed and
+/// the live one superseded; no new revision number.
+async fn rollback(
+    obj: &HelmRelease,
+    ctx: &Context,
+    n: &Names,
+    store: &SecretStore,
+    hist: &mut [StoredRelease],
+    target: i64,
+) -> Outcome {
+    let pinned = format!(
+        "spec.revision pins revision {target}; chart and values changes are not applied until it is cleared"
+    );
+    let Some(idx) = hist.iter().position(|s| s.release.version == target) else {
+        return failed(
+            "RevisionNotFound",
+            format!(
+                "revision {target} of release {} does not exist (never made, or pruned); nothing changed",
+                n.release
+            ),
+            true,
+        );
+    };
+    let live = history::deployed(hist.iter().map(|s| &s.release)).map(|r| r.version);
+    if live == Some(target) {
+        return Outcome::Ready {
+            reason: "Pinned".into(),
+            message: pinned,
+        };
+    }
+    let owner = ReleaseRef {
+        name: n.release.clone(),
+        namespace: n.target.clone(),
+    };
+    let new_res = match send(
+        ctx.applier
+            .resources(&hist[idx].release.manifest, &n.target),
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(e) => return failed("RollbackFailed", e.to_string(), true),
+    };
+    if let Err(e) = send(ctx.applier.check_ownership(&new_res, &owner)).await {
+        return failed("OwnershipConflict", e.to_string(), true);
+    }
+    let old_res = match live.and_then(|v| hist.iter().find(|s| s.release.version == v)) {
+        Some(l) => send(ctx.applier.resources(&l.release.manifest, &n.target))
+            .await
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    {
+        let s = &mut hist[idx];
+        s.release.info.status = Status::PendingRollback;
+        s.release.info.description = format!("Rollback from {}", live.unwrap_or(0));
+        if let Err(e) = store.update(&s.release, &s.annotations).await {
+            return failed("StorageFailed", e.to_string(), false);
+        }
+    }
+    let applied = async {
+        let report = send(ctx.applier.apply(&new_res, &owner)).await?;
+        send(ctx.applier.prune(&old_res, &new_res)).await?;
+        Ok::<usize, ApplyError>(report.count())
+    }
+    .await;
+    let s = &mut hist[idx];
+    match applied {
+        Ok(count) => {
+            ctx.metrics.add_objects_applied(count as u64);
+            s.release.info.status = Status::Deployed;
+            s.release.info.last_deployed = now_rfc3339();
+            let rel = s.release.clone();
+            if let Err(e) = finish(store, hist, rel, live, obj).await {
+                return failed("StorageFailed", e.to_string(), false);
+            }
+            let message = format!(
+                "rolled back to revision {target} from {}",
+                live.unwrap_or(0)
+            );
+            publish(
+                ctx,
+                obj,
+                EventType::Normal,
+                "RollbackSucceeded",
+                "Rollback",
+                message,
+            )
+            .await;
+            Outcome::Ready {
+                reason: "RollbackSucceeded".into(),
+                message: pinned,
+            }
+        }
+        Err(e) => {
+            s.release.info.status = Status::Failed;
+            s.release.info.description = format!("Rollback to {target} failed: {e}");
+            let _ = store.update(&s.release, &s.annotations).await;
+            let message = format!("rollback to revision {target} failed: {e}");
+            publish(
+                ctx,
+                obj,
+                EventType::Warning,
+                "RollbackFailed",
+                "Rollback",
+                message.clone(),
+            )
+            .await;
+            failed("RollbackFailed", message, false)
+        }
+    }
+}
+
+/// The finalizer: remove the release's objects, then its records.
+async fn cleanup(obj: &HelmRelease, ctx: &Context) -> Result<Action, ReleaseError> {
+    let n = names(obj);
+    let store = store_for(ctx, &n);
+    let hist = store.history(&n.release).await?;
+    let terminating = namespace_terminating(ctx, &n.target).await;
+    let live =
+        history::deployed(hist.iter().map(|s| &s.release)).or(hist.last().map(|s| &s.release));
+    if let Some(live) = live {
+        let res = send(ctx.applier.resources(&live.manifest, &n.target))
+            .await
+            .unwrap_or_default();
+        let timeout = if terminating {
+            Duration::from_secs(5)
+        } else {
+            timeout_of(obj)
+        };
+        match send(ctx.applier.uninstall(&res, timeout)).await {
+            Ok(_) => {}
+            Err(e) if terminating => {
+                tracing::info!(error = %e, "namespace terminating; not waiting")
+            }
+            Err(e) => {
+                publish(
+                    ctx,
+                    obj,
+                    EventType::Warning,
+                    "UninstallFailed",
+                    "Uninstall",
+                    e.to_string(),
+                )
+                .await;
+                return Err(e.into());
+            }
+        }
+    }
+    let keep = obj.spec.uninstall.as_ref().is_some_and(|u| u.keep_history);
+    for s in &hist {
+        if keep {
+            let mut r = s.release.clone();
+            if r.status() == Status::Deployed {
+                r.info.status = Status::Uninstalled;
+                r.info.description = "Uninstallation complete".into();
+                r.info.deleted = now_rfc3339();
+                store.update(&r, &s.annotations).await?;
+            }
+        } else {
+            store.delete(&n.release, s.release.version).await?;
+        }
+    }
+    if !terminating {
+        publish(
+            ctx,
+            obj,
+            EventType::Normal,
+            "UninstallSucceeded",
+            "Uninstall",
+            format!("release {} uninstalled", n.release),
+        )
+        .await;
+    }
+    ctx.metrics
+        .forget_release(&format!("{}/{}", n.namespace, obj.name_any()));
+    Ok(Action::await_change())
+}
+
+async fn namespace_terminating(ctx: &Context, ns: &str) -> bool {
+    match Api::<Namespace>::all(ctx.client.clone()).get_opt(ns).await {
+        Ok(Some(n)) => n.metadata.deletion_timestamp.is_some(),
+        Ok(None) => true,
+        Err(_) => false,
+    }
+}
+
+/// Applies the status when it differs from the current one.
+async fn write_status(
+    ctx: &Context,
+    obj: &HelmRelease,
+    status: &crate::api::HelmReleaseStatus,
+) -> Result<(), ReleaseError> {
+    if !release_status::differs(obj.status.as_ref(), status) {
+        return Ok(());
+    }
+    let name = obj.name_any();
+    let api: Api<HelmRelease> =
+        Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+    let patch = serde_json::json!({
+        "apiVersion": HelmRelease::api_version(&()),
+        "kind": KIND,
+        "status": status,
+    });
+    ctx.release_writes.fetch_add(1, Ordering::Relaxed);
+    api.patch_status(
+        &name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await
+    .map(|_| ())
+    .map_err(|e| ReleaseError::Status(name, Box::new(e)))
+}
+
+/// Publishes an Event about `obj` (failures are logged).
+async fn publish(
+    ctx: &Context,
+    obj: &HelmRelease,
+    type_: EventType,
+    reason: &str,
+    action: &str,
+    note: String,
+) {
+    let recorder = Recorder::new(
+        ctx.client.clone(),
+        Reporter {
+            controller: REPORTER.into(),
+            instance: None,
+        },
+    );
+    let mut note = note;
+    if note.len() > 1000 {
+        let mut cut = 1000;
+        while !note.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        note.truncate(cut);
+    }
+    let event = KubeEvent {
+        type_,
+        reason: reason.into(),
+        note: Some(note),
+        action: action.into(),
+        secondary: None,
+    };
+    ctx.release_writes.fetch_add(1, Ordering::Relaxed);
+    if let Err(e) = recorder.publish(&event, &obj.object_ref(&())).await {
+        tracing::warn!(error = %e, reason, "publishing an event failed");
+    }
+}
+
+impl From<StoreError> for ReleaseError {
+    fn from(e: StoreError) -> Self {
+        ReleaseError::Store(Box::new(e))
+    }
+}
+
+impl From<ApplyError> for ReleaseError {
+    fn from(e: ApplyError) -> Self {
+        ReleaseError::Uninstall(Box::new(e))
+    }
 }

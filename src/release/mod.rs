@@ -1,2 +1,15 @@
-//! Release records: revisions stored as Secrets in Helm's own storage format
-//! (`sh.helm.release.v1.<name>.v<N>`), status transitions and history pruning.
+//! Release records: revisions stored as Secrets in Helm v4's own storage
+//! format (`sh.helm.release.v1.<name>.v<N>`, base64(gzip(JSON))), so the
+//! real `helm list`/`history`/`status`/`get` read rudder's releases and
+//! rudder reads Helm's. [`record`] is the JSON shape, [`codec`] the
+//! encoding (with the 1 MiB fallback), [`store`] the Secrets, [`history`]
+//! the pure decisions (next revision, live revision, pruning).
+
+pub mod build;
+pub mod codec;
+pub mod history;
+pub mod record;
+pub mod store;
+
+pub use record::{Release, Status};
+pub use store::{SecretStore, StoreError, StoredRelease};

@@ -1,0 +1,264 @@
+//! Release records as Secrets, as Helm's `secrets` storage driver keeps them:
+//! `sh.helm.release.v1.<release>.v<N>` of type `helm.sh/release.v1` in the
+//! storage namespace, labelled `name`, `owner=helm`, `status`, `version`,
+//! `createdAt`, `modifiedAt`. rudder adds annotations (`rudder.dev/...`)
+//! with the digests it compares to decide whether an upgrade is needed;
+//! Helm ignores them.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{DeleteParams, ListParams, ObjectMeta, PostParams};
+use kube::{Api, Client};
+
+use super::codec::{self, CodecError};
+use super::record::Release;
+
+/// Secret type of Helm's release records.
+pub const SECRET_TYPE: &str = "helm.sh/release.v1";
+/// Annotation: `sha256:<hex>` of the chart archive.
+pub const CHART_DIGEST: &str = "rudder.dev/chart-digest";
+/// Annotation: `sha256:<hex>` of the composed user values.
+pub const VALUES_DIGEST: &str = "rudder.dev/values-digest";
+/// Annotation: digest of the release options that change what is applied.
+pub const OPTIONS_DIGEST: &str = "rudder.dev/options-digest";
+/// Annotation: `"true"` when the stored chart lost its templates and files
+/// to fit the Secret size limit.
+pub const SLIM_CHART: &str = "rudder.dev/slim-chart";
+
+/// The name of revision `version` of `release`.
+pub fn secret_name(release: &str, version: i64) -> String {
+    format!("sh.helm.release.v1.{release}.v{version}")
+}
+
+/// A storage operation that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The API server refused or could not be reached.
+    #[error("{op} release record {name} in {namespace}: {source}")]
+    Api {
+        /// What was attempted (`listing`, `creating`, ...).
+        op: &'static str,
+        /// Secret name or release name.
+        name: String,
+        /// Storage namespace.
+        namespace: String,
+        /// The client error.
+        source: Box<kube::Error>,
+    },
+    /// A record could not be encoded or decoded.
+    #[error("release record {name}: {source}")]
+    Codec {
+        /// Secret name.
+        name: String,
+        /// The codec error.
+        source: CodecError,
+    },
+}
+
+/// One decoded record and rudder's annotations on its Secret.
+#[derive(Clone, Debug)]
+pub struct StoredRelease {
+    /// The record.
+    pub release: Release,
+    /// The Secret's annotations.
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl StoredRelease {
+    /// A rudder annotation of the record, if set.
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.annotations.get(key).map(String::as_str)
+    }
+}
+
+/// The release records of one storage namespace.
+#[derive(Clone)]
+pub struct SecretStore {
+    api: Api<Secret>,
+    namespace: String,
+    writes: Arc<AtomicU64>,
+}
+
+impl SecretStore {
+    /// A store in `namespace`; every write increments `writes`.
+    pub fn new(client: Client, namespace: &str, writes: Arc<AtomicU64>) -> Self {
+        SecretStore {
+            api: Api::namespaced(client, namespace),
+            namespace: namespace.to_string(),
+            writes,
+        }
+    }
+
+    /// The storage namespace.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    fn api_error(&self, op: &'static str, name: &str, source: kube::Error) -> StoreError {
+        StoreError::Api {
+            op,
+            name: name.to_string(),
+            namespace: self.namespace.clone(),
+            source: Box::new(source),
+        }
+    }
+
+    /// Every revision of `release`, oldest first. Records that do not decode
+    /// are skipped with a warning (as Helm's driver does).
+    pub async fn history(&self, release: &str) -> Result<Vec<StoredRelease>, StoreError> {
+        let params = ListParams::default().labels(&format!("owner=helm,name={release}"));
+        let list = self
+            .api
+            .list(&params)
+            .await
+            .map_err(|e| self.api_error("listing", release, e))?;
+        let mut out: Vec<StoredRelease> = list
+            .items
+            .iter()
+            .filter_map(|s| match decode_secret(s) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    tracing::warn!(error = %e, "skipping an unreadable release record");
+                    None
+                }
+            })
+            .filter(|r| r.release.name == release)
+            .collect();
+        out.sort_by_key(|r| r.release.version);
+        Ok(out)
+    }
+
+    /// Revision `version` of `release`, if stored.
+    pub async fn get(
+        &self,
+        release: &str,
+        version: i64,
+    ) -> Result<Option<StoredRelease>, StoreError> {
+        let name = secret_name(release, version);
+        match self.api.get_opt(&name).await {
+            Ok(Some(s)) => decode_secret(&s).map(Some),
+            Ok(None) => Ok(None),
+            Err(e) => Err(self.api_error("reading", &name, e)),
+        }
+    }
+
+    /// Creates the record of a new revision.
+    pub async fn create(
+        &self,
+        rel: &Release,
+        annotations: &BTreeMap<String, String>,
+    ) -> Result<(), StoreError> {
+        let secret = self.to_secret(rel, annotations, true)?;
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        self.api
+            .create(&PostParams::default(), &secret)
+            .await
+            .map(|_| ())
+            .map_err(|e| self.api_error("creating", &secret_name(&rel.name, rel.version), e))
+    }
+
+    /// Replaces the record of an existing revision (status changes).
+    pub async fn update(
+        &self,
+        rel: &Release,
+        annotations: &BTreeMap<String, String>,
+    ) -> Result<(), StoreError> {
+        let name = secret_name(&rel.name, rel.version);
+        let mut secret = self.to_secret(rel, annotations, false)?;
+        // Keep the creation label of the existing object.
+        if let Ok(Some(old)) = self.api.get_opt(&name).await
+            && let (Some(created), Some(labels)) = (
+                old.metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get("createdAt")),
+                secret.metadata.labels.as_mut(),
+            )
+        {
+            labels.insert("createdAt".into(), created.clone());
+        }
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        self.api
+            .replace(&name, &PostParams::default(), &secret)
+            .await
+            .map(|_| ())
+            .map_err(|e| self.api_error("updating", &name, e))
+    }
+
+    /// Deletes revision `version` of `release` (absent is fine).
+    pub async fn delete(&self, release: &str, version: i64) -> Result<(), StoreError> {
+        let name = secret_name(release, version);
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        match self.api.delete(&name, &DeleteParams::default()).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+            Err(e) => Err(self.api_error("deleting", &name, e)),
+        }
+    }
+
+    fn to_secret(
+        &self,
+        rel: &Release,
+        annotations: &BTreeMap<String, String>,
+        creating: bool,
+    ) -> Result<Secret, StoreError> {
+        let name = secret_name(&rel.name, rel.version);
+        let (data, slim) = codec::encode_fitting(rel).map_err(|source| StoreError::Codec {
+            name: name.clone(),
+            source,
+        })?;
+        let mut annotations = annotations.clone();
+        if slim {
+            annotations.insert(SLIM_CHART.into(), "true".into());
+        }
+        let now = jiff::Timestamp::now().as_second().to_string();
+        let mut labels = BTreeMap::from([
+            ("name".to_string(), rel.name.clone()),
+            ("owner".to_string(), "helm".to_string()),
+            ("status".to_string(), rel.status().as_str().to_string()),
+            ("version".to_string(), rel.version.to_string()),
+            ("modifiedAt".to_string(), now.clone()),
+        ]);
+        if creating {
+            labels.insert("createdAt".into(), now);
+        }
+        Ok(Secret {
+            metadata: ObjectMeta {
+                name: Some(name),
+                namespace: Some(self.namespace.clone()),
+                labels: Some(labels),
+                annotations: (!annotations.is_empty()).then_some(annotations),
+                ..Default::default()
+            },
+            type_: Some(SECRET_TYPE.to_string()),
+            data: Some(BTreeMap::from([(
+                "release".to_string(),
+                ByteString(data.into_bytes()),
+            )])),
+            ..Default::default()
+        })
+    }
+}
+
+/// Decodes one record Secret.
+pub fn decode_secret(secret: &Secret) -> Result<StoredRelease, StoreError> {
+    let name = secret.metadata.name.clone().unwrap_or_default();
+    let data = secret
+        .data
+        .as_ref()
+        .and_then(|d| d.get("release"))
+        .map(|b| b.0.as_slice())
+        .unwrap_or_default();
+    let release = codec::decode(data).map_err(|source| StoreError::Codec {
+        name: name.clone(),
+        source,
+    })?;
+    Ok(StoredRelease {
+        release,
+        annotations: secret.metadata.annotations.clone().unwrap_or_default(),
+    })
+}
