@@ -375,12 +375,21 @@ async fn render(
     let pulled = pulled.clone();
     let config = config.clone();
     let start = Instant::now();
-    let result = tokio::task::spawn_blocking(move || -> Result<Built, String> {
-        let chart = load_pulled(&pulled).map_err(|e| e.to_string())?;
-        build(chart, &config, &opts).map_err(|e: BuildError| e.to_string())
+    // A render thread with a big stack (not a 2 MiB blocking-pool thread):
+    // a chart recursing to the engine's depth limits must fail, not crash
+    // the controller.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    crate::render::spawn_render(move || {
+        let built = load_pulled(&pulled)
+            .map_err(|e| e.to_string())
+            .and_then(|chart| build(chart, &config, &opts).map_err(|e: BuildError| e.to_string()));
+        // The receiver is gone only if the reconciliation was dropped.
+        let _ = tx.send(built);
     })
-    .await
-    .map_err(|e| format!("render task: {e}"))?;
+    .map_err(|e| format!("cannot start render thread: {e}"))?;
+    let result = rx
+        .await
+        .map_err(|_| "rendering template failed: render thread panicked".to_string())?;
     ctx.metrics.observe_render(start);
     result
 }
