@@ -286,3 +286,56 @@ fn oci_search_and_template_match_helm() {
         assert_eq!(ours, theirs, "{version}");
     }
 }
+
+#[test]
+fn repo_index_merge_agrees_with_helm() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let home = tmp.path().join("home");
+    // The existing index: written by helm for an older folder, other URL.
+    let old_dir = tmp.path().join("old");
+    std::fs::create_dir_all(&old_dir).expect("mkdir");
+    for n in ["scaffold-0.1.0.tgz", "podinfo-6.14.1.tgz"] {
+        std::fs::copy(shared(n), old_dir.join(n)).expect("copy");
+    }
+    let old_url = "https://old.example.com/charts";
+    run(
+        "helm",
+        &["repo", "index", p(&old_dir), "--url", old_url],
+        &home,
+    );
+    let old_index = old_dir.join("index.yaml");
+
+    let (ours, theirs) = (tmp.path().join("ours"), tmp.path().join("theirs"));
+    for dir in [&ours, &theirs] {
+        std::fs::create_dir_all(dir).expect("mkdir");
+        for n in ["scaffold-0.2.0.tgz", "podinfo-6.14.1.tgz"] {
+            std::fs::copy(shared(n), dir.join(n)).expect("copy");
+        }
+    }
+    let url = "https://new.example.com/charts";
+    let merge = p(&old_index);
+    run(
+        RUDDER,
+        &["repo", "index", p(&ours), "--url", url, "--merge", merge],
+        &home,
+    );
+    run(
+        "helm",
+        &["repo", "index", p(&theirs), "--url", url, "--merge", merge],
+        &home,
+    );
+    let (a, b) = (
+        index_without_times(&ours.join("index.yaml")),
+        index_without_times(&theirs.join("index.yaml")),
+    );
+    // scaffold 0.1.0 is kept from the old index, with its old URL.
+    let scaffold = a["entries"]["scaffold"]
+        .as_array()
+        .expect("scaffold entries");
+    assert_eq!(scaffold.len(), 2, "{a:#}");
+    assert_eq!(
+        scaffold[1]["urls"][0],
+        "https://old.example.com/charts/scaffold-0.1.0.tgz"
+    );
+    assert_eq!(a, b);
+}

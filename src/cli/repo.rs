@@ -61,6 +61,10 @@ pub struct IndexArgs {
     /// URL of the repository (the archives' URLs are under it).
     #[arg(long, default_value = "")]
     pub url: String,
+    /// Merge the generated index into this existing index (entries the
+    /// folder does not have are kept as they were), as `helm repo index --merge`.
+    #[arg(long)]
+    pub merge: Option<PathBuf>,
 }
 
 /// Runs `rudder search`.
@@ -90,8 +94,21 @@ pub fn repo(args: RepoArgs) -> ExitCode {
 
 fn index(args: &IndexArgs) -> Result<(), String> {
     let now = jiff::Timestamp::now().to_string();
-    let text = crate::repo::indexer::index_directory(&args.dir, &args.url, &now)
-        .map_err(|e| e.to_string())?;
+    let existing = match &args.merge {
+        // helm starts from an empty index when the file does not exist.
+        Some(path) if path.exists() => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| format!("reading {}: {e}", path.display()))?,
+        ),
+        _ => None,
+    };
+    let text = crate::repo::indexer::index_directory_merged(
+        &args.dir,
+        &args.url,
+        &now,
+        existing.as_deref(),
+    )
+    .map_err(|e| e.to_string())?;
     let out = args.dir.join("index.yaml");
     std::fs::write(&out, text).map_err(|e| format!("writing {}: {e}", out.display()))
 }

@@ -26,6 +26,8 @@ pub enum IndexerError {
     Invalid { file: String, reason: String },
     #[error("writing the index: {0}")]
     Yaml(String),
+    #[error("reading the index to merge into: {0}")]
+    Merge(String),
 }
 
 /// One indexed archive.
@@ -40,6 +42,23 @@ struct Entry {
 /// `base_url` (relative file names when it is empty). `now` is the RFC 3339
 /// time written as `created` and `generated`.
 pub fn index_directory(dir: &Path, base_url: &str, now: &str) -> Result<String, IndexerError> {
+    index_directory_merged(dir, base_url, now, None)
+}
+
+/// [`index_directory`], then `helm repo index --merge`: every entry of the
+/// existing index `merge_into` (its text) whose name and version the folder
+/// does not have is kept as it was (URL, digest, created).
+pub fn index_directory_merged(
+    dir: &Path,
+    base_url: &str,
+    now: &str,
+    merge_into: Option<&str>,
+) -> Result<String, IndexerError> {
+    let merge_into = merge_into
+        .map(crate::render::yaml::parse_any)
+        .transpose()
+        .map_err(|e| IndexerError::Merge(e.to_string()))?;
+    let merge_into = merge_into.as_ref();
     let mut entries: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
     for (parent, file) in archives(dir)? {
         let path = dir.join(&parent).join(&file);
@@ -69,31 +88,67 @@ pub fn index_directory(dir: &Path, base_url: &str, now: &str) -> Result<String, 
                 created: now.to_string(),
             });
     }
-    for versions in entries.values_mut() {
-        versions.sort_by(|a, b| {
-            match (
-                Version::parse(&a.metadata.version),
-                Version::parse(&b.metadata.version),
-            ) {
-                (Ok(x), Ok(y)) => y.compare(&x),
-                (Ok(_), Err(_)) => std::cmp::Ordering::Less,
-                (Err(_), Ok(_)) => std::cmp::Ordering::Greater,
-                (Err(_), Err(_)) => std::cmp::Ordering::Equal,
-            }
-        });
+    let mut by_name: BTreeMap<String, Vec<Value>> = entries
+        .into_iter()
+        .map(|(name, versions)| (name, versions.iter().map(entry_value).collect()))
+        .collect();
+    if let Some(old) = merge_into {
+        merge_missing(&mut by_name, old);
     }
     let mut root = Map::new();
     root.insert("apiVersion".into(), Value::str("v1"));
-    let mut by_name = Map::new();
-    for (name, versions) in entries {
-        by_name.insert(
-            name,
-            Value::list(versions.iter().map(entry_value).collect()),
-        );
+    let mut by_name_map = Map::new();
+    for (name, mut versions) in by_name {
+        versions.sort_by(|a, b| newest_first(&version_of(a), &version_of(b)));
+        by_name_map.insert(name, Value::list(versions));
     }
+    let by_name = by_name_map;
     root.insert("entries".into(), Value::map(by_name));
     root.insert("generated".into(), Value::str(now));
     crate::render::yaml::to_yaml(&Value::map(root)).map_err(|e| IndexerError::Yaml(e.to_string()))
+}
+
+/// Helm's `IndexFile.Merge`: adds the entries of `old` whose name and
+/// version are not indexed yet.
+fn merge_missing(by_name: &mut BTreeMap<String, Vec<Value>>, old: &Value) {
+    let Some(entries) =
+        map_get(old, "entries").and_then(|e| e.as_map().map(|m| m.borrow().clone()))
+    else {
+        return;
+    };
+    for (name, versions) in entries.iter() {
+        let Some(list) = versions.as_list() else {
+            continue;
+        };
+        let list: Vec<Value> = list.to_vec();
+        let have = by_name.entry(name.clone()).or_default();
+        for old_entry in list {
+            let v = version_of(&old_entry);
+            if !have.iter().any(|e| version_of(e) == v) {
+                have.push(old_entry);
+            }
+        }
+    }
+}
+
+fn version_of(entry: &Value) -> String {
+    map_get(entry, "version")
+        .map(|v| crate::render::gofmt::format_value(&v))
+        .unwrap_or_default()
+}
+
+fn map_get(v: &Value, key: &str) -> Option<Value> {
+    v.as_map().and_then(|m| m.borrow().get(key).cloned())
+}
+
+/// Helm's `SortEntries`: newest semantic version first.
+fn newest_first(a: &str, b: &str) -> std::cmp::Ordering {
+    match (Version::parse(a), Version::parse(b)) {
+        (Ok(x), Ok(y)) => y.compare(&x),
+        (Ok(_), Err(_)) => std::cmp::Ordering::Less,
+        (Err(_), Ok(_)) => std::cmp::Ordering::Greater,
+        (Err(_), Err(_)) => std::cmp::Ordering::Equal,
+    }
 }
 
 /// `(parent folder, file name)` of `dir/*.tgz` and `dir/*/*.tgz`, in
