@@ -421,6 +421,12 @@ async fn deploy(
     if let Err(e) = send(ctx.applier.check_ownership(&new_res, &owner)).await {
         return failed("OwnershipConflict", e.to_string(), true);
     }
+    // The record may live in the target namespace: create it first.
+    if obj.spec.create_namespace {
+        if let Err(e) = send(ctx.applier.ensure_namespace(&n.target)).await {
+            return failed("InstallFailed", e.to_string(), false);
+        }
+    }
     let now = now_rfc3339();
     let first = hist
         .first()
@@ -560,9 +566,6 @@ async fn roll_out(
             i.is_some_and(|i| i.disable_hooks),
         )
     };
-    if obj.spec.create_namespace {
-        send(ctx.applier.ensure_namespace(&n.target)).await?;
-    }
     if send(ctx.applier.install_crds(&built.crds, crds, timeout)).await? > 0 {
         send(ctx.applier.refresh_discovery()).await?;
     }

@@ -38,7 +38,7 @@ pub fn secret_name(release: &str, version: i64) -> String {
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The API server refused or could not be reached.
-    #[error("{op} release record {name} in {namespace}: {source}")]
+    #[error("{op} release record {name} in {namespace}: {}", api_text(source))]
     Api {
         /// What was attempted (`listing`, `creating`, ...).
         op: &'static str,
@@ -57,6 +57,15 @@ pub enum StoreError {
         /// The codec error.
         source: CodecError,
     },
+}
+
+/// The API server's own message for a refused request (kube's `Display`
+/// appends the whole Status in Debug form); other errors as they print.
+fn api_text(err: &kube::Error) -> String {
+    match err {
+        kube::Error::Api(s) => format!("{} ({})", s.message, s.reason),
+        other => other.to_string(),
+    }
 }
 
 /// One decoded record and rudder's annotations on its Secret.
