@@ -422,10 +422,10 @@ async fn deploy(
         return failed("OwnershipConflict", e.to_string(), true);
     }
     // The record may live in the target namespace: create it first.
-    if obj.spec.create_namespace {
-        if let Err(e) = send(ctx.applier.ensure_namespace(&n.target)).await {
-            return failed("InstallFailed", e.to_string(), false);
-        }
+    if obj.spec.create_namespace
+        && let Err(e) = send(ctx.applier.ensure_namespace(&n.target)).await
+    {
+        return failed("InstallFailed", e.to_string(), false);
     }
     let now = now_rfc3339();
     let first = hist
