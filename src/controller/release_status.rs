@@ -136,6 +136,40 @@ fn history_entry(s: &StoredRelease) -> HistoryEntry {
     }
 }
 
+/// Longest condition message kept whole; longer ones (a recursive
+/// template's error chain is ~100 KB) keep their head and their tail,
+/// where Go's template errors put the cause.
+const MESSAGE_MAX: usize = 4096;
+
+/// `message`, its middle elided when longer than [`MESSAGE_MAX`].
+pub fn clip(message: &str) -> String {
+    if message.len() <= MESSAGE_MAX {
+        return message.to_string();
+    }
+    let head_end = floor_boundary(message, MESSAGE_MAX / 4);
+    let tail_start = ceil_boundary(message, message.len() - MESSAGE_MAX / 2);
+    format!(
+        "{} … [{} bytes elided] … {}",
+        &message[..head_end],
+        tail_start - head_end,
+        &message[tail_start..]
+    )
+}
+
+fn floor_boundary(s: &str, mut i: usize) -> usize {
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil_boundary(s: &str, mut i: usize) -> usize {
+    while !s.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
 /// A condition, keeping the old transition time while the status stays.
 fn condition(
     old: &HelmReleaseStatus,
@@ -156,7 +190,7 @@ fn condition(
         type_: type_.to_string(),
         status,
         reason: reason.to_string(),
-        message: message.to_string(),
+        message: clip(message),
         last_transition_time,
         observed_generation: generation,
     }
@@ -182,4 +216,20 @@ pub fn describe(r: &Release) -> String {
 /// Whether the record is the live revision.
 pub fn is_live(r: &Release) -> bool {
     r.status() == Status::Deployed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_messages_keep_head_and_tail() {
+        assert_eq!(clip("short"), "short");
+        let long = format!("start {} the cause é", "é".repeat(5000));
+        let c = clip(&long);
+        assert!(c.len() < MESSAGE_MAX + 100, "{}", c.len());
+        assert!(c.starts_with("start "));
+        assert!(c.ends_with("the cause é"));
+        assert!(c.contains("bytes elided"));
+    }
 }
