@@ -396,3 +396,201 @@ async fn schema_violations_and_infinite_recursion_are_reported() {
     wait_revision(&releases, "strict", 2).await;
     drop(rudder);
 }
+
+fn helm_releases(ns: &str) -> Vec<String> {
+    let json: Json = serde_json::from_str(&helm(&["list", "-n", ns, "-o", "json"])).expect("JSON");
+    json.as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|r| r["name"].as_str().map(String::from))
+        .collect()
+}
+
+#[tokio::test]
+async fn depends_on_waits_for_the_named_release() {
+    let client = e2e::client().await;
+    e2e::install_crds(&client).await;
+    let ns = TestNamespace::create(&client, "reldeps").await;
+    let n = ns.name.as_str();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let site = serve(repository_files(&[write_chart(
+        tmp.path(),
+        "app",
+        "0.1.0",
+        &[
+            ("templates/cm.yaml", CM_TEMPLATE),
+            ("values.yaml", "v: one\n"),
+        ],
+    )]))
+    .await;
+    create_repository(&client, n, "charts", &site.base()).await;
+    let releases: Api<HelmRelease> = Api::namespaced(client.clone(), n);
+    // "base" cannot become Ready: its chart version does not exist.
+    releases
+        .create(
+            &PostParams::default(),
+            &release("base", "charts", "app", "9.9.9", json!({})),
+        )
+        .await
+        .expect("create");
+    releases
+        .create(
+            &PostParams::default(),
+            &release(
+                "top",
+                "charts",
+                "app",
+                "0.1.0",
+                json!({"dependsOn": [{"name": "base"}]}),
+            ),
+        )
+        .await
+        .expect("create");
+    let rudder = Rudder::start(n, "deps", &[]);
+    let msg = eventually(
+        "top waits for base, saying why",
+        Duration::from_secs(60),
+        || async {
+            let msg = wait_condition(&releases, "top", "Ready", "DependencyNotReady").await;
+            msg.contains("ChartPullFailed").then_some(msg)
+        },
+    )
+    .await;
+    assert!(
+        msg.starts_with(&format!(
+            "waiting for dependency HelmRelease {n}/base: not Ready"
+        )),
+        "{msg}"
+    );
+    assert!(configmap(&client, n, "top-cm").await.is_none());
+    assert!(!helm_releases(n).contains(&"top".to_string()));
+
+    // The dependency becomes Ready: the dependent installs.
+    patch_spec(&releases, "base", json!({"chart": {"version": "0.1.0"}})).await;
+    wait_revision(&releases, "base", 1).await;
+    wait_revision(&releases, "top", 1).await;
+    assert!(configmap(&client, n, "top-cm").await.is_some());
+    assert_eq!(history(n, "top"), vec![(1, "deployed".to_string())]);
+    drop(rudder);
+}
+
+async fn create_json<K>(client: &Client, ns: &str, obj: Json)
+where
+    K: kube::Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + serde::Serialize
+        + std::fmt::Debug,
+{
+    let obj: K = serde_json::from_value(obj).expect("object");
+    Api::<K>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &obj)
+        .await
+        .expect("create");
+}
+
+const DEPLOYMENT_TEMPLATE: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  selector:\n    matchLabels: {app: x}\n  template:\n    metadata:\n      labels: {app: x}\n    spec:\n      containers:\n      - name: x\n        image: busybox\n";
+
+#[tokio::test]
+async fn service_account_rights_are_used_to_apply() {
+    use k8s_openapi::api::core::v1::ServiceAccount;
+    use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+    let client = e2e::client().await;
+    e2e::install_crds(&client).await;
+    let ns = TestNamespace::create(&client, "relsa").await;
+    let n = ns.name.as_str();
+    create_json::<ServiceAccount>(&client, n, json!({"metadata": {"name": "deployer"}})).await;
+    create_json::<Role>(
+        &client,
+        n,
+        json!({"metadata": {"name": "configmaps"},
+               "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["*"]}]}),
+    )
+    .await;
+    create_json::<RoleBinding>(
+        &client,
+        n,
+        json!({"metadata": {"name": "deployer"},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "configmaps"},
+               "subjects": [{"kind": "ServiceAccount", "name": "deployer", "namespace": n}]}),
+    )
+    .await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let site = serve(repository_files(&[
+        write_chart(
+            tmp.path(),
+            "app",
+            "0.1.0",
+            &[
+                ("templates/cm.yaml", CM_TEMPLATE),
+                ("values.yaml", "v: one\n"),
+            ],
+        ),
+        write_chart(
+            tmp.path(),
+            "app",
+            "0.2.0",
+            &[
+                ("templates/cm.yaml", CM_TEMPLATE),
+                ("templates/deploy.yaml", DEPLOYMENT_TEMPLATE),
+                ("values.yaml", "v: two\n"),
+            ],
+        ),
+    ]))
+    .await;
+    create_repository(&client, n, "charts", &site.base()).await;
+    let releases: Api<HelmRelease> = Api::namespaced(client.clone(), n);
+    releases
+        .create(
+            &PostParams::default(),
+            &release(
+                "app",
+                "charts",
+                "app",
+                "0.1.0",
+                json!({"serviceAccountName": "deployer"}),
+            ),
+        )
+        .await
+        .expect("create");
+    let rudder = Rudder::start(n, "sa", &[]);
+    // ConfigMaps only: allowed. The record is written by rudder itself (the
+    // account cannot touch Secrets).
+    wait_revision(&releases, "app", 1).await;
+    assert_eq!(history(n, "app"), vec![(1, "deployed".to_string())]);
+    let cm = configmap(&client, n, "app-cm").await.expect("ConfigMap");
+    let managers: Vec<String> = cm
+        .metadata
+        .managed_fields
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|m| m.manager.clone())
+        .collect();
+    assert!(managers.contains(&"rudder".to_string()), "{managers:?}");
+
+    // A Deployment too: the API server refuses it for the account.
+    patch_spec(&releases, "app", json!({"chart": {"version": "0.2.0"}})).await;
+    let msg = wait_condition(&releases, "app", "Ready", "UpgradeFailed").await;
+    let user = format!("system:serviceaccount:{n}:deployer");
+    assert!(
+        msg.contains("forbidden") && msg.contains(&user) && msg.contains("deployments"),
+        "the API server's Forbidden: {msg}"
+    );
+    let h = history(n, "app");
+    assert_eq!(h.first(), Some(&(1, "deployed".to_string())), "{h:?}");
+    assert!(h.iter().skip(1).all(|(_, s)| s == "failed"), "{h:?}");
+    let cm = configmap(&client, n, "app-cm").await.expect("ConfigMap");
+    assert_eq!(
+        cm.data.unwrap_or_default().get("v").map(String::as_str),
+        Some("one")
+    );
+    let st = releases
+        .get("app")
+        .await
+        .expect("get")
+        .status
+        .expect("status");
+    assert_eq!(st.revision, Some(1));
+    drop(rudder);
+}

@@ -187,6 +187,16 @@ impl Applier {
         }
     }
 
+    /// An Applier acting with `client` (e.g. one impersonating a service
+    /// account) that shares this one's discovery cache and write counter.
+    pub fn with_client(&self, client: kube::Client) -> Applier {
+        Applier {
+            client,
+            discovery: self.discovery.clone(),
+            writes: self.writes.clone(),
+        }
+    }
+
     /// The client this applier uses.
     pub fn client(&self) -> &kube::Client {
         &self.client

@@ -8,6 +8,7 @@
 //! stops the controllers and returns to standby.
 
 pub mod http;
+pub mod impersonate;
 pub mod leader;
 pub mod metrics;
 pub mod reconcile_release;
@@ -58,6 +59,9 @@ pub struct Options {
     pub cache_dir: Option<std::path::PathBuf>,
     /// Bytes of chart archives kept in memory.
     pub cache_memory: u64,
+    /// The configuration `client` was made from; needed to impersonate a
+    /// HelmRelease's `serviceAccountName` (`None`: impersonation fails).
+    pub kube_config: Option<kube::Config>,
 }
 
 /// What reconcilers share.
@@ -75,6 +79,8 @@ pub struct Context {
     /// API writes of the HelmRelease reconciler other than the Applier's
     /// (records, status, events, finalizers).
     pub release_writes: Arc<std::sync::atomic::AtomicU64>,
+    /// Appliers acting as service accounts (`serviceAccountName`).
+    pub impersonation: impersonate::Impersonation,
 }
 
 /// Why the controller process stopped with an error.
@@ -135,6 +141,7 @@ pub async fn run(
         repo_tracker: Default::default(),
         applier: crate::apply::Applier::new(client.clone()),
         release_writes: Arc::default(),
+        impersonation: impersonate::Impersonation::new(options.kube_config.clone()),
     });
     let mut elector = LeaderElector::new(client, options.lease.clone());
     let result = elect_and_run(&mut elector, &ctx, &health, &options, &shutdown).await;
@@ -263,6 +270,7 @@ async fn run_controllers(
     );
     let releases = requeue_on_index_change(releases, &ctx.client, ns);
     let releases = requeue_on_values_change(releases, &ctx.client, ns);
+    let releases = requeue_dependents(releases, &ctx.client, ns);
     let repositories = Controller::new(
         api_for::<HelmRepository>(&ctx.client, ns),
         watcher::Config::default(),
@@ -389,6 +397,35 @@ fn requeue_on_values_change(
                 )
             },
         )
+}
+
+/// Re-queues the HelmReleases whose `dependsOn` names a HelmRelease that
+/// changed (e.g. became Ready), so dependents do not wait for their requeue.
+fn requeue_dependents(
+    releases: Controller<HelmRelease>,
+    client: &Client,
+    ns: Option<&str>,
+) -> Controller<HelmRelease> {
+    let store = releases.store();
+    releases.watches(
+        api_for::<HelmRelease>(client, ns),
+        watcher::Config::default(),
+        move |dep: HelmRelease| {
+            let dep_ns = dep.metadata.namespace.clone().unwrap_or_default();
+            let dep_name = dep.metadata.name.clone().unwrap_or_default();
+            store
+                .state()
+                .iter()
+                .filter(|r| {
+                    let own = r.metadata.namespace.as_deref().unwrap_or_default();
+                    r.spec.depends_on.iter().any(|d| {
+                        d.name == dep_name && d.namespace.as_deref().unwrap_or(own) == dep_ns
+                    })
+                })
+                .map(|r| ObjectRef::from_obj(r.as_ref()))
+                .collect::<Vec<_>>()
+        },
+    )
 }
 
 /// Whether `release` takes its chart from HelmRepository `ns/name`.

@@ -26,9 +26,10 @@ use super::status::FIELD_MANAGER;
 use super::values::{self, ValuesError};
 use super::{Context, requeue_after};
 use crate::api::HelmRelease;
+use crate::api::condition::{ConditionStatus, READY};
 use crate::api::duration::parse_duration;
 use crate::api::helmrelease::CrdPolicy;
-use crate::apply::{ApplyError, ReleaseRef, Resource};
+use crate::apply::{Applier, ApplyError, ReleaseRef, Resource};
 use crate::release::build::{BuildError, Built, build};
 use crate::release::history::{self, now_rfc3339};
 use crate::release::record::{HookRecord, NewRelease};
@@ -47,6 +48,8 @@ pub const FINALIZER: &str = "helm.rudder.dev/uninstall";
 const REPORTER: &str = "rudder";
 /// Requeue after a failure.
 const RETRY: Duration = Duration::from_secs(15);
+/// Requeue while waiting for `spec.dependsOn`.
+const DEPENDENCY_RETRY: Duration = Duration::from_secs(5);
 
 /// A failed HelmRelease reconciliation.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +63,9 @@ pub enum ReleaseError {
     /// The finalizer machinery failed.
     #[error("finalizer: {0}")]
     Finalizer(String),
+    /// No Applier could be made for `spec.serviceAccountName`.
+    #[error("{0}")]
+    Impersonation(String),
     /// Uninstalling failed.
     #[error("uninstall: {0}")]
     Uninstall(Box<ApplyError>),
@@ -172,9 +178,13 @@ async fn apply(obj: &HelmRelease, ctx: &Context) -> Result<Action, ReleaseError>
         )
         .await;
     }
-    let outcome = match obj.spec.revision {
-        Some(rev) => rollback(obj, ctx, &n, &store, &mut hist, rev).await,
-        None => follow_spec(obj, ctx, &n, &store, &mut hist).await,
+    let outcome = match (obj.spec.revision, applier_for(obj, ctx, &n)) {
+        (_, Err(o)) => o,
+        (Some(rev), Ok(ap)) => rollback(obj, ctx, &ap, &n, &store, &mut hist, rev).await,
+        (None, Ok(ap)) => match dependencies_waiting(obj, ctx).await {
+            Some(o) => o,
+            None => follow_spec(obj, ctx, &ap, &n, &store, &mut hist).await,
+        },
     };
     let status = release_status::compute(obj, &hist, &outcome);
     write_status(ctx, obj, &status).await?;
@@ -186,8 +196,62 @@ async fn apply(obj: &HelmRelease, ctx: &Context) -> Result<Action, ReleaseError>
     );
     Ok(match outcome {
         Outcome::Failed { stalled: false, .. } => Action::requeue(RETRY),
+        Outcome::Waiting { .. } => Action::requeue(DEPENDENCY_RETRY),
         _ => requeue_after(&obj.spec.interval),
     })
+}
+
+/// The Applier acting for `obj`: rudder's own, or one impersonating
+/// `spec.serviceAccountName` (a service account in the HelmRelease's
+/// namespace, so a tenant cannot borrow another namespace's accounts).
+fn applier_for(obj: &HelmRelease, ctx: &Context, n: &Names) -> Result<Applier, Outcome> {
+    match &obj.spec.service_account_name {
+        None => Ok(ctx.applier.clone()),
+        Some(sa) => ctx
+            .impersonation
+            .applier(&ctx.applier, &n.namespace, sa)
+            .map_err(|e| failed("ImpersonationFailed", e.to_string(), true)),
+    }
+}
+
+/// `spec.dependsOn`: the first HelmRelease named there that is not
+/// Ready at its current generation, as a waiting outcome.
+async fn dependencies_waiting(obj: &HelmRelease, ctx: &Context) -> Option<Outcome> {
+    let own_ns = obj.namespace().unwrap_or_default();
+    for dep in &obj.spec.depends_on {
+        let ns = dep.namespace.as_deref().unwrap_or(&own_ns);
+        let api: Api<HelmRelease> = Api::namespaced(ctx.client.clone(), ns);
+        let why = match api.get_opt(&dep.name).await {
+            Ok(Some(d)) => dependency_problem(&d),
+            Ok(None) => Some("it does not exist".to_string()),
+            Err(e) => Some(format!("reading it failed: {e}")),
+        };
+        if let Some(why) = why {
+            return Some(Outcome::Waiting {
+                reason: "DependencyNotReady".into(),
+                message: format!(
+                    "waiting for dependency HelmRelease {ns}/{}: {why}",
+                    dep.name
+                ),
+            });
+        }
+    }
+    None
+}
+
+/// Why a dependency is not Ready at its current generation (`None`: it is).
+fn dependency_problem(dep: &HelmRelease) -> Option<String> {
+    let status = dep.status.as_ref();
+    let observed = status.and_then(|s| s.observed_generation);
+    if observed != dep.metadata.generation {
+        return Some("its current generation is not reconciled yet".into());
+    }
+    let ready = status.and_then(|s| s.conditions.iter().find(|c| c.type_ == READY));
+    match ready {
+        Some(c) if c.status == ConditionStatus::True => None,
+        Some(c) => Some(format!("not Ready ({}: {})", c.reason, c.message)),
+        None => Some("not Ready yet".into()),
+    }
 }
 
 /// Marks pending records of dead runs failed and fixes a doubly deployed
@@ -293,6 +357,7 @@ fn same_inputs(s: &StoredRelease, annotations: &BTreeMap<String, String>) -> boo
 async fn follow_spec(
     obj: &HelmRelease,
     ctx: &Context,
+    ap: &Applier,
     n: &Names,
     store: &SecretStore,
     hist: &mut Vec<StoredRelease>,
@@ -333,7 +398,7 @@ async fn follow_spec(
             true,
         );
     }
-    deploy(obj, ctx, n, store, hist, want, live).await
+    deploy(obj, ctx, ap, n, store, hist, want, live).await
 }
 
 fn retries(obj: &HelmRelease, upgrade: bool) -> i64 {
@@ -398,6 +463,7 @@ async fn render(
 async fn deploy(
     obj: &HelmRelease,
     ctx: &Context,
+    ap: &Applier,
     n: &Names,
     store: &SecretStore,
     hist: &mut Vec<StoredRelease>,
@@ -414,12 +480,12 @@ async fn deploy(
         name: n.release.clone(),
         namespace: n.target.clone(),
     };
-    let new_res = match send(ctx.applier.resources(&built.manifest, &n.target)).await {
+    let new_res = match send(ap.resources(&built.manifest, &n.target)).await {
         Ok(r) => r,
         Err(e) => return failed("RenderFailed", e.to_string(), true),
     };
-    if let Err(e) = send(ctx.applier.check_ownership(&new_res, &owner)).await {
-        return failed("OwnershipConflict", e.to_string(), true);
+    if let Err(e) = send(ap.check_ownership(&new_res, &owner)).await {
+        return ownership_failure(e, upgrade);
     }
     let now = now_rfc3339();
     let first = hist
@@ -460,13 +526,13 @@ async fn deploy(
         annotations: want.annotations.clone(),
     });
     let old_res = match &live {
-        Some(l) => send(ctx.applier.resources(&l.release.manifest, &n.target))
+        Some(l) => send(ap.resources(&l.release.manifest, &n.target))
             .await
             .unwrap_or_default(),
         None => Vec::new(),
     };
     let result = roll_out(
-        obj, ctx, n, &owner, &built, &hooks, &old_res, &new_res, upgrade,
+        obj, ap, n, &owner, &built, &hooks, &old_res, &new_res, upgrade,
     )
     .await;
     let (verb, ok_reason, fail_reason) = if upgrade {
@@ -530,12 +596,23 @@ async fn deploy(
     }
 }
 
+/// A failed ownership check: a conflict stalls; anything else (e.g. the
+/// API server's Forbidden for an impersonated service account) is an
+/// install or upgrade failure, retried.
+fn ownership_failure(e: ApplyError, upgrade: bool) -> Outcome {
+    match e {
+        ApplyError::Ownership(_) => failed("OwnershipConflict", e.to_string(), true),
+        _ if upgrade => failed("UpgradeFailed", e.to_string(), false),
+        _ => failed("InstallFailed", e.to_string(), false),
+    }
+}
+
 /// CRDs, pre-hooks, apply, prune, post-hooks, wait. Returns the number of
 /// objects applied.
 #[allow(clippy::too_many_arguments)]
 async fn roll_out(
     obj: &HelmRelease,
-    ctx: &Context,
+    ap: &Applier,
     n: &Names,
     owner: &ReleaseRef,
     built: &Built,
@@ -561,32 +638,24 @@ async fn roll_out(
         )
     };
     if obj.spec.create_namespace {
-        send(ctx.applier.ensure_namespace(&n.target)).await?;
+        send(ap.ensure_namespace(&n.target)).await?;
     }
-    if send(ctx.applier.install_crds(&built.crds, crds, timeout)).await? > 0 {
-        send(ctx.applier.refresh_discovery()).await?;
+    if send(ap.install_crds(&built.crds, crds, timeout)).await? > 0 {
+        send(ap.refresh_discovery()).await?;
     }
     let phase = if upgrade { "upgrade" } else { "install" };
     if !no_hooks {
-        send(
-            ctx.applier
-                .run_hooks(hooks, &format!("pre-{phase}"), &n.target, timeout),
-        )
-        .await?;
+        send(ap.run_hooks(hooks, &format!("pre-{phase}"), &n.target, timeout)).await?;
     }
-    let report = send(ctx.applier.apply(new_res, owner)).await?;
+    let report = send(ap.apply(new_res, owner)).await?;
     if upgrade {
-        send(ctx.applier.prune(old_res, new_res)).await?;
+        send(ap.prune(old_res, new_res)).await?;
     }
     if !no_hooks {
-        send(
-            ctx.applier
-                .run_hooks(hooks, &format!("post-{phase}"), &n.target, timeout),
-        )
-        .await?;
+        send(ap.run_hooks(hooks, &format!("post-{phase}"), &n.target, timeout)).await?;
     }
     if wait {
-        send(ctx.applier.wait_ready(new_res, timeout)).await?;
+        send(ap.wait_ready(new_res, timeout)).await?;
     }
     Ok(report.count())
 }
@@ -639,9 +708,11 @@ fn to_hook(h: &HookRecord) -> Hook {
 
 /// `spec.revision: N`: deploy N's recorded manifest, mark it deployed and
 /// the live one superseded; no new revision number.
+#[allow(clippy::too_many_arguments)]
 async fn rollback(
     obj: &HelmRelease,
     ctx: &Context,
+    ap: &Applier,
     n: &Names,
     store: &SecretStore,
     hist: &mut [StoredRelease],
@@ -671,20 +742,15 @@ async fn rollback(
         name: n.release.clone(),
         namespace: n.target.clone(),
     };
-    let new_res = match send(
-        ctx.applier
-            .resources(&hist[idx].release.manifest, &n.target),
-    )
-    .await
-    {
+    let new_res = match send(ap.resources(&hist[idx].release.manifest, &n.target)).await {
         Ok(r) => r,
         Err(e) => return failed("RollbackFailed", e.to_string(), true),
     };
-    if let Err(e) = send(ctx.applier.check_ownership(&new_res, &owner)).await {
+    if let Err(e) = send(ap.check_ownership(&new_res, &owner)).await {
         return failed("OwnershipConflict", e.to_string(), true);
     }
     let old_res = match live.and_then(|v| hist.iter().find(|s| s.release.version == v)) {
-        Some(l) => send(ctx.applier.resources(&l.release.manifest, &n.target))
+        Some(l) => send(ap.resources(&l.release.manifest, &n.target))
             .await
             .unwrap_or_default(),
         None => Vec::new(),
@@ -698,8 +764,8 @@ async fn rollback(
         }
     }
     let applied = async {
-        let report = send(ctx.applier.apply(&new_res, &owner)).await?;
-        send(ctx.applier.prune(&old_res, &new_res)).await?;
+        let report = send(ap.apply(&new_res, &owner)).await?;
+        send(ap.prune(&old_res, &new_res)).await?;
         Ok::<usize, ApplyError>(report.count())
     }
     .await;
@@ -756,10 +822,14 @@ async fn cleanup(obj: &HelmRelease, ctx: &Context) -> Result<Action, ReleaseErro
     let store = store_for(ctx, &n);
     let hist = store.history(&n.release).await?;
     let terminating = namespace_terminating(ctx, &n.target).await;
+    let ap = match applier_for(obj, ctx, &n) {
+        Ok(ap) => ap,
+        Err(o) => return Err(ReleaseError::Impersonation(o.message().to_string())),
+    };
     let live =
         history::deployed(hist.iter().map(|s| &s.release)).or(hist.last().map(|s| &s.release));
     if let Some(live) = live {
-        let res = send(ctx.applier.resources(&live.manifest, &n.target))
+        let res = send(ap.resources(&live.manifest, &n.target))
             .await
             .unwrap_or_default();
         let timeout = if terminating {
@@ -767,7 +837,7 @@ async fn cleanup(obj: &HelmRelease, ctx: &Context) -> Result<Action, ReleaseErro
         } else {
             timeout_of(obj)
         };
-        match send(ctx.applier.uninstall(&res, timeout)).await {
+        match send(ap.uninstall(&res, timeout)).await {
             Ok(_) => {}
             Err(e) if terminating => {
                 tracing::info!(error = %e, "namespace terminating; not waiting")

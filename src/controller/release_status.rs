@@ -31,6 +31,24 @@ pub enum Outcome {
         /// Whether it is stalled.
         stalled: bool,
     },
+    /// Nothing was attempted: a precondition (`dependsOn`) is not met yet.
+    Waiting {
+        /// Reason (`DependencyNotReady`).
+        reason: String,
+        /// Message naming what is awaited.
+        message: String,
+    },
+}
+
+impl Outcome {
+    /// The message of any outcome.
+    pub fn message(&self) -> &str {
+        match self {
+            Outcome::Ready { message, .. }
+            | Outcome::Failed { message, .. }
+            | Outcome::Waiting { message, .. } => message,
+        }
+    }
 }
 
 /// The status for `obj` given its history (oldest first) and `outcome`.
@@ -61,7 +79,20 @@ pub fn compute(
         failures: None,
         conditions: Vec::new(),
     };
+    let waiting_released;
     let (ready, released, stalled) = match outcome {
+        Outcome::Waiting { reason, message } => {
+            status.failures = old.failures;
+            waiting_released = match live {
+                Some(r) => (ConditionStatus::True, "Deployed", released_message(r)),
+                None => (ConditionStatus::False, reason.as_str(), message.as_str()),
+            };
+            (
+                (ConditionStatus::False, reason.as_str(), message.as_str()),
+                waiting_released,
+                None,
+            )
+        }
         Outcome::Ready { reason, message } => (
             (ConditionStatus::True, reason.as_str(), message.as_str()),
             (ConditionStatus::True, reason.as_str(), message.as_str()),
@@ -85,7 +116,7 @@ pub fn compute(
         }
     };
     let released_text;
-    let released = if matches!(outcome, Outcome::Failed { .. }) {
+    let released = if matches!(outcome, Outcome::Failed { .. } | Outcome::Waiting { .. }) {
         released_text = released.2.to_string();
         (released.0, released.1, released_text.as_str())
     } else {
