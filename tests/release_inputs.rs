@@ -569,14 +569,31 @@ async fn service_account_rights_are_used_to_apply() {
         .collect();
     assert!(managers.contains(&"rudder".to_string()), "{managers:?}");
 
-    // A Deployment too: the API server refuses it for the account.
-    patch_spec(&releases, "app", json!({"chart": {"version": "0.2.0"}})).await;
-    let msg = wait_condition(&releases, "app", "Ready", "UpgradeFailed").await;
+    // A Deployment too: the API server refuses it for the account. One
+    // retry (after a 5 s back-off), then the release stalls.
+    patch_spec(
+        &releases,
+        "app",
+        json!({"chart": {"version": "0.2.0"}, "upgrade": {"remediation": {"retries": 1}}}),
+    )
+    .await;
+    let msg = wait_condition(&releases, "app", "Stalled", "RetriesExhausted").await;
     let user = format!("system:serviceaccount:{n}:deployer");
     assert!(
         msg.contains("forbidden") && msg.contains(&user) && msg.contains("deployments"),
         "the API server's Forbidden: {msg}"
     );
+    assert!(
+        msg.starts_with("upgrade failed 2 time(s) (remediation retries: 1)"),
+        "{msg}"
+    );
+    let st = releases
+        .get("app")
+        .await
+        .expect("get")
+        .status
+        .expect("status");
+    assert_eq!(st.failures, Some(2));
     let h = history(n, "app");
     assert_eq!(h.first(), Some(&(1, "deployed".to_string())), "{h:?}");
     assert!(h.iter().skip(1).all(|(_, s)| s == "failed"), "{h:?}");

@@ -7,6 +7,7 @@
 //! drain the controllers, release the Lease, stop serving. Losing the Lease
 //! stops the controllers and returns to standby.
 
+pub mod backoff;
 pub mod http;
 pub mod impersonate;
 pub mod leader;
@@ -81,6 +82,8 @@ pub struct Context {
     pub release_writes: Arc<std::sync::atomic::AtomicU64>,
     /// Appliers acting as service accounts (`serviceAccountName`).
     pub impersonation: impersonate::Impersonation,
+    /// Back-off of failing HelmReleases.
+    pub backoff: backoff::Backoff,
 }
 
 /// Why the controller process stopped with an error.
@@ -142,6 +145,7 @@ pub async fn run(
         applier: crate::apply::Applier::new(client.clone()),
         release_writes: Arc::default(),
         impersonation: impersonate::Impersonation::new(options.kube_config.clone()),
+        backoff: Default::default(),
     });
     let mut elector = LeaderElector::new(client, options.lease.clone());
     let result = elect_and_run(&mut elector, &ctx, &health, &options, &shutdown).await;

@@ -48,6 +48,8 @@ pub const FINALIZER: &str = "helm.rudder.dev/uninstall";
 const REPORTER: &str = "rudder";
 /// Requeue after a failure.
 const RETRY: Duration = Duration::from_secs(15);
+/// Reason of the stall after too many failed installs/upgrades.
+pub const RETRIES_EXHAUSTED: &str = "RetriesExhausted";
 /// Requeue while waiting for `spec.dependsOn`.
 const DEPENDENCY_RETRY: Duration = Duration::from_secs(5);
 
@@ -164,6 +166,11 @@ async fn apply(obj: &HelmRelease, ctx: &Context) -> Result<Action, ReleaseError>
     if obj.spec.suspend {
         return Ok(Action::await_change());
     }
+    let key = format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any());
+    let generation = obj.metadata.generation;
+    if let Some(wait) = ctx.backoff.wait(&key, generation, Instant::now()) {
+        return Ok(Action::requeue(wait));
+    }
     let n = names(obj);
     let store = store_for(ctx, &n);
     let mut hist = store.history(&n.release).await?;
@@ -195,9 +202,19 @@ async fn apply(obj: &HelmRelease, ctx: &Context) -> Result<Action, ReleaseError>
             .unwrap_or("none"),
     );
     Ok(match outcome {
-        Outcome::Failed { stalled: false, .. } => Action::requeue(RETRY),
+        Outcome::Failed { stalled, .. } => {
+            let wait = ctx.backoff.failed(&key, generation, Instant::now());
+            if stalled {
+                requeue_after(&obj.spec.interval)
+            } else {
+                Action::requeue(wait)
+            }
+        }
         Outcome::Waiting { .. } => Action::requeue(DEPENDENCY_RETRY),
-        _ => requeue_after(&obj.spec.interval),
+        Outcome::Ready { .. } => {
+            ctx.backoff.reset(&key);
+            requeue_after(&obj.spec.interval)
+        }
     })
 }
 
@@ -379,26 +396,35 @@ async fn follow_spec(
             message: format!("{} is live", release_status::describe(&l.release)),
         };
     }
-    // The same inputs already failed: wait for a spec or source change.
-    if let Some(last) = hist.last()
-        && last.release.status() == Status::Failed
-        && same_inputs(last, &want.annotations)
-        && obj.status.as_ref().and_then(|s| s.failures).unwrap_or(0) > retries(obj, live.is_some())
-    {
-        return failed(
-            if live.is_some() {
-                "UpgradeFailed"
-            } else {
-                "InstallFailed"
-            },
-            format!(
-                "revision {} failed: {}",
-                last.release.version, last.release.info.description
-            ),
-            true,
-        );
+    // Install/upgrade remediation: after `retries` retries, stop until the
+    // spec changes.
+    let upgrade = live.is_some();
+    let failures = release_status::consecutive_failures(obj);
+    let allowed = retries(obj, upgrade);
+    if failures > allowed {
+        return retries_exhausted(obj, failures, allowed, upgrade);
     }
     deploy(obj, ctx, ap, n, store, hist, want, live).await
+}
+
+/// Stalled: `failures` failed installs/upgrades, more than `retries` allow.
+fn retries_exhausted(obj: &HelmRelease, failures: i64, retries: i64, upgrade: bool) -> Outcome {
+    let last = obj
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == READY));
+    if let Some(c) = last.filter(|c| c.reason == RETRIES_EXHAUSTED) {
+        return failed(RETRIES_EXHAUSTED, c.message.clone(), true);
+    }
+    let verb = if upgrade { "upgrade" } else { "install" };
+    let cause = last.map(|c| c.message.as_str()).unwrap_or_default();
+    failed(
+        RETRIES_EXHAUSTED,
+        format!(
+            "{verb} failed {failures} time(s) (remediation retries: {retries}); not retrying until the spec changes. Last failure: {cause}"
+        ),
+        true,
+    )
 }
 
 fn retries(obj: &HelmRelease, upgrade: bool) -> i64 {

@@ -82,7 +82,8 @@ pub fn compute(
     let waiting_released;
     let (ready, released, stalled) = match outcome {
         Outcome::Waiting { reason, message } => {
-            status.failures = old.failures;
+            let before = failures_at(obj, generation);
+            status.failures = (before > 0).then_some(before);
             waiting_released = match live {
                 Some(r) => (ConditionStatus::True, "Deployed", released_message(r)),
                 None => (ConditionStatus::False, reason.as_str(), message.as_str()),
@@ -103,7 +104,12 @@ pub fn compute(
             message,
             stalled,
         } => {
-            status.failures = Some(old.failures.unwrap_or(0) + 1);
+            let before = failures_at(obj, generation);
+            status.failures = if counts_as_attempt(reason) {
+                Some(before + 1)
+            } else {
+                (before > 0).then_some(before)
+            };
             let released = match live {
                 Some(r) => (ConditionStatus::True, "Deployed", released_message(r)),
                 None => (ConditionStatus::False, reason.as_str(), message.as_str()),
@@ -148,6 +154,26 @@ pub fn compute(
     }
     status.conditions = conds;
     status
+}
+
+/// Reasons of failed install/upgrade attempts, which count towards
+/// `install.remediation.retries` / `upgrade.remediation.retries`.
+fn counts_as_attempt(reason: &str) -> bool {
+    matches!(reason, "InstallFailed" | "UpgradeFailed")
+}
+
+/// Consecutive failed install/upgrade attempts recorded in `status` at
+/// `generation` (a spec change starts over).
+fn failures_at(obj: &HelmRelease, generation: Option<i64>) -> i64 {
+    match &obj.status {
+        Some(s) if s.observed_generation == generation => s.failures.unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Consecutive failed install/upgrade attempts of the current spec.
+pub fn consecutive_failures(obj: &HelmRelease) -> i64 {
+    failures_at(obj, obj.metadata.generation)
 }
 
 fn released_message(r: &Release) -> &'static str {
