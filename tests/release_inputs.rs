@@ -611,3 +611,117 @@ async fn service_account_rights_are_used_to_apply() {
     assert_eq!(st.revision, Some(1));
     drop(rudder);
 }
+
+#[tokio::test]
+async fn capabilities_see_crds_installed_after_start() {
+    let client = e2e::client().await;
+    e2e::install_crds(&client).await;
+    let ns = TestNamespace::create(&client, "relcaps").await;
+    let n = ns.name.as_str();
+    let group = format!("{n}.example.com");
+    let gated = format!(
+        "{{{{- if .Capabilities.APIVersions.Has \"{group}/v1\" }}}}\n{CM_TEMPLATE}---\napiVersion: {group}/v1\nkind: Gadget\nmetadata:\n  name: {{{{ .Release.Name }}}}\n{{{{- end }}}}\n"
+    );
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let site = serve(repository_files(&[
+        write_chart(
+            tmp.path(),
+            "app",
+            "0.1.0",
+            &[
+                ("templates/cm.yaml", CM_TEMPLATE),
+                ("values.yaml", "v: one\n"),
+            ],
+        ),
+        write_chart(
+            tmp.path(),
+            "gated",
+            "0.1.0",
+            &[
+                ("templates/gated.yaml", &gated),
+                ("values.yaml", "v: gated\n"),
+            ],
+        ),
+    ]))
+    .await;
+    create_repository(&client, n, "charts", &site.base()).await;
+    let releases: Api<HelmRelease> = Api::namespaced(client.clone(), n);
+    releases
+        .create(
+            &PostParams::default(),
+            &release("first", "charts", "app", "0.1.0", json!({})),
+        )
+        .await
+        .expect("create");
+    let rudder = Rudder::start(n, "caps", &[]);
+    // rudder has discovered the cluster (it rendered and applied a release).
+    wait_revision(&releases, "first", 1).await;
+
+    let crd = format!(
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: gadgets.{group}\nspec:\n  group: {group}\n  scope: Namespaced\n  names: {{plural: gadgets, singular: gadget, kind: Gadget}}\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}\n"
+    );
+    let kc = e2e::kubeconfig().to_str().expect("path").to_string();
+    e2e::tool(
+        "kubectl",
+        &["--kubeconfig", &kc, "apply", "-f", "-"],
+        Some(&crd),
+    );
+    let crd_name = format!("crd/gadgets.{group}");
+    let _cleanup = DeleteOnDrop(crd_name.clone());
+    e2e::tool(
+        "kubectl",
+        &[
+            "--kubeconfig",
+            &kc,
+            "wait",
+            "--for",
+            "condition=Established",
+            &crd_name,
+            "--timeout",
+            "60s",
+        ],
+        None,
+    );
+    releases
+        .create(
+            &PostParams::default(),
+            &release("gated", "charts", "gated", "0.1.0", json!({})),
+        )
+        .await
+        .expect("create");
+    wait_revision(&releases, "gated", 1).await;
+    let cm = configmap(&client, n, "gated-cm").await;
+    let gadget = e2e::tool(
+        "kubectl",
+        &[
+            "--kubeconfig",
+            &kc,
+            "get",
+            &format!("gadgets.{group}"),
+            "gated",
+            "-n",
+            n,
+            "-o",
+            "name",
+        ],
+        None,
+    );
+    assert!(cm.is_some(), "the gated ConfigMap was not rendered");
+    assert_eq!(gadget.trim(), format!("gadget.{group}/gated"));
+    let manifest = helm(&["get", "manifest", "gated", "-n", n]);
+    assert!(manifest.contains("kind: Gadget"), "{manifest}");
+    drop(rudder);
+}
+
+/// Deletes a cluster-scoped object with kubectl when dropped (also when
+/// the test fails).
+struct DeleteOnDrop(String);
+
+impl Drop for DeleteOnDrop {
+    fn drop(&mut self) {
+        let _ = Command::new("kubectl")
+            .args(["delete", &self.0, "--wait=false"])
+            .env("KUBECONFIG", e2e::kubeconfig())
+            .output();
+    }
+}

@@ -225,6 +225,7 @@ mod send_tests {
         let t = std::time::Duration::from_secs(1);
         is_send(a.capabilities());
         is_send(a.refresh_discovery());
+        is_send(a.forget_discovery());
         is_send(a.resources("", ""));
         is_send(a.check_ownership(&r, &rel));
         is_send(a.apply(&r, &rel));

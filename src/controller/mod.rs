@@ -294,6 +294,7 @@ async fn run_controllers(
             }
         }
     };
+    let (ctx_crds, stop_crds) = (ctx.clone(), stop.clone());
     let releases = releases
         .graceful_shutdown_on(stop.clone().cancelled_owned())
         .run(reconcile_release::reconcile, error_policy, ctx.clone())
@@ -302,7 +303,36 @@ async fn run_controllers(
         .graceful_shutdown_on(stop.cancelled_owned())
         .run(reconcile_repository::reconcile, error_policy, ctx)
         .for_each(log_result);
-    tokio::join!(releases, repositories, synced);
+    let crds = forget_discovery_on_crd_change(ctx_crds, stop_crds);
+    tokio::join!(releases, repositories, synced, crds);
+}
+
+/// Drops the discovery cache whenever a CustomResourceDefinition is added,
+/// changed (e.g. becomes Established) or deleted, so the next render's
+/// `.Capabilities.APIVersions` (and kind mapping) sees CRDs installed after
+/// rudder started; discovery runs again lazily, once for many events.
+async fn forget_discovery_on_crd_change(ctx: Arc<Context>, stop: CancellationToken) {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    use kube::runtime::WatchStreamExt;
+    let api: Api<CustomResourceDefinition> = Api::all(ctx.client.clone());
+    let events = watcher(api, watcher::Config::default()).default_backoff();
+    tokio::pin!(events);
+    let mut synced = false;
+    loop {
+        let event = tokio::select! {
+            () = stop.cancelled() => return,
+            e = events.next() => e,
+        };
+        match event {
+            None => return,
+            Some(Err(e)) => tracing::warn!(error = %e, "watching CustomResourceDefinitions"),
+            Some(Ok(watcher::Event::InitDone)) => synced = true,
+            Some(Ok(watcher::Event::Apply(_) | watcher::Event::Delete(_))) if synced => {
+                ctx.applier.forget_discovery().await;
+            }
+            Some(Ok(_)) => {}
+        }
+    }
 }
 
 /// Re-queues the HelmReleases that use a HelmRepository whose index

@@ -508,6 +508,12 @@ async fn deploy(
     };
     let new_res = match send(ap.resources(&built.manifest, &n.target)).await {
         Ok(r) => r,
+        Err(e @ ApplyError::UnknownKind { .. }) => {
+            // Perhaps a CRD appeared since discovery ran: rediscover, and
+            // retry (with back-off) rather than stall.
+            ap.forget_discovery().await;
+            return failed("RenderFailed", e.to_string(), false);
+        }
         Err(e) => return failed("RenderFailed", e.to_string(), true),
     };
     if let Err(e) = send(ap.check_ownership(&new_res, &owner)).await {
