@@ -14,6 +14,7 @@ pub mod leader;
 pub mod metrics;
 pub mod reconcile_release;
 pub mod reconcile_repository;
+pub mod release_failure;
 pub mod release_status;
 pub mod sources;
 pub mod status;

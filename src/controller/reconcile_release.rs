@@ -20,17 +20,18 @@ use kube::{Api, Resource as _, ResourceExt};
 use serde_json::{Map as JsonMap, Value as Json};
 
 use super::metrics::Outcome as MetricOutcome;
+use super::release_failure::Failure;
 use super::release_status::{self, Outcome};
-use super::sources::{PulledChart, SourceError, load_pulled};
+use super::sources::{PulledChart, load_pulled};
 use super::status::FIELD_MANAGER;
-use super::values::{self, ValuesError};
+use super::values;
 use super::{Context, requeue_after};
 use crate::api::HelmRelease;
 use crate::api::condition::{ConditionStatus, READY};
 use crate::api::duration::parse_duration;
 use crate::api::helmrelease::CrdPolicy;
 use crate::apply::{Applier, ApplyError, ReleaseRef, Resource};
-use crate::release::build::{BuildError, Built, build};
+use crate::release::build::{Built, build};
 use crate::release::history::{self, now_rfc3339};
 use crate::release::record::{HookRecord, NewRelease};
 use crate::release::store::{
@@ -227,7 +228,7 @@ fn applier_for(obj: &HelmRelease, ctx: &Context, n: &Names) -> Result<Applier, O
         Some(sa) => ctx
             .impersonation
             .applier(&ctx.applier, &n.namespace, sa)
-            .map_err(|e| failed("ImpersonationFailed", e.to_string(), true)),
+            .map_err(|e| Failure::Impersonation(e).into()),
     }
 }
 
@@ -327,15 +328,15 @@ fn failed(reason: &str, message: impl Into<String>, stalled: bool) -> Outcome {
     }
 }
 
-async fn desired(obj: &HelmRelease, ctx: &Context, n: &Names) -> Result<Desired, Outcome> {
+async fn desired(obj: &HelmRelease, ctx: &Context, n: &Names) -> Result<Desired, Failure> {
     let pulled = ctx
         .sources
         .pull_chart(&ctx.client, &n.namespace, &obj.spec.chart)
         .await
-        .map_err(|e| failed(source_reason(&e), e.to_string(), false))?;
+        .map_err(Failure::Pull)?;
     let config = values::compose(&ctx.client, &n.namespace, &obj.spec)
         .await
-        .map_err(|e: ValuesError| failed("ValuesError", e.to_string(), false))?;
+        .map_err(Failure::Values)?;
     let mut chart_digest = pulled.digest.clone();
     for d in &pulled.dependencies {
         chart_digest.push(',');
@@ -351,16 +352,6 @@ async fn desired(obj: &HelmRelease, ctx: &Context, n: &Names) -> Result<Desired,
         config,
         annotations,
     })
-}
-
-fn source_reason(e: &SourceError) -> &'static str {
-    match e {
-        SourceError::RepositoryNotFound { .. } => "RepositoryNotFound",
-        SourceError::Pull { .. } | SourceError::Oci { .. } | SourceError::Client { .. } => {
-            "ChartPullFailed"
-        }
-        _ => "ChartNotReady",
-    }
 }
 
 fn same_inputs(s: &StoredRelease, annotations: &BTreeMap<String, String>) -> bool {
@@ -381,7 +372,7 @@ async fn follow_spec(
 ) -> Outcome {
     let want = match desired(obj, ctx, n).await {
         Ok(d) => d,
-        Err(o) => return o,
+        Err(f) => return f.into(),
     };
     let live = hist
         .iter()
@@ -451,7 +442,7 @@ async fn render(
     config: &JsonMap<String, Json>,
     version: i64,
     upgrade: bool,
-) -> Result<Built, String> {
+) -> Result<Built, Failure> {
     let mut opts = RenderOptions {
         release_name: n.release.clone(),
         namespace: n.target.clone(),
@@ -461,7 +452,7 @@ async fn render(
     };
     let caps = send(ctx.applier.capabilities())
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(Failure::Capabilities)?;
     caps.apply_to(&mut opts);
     let pulled = pulled.clone();
     let config = config.clone();
@@ -472,15 +463,15 @@ async fn render(
     let (tx, rx) = tokio::sync::oneshot::channel();
     crate::render::spawn_render(move || {
         let built = load_pulled(&pulled)
-            .map_err(|e| e.to_string())
-            .and_then(|chart| build(chart, &config, &opts).map_err(|e: BuildError| e.to_string()));
+            .map_err(Failure::Load)
+            .and_then(|chart| build(chart, &config, &opts).map_err(Failure::Build));
         // The receiver is gone only if the reconciliation was dropped.
         let _ = tx.send(built);
     })
-    .map_err(|e| format!("cannot start render thread: {e}"))?;
-    let result = rx
-        .await
-        .map_err(|_| "rendering template failed: render thread panicked".to_string())?;
+    .map_err(|e| Failure::RenderThread(format!("cannot start render thread: {e}")))?;
+    let result = rx.await.map_err(|_| {
+        Failure::RenderThread("rendering template failed: render thread panicked".into())
+    })?;
     ctx.metrics.observe_render(start);
     result
 }
@@ -498,27 +489,14 @@ async fn deploy(
 ) -> Outcome {
     let upgrade = live.is_some();
     let version = history::next_version(hist.iter().map(|s| &s.release));
-    let built = match render(ctx, n, &want.pulled, &want.config, version, upgrade).await {
-        Ok(b) => b,
-        Err(e) => return failed("RenderFailed", e, true),
-    };
     let owner = ReleaseRef {
         name: n.release.clone(),
         namespace: n.target.clone(),
     };
-    let new_res = match send(ap.resources(&built.manifest, &n.target)).await {
-        Ok(r) => r,
-        Err(e @ ApplyError::UnknownKind { .. }) => {
-            // Perhaps a CRD appeared since discovery ran: rediscover, and
-            // retry (with back-off) rather than stall.
-            ap.forget_discovery().await;
-            return failed("RenderFailed", e.to_string(), false);
-        }
-        Err(e) => return failed("RenderFailed", e.to_string(), true),
+    let (built, new_res) = match prepare(ctx, ap, n, &want, &owner, version, upgrade).await {
+        Ok(p) => p,
+        Err(f) => return f.into(),
     };
-    if let Err(e) = send(ap.check_ownership(&new_res, &owner)).await {
-        return ownership_failure(e, upgrade);
-    }
     let now = now_rfc3339();
     let first = hist
         .first()
@@ -551,7 +529,7 @@ async fn deploy(
     }
     .into();
     if let Err(e) = store.create(&rel, &want.annotations).await {
-        return failed("StorageFailed", e.to_string(), false);
+        return Failure::from(e).into();
     }
     hist.push(StoredRelease {
         release: rel.clone(),
@@ -586,7 +564,7 @@ async fn deploy(
             )
             .await
             {
-                return failed("StorageFailed", e.to_string(), false);
+                return Failure::from(e).into();
             }
             let message = format!(
                 "{verb} of revision {version} ({} {}) complete",
@@ -628,15 +606,33 @@ async fn deploy(
     }
 }
 
-/// A failed ownership check: a conflict stalls; anything else (e.g. the
-/// API server's Forbidden for an impersonated service account) is an
-/// install or upgrade failure, retried.
-fn ownership_failure(e: ApplyError, upgrade: bool) -> Outcome {
-    match e {
-        ApplyError::Ownership(_) => failed("OwnershipConflict", e.to_string(), true),
-        _ if upgrade => failed("UpgradeFailed", e.to_string(), false),
-        _ => failed("InstallFailed", e.to_string(), false),
-    }
+/// Renders revision `version` and reads its manifest into objects that
+/// pass the ownership check: everything decided before any write.
+async fn prepare(
+    ctx: &Context,
+    ap: &Applier,
+    n: &Names,
+    want: &Desired,
+    owner: &ReleaseRef,
+    version: i64,
+    upgrade: bool,
+) -> Result<(Built, Vec<Resource>), Failure> {
+    let built = render(ctx, n, &want.pulled, &want.config, version, upgrade).await?;
+    let new_res = match send(ap.resources(&built.manifest, &n.target)).await {
+        Ok(r) => r,
+        Err(e) => {
+            if matches!(e, ApplyError::UnknownKind { .. }) {
+                // Perhaps a CRD appeared since discovery ran: rediscover
+                // before the retry.
+                ap.forget_discovery().await;
+            }
+            return Err(Failure::Manifest(e));
+        }
+    };
+    send(ap.check_ownership(&new_res, owner))
+        .await
+        .map_err(|source| Failure::Ownership { source, upgrade })?;
+    Ok((built, new_res))
 }
 
 /// CRDs, pre-hooks, apply, prune, post-hooks, wait. Returns the number of
@@ -754,14 +750,11 @@ async fn rollback(
         "spec.revision pins revision {target}; chart and values changes are not applied until it is cleared"
     );
     let Some(idx) = hist.iter().position(|s| s.release.version == target) else {
-        return failed(
-            "RevisionNotFound",
-            format!(
-                "revision {target} of release {} does not exist (never made, or pruned); nothing changed",
-                n.release
-            ),
-            true,
-        );
+        return Failure::RevisionNotFound {
+            revision: target,
+            release: n.release.clone(),
+        }
+        .into();
     };
     let live = history::deployed(hist.iter().map(|s| &s.release)).map(|r| r.version);
     if live == Some(target) {
@@ -776,10 +769,14 @@ async fn rollback(
     };
     let new_res = match send(ap.resources(&hist[idx].release.manifest, &n.target)).await {
         Ok(r) => r,
-        Err(e) => return failed("RollbackFailed", e.to_string(), true),
+        Err(e) => return Failure::RollbackManifest(e).into(),
     };
-    if let Err(e) = send(ap.check_ownership(&new_res, &owner)).await {
-        return failed("OwnershipConflict", e.to_string(), true);
+    if let Err(source) = send(ap.check_ownership(&new_res, &owner)).await {
+        return Failure::Ownership {
+            source,
+            upgrade: true,
+        }
+        .into();
     }
     let old_res = match live.and_then(|v| hist.iter().find(|s| s.release.version == v)) {
         Some(l) => send(ap.resources(&l.release.manifest, &n.target))
@@ -792,7 +789,7 @@ async fn rollback(
         s.release.info.status = Status::PendingRollback;
         s.release.info.description = format!("Rollback from {}", live.unwrap_or(0));
         if let Err(e) = store.update(&s.release, &s.annotations).await {
-            return failed("StorageFailed", e.to_string(), false);
+            return Failure::from(e).into();
         }
     }
     let applied = async {
@@ -809,7 +806,7 @@ async fn rollback(
             s.release.info.last_deployed = now_rfc3339();
             let rel = s.release.clone();
             if let Err(e) = finish(store, hist, rel, live, obj).await {
-                return failed("StorageFailed", e.to_string(), false);
+                return Failure::from(e).into();
             }
             let message = format!(
                 "rolled back to revision {target} from {}",
