@@ -172,6 +172,11 @@ impl Applier {
         Ok(())
     }
 
+    /// Drops the cached discovery: the next use runs it again (CRDs changed).
+    pub async fn forget_discovery(&self) {
+        *self.discovery.write().await = None;
+    }
+
     /// The cached discovery, running it the first time.
     pub(crate) async fn discovered(&self) -> Result<Arc<Discovered>, ApplyError> {
         if let Some(d) = self.discovery.read().await.as_ref() {

@@ -187,6 +187,16 @@ impl Applier {
         }
     }
 
+    /// An Applier acting with `client` (e.g. one impersonating a service
+    /// account) that shares this one's discovery cache and write counter.
+    pub fn with_client(&self, client: kube::Client) -> Applier {
+        Applier {
+            client,
+            discovery: self.discovery.clone(),
+            writes: self.writes.clone(),
+        }
+    }
+
     /// The client this applier uses.
     pub fn client(&self) -> &kube::Client {
         &self.client
@@ -215,6 +225,7 @@ mod send_tests {
         let t = std::time::Duration::from_secs(1);
         is_send(a.capabilities());
         is_send(a.refresh_discovery());
+        is_send(a.forget_discovery());
         is_send(a.resources("", ""));
         is_send(a.check_ownership(&r, &rel));
         is_send(a.apply(&r, &rel));

@@ -94,6 +94,9 @@ pub enum RunError {
     /// No usable kubeconfig or in-cluster configuration.
     #[error("connecting to Kubernetes: {0}")]
     Client(#[from] kube::Error),
+    /// No kubeconfig or in-cluster configuration was found.
+    #[error("loading the Kubernetes configuration: {0}")]
+    Config(String),
     /// The controller failed.
     #[error(transparent)]
     Controller(#[from] controller::ControllerError),
@@ -130,7 +133,10 @@ fn run_inner(args: RunArgs) -> Result<(), RunError> {
 }
 
 async fn async_main(args: RunArgs) -> Result<(), RunError> {
-    let client = kube::Client::try_default().await?;
+    let config = kube::Config::infer()
+        .await
+        .map_err(|e| RunError::Config(e.to_string()))?;
+    let client = kube::Client::try_from(config.clone())?;
     let namespace = args
         .leader_election_namespace
         .clone()
@@ -154,6 +160,7 @@ async fn async_main(args: RunArgs) -> Result<(), RunError> {
         shutdown_timeout: args.shutdown_timeout,
         cache_dir: Some(args.cache_dir),
         cache_memory: args.cache_memory,
+        kube_config: Some(config),
     };
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));

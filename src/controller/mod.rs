@@ -7,11 +7,14 @@
 //! drain the controllers, release the Lease, stop serving. Losing the Lease
 //! stops the controllers and returns to standby.
 
+pub mod backoff;
 pub mod http;
+pub mod impersonate;
 pub mod leader;
 pub mod metrics;
 pub mod reconcile_release;
 pub mod reconcile_repository;
+pub mod release_failure;
 pub mod release_status;
 pub mod sources;
 pub mod status;
@@ -58,6 +61,9 @@ pub struct Options {
     pub cache_dir: Option<std::path::PathBuf>,
     /// Bytes of chart archives kept in memory.
     pub cache_memory: u64,
+    /// The configuration `client` was made from; needed to impersonate a
+    /// HelmRelease's `serviceAccountName` (`None`: impersonation fails).
+    pub kube_config: Option<kube::Config>,
 }
 
 /// What reconcilers share.
@@ -75,6 +81,10 @@ pub struct Context {
     /// API writes of the HelmRelease reconciler other than the Applier's
     /// (records, status, events, finalizers).
     pub release_writes: Arc<std::sync::atomic::AtomicU64>,
+    /// Appliers acting as service accounts (`serviceAccountName`).
+    pub impersonation: impersonate::Impersonation,
+    /// Back-off of failing HelmReleases.
+    pub backoff: backoff::Backoff,
 }
 
 /// Why the controller process stopped with an error.
@@ -135,6 +145,8 @@ pub async fn run(
         repo_tracker: Default::default(),
         applier: crate::apply::Applier::new(client.clone()),
         release_writes: Arc::default(),
+        impersonation: impersonate::Impersonation::new(options.kube_config.clone()),
+        backoff: Default::default(),
     });
     let mut elector = LeaderElector::new(client, options.lease.clone());
     let result = elect_and_run(&mut elector, &ctx, &health, &options, &shutdown).await;
@@ -263,6 +275,7 @@ async fn run_controllers(
     );
     let releases = requeue_on_index_change(releases, &ctx.client, ns);
     let releases = requeue_on_values_change(releases, &ctx.client, ns);
+    let releases = requeue_dependents(releases, &ctx.client, ns);
     let repositories = Controller::new(
         api_for::<HelmRepository>(&ctx.client, ns),
         watcher::Config::default(),
@@ -282,6 +295,7 @@ async fn run_controllers(
             }
         }
     };
+    let (ctx_crds, stop_crds) = (ctx.clone(), stop.clone());
     let releases = releases
         .graceful_shutdown_on(stop.clone().cancelled_owned())
         .run(reconcile_release::reconcile, error_policy, ctx.clone())
@@ -290,7 +304,36 @@ async fn run_controllers(
         .graceful_shutdown_on(stop.cancelled_owned())
         .run(reconcile_repository::reconcile, error_policy, ctx)
         .for_each(log_result);
-    tokio::join!(releases, repositories, synced);
+    let crds = forget_discovery_on_crd_change(ctx_crds, stop_crds);
+    tokio::join!(releases, repositories, synced, crds);
+}
+
+/// Drops the discovery cache whenever a CustomResourceDefinition is added,
+/// changed (e.g. becomes Established) or deleted, so the next render's
+/// `.Capabilities.APIVersions` (and kind mapping) sees CRDs installed after
+/// rudder started; discovery runs again lazily, once for many events.
+async fn forget_discovery_on_crd_change(ctx: Arc<Context>, stop: CancellationToken) {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    use kube::runtime::WatchStreamExt;
+    let api: Api<CustomResourceDefinition> = Api::all(ctx.client.clone());
+    let events = watcher(api, watcher::Config::default()).default_backoff();
+    tokio::pin!(events);
+    let mut synced = false;
+    loop {
+        let event = tokio::select! {
+            () = stop.cancelled() => return,
+            e = events.next() => e,
+        };
+        match event {
+            None => return,
+            Some(Err(e)) => tracing::warn!(error = %e, "watching CustomResourceDefinitions"),
+            Some(Ok(watcher::Event::InitDone)) => synced = true,
+            Some(Ok(watcher::Event::Apply(_) | watcher::Event::Delete(_))) if synced => {
+                ctx.applier.forget_discovery().await;
+            }
+            Some(Ok(_)) => {}
+        }
+    }
 }
 
 /// Re-queues the HelmReleases that use a HelmRepository whose index
@@ -389,6 +432,35 @@ fn requeue_on_values_change(
                 )
             },
         )
+}
+
+/// Re-queues the HelmReleases whose `dependsOn` names a HelmRelease that
+/// changed (e.g. became Ready), so dependents do not wait for their requeue.
+fn requeue_dependents(
+    releases: Controller<HelmRelease>,
+    client: &Client,
+    ns: Option<&str>,
+) -> Controller<HelmRelease> {
+    let store = releases.store();
+    releases.watches(
+        api_for::<HelmRelease>(client, ns),
+        watcher::Config::default(),
+        move |dep: HelmRelease| {
+            let dep_ns = dep.metadata.namespace.clone().unwrap_or_default();
+            let dep_name = dep.metadata.name.clone().unwrap_or_default();
+            store
+                .state()
+                .iter()
+                .filter(|r| {
+                    let own = r.metadata.namespace.as_deref().unwrap_or_default();
+                    r.spec.depends_on.iter().any(|d| {
+                        d.name == dep_name && d.namespace.as_deref().unwrap_or(own) == dep_ns
+                    })
+                })
+                .map(|r| ObjectRef::from_obj(r.as_ref()))
+                .collect::<Vec<_>>()
+        },
+    )
 }
 
 /// Whether `release` takes its chart from HelmRepository `ns/name`.

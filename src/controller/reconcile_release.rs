@@ -20,16 +20,18 @@ use kube::{Api, Resource as _, ResourceExt};
 use serde_json::{Map as JsonMap, Value as Json};
 
 use super::metrics::Outcome as MetricOutcome;
+use super::release_failure::Failure;
 use super::release_status::{self, Outcome};
-use super::sources::{PulledChart, SourceError, load_pulled};
+use super::sources::{PulledChart, load_pulled};
 use super::status::FIELD_MANAGER;
-use super::values::{self, ValuesError};
+use super::values;
 use super::{Context, requeue_after};
 use crate::api::HelmRelease;
+use crate::api::condition::{ConditionStatus, READY};
 use crate::api::duration::parse_duration;
 use crate::api::helmrelease::CrdPolicy;
-use crate::apply::{ApplyError, ReleaseRef, Resource};
-use crate::release::build::{BuildError, Built, build};
+use crate::apply::{Applier, ApplyError, ReleaseRef, Resource};
+use crate::release::build::{Built, build};
 use crate::release::history::{self, now_rfc3339};
 use crate::release::record::{HookRecord, NewRelease};
 use crate::release::store::{
@@ -47,6 +49,10 @@ pub const FINALIZER: &str = "helm.rudder.dev/uninstall";
 const REPORTER: &str = "rudder";
 /// Requeue after a failure.
 const RETRY: Duration = Duration::from_secs(15);
+/// Reason of the stall after too many failed installs/upgrades.
+pub const RETRIES_EXHAUSTED: &str = "RetriesExhausted";
+/// Requeue while waiting for `spec.dependsOn`.
+const DEPENDENCY_RETRY: Duration = Duration::from_secs(5);
 
 /// A failed HelmRelease reconciliation.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +66,9 @@ pub enum ReleaseError {
     /// The finalizer machinery failed.
     #[error("finalizer: {0}")]
     Finalizer(String),
+    /// No Applier could be made for `spec.serviceAccountName`.
+    #[error("{0}")]
+    Impersonation(String),
     /// Uninstalling failed.
     #[error("uninstall: {0}")]
     Uninstall(Box<ApplyError>),
@@ -158,6 +167,11 @@ async fn apply(obj: &HelmRelease, ctx: &Context) -> Result<Action, ReleaseError>
     if obj.spec.suspend {
         return Ok(Action::await_change());
     }
+    let key = format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any());
+    let generation = obj.metadata.generation;
+    if let Some(wait) = ctx.backoff.wait(&key, generation, Instant::now()) {
+        return Ok(Action::requeue(wait));
+    }
     let n = names(obj);
     let store = store_for(ctx, &n);
     let mut hist = store.history(&n.release).await?;
@@ -172,9 +186,13 @@ async fn apply(obj: &HelmRelease, ctx: &Context) -> Result<Action, ReleaseError>
         )
         .await;
     }
-    let outcome = match obj.spec.revision {
-        Some(rev) => rollback(obj, ctx, &n, &store, &mut hist, rev).await,
-        None => follow_spec(obj, ctx, &n, &store, &mut hist).await,
+    let outcome = match (obj.spec.revision, applier_for(obj, ctx, &n)) {
+        (_, Err(o)) => o,
+        (Some(rev), Ok(ap)) => rollback(obj, ctx, &ap, &n, &store, &mut hist, rev).await,
+        (None, Ok(ap)) => match dependencies_waiting(obj, ctx).await {
+            Some(o) => o,
+            None => follow_spec(obj, ctx, &ap, &n, &store, &mut hist).await,
+        },
     };
     let status = release_status::compute(obj, &hist, &outcome);
     write_status(ctx, obj, &status).await?;
@@ -185,9 +203,73 @@ async fn apply(obj: &HelmRelease, ctx: &Context) -> Result<Action, ReleaseError>
             .unwrap_or("none"),
     );
     Ok(match outcome {
-        Outcome::Failed { stalled: false, .. } => Action::requeue(RETRY),
-        _ => requeue_after(&obj.spec.interval),
+        Outcome::Failed { stalled, .. } => {
+            let wait = ctx.backoff.failed(&key, generation, Instant::now());
+            if stalled {
+                requeue_after(&obj.spec.interval)
+            } else {
+                Action::requeue(wait)
+            }
+        }
+        Outcome::Waiting { .. } => Action::requeue(DEPENDENCY_RETRY),
+        Outcome::Ready { .. } => {
+            ctx.backoff.reset(&key);
+            requeue_after(&obj.spec.interval)
+        }
     })
+}
+
+/// The Applier acting for `obj`: rudder's own, or one impersonating
+/// `spec.serviceAccountName` (a service account in the HelmRelease's
+/// namespace, so a tenant cannot borrow another namespace's accounts).
+fn applier_for(obj: &HelmRelease, ctx: &Context, n: &Names) -> Result<Applier, Outcome> {
+    match &obj.spec.service_account_name {
+        None => Ok(ctx.applier.clone()),
+        Some(sa) => ctx
+            .impersonation
+            .applier(&ctx.applier, &n.namespace, sa)
+            .map_err(|e| Failure::Impersonation(e).into()),
+    }
+}
+
+/// `spec.dependsOn`: the first HelmRelease named there that is not
+/// Ready at its current generation, as a waiting outcome.
+async fn dependencies_waiting(obj: &HelmRelease, ctx: &Context) -> Option<Outcome> {
+    let own_ns = obj.namespace().unwrap_or_default();
+    for dep in &obj.spec.depends_on {
+        let ns = dep.namespace.as_deref().unwrap_or(&own_ns);
+        let api: Api<HelmRelease> = Api::namespaced(ctx.client.clone(), ns);
+        let why = match api.get_opt(&dep.name).await {
+            Ok(Some(d)) => dependency_problem(&d),
+            Ok(None) => Some("it does not exist".to_string()),
+            Err(e) => Some(format!("reading it failed: {e}")),
+        };
+        if let Some(why) = why {
+            return Some(Outcome::Waiting {
+                reason: "DependencyNotReady".into(),
+                message: format!(
+                    "waiting for dependency HelmRelease {ns}/{}: {why}",
+                    dep.name
+                ),
+            });
+        }
+    }
+    None
+}
+
+/// Why a dependency is not Ready at its current generation (`None`: it is).
+fn dependency_problem(dep: &HelmRelease) -> Option<String> {
+    let status = dep.status.as_ref();
+    let observed = status.and_then(|s| s.observed_generation);
+    if observed != dep.metadata.generation {
+        return Some("its current generation is not reconciled yet".into());
+    }
+    let ready = status.and_then(|s| s.conditions.iter().find(|c| c.type_ == READY));
+    match ready {
+        Some(c) if c.status == ConditionStatus::True => None,
+        Some(c) => Some(format!("not Ready ({}: {})", c.reason, c.message)),
+        None => Some("not Ready yet".into()),
+    }
 }
 
 /// Marks pending records of dead runs failed and fixes a doubly deployed
@@ -246,15 +328,15 @@ fn failed(reason: &str, message: impl Into<String>, stalled: bool) -> Outcome {
     }
 }
 
-async fn desired(obj: &HelmRelease, ctx: &Context, n: &Names) -> Result<Desired, Outcome> {
+async fn desired(obj: &HelmRelease, ctx: &Context, n: &Names) -> Result<Desired, Failure> {
     let pulled = ctx
         .sources
         .pull_chart(&ctx.client, &n.namespace, &obj.spec.chart)
         .await
-        .map_err(|e| failed(source_reason(&e), e.to_string(), false))?;
+        .map_err(Failure::Pull)?;
     let config = values::compose(&ctx.client, &n.namespace, &obj.spec)
         .await
-        .map_err(|e: ValuesError| failed("ValuesError", e.to_string(), false))?;
+        .map_err(Failure::Values)?;
     let mut chart_digest = pulled.digest.clone();
     for d in &pulled.dependencies {
         chart_digest.push(',');
@@ -272,16 +354,6 @@ async fn desired(obj: &HelmRelease, ctx: &Context, n: &Names) -> Result<Desired,
     })
 }
 
-fn source_reason(e: &SourceError) -> &'static str {
-    match e {
-        SourceError::RepositoryNotFound { .. } => "RepositoryNotFound",
-        SourceError::Pull { .. } | SourceError::Oci { .. } | SourceError::Client { .. } => {
-            "ChartPullFailed"
-        }
-        _ => "ChartNotReady",
-    }
-}
-
 fn same_inputs(s: &StoredRelease, annotations: &BTreeMap<String, String>) -> bool {
     annotations
         .iter()
@@ -293,13 +365,14 @@ fn same_inputs(s: &StoredRelease, annotations: &BTreeMap<String, String>) -> boo
 async fn follow_spec(
     obj: &HelmRelease,
     ctx: &Context,
+    ap: &Applier,
     n: &Names,
     store: &SecretStore,
     hist: &mut Vec<StoredRelease>,
 ) -> Outcome {
     let want = match desired(obj, ctx, n).await {
         Ok(d) => d,
-        Err(o) => return o,
+        Err(f) => return f.into(),
     };
     let live = hist
         .iter()
@@ -314,26 +387,35 @@ async fn follow_spec(
             message: format!("{} is live", release_status::describe(&l.release)),
         };
     }
-    // The same inputs already failed: wait for a spec or source change.
-    if let Some(last) = hist.last()
-        && last.release.status() == Status::Failed
-        && same_inputs(last, &want.annotations)
-        && obj.status.as_ref().and_then(|s| s.failures).unwrap_or(0) > retries(obj, live.is_some())
-    {
-        return failed(
-            if live.is_some() {
-                "UpgradeFailed"
-            } else {
-                "InstallFailed"
-            },
-            format!(
-                "revision {} failed: {}",
-                last.release.version, last.release.info.description
-            ),
-            true,
-        );
+    // Install/upgrade remediation: after `retries` retries, stop until the
+    // spec changes.
+    let upgrade = live.is_some();
+    let failures = release_status::consecutive_failures(obj);
+    let allowed = retries(obj, upgrade);
+    if failures > allowed {
+        return retries_exhausted(obj, failures, allowed, upgrade);
     }
-    deploy(obj, ctx, n, store, hist, want, live).await
+    deploy(obj, ctx, ap, n, store, hist, want, live).await
+}
+
+/// Stalled: `failures` failed installs/upgrades, more than `retries` allow.
+fn retries_exhausted(obj: &HelmRelease, failures: i64, retries: i64, upgrade: bool) -> Outcome {
+    let last = obj
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == READY));
+    if let Some(c) = last.filter(|c| c.reason == RETRIES_EXHAUSTED) {
+        return failed(RETRIES_EXHAUSTED, c.message.clone(), true);
+    }
+    let verb = if upgrade { "upgrade" } else { "install" };
+    let cause = last.map(|c| c.message.as_str()).unwrap_or_default();
+    failed(
+        RETRIES_EXHAUSTED,
+        format!(
+            "{verb} failed {failures} time(s) (remediation retries: {retries}); not retrying until the spec changes. Last failure: {cause}"
+        ),
+        true,
+    )
 }
 
 fn retries(obj: &HelmRelease, upgrade: bool) -> i64 {
@@ -360,7 +442,7 @@ async fn render(
     config: &JsonMap<String, Json>,
     version: i64,
     upgrade: bool,
-) -> Result<Built, String> {
+) -> Result<Built, Failure> {
     let mut opts = RenderOptions {
         release_name: n.release.clone(),
         namespace: n.target.clone(),
@@ -370,7 +452,7 @@ async fn render(
     };
     let caps = send(ctx.applier.capabilities())
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(Failure::Capabilities)?;
     caps.apply_to(&mut opts);
     let pulled = pulled.clone();
     let config = config.clone();
@@ -381,15 +463,15 @@ async fn render(
     let (tx, rx) = tokio::sync::oneshot::channel();
     crate::render::spawn_render(move || {
         let built = load_pulled(&pulled)
-            .map_err(|e| e.to_string())
-            .and_then(|chart| build(chart, &config, &opts).map_err(|e: BuildError| e.to_string()));
+            .map_err(Failure::Load)
+            .and_then(|chart| build(chart, &config, &opts).map_err(Failure::Build));
         // The receiver is gone only if the reconciliation was dropped.
         let _ = tx.send(built);
     })
-    .map_err(|e| format!("cannot start render thread: {e}"))?;
-    let result = rx
-        .await
-        .map_err(|_| "rendering template failed: render thread panicked".to_string())?;
+    .map_err(|e| Failure::RenderThread(format!("cannot start render thread: {e}")))?;
+    let result = rx.await.map_err(|_| {
+        Failure::RenderThread("rendering template failed: render thread panicked".into())
+    })?;
     ctx.metrics.observe_render(start);
     result
 }
@@ -398,6 +480,7 @@ async fn render(
 async fn deploy(
     obj: &HelmRelease,
     ctx: &Context,
+    ap: &Applier,
     n: &Names,
     store: &SecretStore,
     hist: &mut Vec<StoredRelease>,
@@ -406,24 +489,17 @@ async fn deploy(
 ) -> Outcome {
     let upgrade = live.is_some();
     let version = history::next_version(hist.iter().map(|s| &s.release));
-    let built = match render(ctx, n, &want.pulled, &want.config, version, upgrade).await {
-        Ok(b) => b,
-        Err(e) => return failed("RenderFailed", e, true),
-    };
     let owner = ReleaseRef {
         name: n.release.clone(),
         namespace: n.target.clone(),
     };
-    let new_res = match send(ctx.applier.resources(&built.manifest, &n.target)).await {
-        Ok(r) => r,
-        Err(e) => return failed("RenderFailed", e.to_string(), true),
+    let (built, new_res) = match prepare(ctx, ap, n, &want, &owner, version, upgrade).await {
+        Ok(p) => p,
+        Err(f) => return f.into(),
     };
-    if let Err(e) = send(ctx.applier.check_ownership(&new_res, &owner)).await {
-        return failed("OwnershipConflict", e.to_string(), true);
-    }
     // The record may live in the target namespace: create it first.
     if obj.spec.create_namespace
-        && let Err(e) = send(ctx.applier.ensure_namespace(&n.target)).await
+        && let Err(e) = send(ap.ensure_namespace(&n.target)).await
     {
         return failed("InstallFailed", e.to_string(), false);
     }
@@ -459,20 +535,20 @@ async fn deploy(
     }
     .into();
     if let Err(e) = store.create(&rel, &want.annotations).await {
-        return failed("StorageFailed", e.to_string(), false);
+        return Failure::from(e).into();
     }
     hist.push(StoredRelease {
         release: rel.clone(),
         annotations: want.annotations.clone(),
     });
     let old_res = match &live {
-        Some(l) => send(ctx.applier.resources(&l.release.manifest, &n.target))
+        Some(l) => send(ap.resources(&l.release.manifest, &n.target))
             .await
             .unwrap_or_default(),
         None => Vec::new(),
     };
     let result = roll_out(
-        obj, ctx, n, &owner, &built, &hooks, &old_res, &new_res, upgrade,
+        obj, ap, n, &owner, &built, &hooks, &old_res, &new_res, upgrade,
     )
     .await;
     let (verb, ok_reason, fail_reason) = if upgrade {
@@ -494,7 +570,7 @@ async fn deploy(
             )
             .await
             {
-                return failed("StorageFailed", e.to_string(), false);
+                return Failure::from(e).into();
             }
             let message = format!(
                 "{verb} of revision {version} ({} {}) complete",
@@ -536,12 +612,41 @@ async fn deploy(
     }
 }
 
+/// Renders revision `version` and reads its manifest into objects that
+/// pass the ownership check: everything decided before any write.
+async fn prepare(
+    ctx: &Context,
+    ap: &Applier,
+    n: &Names,
+    want: &Desired,
+    owner: &ReleaseRef,
+    version: i64,
+    upgrade: bool,
+) -> Result<(Built, Vec<Resource>), Failure> {
+    let built = render(ctx, n, &want.pulled, &want.config, version, upgrade).await?;
+    let new_res = match send(ap.resources(&built.manifest, &n.target)).await {
+        Ok(r) => r,
+        Err(e) => {
+            if matches!(e, ApplyError::UnknownKind { .. }) {
+                // Perhaps a CRD appeared since discovery ran: rediscover
+                // before the retry.
+                ap.forget_discovery().await;
+            }
+            return Err(Failure::Manifest(e));
+        }
+    };
+    send(ap.check_ownership(&new_res, owner))
+        .await
+        .map_err(|source| Failure::Ownership { source, upgrade })?;
+    Ok((built, new_res))
+}
+
 /// CRDs, pre-hooks, apply, prune, post-hooks, wait. Returns the number of
 /// objects applied.
 #[allow(clippy::too_many_arguments)]
 async fn roll_out(
     obj: &HelmRelease,
-    ctx: &Context,
+    ap: &Applier,
     n: &Names,
     owner: &ReleaseRef,
     built: &Built,
@@ -566,30 +671,22 @@ async fn roll_out(
             i.is_some_and(|i| i.disable_hooks),
         )
     };
-    if send(ctx.applier.install_crds(&built.crds, crds, timeout)).await? > 0 {
-        send(ctx.applier.refresh_discovery()).await?;
+    if send(ap.install_crds(&built.crds, crds, timeout)).await? > 0 {
+        send(ap.refresh_discovery()).await?;
     }
     let phase = if upgrade { "upgrade" } else { "install" };
     if !no_hooks {
-        send(
-            ctx.applier
-                .run_hooks(hooks, &format!("pre-{phase}"), &n.target, timeout),
-        )
-        .await?;
+        send(ap.run_hooks(hooks, &format!("pre-{phase}"), &n.target, timeout)).await?;
     }
-    let report = send(ctx.applier.apply(new_res, owner)).await?;
+    let report = send(ap.apply(new_res, owner)).await?;
     if upgrade {
-        send(ctx.applier.prune(old_res, new_res)).await?;
+        send(ap.prune(old_res, new_res)).await?;
     }
     if !no_hooks {
-        send(
-            ctx.applier
-                .run_hooks(hooks, &format!("post-{phase}"), &n.target, timeout),
-        )
-        .await?;
+        send(ap.run_hooks(hooks, &format!("post-{phase}"), &n.target, timeout)).await?;
     }
     if wait {
-        send(ctx.applier.wait_ready(new_res, timeout)).await?;
+        send(ap.wait_ready(new_res, timeout)).await?;
     }
     Ok(report.count())
 }
@@ -642,9 +739,11 @@ fn to_hook(h: &HookRecord) -> Hook {
 
 /// `spec.revision: N`: deploy N's recorded manifest, mark it deployed and
 /// the live one superseded; no new revision number.
+#[allow(clippy::too_many_arguments)]
 async fn rollback(
     obj: &HelmRelease,
     ctx: &Context,
+    ap: &Applier,
     n: &Names,
     store: &SecretStore,
     hist: &mut [StoredRelease],
@@ -654,14 +753,11 @@ async fn rollback(
         "spec.revision pins revision {target}; chart and values changes are not applied until it is cleared"
     );
     let Some(idx) = hist.iter().position(|s| s.release.version == target) else {
-        return failed(
-            "RevisionNotFound",
-            format!(
-                "revision {target} of release {} does not exist (never made, or pruned); nothing changed",
-                n.release
-            ),
-            true,
-        );
+        return Failure::RevisionNotFound {
+            revision: target,
+            release: n.release.clone(),
+        }
+        .into();
     };
     let live = history::deployed(hist.iter().map(|s| &s.release)).map(|r| r.version);
     if live == Some(target) {
@@ -674,20 +770,19 @@ async fn rollback(
         name: n.release.clone(),
         namespace: n.target.clone(),
     };
-    let new_res = match send(
-        ctx.applier
-            .resources(&hist[idx].release.manifest, &n.target),
-    )
-    .await
-    {
+    let new_res = match send(ap.resources(&hist[idx].release.manifest, &n.target)).await {
         Ok(r) => r,
-        Err(e) => return failed("RollbackFailed", e.to_string(), true),
+        Err(e) => return Failure::RollbackManifest(e).into(),
     };
-    if let Err(e) = send(ctx.applier.check_ownership(&new_res, &owner)).await {
-        return failed("OwnershipConflict", e.to_string(), true);
+    if let Err(source) = send(ap.check_ownership(&new_res, &owner)).await {
+        return Failure::Ownership {
+            source,
+            upgrade: true,
+        }
+        .into();
     }
     let old_res = match live.and_then(|v| hist.iter().find(|s| s.release.version == v)) {
-        Some(l) => send(ctx.applier.resources(&l.release.manifest, &n.target))
+        Some(l) => send(ap.resources(&l.release.manifest, &n.target))
             .await
             .unwrap_or_default(),
         None => Vec::new(),
@@ -697,12 +792,12 @@ async fn rollback(
         s.release.info.status = Status::PendingRollback;
         s.release.info.description = format!("Rollback from {}", live.unwrap_or(0));
         if let Err(e) = store.update(&s.release, &s.annotations).await {
-            return failed("StorageFailed", e.to_string(), false);
+            return Failure::from(e).into();
         }
     }
     let applied = async {
-        let report = send(ctx.applier.apply(&new_res, &owner)).await?;
-        send(ctx.applier.prune(&old_res, &new_res)).await?;
+        let report = send(ap.apply(&new_res, &owner)).await?;
+        send(ap.prune(&old_res, &new_res)).await?;
         Ok::<usize, ApplyError>(report.count())
     }
     .await;
@@ -714,7 +809,7 @@ async fn rollback(
             s.release.info.last_deployed = now_rfc3339();
             let rel = s.release.clone();
             if let Err(e) = finish(store, hist, rel, live, obj).await {
-                return failed("StorageFailed", e.to_string(), false);
+                return Failure::from(e).into();
             }
             let message = format!(
                 "rolled back to revision {target} from {}",
@@ -759,10 +854,14 @@ async fn cleanup(obj: &HelmRelease, ctx: &Context) -> Result<Action, ReleaseErro
     let store = store_for(ctx, &n);
     let hist = store.history(&n.release).await?;
     let terminating = namespace_terminating(ctx, &n.target).await;
+    let ap = match applier_for(obj, ctx, &n) {
+        Ok(ap) => ap,
+        Err(o) => return Err(ReleaseError::Impersonation(o.message().to_string())),
+    };
     let live =
         history::deployed(hist.iter().map(|s| &s.release)).or(hist.last().map(|s| &s.release));
     if let Some(live) = live {
-        let res = send(ctx.applier.resources(&live.manifest, &n.target))
+        let res = send(ap.resources(&live.manifest, &n.target))
             .await
             .unwrap_or_default();
         let timeout = if terminating {
@@ -770,7 +869,7 @@ async fn cleanup(obj: &HelmRelease, ctx: &Context) -> Result<Action, ReleaseErro
         } else {
             timeout_of(obj)
         };
-        match send(ctx.applier.uninstall(&res, timeout)).await {
+        match send(ap.uninstall(&res, timeout)).await {
             Ok(_) => {}
             Err(e) if terminating => {
                 tracing::info!(error = %e, "namespace terminating; not waiting")

@@ -31,6 +31,24 @@ pub enum Outcome {
         /// Whether it is stalled.
         stalled: bool,
     },
+    /// Nothing was attempted: a precondition (`dependsOn`) is not met yet.
+    Waiting {
+        /// Reason (`DependencyNotReady`).
+        reason: String,
+        /// Message naming what is awaited.
+        message: String,
+    },
+}
+
+impl Outcome {
+    /// The message of any outcome.
+    pub fn message(&self) -> &str {
+        match self {
+            Outcome::Ready { message, .. }
+            | Outcome::Failed { message, .. }
+            | Outcome::Waiting { message, .. } => message,
+        }
+    }
 }
 
 /// The status for `obj` given its history (oldest first) and `outcome`.
@@ -61,7 +79,21 @@ pub fn compute(
         failures: None,
         conditions: Vec::new(),
     };
+    let waiting_released;
     let (ready, released, stalled) = match outcome {
+        Outcome::Waiting { reason, message } => {
+            let before = failures_at(obj, generation);
+            status.failures = (before > 0).then_some(before);
+            waiting_released = match live {
+                Some(r) => (ConditionStatus::True, "Deployed", released_message(r)),
+                None => (ConditionStatus::False, reason.as_str(), message.as_str()),
+            };
+            (
+                (ConditionStatus::False, reason.as_str(), message.as_str()),
+                waiting_released,
+                None,
+            )
+        }
         Outcome::Ready { reason, message } => (
             (ConditionStatus::True, reason.as_str(), message.as_str()),
             (ConditionStatus::True, reason.as_str(), message.as_str()),
@@ -72,7 +104,12 @@ pub fn compute(
             message,
             stalled,
         } => {
-            status.failures = Some(old.failures.unwrap_or(0) + 1);
+            let before = failures_at(obj, generation);
+            status.failures = if counts_as_attempt(reason) {
+                Some(before + 1)
+            } else {
+                (before > 0).then_some(before)
+            };
             let released = match live {
                 Some(r) => (ConditionStatus::True, "Deployed", released_message(r)),
                 None => (ConditionStatus::False, reason.as_str(), message.as_str()),
@@ -85,7 +122,7 @@ pub fn compute(
         }
     };
     let released_text;
-    let released = if matches!(outcome, Outcome::Failed { .. }) {
+    let released = if matches!(outcome, Outcome::Failed { .. } | Outcome::Waiting { .. }) {
         released_text = released.2.to_string();
         (released.0, released.1, released_text.as_str())
     } else {
@@ -119,6 +156,26 @@ pub fn compute(
     status
 }
 
+/// Reasons of failed install/upgrade attempts, which count towards
+/// `install.remediation.retries` / `upgrade.remediation.retries`.
+fn counts_as_attempt(reason: &str) -> bool {
+    matches!(reason, "InstallFailed" | "UpgradeFailed")
+}
+
+/// Consecutive failed install/upgrade attempts recorded in `status` at
+/// `generation` (a spec change starts over).
+fn failures_at(obj: &HelmRelease, generation: Option<i64>) -> i64 {
+    match &obj.status {
+        Some(s) if s.observed_generation == generation => s.failures.unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Consecutive failed install/upgrade attempts of the current spec.
+pub fn consecutive_failures(obj: &HelmRelease) -> i64 {
+    failures_at(obj, obj.metadata.generation)
+}
+
 fn released_message(r: &Release) -> &'static str {
     let _ = r;
     "the live revision keeps running"
@@ -134,6 +191,40 @@ fn history_entry(s: &StoredRelease) -> HistoryEntry {
         deployed: (!r.info.last_deployed.is_empty()).then(|| r.info.last_deployed.clone()),
         description: (!r.info.description.is_empty()).then(|| r.info.description.clone()),
     }
+}
+
+/// Longest condition message kept whole; longer ones (a recursive
+/// template's error chain is ~100 KB) keep their head and their tail,
+/// where Go's template errors put the cause.
+const MESSAGE_MAX: usize = 4096;
+
+/// `message`, its middle elided when longer than [`MESSAGE_MAX`].
+pub fn clip(message: &str) -> String {
+    if message.len() <= MESSAGE_MAX {
+        return message.to_string();
+    }
+    let head_end = floor_boundary(message, MESSAGE_MAX / 4);
+    let tail_start = ceil_boundary(message, message.len() - MESSAGE_MAX / 2);
+    format!(
+        "{} … [{} bytes elided] … {}",
+        &message[..head_end],
+        tail_start - head_end,
+        &message[tail_start..]
+    )
+}
+
+fn floor_boundary(s: &str, mut i: usize) -> usize {
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil_boundary(s: &str, mut i: usize) -> usize {
+    while !s.is_char_boundary(i) {
+        i += 1;
+    }
+    i
 }
 
 /// A condition, keeping the old transition time while the status stays.
@@ -156,7 +247,7 @@ fn condition(
         type_: type_.to_string(),
         status,
         reason: reason.to_string(),
-        message: message.to_string(),
+        message: clip(message),
         last_transition_time,
         observed_generation: generation,
     }
@@ -182,4 +273,20 @@ pub fn describe(r: &Release) -> String {
 /// Whether the record is the live revision.
 pub fn is_live(r: &Release) -> bool {
     r.status() == Status::Deployed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_messages_keep_head_and_tail() {
+        assert_eq!(clip("short"), "short");
+        let long = format!("start {} the cause é", "é".repeat(5000));
+        let c = clip(&long);
+        assert!(c.len() < MESSAGE_MAX + 100, "{}", c.len());
+        assert!(c.starts_with("start "));
+        assert!(c.ends_with("the cause é"));
+        assert!(c.contains("bytes elided"));
+    }
 }

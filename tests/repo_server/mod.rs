@@ -76,9 +76,24 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start(handler: Handler, tls: Option<TlsAcceptor>) -> TestServer {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1:0");
+        Self::start_on(0, handler, tls).await
+    }
+
+    /// Starts on 127.0.0.1:`port` (0: any free port), retrying for a while
+    /// when the port is still held by a server just stopped.
+    pub async fn start_on(port: u16, handler: Handler, tls: Option<TlsAcceptor>) -> TestServer {
+        let mut tries = 0;
+        let listener = loop {
+            match TcpListener::bind(("127.0.0.1", port)).await {
+                Ok(l) => break l,
+                Err(e) if tries < 100 => {
+                    tries += 1;
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("bind 127.0.0.1:{port}: {e}"),
+            }
+        };
         let addr = listener.local_addr().expect("local addr");
         let log = Arc::new(Mutex::new(Vec::new()));
         let is_tls = tls.is_some();
@@ -245,14 +260,23 @@ pub struct Site {
 
 impl Site {
     pub async fn start(tls: Option<TlsAcceptor>) -> Site {
-        let state = Arc::new(Mutex::new(SiteState::default()));
+        Self::start_on(0, Arc::new(Mutex::new(SiteState::default())), tls).await
+    }
+
+    /// Serves `state` on 127.0.0.1:`port` (e.g. the port of a site that was
+    /// stopped, to bring a repository back).
+    pub async fn start_on(
+        port: u16,
+        state: Arc<Mutex<SiteState>>,
+        tls: Option<TlsAcceptor>,
+    ) -> Site {
         let s = state.clone();
         let handler: Handler = Arc::new(move |req| match s.lock() {
             Ok(st) => answer(&st, req),
             Err(_) => Reply::status(500),
         });
         Site {
-            server: TestServer::start(handler, tls).await,
+            server: TestServer::start_on(port, handler, tls).await,
             state,
         }
     }

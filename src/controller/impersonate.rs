@@ -1,0 +1,113 @@
+//! `spec.serviceAccountName`: Appliers whose client impersonates a
+//! service account (`system:serviceaccount:<namespace>:<name>`), made once
+//! per account and cached. They share the main Applier's discovery cache
+//! and write counter; release records, status and events stay written by
+//! rudder's own client.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::apply::Applier;
+
+/// Why no Applier could be made for a service account.
+#[derive(Debug, thiserror::Error)]
+pub enum ImpersonationError {
+    /// The process was started without a kube configuration to derive from.
+    #[error("cannot impersonate service account {user}: no client configuration")]
+    NoConfig {
+        /// The impersonated user name.
+        user: String,
+    },
+    /// Building the client failed.
+    #[error("cannot impersonate service account {user}: {message}")]
+    Client {
+        /// The impersonated user name.
+        user: String,
+        /// The client error.
+        message: String,
+    },
+}
+
+/// The user name Kubernetes gives service account `name` in `namespace`.
+pub fn service_account_user(namespace: &str, name: &str) -> String {
+    format!("system:serviceaccount:{namespace}:{name}")
+}
+
+/// A cache of impersonating Appliers, keyed by user name.
+pub struct Impersonation {
+    config: Option<kube::Config>,
+    appliers: Mutex<HashMap<String, Applier>>,
+}
+
+impl Impersonation {
+    /// Impersonation derived from `config` (the controller's own).
+    pub fn new(config: Option<kube::Config>) -> Impersonation {
+        Impersonation {
+            config,
+            appliers: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The Applier acting as service account `namespace/name`, built from
+    /// `base` (sharing its discovery and write counter) on first use.
+    pub fn applier(
+        &self,
+        base: &Applier,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Applier, ImpersonationError> {
+        let user = service_account_user(namespace, name);
+        if let Some(a) = self
+            .appliers
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&user).cloned())
+        {
+            return Ok(a);
+        }
+        let mut config = self
+            .config
+            .clone()
+            .ok_or_else(|| ImpersonationError::NoConfig { user: user.clone() })?;
+        // The API server adds the service-account groups itself when the
+        // impersonated user is a service account and no groups are given.
+        config.auth_info.impersonate = Some(user.clone());
+        config.auth_info.impersonate_groups = None;
+        let client = kube::Client::try_from(config).map_err(|e| ImpersonationError::Client {
+            user: user.clone(),
+            message: e.to_string(),
+        })?;
+        let applier = base.with_client(client);
+        if let Ok(mut m) = self.appliers.lock() {
+            m.insert(user, applier.clone());
+        }
+        Ok(applier)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_name_is_kubernetes_service_account_form() {
+        assert_eq!(
+            service_account_user("team-a", "deployer"),
+            "system:serviceaccount:team-a:deployer"
+        );
+    }
+
+    #[tokio::test]
+    async fn appliers_need_a_config_and_are_cached() {
+        let config = kube::Config::new("http://127.0.0.1:9".parse().expect("url"));
+        let base = Applier::new(kube::Client::try_from(config.clone()).expect("client"));
+        let err = Impersonation::new(None)
+            .applier(&base, "ns", "sa")
+            .expect_err("no config");
+        assert!(err.to_string().contains("no client configuration"), "{err}");
+        let imp = Impersonation::new(Some(config));
+        imp.applier(&base, "ns", "sa").expect("applier");
+        imp.applier(&base, "ns", "sa").expect("cached applier");
+        assert_eq!(imp.appliers.lock().map(|m| m.len()).unwrap_or(0), 1);
+    }
+}

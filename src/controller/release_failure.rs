@@ -1,0 +1,185 @@
+//! Why a HelmRelease reconciliation could not reach the desired state
+//! before or around an install/upgrade/rollback, as one typed enum: each
+//! kind knows the condition reason it reports and whether retrying can help
+//! without a spec change (stalled). Messages are the underlying errors'.
+
+use super::impersonate::ImpersonationError;
+use super::release_status::Outcome;
+use super::sources::SourceError;
+use super::values::ValuesError;
+use crate::apply::ApplyError;
+use crate::release::StoreError;
+use crate::release::build::BuildError;
+
+/// A failure of one reconciliation, reported in the HelmRelease's status.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// The chart could not be pulled (repository missing, down, no such version).
+    #[error(transparent)]
+    Pull(SourceError),
+    /// `valuesFrom` / `values` could not be composed.
+    #[error(transparent)]
+    Values(ValuesError),
+    /// The cluster's capabilities could not be discovered for rendering.
+    #[error("{0}")]
+    Capabilities(ApplyError),
+    /// The pulled chart does not load.
+    #[error(transparent)]
+    Load(SourceError),
+    /// Rendering failed (schema, template error, recursion, ...).
+    #[error(transparent)]
+    Build(BuildError),
+    /// The render thread could not start or died.
+    #[error("{0}")]
+    RenderThread(String),
+    /// The rendered manifest is not a list of objects the cluster serves.
+    #[error(transparent)]
+    Manifest(ApplyError),
+    /// The ownership check refused or could not read an object.
+    #[error("{source}")]
+    Ownership {
+        /// The check's error.
+        #[source]
+        source: ApplyError,
+        /// Whether an upgrade (not an install) was attempted.
+        upgrade: bool,
+    },
+    /// Reading or writing release records failed.
+    #[error(transparent)]
+    Storage(Box<StoreError>),
+    /// No client could be made for `spec.serviceAccountName`.
+    #[error(transparent)]
+    Impersonation(ImpersonationError),
+    /// `spec.revision` names a revision that is not recorded.
+    #[error(
+        "revision {revision} of release {release} does not exist (never made, or pruned); nothing changed"
+    )]
+    RevisionNotFound {
+        /// The pinned revision.
+        revision: i64,
+        /// The release name.
+        release: String,
+    },
+    /// A recorded manifest to roll back to could not be read into objects.
+    #[error(transparent)]
+    RollbackManifest(ApplyError),
+}
+
+impl Failure {
+    /// The reason of the Ready (and Stalled) condition.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Failure::Pull(e) => pull_reason(e),
+            Failure::Values(_) => "ValuesError",
+            Failure::Capabilities(_)
+            | Failure::Load(_)
+            | Failure::Build(_)
+            | Failure::RenderThread(_)
+            | Failure::Manifest(_) => "RenderFailed",
+            Failure::Ownership { source, upgrade } => match source {
+                ApplyError::Ownership(_) => "OwnershipConflict",
+                _ if *upgrade => "UpgradeFailed",
+                _ => "InstallFailed",
+            },
+            Failure::Storage(_) => "StorageFailed",
+            Failure::Impersonation(_) => "ImpersonationFailed",
+            Failure::RevisionNotFound { .. } => "RevisionNotFound",
+            Failure::RollbackManifest(_) => "RollbackFailed",
+        }
+    }
+
+    /// Whether only a spec change can help (retrying the same input fails
+    /// the same way).
+    pub fn stalled(&self) -> bool {
+        match self {
+            Failure::Pull(_) | Failure::Values(_) | Failure::Storage(_) => false,
+            // A kind the cluster does not serve yet may appear (a CRD).
+            Failure::Manifest(e) => !matches!(e, ApplyError::UnknownKind { .. }),
+            Failure::Ownership { source, .. } => matches!(source, ApplyError::Ownership(_)),
+            _ => true,
+        }
+    }
+}
+
+fn pull_reason(e: &SourceError) -> &'static str {
+    match e {
+        SourceError::RepositoryNotFound { .. } => "RepositoryNotFound",
+        SourceError::Pull { .. } | SourceError::Oci { .. } | SourceError::Client { .. } => {
+            "ChartPullFailed"
+        }
+        _ => "ChartNotReady",
+    }
+}
+
+impl From<Failure> for Outcome {
+    fn from(f: Failure) -> Outcome {
+        Outcome::Failed {
+            reason: f.reason().into(),
+            message: f.to_string(),
+            stalled: f.stalled(),
+        }
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Failure {
+        Failure::Storage(Box::new(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_and_stalls() {
+        let f = Failure::RevisionNotFound {
+            revision: 9,
+            release: "web".into(),
+        };
+        assert_eq!(
+            Outcome::from(f),
+            Outcome::Failed {
+                reason: "RevisionNotFound".into(),
+                message: "revision 9 of release web does not exist (never made, or pruned); nothing changed".into(),
+                stalled: true,
+            }
+        );
+        let forbidden = || ApplyError::Api {
+            op: "get",
+            object: "Deployment ns/x".into(),
+            message: "forbidden".into(),
+            code: Some(403),
+        };
+        let f = Failure::Ownership {
+            source: forbidden(),
+            upgrade: true,
+        };
+        assert_eq!((f.reason(), f.stalled()), ("UpgradeFailed", false));
+        let f = Failure::Ownership {
+            source: ApplyError::Ownership("taken".into()),
+            upgrade: false,
+        };
+        assert_eq!((f.reason(), f.stalled()), ("OwnershipConflict", true));
+        let unknown = Failure::Manifest(ApplyError::UnknownKind {
+            document: "t.yaml".into(),
+            name: "x".into(),
+            namespace: "ns".into(),
+            kind: "Gadget".into(),
+            api_version: "x/v1".into(),
+        });
+        assert_eq!(
+            (unknown.reason(), unknown.stalled()),
+            ("RenderFailed", false)
+        );
+        let f = Failure::RenderThread("rendering template failed: render thread panicked".into());
+        assert_eq!(
+            (f.reason(), f.stalled(), f.to_string().as_str()),
+            (
+                "RenderFailed",
+                true,
+                "rendering template failed: render thread panicked"
+            )
+        );
+    }
+}
