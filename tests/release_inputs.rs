@@ -725,3 +725,61 @@ impl Drop for DeleteOnDrop {
             .output();
     }
 }
+
+#[tokio::test]
+async fn create_namespace_makes_the_target_before_the_first_record() {
+    let client = e2e::client().await;
+    e2e::install_crds(&client).await;
+    let ns = TestNamespace::create(&client, "relnewns").await;
+    let n = ns.name.as_str();
+    // Missing until rudder creates it; the records default to it too.
+    let target = format!("{n}-target");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let site = serve(repository_files(&[write_chart(
+        tmp.path(),
+        "app",
+        "0.1.0",
+        &[
+            ("templates/cm.yaml", CM_TEMPLATE),
+            ("values.yaml", "v: one\n"),
+        ],
+    )]))
+    .await;
+    create_repository(&client, n, "charts", &site.base()).await;
+    let releases: Api<HelmRelease> = Api::namespaced(client.clone(), n);
+    releases
+        .create(
+            &PostParams::default(),
+            &release(
+                "fresh",
+                "charts",
+                "app",
+                "0.1.0",
+                json!({"targetNamespace": target, "createNamespace": true}),
+            ),
+        )
+        .await
+        .expect("create");
+    let rudder = Rudder::start(n, "newns", &[]);
+    wait_revision(&releases, "fresh", 1).await;
+    assert!(configmap(&client, &target, "fresh-cm").await.is_some());
+    assert_eq!(history(&target, "fresh"), vec![(1, "deployed".to_string())]);
+    // Uninstall, then remove the namespace rudder made.
+    releases
+        .delete("fresh", &Default::default())
+        .await
+        .expect("delete");
+    eventually("fresh uninstalled", Duration::from_secs(60), || async {
+        releases
+            .get_opt("fresh")
+            .await
+            .ok()?
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    assert!(configmap(&client, &target, "fresh-cm").await.is_none());
+    drop(rudder);
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    let _ = namespaces.delete(&target, &Default::default()).await;
+}
