@@ -995,3 +995,18 @@ fn random_soup_never_panics() {
         }
     }
 }
+
+/// Fuzz input that once made `parse_values` loop forever: an unterminated
+/// double-quoted scalar, invalid UTF-8 (replaced lossily, as a fuzzer feeding
+/// text does) and runs of `\r`.
+#[test]
+fn unterminated_quoted_scalar_with_carriage_returns_terminates() {
+    let raw: &[u8] = b"a: \x22{{ \xf4pl ee\xf5\xf5\xfe\n\n\n\n\n\n\n\n\n\n\n\n} {\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n.\n\n\n\n\t\t\t\t\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff)\xe9\xe9\n\n\n\n\n\n\n\n\n\xf6\xf5t \r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\rnot \r\r\r\r\r\r\r\r\r\r\r\r\rO 2 }}\n\xb4}}\n\n\n\n\n\n\n\n{\xf7ee\n\n";
+    let text = String::from_utf8_lossy(raw);
+    assert!(super::parse_values(&text).is_err());
+    // The same bytes as a file fail at the first invalid octet.
+    assert!(super::parse_values_bytes(raw).is_err());
+    // And without the invalid octets (only the quoted scalar and the `\r`s).
+    let ascii: String = text.chars().filter(char::is_ascii).collect();
+    assert!(super::parse_values(&ascii).is_err());
+}
