@@ -9,7 +9,7 @@
 use super::{arg_str, spec};
 use crate::render::funcs::{FuncError, FuncSpec, GoType as T};
 use crate::render::value::{Object, Value};
-use regex::Regex;
+use regex_lite::Regex;
 use std::any::Any;
 use std::cmp::Ordering;
 use std::rc::Rc;
@@ -46,11 +46,15 @@ const LOOSE: &str = r"^v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z\-]+(\.[0-9A
 const ALLOWED: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-0123456789";
 
 /// A pattern compiled on first use (each separately: `semver` needs none
-/// of them, `semverCompare` only the constraint ones).
+/// of them, `semverCompare` only the constraint ones). These fixed patterns
+/// use `regex-lite`: its `\s` is ASCII like Go's, and it compiles in a
+/// fraction of the time the full engine takes to build its automata (the
+/// patterns are matched against a few short strings per render).
 fn lazy(cell: &'static OnceLock<Regex>, pattern: impl FnOnce() -> String) -> &'static Regex {
     cell.get_or_init(|| {
-        super::regex::compile(&pattern())
-            .unwrap_or_else(|_| Regex::new("$^").expect("trivial regex"))
+        // Go's `\s` has no `\v`; regex-lite's has.
+        let pattern = pattern().replace(r"\s", r"[\t\n\f\r ]");
+        Regex::new(&pattern).unwrap_or_else(|_| Regex::new("$^").expect("trivial regex"))
     })
 }
 
