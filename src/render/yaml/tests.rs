@@ -1010,3 +1010,46 @@ fn unterminated_quoted_scalar_with_carriage_returns_terminates() {
     let ascii: String = text.chars().filter(char::is_ascii).collect();
     assert!(super::parse_values(&ascii).is_err());
 }
+
+/// Runs `f` on a thread with a 2 MiB stack (the default of spawned and
+/// tokio worker threads, where the controller renders).
+fn on_small_stack(f: impl FnOnce() + Send + 'static) {
+    std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(f)
+        .expect("spawn")
+        .join()
+        .expect("no stack overflow");
+}
+
+/// Values nested beyond libyaml's/encoding/json's 10,000 levels are
+/// rejected with their errors; just below the limit they parse, print and
+/// drop without exhausting a small stack.
+#[test]
+fn deep_nesting_is_capped_and_survives_drop_and_print() {
+    on_small_stack(|| {
+        // Block sequences (saphyr caps flow nesting at 255 levels itself).
+        let deep = |n: usize| format!("a:\n{}x\n", "- ".repeat(n));
+        let err = super::parse_values(&deep(100_000)).unwrap_err().to_string();
+        assert!(err.contains("exceeded max depth of 10000"), "{err}");
+        let json_deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        let err = crate::render::json::parse(&json_deep(100_000))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("exceeded max depth"), "{err}");
+        eprintln!("A");
+        let v = super::parse_values(&deep(9_990)).expect("below the limit");
+        eprintln!("B");
+        let text = crate::render::json::to_json(&v).expect("json");
+        assert_eq!(text.len(), r#"{"a":"x"}"#.len() + 2 * 9_990);
+        assert!(super::to_yaml(&v).is_ok());
+        eprintln!("C");
+        let printed = crate::render::gofmt::sprint(&[v.clone()]);
+        assert!(printed.starts_with("map[a:[[[") && printed.contains("[x]"));
+        eprintln!("D");
+        drop(v);
+        eprintln!("E");
+        let j = crate::render::json::parse(&json_deep(9_990)).expect("below the limit");
+        drop(j);
+    });
+}
