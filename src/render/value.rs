@@ -262,6 +262,29 @@ impl Value {
         matches!(self, Value::Nil)
     }
 
+    /// Drops the value without recursion: uniquely owned maps and lists are
+    /// emptied onto a work list first, so values nested thousands deep
+    /// (YAML and JSON allow 10,000 levels, as Go does) are freed even on a
+    /// small thread stack, where the ordinary recursive drop could overflow.
+    pub fn drop_deep(self) {
+        let mut work = vec![self];
+        while let Some(v) = work.pop() {
+            match v {
+                Value::List(l) => {
+                    if let Ok(list) = Rc::try_unwrap(l) {
+                        work.extend(list.items);
+                    }
+                }
+                Value::Map(_, m) => {
+                    if let Ok(cell) = Rc::try_unwrap(m) {
+                        work.extend(cell.into_inner().into_values());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
     /// A deep copy: new maps all the way down (Helm's `deepCopy`, and what
     /// loading values for a new render needs).
     pub fn deep_copy(&self) -> Value {
