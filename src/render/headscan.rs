@@ -41,13 +41,15 @@ struct Frame {
 }
 
 /// What the previous content line left open.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 enum Pending {
     None,
-    /// `key:` with nothing after it, the key at this column, in `place`.
+    /// `key:` with nothing after it, the key at this column; `place` and
+    /// `slot` say what it is to the head.
     KeyEmpty {
         indent: usize,
         place: Place,
+        slot: Slot,
     },
     /// `-` with nothing after it, at this column.
     DashEmpty {
@@ -105,11 +107,10 @@ pub fn scan_head(doc: &str) -> Option<Head> {
             skip_block_scalar(&mut lines, parent)?;
         }
     }
-    // `key:` or `-` with nothing nested is null: fine except at a head field.
-    if let Pending::KeyEmpty { place, .. } = s.pending
-        && place != Place::Other
+    // `key:` with nothing nested is null.
+    if let Pending::KeyEmpty { place, slot, .. } = std::mem::replace(&mut s.pending, Pending::None)
     {
-        return None;
+        s.null(place, slot);
     }
     s.root_seen.then_some(s.head)
 }
@@ -127,13 +128,24 @@ impl Scanner {
     fn line(&mut self, indent: usize, body: &str) -> Option<Option<usize>> {
         let dash = body == "-" || body.starts_with("- ");
         match std::mem::replace(&mut self.pending, Pending::None) {
-            Pending::KeyEmpty { indent: k, place } => {
+            Pending::KeyEmpty {
+                indent: k,
+                place,
+                slot,
+            } => {
+                if indent > k && (body == "{}" || body == "[]") {
+                    // An empty flow collection on its own line: the value.
+                    if place != Place::Other {
+                        return None;
+                    }
+                    return Some(None);
+                }
                 if indent > k || (indent == k && dash) {
                     let kind = if dash { Kind::Seq } else { Kind::Map };
                     let nested = nested_place(place, kind)?;
                     self.open(indent, kind, nested);
-                } else if place != Place::Other {
-                    return None;
+                } else {
+                    self.null(place, slot);
                 }
             }
             Pending::DashEmpty { indent: d } => {
@@ -201,7 +213,7 @@ impl Scanner {
     fn seq_item(&mut self, indent: usize, body: &str) -> Option<Option<usize>> {
         let rest = &body[1..];
         let content = rest.trim_start_matches(' ');
-        if content.is_empty() {
+        if content.is_empty() || content.starts_with('#') {
             self.pending = Pending::DashEmpty { indent };
             return Some(None);
         }
@@ -219,11 +231,14 @@ impl Scanner {
     /// `key: value` at column `indent` of a mapping in `place`.
     fn key_line(&mut self, indent: usize, body: &str, place: Place) -> Option<Option<usize>> {
         let (key, value) = split_key(body)?;
-        let field = head_field(place, key);
+        let value = if value.starts_with('#') { "" } else { value };
+        let field = head_field(place, &key);
         if value.is_empty() {
+            let (place, slot) = field.map_or((Place::Other, Slot::None), |f| (f.place, f.slot));
             self.pending = Pending::KeyEmpty {
                 indent,
-                place: field.map_or(Place::Other, |f| f.place),
+                place,
+                slot,
             };
             return Some(None);
         }
@@ -233,8 +248,13 @@ impl Scanner {
     /// A scalar value on a key or item line whose collection is at `parent`.
     fn value(&mut self, parent: usize, v: &str, field: Option<Field>) -> Option<Option<usize>> {
         let text = match v.as_bytes()[0] {
-            b'"' => double_quoted(v)?,
-            b'\'' => single_quoted(v)?,
+            b'"' | b'\'' => {
+                let (text, rest) = quoted(v)?;
+                if !only_comment(rest) {
+                    return None;
+                }
+                text
+            }
             b'|' | b'>' => {
                 if field.is_some() || !matches!(&v[1..], "" | "-" | "+") {
                     return None;
@@ -248,6 +268,11 @@ impl Scanner {
                 return Some(None);
             }
             _ => {
+                // A comment ends the scalar, which then cannot continue.
+                let (v, commented) = match v.find(" #") {
+                    Some(i) => (v[..i].trim_end_matches(' '), true),
+                    None => (v, false),
+                };
                 plain_first(v)?;
                 match resolve_plain(v) {
                     Resolved::Float(f) if !f.is_finite() => return None,
@@ -256,7 +281,7 @@ impl Scanner {
                     _ => {}
                 }
                 self.pending = Pending::Plain { parent };
-                if field.is_some() {
+                if field.is_some() || commented {
                     // Head fields must be single-line: no continuation allowed.
                     self.pending = Pending::Plain { parent: usize::MAX };
                 }
@@ -271,6 +296,20 @@ impl Scanner {
             self.set(f.slot, text);
         }
         Some(None)
+    }
+
+    /// A head key whose value is null, as the decoder reads it: strings
+    /// become "", a null `metadata` has no name, null annotations none.
+    fn null(&mut self, place: Place, slot: Slot) {
+        match place {
+            Place::Metadata => {
+                self.head.name = None;
+                self.head.annotations.clear();
+            }
+            Place::Annotations => self.head.annotations.clear(),
+            Place::Scalar => self.set(slot, String::new()),
+            Place::Root | Place::Other => {}
+        }
     }
 
     fn set(&mut self, slot: Slot, value: String) {
@@ -329,9 +368,18 @@ fn nested_place(place: Place, kind: Kind) -> Option<Place> {
     }
 }
 
-/// Splits `key: value` / `key:` with a plain, string-resolving key.
-fn split_key(body: &str) -> Option<(&str, &str)> {
+/// Splits `key: value` / `key:` with a plain, string-resolving key or a
+/// single-line quoted key.
+fn split_key(body: &str) -> Option<(std::borrow::Cow<'_, str>, &str)> {
     let b = body.as_bytes();
+    if matches!(b[0], b'"' | b'\'') {
+        let (key, rest) = quoted(body)?;
+        let after = rest.strip_prefix(':')?;
+        if !(after.is_empty() || after.starts_with(' ')) {
+            return None;
+        }
+        return Some((key.into(), after.trim_start_matches(' ')));
+    }
     if is_indicator(b[0]) || b[0] == b'-' && b.get(1).is_none_or(|&c| c == b' ') {
         return None;
     }
@@ -348,7 +396,7 @@ fn split_key(body: &str) -> Option<(&str, &str)> {
     if !matches!(resolve_plain(key), Resolved::Str) {
         return None;
     }
-    Some((key, after.trim_start_matches(' ')))
+    Some((key.into(), after.trim_start_matches(' ')))
 }
 
 /// Characters that cannot start a plain scalar (YAML's c-indicators, less
@@ -402,59 +450,48 @@ fn plain_rest(v: &str) -> Option<()> {
     Some(())
 }
 
-/// A single-line double-quoted scalar and nothing after it; escapes are
-/// checked, and only the plain ones decoded (others: `None`).
-fn double_quoted(v: &str) -> Option<String> {
+/// A single-line quoted scalar at the start of `v` (double-quoted escapes
+/// are checked; only the plain ones are decoded, others give `None`): its
+/// text and what follows the closing quote.
+fn quoted(v: &str) -> Option<(String, &str)> {
     let b = v.as_bytes();
+    let q = b[0];
     let mut i = 1;
     let mut out = String::new();
     let mut start = 1;
     while i < b.len() {
-        match b[i] {
-            b'"' => {
-                out.push_str(&v[start..i]);
-                return (i + 1 == b.len()).then_some(out);
-            }
-            b'\\' => {
-                out.push_str(&v[start..i]);
-                let e = *b.get(i + 1)?;
-                out.push(match e {
-                    b'\\' => '\\',
-                    b'"' => '"',
-                    b'/' => '/',
-                    b'n' => '\n',
-                    b't' => '\t',
-                    _ => return None,
-                });
-                i += 2;
-                start = i;
-            }
-            _ => i += 1,
-        }
-    }
-    None
-}
-
-/// A single-line single-quoted scalar and nothing after it.
-fn single_quoted(v: &str) -> Option<String> {
-    let b = v.as_bytes();
-    let mut i = 1;
-    let mut out = String::new();
-    let mut start = 1;
-    while i < b.len() {
-        if b[i] == b'\'' {
+        if b[i] == q {
             out.push_str(&v[start..i]);
-            if b.get(i + 1) == Some(&b'\'') {
+            if q == b'\'' && b.get(i + 1) == Some(&b'\'') {
                 out.push('\'');
                 i += 2;
                 start = i;
                 continue;
             }
-            return (i + 1 == b.len()).then_some(out);
+            return Some((out, &v[i + 1..]));
+        }
+        if q == b'"' && b[i] == b'\\' {
+            out.push_str(&v[start..i]);
+            out.push(match *b.get(i + 1)? {
+                b'\\' => '\\',
+                b'"' => '"',
+                b'/' => '/',
+                b'n' => '\n',
+                b't' => '\t',
+                _ => return None,
+            });
+            i += 2;
+            start = i;
+            continue;
         }
         i += 1;
     }
     None
+}
+
+/// What may follow a scalar on its line: nothing, or blanks and a comment.
+fn only_comment(rest: &str) -> bool {
+    rest.is_empty() || (rest.starts_with(' ') && rest.trim_start_matches(' ').starts_with('#'))
 }
 
 /// Skips the lines of a block scalar whose collection is at column
@@ -583,6 +620,31 @@ mod tests {
                 "{name}: {scanned} of {} scanned",
                 docs.len()
             );
+        }
+    }
+}
+#[cfg(test)]
+mod probe {
+    #[test]
+    fn probe_declines() {
+        let text = std::fs::read_to_string("/work/shared/charts/golden/argo-cd.yaml").unwrap();
+        for d in crate::render::manifest::split_manifests(&text) {
+            if super::scan_head(&d).is_none() {
+                // find the shortest prefix (by lines) that declines
+                let lines: Vec<&str> = d.split('\n').collect();
+                let mut last = 0;
+                for lo in 1..=lines.len().min(3000) {
+                    if super::scan_head(&lines[..lo].join("\n")).is_some() {
+                        last = lo;
+                    }
+                }
+                eprintln!(
+                    "DECLINE len={} at line {}: {:?}",
+                    d.len(),
+                    last + 1,
+                    lines.get(last)
+                );
+            }
         }
     }
 }
