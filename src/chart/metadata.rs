@@ -385,12 +385,14 @@ impl Metadata {
             .flatten()
             .map(|(k, v)| (k.clone(), Value::str(v.as_str())))
             .collect();
+        // No annotations in Chart.yaml: Go's nil map (`null` in toJson).
+        let kind = match self.annotations {
+            Some(_) => MapKind::String,
+            None => MapKind::NilString,
+        };
         m.insert(
             "Annotations".into(),
-            Value::Map(
-                MapKind::String,
-                std::rc::Rc::new(std::cell::RefCell::new(ann)),
-            ),
+            Value::Map(kind, std::rc::Rc::new(std::cell::RefCell::new(ann))),
         );
         m.insert("KubeVersion".into(), s(&self.kube_version));
         let deps = self.dependencies.iter().map(Dependency::to_value).collect();

@@ -7,7 +7,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use crate::render::value::{ListKind, Map, MapKind, MapRef, Value};
+use crate::render::value::{Map, MapKind, MapRef, Value};
 
 /// Helm's limit on list indexes (`strvals.MaxIndex`).
 const MAX_INDEX: i64 = 65536;
@@ -216,7 +216,7 @@ impl Parser<'_> {
                 let existing = data.borrow().get(&k).cloned();
                 let list = match existing {
                     None => Vec::new(),
-                    Some(Value::List(l)) if l.kind == ListKind::Interface => l.items.clone(),
+                    Some(Value::List(l)) if l.kind.is_interface() => l.items.clone(),
                     Some(other) => return Err(conversion_panic(&other, "[]interface {}")),
                 };
                 let (list, err) = self.list_item(list, i, level);
@@ -512,7 +512,7 @@ mod literal {
                     let existing = data.borrow().get(&k).cloned();
                     let list = match existing {
                         None => Vec::new(),
-                        Some(Value::List(l)) if l.kind == ListKind::Interface => l.items.clone(),
+                        Some(Value::List(l)) if l.kind.is_interface() => l.items.clone(),
                         Some(other) => return Err(conversion_panic(&other, "[]interface {}")),
                     };
                     let (list, err) = self.list_item(list, i, level);

@@ -233,6 +233,11 @@ impl Object for Files {
         !self.files.is_empty()
     }
 
+    /// A `map[string][]byte`: values marshal as base64 strings.
+    fn json_value(&self) -> Option<Value> {
+        self.collection()
+    }
+
     fn collection(&self) -> Option<Value> {
         let m: Map = self.entries().into_iter().collect();
         Some(Value::Map(
@@ -340,6 +345,15 @@ impl Object for KubeVersion {
     fn format(&self) -> String {
         self.normalized.clone()
     }
+    /// Helm v4's `common.KubeVersion` has no json tags; its unexported
+    /// normalized version is not marshalled.
+    fn json_fields(&self) -> Option<Vec<(&'static str, Value)>> {
+        Some(vec![
+            ("Version", Value::str(self.version.as_str())),
+            ("Major", Value::str(self.major.as_str())),
+            ("Minor", Value::str(self.minor.as_str())),
+        ])
+    }
     fn as_any(&self) -> &dyn Any {
         self
     }
@@ -390,6 +404,9 @@ impl Object for VersionSet {
     fn collection(&self) -> Option<Value> {
         Some(self.items())
     }
+    fn json_value(&self) -> Option<Value> {
+        Some(self.items())
+    }
     fn as_any(&self) -> &dyn Any {
         self
     }
@@ -417,6 +434,16 @@ impl Object for HelmVersion {
         format!(
             "{{{HELM_VERSION} {HELM_GIT_COMMIT} clean {HELM_GO_VERSION} {HELM_KUBE_CLIENT_VERSION}}}"
         )
+    }
+    /// `version.BuildInfo`'s json tags.
+    fn json_fields(&self) -> Option<Vec<(&'static str, Value)>> {
+        Some(vec![
+            ("version", Value::str(HELM_VERSION)),
+            ("git_commit", Value::str(HELM_GIT_COMMIT)),
+            ("git_tree_state", Value::str("clean")),
+            ("go_version", Value::str(HELM_GO_VERSION)),
+            ("kube_client_version", Value::str(HELM_KUBE_CLIENT_VERSION)),
+        ])
     }
     fn as_any(&self) -> &dyn Any {
         self
@@ -469,6 +496,14 @@ impl Object for Capabilities {
             "HelmVersion" => Some(Value::Object(Rc::new(HelmVersion))),
             _ => None,
         }
+    }
+    fn json_fields(&self) -> Option<Vec<(&'static str, Value)>> {
+        Some(
+            ["KubeVersion", "APIVersions", "HelmVersion"]
+                .into_iter()
+                .filter_map(|k| Some((k, self.field(k)?)))
+                .collect(),
+        )
     }
     fn format(&self) -> String {
         let kv = &self.kube_version;

@@ -7,7 +7,7 @@
 //!
 //! Follows `src/fmt/print.go` and `src/fmt/format.go` of Go closely.
 
-use super::value::{ListKind, MapKind, Value};
+use super::value::Value;
 
 /// `fmt.Sprint(args...)`: spaces between operands when neither is a string.
 pub fn sprint(args: &[Value]) -> String {
@@ -911,6 +911,10 @@ impl Printer {
             Value::Float(x) => self.fmt_float(v, *x, verb),
             Value::Str(s) => self.fmt_string(v, s, verb),
             Value::Bytes(b) => self.fmt_bytes(v, b, verb),
+            Value::Map(..) | Value::List(_) if self.f.sharp_v && v.is_nil_map() => {
+                self.buf.push_str(v.type_name());
+                self.buf.push_str("(nil)");
+            }
             Value::List(l) => {
                 if self.f.sharp_v {
                     self.buf.push_str(v.type_name());
@@ -919,7 +923,7 @@ impl Printer {
                         if i > 0 {
                             self.buf.push_str(", ");
                         }
-                        self.print_elem(item, l.kind == ListKind::Interface, verb, depth);
+                        self.print_elem(item, l.kind.is_interface(), verb, depth);
                     }
                     self.buf.push('}');
                 } else {
@@ -928,7 +932,7 @@ impl Printer {
                         if i > 0 {
                             self.buf.push(' ');
                         }
-                        self.print_elem(item, l.kind == ListKind::Interface, verb, depth);
+                        self.print_elem(item, l.kind.is_interface(), verb, depth);
                     }
                     self.buf.push(']');
                 }
@@ -940,7 +944,7 @@ impl Printer {
                 } else {
                     self.buf.push_str("map[");
                 }
-                let iface = *kind == MapKind::Interface;
+                let iface = kind.is_interface();
                 for (i, (k, item)) in m.borrow().iter().enumerate() {
                     if i > 0 {
                         if self.f.sharp_v {

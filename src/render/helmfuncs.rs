@@ -37,7 +37,7 @@ static FUNCS: &[FuncSpec] = &[
         Ok(Value::str(trim_newline(text)))
     }),
     spec("toYamlPretty", &[A], None, |a| {
-        Ok(Value::str(to_yaml_pretty(arg(a, 0))))
+        Ok(Value::str(trim_newline(yaml::to_yaml_pretty(arg(a, 0)))))
     }),
     spec("fromYaml", &[S], None, |a| {
         Ok(map_or_error(
@@ -58,14 +58,10 @@ static FUNCS: &[FuncSpec] = &[
         ))
     }),
     spec("fromJson", &[S], None, |a| {
-        Ok(map_or_error(
-            json::parse_map(arg_str(a, 0)?).map_err(|e| e.to_string()),
-        ))
+        Ok(json::from_json(arg_str(a, 0)?))
     }),
     spec("fromJsonArray", &[S], None, |a| {
-        Ok(list_or_error(
-            json::parse_list(arg_str(a, 0)?).map_err(|e| e.to_string()),
-        ))
+        Ok(json::from_json_array(arg_str(a, 0)?))
     }),
     spec("toToml", &[A], None, to_toml),
     spec("fromToml", &[S], None, |a| {
@@ -92,213 +88,6 @@ fn trim_newline(text: String) -> String {
         Some(t) => t.to_string(),
         None => text,
     }
-}
-
-/// Helm's `toYamlPretty` (go-yaml v3, indent 2), built on the v2 emitter:
-/// floats are marked before emitting and written as v3 writes them
-/// (`strconv.FormatFloat(f, 'g', -1, 64)`: `1e+06`, `.inf`), folded
-/// scalars are unfolded and block sequences indented under their keys.
-/// Marshal errors print "" as Helm's does.
-fn to_yaml_pretty(v: &Value) -> String {
-    let mut floats = Vec::new();
-    let marked = mark_floats(v, &mut floats);
-    let Ok(text) = yaml::to_yaml(&marked) else {
-        return String::new();
-    };
-    let mut text = trim_newline(indent_sequences(&unfold(&text)));
-    for (i, f) in floats.iter().enumerate().rev() {
-        let shown = match crate::render::gofmt::format_float(*f, 'g', -1).as_str() {
-            "+Inf" => ".inf".to_string(),
-            "-Inf" => "-.inf".to_string(),
-            "NaN" => ".nan".to_string(),
-            other => other.to_string(),
-        };
-        text = text.replace(&float_token(i), &shown);
-    }
-    text
-}
-
-fn float_token(i: usize) -> String {
-    format!("\u{E000}f{i}\u{E000}")
-}
-
-/// A copy of `v` whose floats are placeholder strings (kept in `floats`).
-fn mark_floats(v: &Value, floats: &mut Vec<f64>) -> Value {
-    match v {
-        Value::Float(f) => {
-            floats.push(*f);
-            Value::str(float_token(floats.len() - 1))
-        }
-        Value::List(l) => Value::List(std::rc::Rc::new(crate::render::value::List {
-            kind: l.kind,
-            items: l.items.iter().map(|x| mark_floats(x, floats)).collect(),
-        })),
-        Value::Map(kind, m) => {
-            let copied: Map = m
-                .borrow()
-                .iter()
-                .map(|(k, x)| (k.clone(), mark_floats(x, floats)))
-                .collect();
-            Value::Map(*kind, std::rc::Rc::new(std::cell::RefCell::new(copied)))
-        }
-        other => other.clone(),
-    }
-}
-
-/// go-yaml v2 folds long plain and quoted scalars at 80 columns; go-yaml
-/// v3's encoder (`toYamlPretty`) does not. Joins each folded continuation
-/// line (indented exactly where the emitter puts it) back onto its scalar.
-fn unfold(text: &str) -> String {
-    let mut out: Vec<String> = Vec::new();
-    let mut cont_col: Option<usize> = None;
-    let mut scalar_base: Option<usize> = None;
-    for line in text.lines() {
-        let col = line.len() - line.trim_start_matches(' ').len();
-        let body = &line[col..];
-        if let Some(base) = scalar_base {
-            if body.is_empty() || col > base {
-                out.push(line.to_string());
-                continue;
-            }
-            scalar_base = None;
-        }
-        let continues = cont_col == Some(col) && !body.is_empty();
-        if let (true, Some(last)) = (continues, out.last_mut()) {
-            let piece = body
-                .strip_prefix('\\')
-                .filter(|r| r.starts_with(' '))
-                .unwrap_or(body);
-            last.push(' ');
-            last.push_str(piece);
-            continue;
-        }
-        cont_col = scalar_continuation(col, body);
-        if ["|", "|-", "|+", ">", ">-", ">+"]
-            .iter()
-            .any(|m| body.ends_with(m))
-        {
-            scalar_base = Some(col);
-            cont_col = None;
-        }
-        out.push(line.to_string());
-    }
-    let mut joined = out.join("\n");
-    if text.ends_with('\n') {
-        joined.push('\n');
-    }
-    joined
-}
-
-/// The column where a folded scalar on this line would continue, if the
-/// line ends in a scalar value.
-fn scalar_continuation(col: usize, body: &str) -> Option<usize> {
-    let mut p = col;
-    let mut rest = body;
-    while let Some(r) = rest.strip_prefix("- ") {
-        p += 2;
-        rest = r;
-    }
-    if rest.is_empty() || rest.ends_with(':') || rest == "-" {
-        return None;
-    }
-    let key_end = match rest.as_bytes()[0] {
-        b'"' => quoted_end(rest, '"'),
-        b'\'' => quoted_end(rest, '\''),
-        _ => rest.find(": "),
-    };
-    match key_end {
-        Some(k) if rest[k..].starts_with(": ") => {
-            let value = &rest[k + 2..];
-            if value.is_empty() || value == "{}" || value == "[]" {
-                None
-            } else {
-                Some(p + 2)
-            }
-        }
-        _ => Some(p),
-    }
-}
-
-/// The byte index just past a quoted scalar starting at 0.
-fn quoted_end(s: &str, q: char) -> Option<usize> {
-    let b = s.as_bytes();
-    let mut i = 1;
-    while i < b.len() {
-        if q == '"' && b[i] == b'\\' {
-            i += 2;
-            continue;
-        }
-        if b[i] == q as u8 {
-            if q == '\'' && b.get(i + 1) == Some(&b'\'') {
-                i += 2;
-                continue;
-            }
-            return Some(i + 1);
-        }
-        i += 1;
-    }
-    None
-}
-
-/// go-yaml v3 with `SetIndent(2)` (Helm's `toYamlPretty`) indents block
-/// sequences under their mapping key, where go-yaml v2 (`toYaml`) writes
-/// them at the key's own column: every block whose first line is a `- `
-/// item at its key's column moves two columns right (cumulatively).
-fn indent_sequences(text: &str) -> String {
-    let lines: Vec<&str> = text.split_inclusive('\n').collect();
-    let mut out = String::with_capacity(text.len() + 64);
-    // Open blocks: (column of the owning key, extra columns inside it).
-    let mut open: Vec<(usize, usize)> = Vec::new();
-    let mut scalar_base: Option<usize> = None;
-    for (i, line) in lines.iter().enumerate() {
-        let content = line.trim_end_matches('\n');
-        let col = content.len() - content.trim_start_matches(' ').len();
-        let body = &content[col..];
-        if let Some(base) = scalar_base {
-            if body.is_empty() || col > base {
-                let add = if body.is_empty() {
-                    0
-                } else {
-                    open.last().map_or(0, |o| o.1)
-                };
-                out.push_str(&" ".repeat(add));
-                out.push_str(line);
-                continue;
-            }
-            scalar_base = None;
-        }
-        // A sequence block of a key at column k holds lines at column >= k
-        // (items start at k); it ends at the first line left of that or at
-        // a mapping key on column k.
-        while let Some(&(k, _)) = open.last() {
-            if col > k || (col == k && body.starts_with("- ")) {
-                break;
-            }
-            open.pop();
-        }
-        let add = open.last().map_or(0, |o| o.1);
-        out.push_str(&" ".repeat(add));
-        out.push_str(line);
-        let key_part = body.strip_prefix("- ").unwrap_or(body);
-        if key_part.ends_with(':') {
-            let key_col = if body.starts_with("- ") { col + 2 } else { col };
-            let next = lines
-                .get(i + 1)
-                .map(|l| l.trim_end_matches('\n'))
-                .unwrap_or("");
-            let next_col = next.len() - next.trim_start_matches(' ').len();
-            if next_col == key_col && next[next_col..].starts_with("- ") {
-                open.push((key_col, add + 2));
-            }
-        }
-        if ["|", "|-", "|+", ">", ">-", ">+"]
-            .iter()
-            .any(|m| body.ends_with(m))
-        {
-            scalar_base = Some(col);
-        }
-    }
-    out
 }
 
 fn map_or_error(r: Result<Value, String>) -> Value {
@@ -374,26 +163,5 @@ mod tests {
         assert!(m.as_map().unwrap().borrow().contains_key("Error"));
         let l = call("fromYamlArray", &[Value::str("a: 1")]).unwrap();
         assert_eq!(l.as_list().unwrap().len(), 1);
-    }
-
-    #[test]
-    fn pretty_yaml_unfolds_long_scalars() {
-        let long = "x: aaaaaaaaaa bbbbbbbbbb\n  cccc\n- - dd ee\n    ff\n- k: v\n  k2: \"q q\n    \\ r\"\n";
-        assert_eq!(
-            unfold(long),
-            "x: aaaaaaaaaa bbbbbbbbbb cccc\n- - dd ee ff\n- k: v\n  k2: \"q q  r\"\n"
-        );
-    }
-
-    #[test]
-    fn pretty_yaml_indents_sequences() {
-        assert_eq!(
-            indent_sequences("a:\n- 1\n- b: 2\n  c:\n  - x\nd: 1\n"),
-            "a:\n  - 1\n  - b: 2\n    c:\n      - x\nd: 1\n"
-        );
-        assert_eq!(
-            indent_sequences("b:\n  c:\n  - d: 1\n    e: 2\n"),
-            "b:\n  c:\n    - d: 1\n      e: 2\n"
-        );
     }
 }

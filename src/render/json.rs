@@ -105,7 +105,14 @@ pub fn from_json(text: &str) -> Value {
     let (map, err) = match decode(text) {
         Err(e) => (Value::empty_map(), Some(e)),
         Ok((v @ Value::Map(..), e)) => (v, e),
-        Ok((Value::Nil, e)) => (Value::empty_map(), e),
+        // `null` leaves Go's map nil.
+        Ok((Value::Nil, e)) => (
+            Value::Map(
+                crate::render::value::MapKind::NilInterface,
+                std::rc::Rc::new(std::cell::RefCell::new(Map::new())),
+            ),
+            e,
+        ),
         Ok((other, _)) => (
             Value::empty_map(),
             Some(type_error(&other, "map[string]interface {}")),
@@ -121,6 +128,13 @@ pub fn from_json(text: &str) -> Value {
 /// Helm's `fromJsonArray` in full: the decoded list, or a list holding only
 /// the error text.
 pub fn from_json_array(text: &str) -> Value {
+    if matches!(decode(text), Ok((Value::Nil, None))) {
+        // `null` leaves Go's slice nil.
+        return Value::List(std::rc::Rc::new(crate::render::value::List {
+            kind: crate::render::value::ListKind::NilInterface,
+            items: Vec::new(),
+        }));
+    }
     match parse_list(text) {
         Ok(v) => v,
         Err(e) => Value::list(vec![Value::str(e.to_string())]),
@@ -164,6 +178,7 @@ fn encode_value(value: &Value, out: &mut String) -> Result<(), JsonError> {
             out.push_str(&base64_std(b));
             out.push('"');
         }
+        Value::Map(..) | Value::List(_) if value.is_nil_map() => out.push_str("null"),
         Value::List(l) => {
             out.push('[');
             for (i, item) in l.items.iter().enumerate() {
@@ -175,6 +190,18 @@ fn encode_value(value: &Value, out: &mut String) -> Result<(), JsonError> {
             out.push(']');
         }
         Value::Map(_, m) => encode_map(&m.borrow(), out)?,
+        Value::Object(o) if o.json_fields().is_some() => {
+            out.push('{');
+            for (i, (k, v)) in o.json_fields().unwrap_or_default().iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                encode_string(k, out);
+                out.push(':');
+                encode(v, out)?;
+            }
+            out.push('}');
+        }
         Value::Object(o) => match o.json_value() {
             Some(v) => encode(&v, out)?,
             None => {

@@ -248,6 +248,16 @@ fn unmarshal_err(got: &Value, field: &str, ty: &str) -> String {
 /// (anchors, tags, non-string head fields, parse errors, …) goes through the
 /// full decoder, which yields Helm's exact result or error.
 pub fn parse_head(doc: &str) -> Result<Head, String> {
+    // Plain block YAML (nearly every rendered manifest): a line scanner.
+    if let Some(head) = super::headscan::scan_head(doc) {
+        #[cfg(debug_assertions)]
+        assert_eq!(
+            Ok(&head),
+            parse_head_full(doc).as_ref(),
+            "head scanner differs for:\n{doc}"
+        );
+        return Ok(head);
+    }
     match fast_head(doc) {
         Some(head) => {
             // Debug builds (all tests) check the fast path against the decoder.
@@ -423,7 +433,7 @@ fn fast_head(doc: &str) -> Option<Head> {
 }
 
 /// The full decoder path of [`parse_head`].
-fn parse_head_full(doc: &str) -> Result<Head, String> {
+pub(crate) fn parse_head_full(doc: &str) -> Result<Head, String> {
     let v = crate::chart::yamlio::parse(doc)?;
     let m = match &v {
         Value::Nil => return Ok(Head::default()),

@@ -9,6 +9,7 @@ pub mod driver;
 pub mod funcs;
 pub mod gofmt;
 pub mod gotmpl;
+mod headscan;
 pub mod helmfuncs;
 pub mod json;
 pub mod manifest;

@@ -27,6 +27,10 @@ pub fn render_jobs(jobs: Vec<TemplateJob>) -> Result<BTreeMap<String, String>, R
     if !tera_jobs.is_empty() {
         out.extend(crate::render::tera::render(&tera_jobs)?);
     }
+    // The contexts hold `.Values`, which may be nested thousands deep.
+    for job in jobs {
+        job.context.drop_deep();
+    }
     Ok(out)
 }
 

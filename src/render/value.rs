@@ -58,6 +58,16 @@ pub enum ListKind {
     Interface,
     /// `[]string`
     String,
+    /// A nil `[]interface {}` (`fromJsonArray "null"`): reads as an empty
+    /// slice, marshals as `null`.
+    NilInterface,
+}
+
+impl ListKind {
+    /// Whether the Go element type is `interface {}`.
+    pub fn is_interface(self) -> bool {
+        matches!(self, ListKind::Interface | ListKind::NilInterface)
+    }
 }
 
 /// The Go value type of a map value (keys are always strings).
@@ -67,6 +77,31 @@ pub enum MapKind {
     Interface,
     /// `map[string]string` (Sprig `split`)
     String,
+    /// A nil `map[string]string` (`.Chart.Annotations` when Chart.yaml has
+    /// none): reads as an empty map, but marshals as `null` while empty.
+    NilString,
+    /// A nil `map[string]interface {}` (`fromJson "null"`), likewise.
+    NilInterface,
+}
+
+impl MapKind {
+    /// Whether the Go value type is `interface {}` (missing keys read as
+    /// nil rather than "").
+    pub fn is_interface(self) -> bool {
+        matches!(self, MapKind::Interface | MapKind::NilInterface)
+    }
+}
+
+impl Value {
+    /// Whether this is an empty map that Go's `json.Marshal` writes as
+    /// `null` (a nil map).
+    pub fn is_nil_map(&self) -> bool {
+        match self {
+            Value::Map(MapKind::NilString | MapKind::NilInterface, m) => m.borrow().is_empty(),
+            Value::List(l) => l.kind == ListKind::NilInterface && l.items.is_empty(),
+            _ => false,
+        }
+    }
 }
 
 /// A Go slice.
@@ -107,6 +142,19 @@ pub trait Object {
     /// their json tag names, as maps/lists/scalars), for `toJson`/`toYaml`;
     /// `None` when the type cannot be marshalled.
     fn json_value(&self) -> Option<Value> {
+        self.json_fields().map(|fields| {
+            Value::map(
+                fields
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect(),
+            )
+        })
+    }
+    /// For Go structs: the fields `json.Marshal` writes, in declaration
+    /// order (JSON keeps that order; `toYaml` sorts them, as
+    /// sigs.k8s.io/yaml does). `None` when the object is not such a struct.
+    fn json_fields(&self) -> Option<Vec<(&'static str, Value)>> {
         None
     }
     /// For Go map or slice types with methods (Helm's `engine.files`, a
@@ -176,11 +224,11 @@ impl Value {
             Value::Str(_) => "string",
             Value::Bytes(_) => "[]uint8",
             Value::List(l) => match l.kind {
-                ListKind::Interface => "[]interface {}",
+                ListKind::Interface | ListKind::NilInterface => "[]interface {}",
                 ListKind::String => "[]string",
             },
-            Value::Map(MapKind::Interface, _) => "map[string]interface {}",
-            Value::Map(MapKind::String, _) => "map[string]string",
+            Value::Map(MapKind::Interface | MapKind::NilInterface, _) => "map[string]interface {}",
+            Value::Map(MapKind::String | MapKind::NilString, _) => "map[string]string",
             Value::Object(o) => o.type_name(),
         }
     }
@@ -212,6 +260,29 @@ impl Value {
     /// Whether this is Go's nil.
     pub fn is_nil(&self) -> bool {
         matches!(self, Value::Nil)
+    }
+
+    /// Drops the value without recursion: uniquely owned maps and lists are
+    /// emptied onto a work list first, so values nested thousands deep
+    /// (YAML and JSON allow 10,000 levels, as Go does) are freed even on a
+    /// small thread stack, where the ordinary recursive drop could overflow.
+    pub fn drop_deep(self) {
+        let mut work = vec![self];
+        while let Some(v) = work.pop() {
+            match v {
+                Value::List(l) => {
+                    if let Ok(list) = Rc::try_unwrap(l) {
+                        work.extend(list.items);
+                    }
+                }
+                Value::Map(_, m) => {
+                    if let Ok(cell) = Rc::try_unwrap(m) {
+                        work.extend(cell.into_inner().into_values());
+                    }
+                }
+                _ => {}
+            }
+        }
     }
 
     /// A deep copy: new maps all the way down (Helm's `deepCopy`, and what

@@ -5,7 +5,7 @@
 //! tell a nil interface from a missing value exactly as Go does.
 
 use crate::render::gofmt;
-use crate::render::value::{List, ListKind, MapKind, Value};
+use crate::render::value::{List, Value};
 use std::rc::Rc;
 
 /// A Go `reflect.Value` as the executor sees it.
@@ -294,7 +294,7 @@ pub fn index(item: &Rv, indexes: &[Rv]) -> Result<Rv, String> {
             Value::List(l) => {
                 let x = index_arg(&index, l.items.len())?;
                 match l.items.get(x) {
-                    Some(e) => elem(e.clone(), l.kind == ListKind::Interface),
+                    Some(e) => elem(e.clone(), l.kind.is_interface()),
                     None => return Err("reflect: slice index out of range".into()),
                 }
             }
@@ -309,7 +309,7 @@ pub fn index(item: &Rv, indexes: &[Rv]) -> Result<Rv, String> {
                         ));
                     }
                 };
-                let iface = *kind == MapKind::Interface;
+                let iface = kind.is_interface();
                 match m.borrow().get(&*key) {
                     Some(x) => elem(x.clone(), iface),
                     None if iface => Rv::Iface(Value::Nil),

@@ -197,9 +197,9 @@ fn assignable(v: &Value, t: GoType) -> bool {
         (GoType::Int64, Value::Int64(_)) => true,
         (GoType::Float64, Value::Float(_)) => true,
         (GoType::Bool, Value::Bool(_)) => true,
-        (GoType::List, Value::List(l)) => l.kind == ListKind::Interface,
+        (GoType::List, Value::List(l)) => l.kind.is_interface(),
         (GoType::StringList, Value::List(l)) => l.kind == ListKind::String,
-        (GoType::Map, Value::Map(k, _)) => *k == MapKind::Interface,
+        (GoType::Map, Value::Map(k, _)) => k.is_interface(),
         (GoType::Bytes, Value::Bytes(_)) => true,
         (GoType::Object(n), Value::Object(o)) => o.type_name() == n,
         _ => false,
@@ -381,7 +381,7 @@ impl<'t, 'e> State<'t, 'e> {
                 }
             }
             Value::List(l) => {
-                let iface = l.kind == ListKind::Interface;
+                let iface = l.kind.is_interface();
                 for (i, e) in l.items.iter().enumerate() {
                     ran = true;
                     if self.one_iteration(
@@ -405,7 +405,7 @@ impl<'t, 'e> State<'t, 'e> {
                 }
             }
             Value::Map(kind, m) => {
-                let iface = kind == MapKind::Interface;
+                let iface = kind.is_interface();
                 let entries: Vec<(String, Value)> = m
                     .borrow()
                     .iter()
@@ -1183,7 +1183,7 @@ impl<'t, 'e> State<'t, 'e> {
 /// A map lookup by field name; a missing key gives the zero value of the
 /// map's element type (Helm's `missingkey=zero`).
 fn map_field(kind: MapKind, m: &crate::render::value::Map, name: &str) -> Rv {
-    let iface = kind == MapKind::Interface;
+    let iface = kind.is_interface();
     match m.get(name) {
         Some(x) => elem(x.clone(), iface),
         None if iface => Rv::Iface(Value::Nil),

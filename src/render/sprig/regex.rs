@@ -70,8 +70,34 @@ fn can_backquote(s: &str) -> bool {
         .any(|c| c == '`' || c == '\u{FEFF}' || (c.is_control() && c != '\t'))
 }
 
-/// Go's `regexp.Compile`.
+/// How many compiled patterns [`compile`] keeps per thread. Charts use a
+/// handful of distinct patterns, each called once per rendered object;
+/// compiling one (building its DFA) costs far more than matching it.
+const CACHE_CAPACITY: usize = 64;
+
+thread_local! {
+    static CACHE: std::cell::RefCell<std::collections::HashMap<String, Result<Regex, FuncError>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// Go's `regexp.Compile`, cached per thread by pattern (the cache is
+/// emptied when full, so it stays bounded whatever the templates do).
 pub(crate) fn compile(expr: &str) -> Result<Regex, FuncError> {
+    if let Some(hit) = CACHE.with(|c| c.borrow().get(expr).cloned()) {
+        return hit;
+    }
+    let compiled = compile_uncached(expr);
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= CACHE_CAPACITY {
+            c.clear();
+        }
+        c.insert(expr.to_string(), compiled.clone());
+    });
+    compiled
+}
+
+fn compile_uncached(expr: &str) -> Result<Regex, FuncError> {
     if let Some(err) = go_syntax_error(expr) {
         return Err(FuncError::new(format!("error parsing regexp: {err}")));
     }

@@ -9,7 +9,7 @@
 use super::{arg_str, spec};
 use crate::render::funcs::{FuncError, FuncSpec, GoType as T};
 use crate::render::value::{Object, Value};
-use regex::Regex;
+use regex_lite::Regex;
 use std::any::Any;
 use std::cmp::Ordering;
 use std::rc::Rc;
@@ -40,33 +40,99 @@ pub struct Version {
 
 const CV: &str = r"v?([0-9|x|X|\*]+)(\.[0-9|x|X|\*]+)?(\.[0-9|x|X|\*]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?";
 const OPS: &str = r"=||!=|>|<|>=|=>|<=|=<|~|~>|\^";
+/// Masterminds' loose version pattern ([`match_loose`] matches it by hand).
+#[cfg(test)]
 const LOOSE: &str = r"^v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?$";
 const ALLOWED: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-0123456789";
 
-struct Regexes {
-    loose: Regex,
-    constraint: Regex,
-    range: Regex,
-    find: Regex,
-    valid: Regex,
+/// A pattern compiled on first use (each separately: `semver` needs none
+/// of them, `semverCompare` only the constraint ones). These fixed patterns
+/// use `regex-lite`: its `\s` is ASCII like Go's, and it compiles in a
+/// fraction of the time the full engine takes to build its automata (the
+/// patterns are matched against a few short strings per render).
+fn lazy(cell: &'static OnceLock<Regex>, pattern: impl FnOnce() -> String) -> &'static Regex {
+    cell.get_or_init(|| {
+        // Go's `\s` has no `\v`; regex-lite's has.
+        let pattern = pattern().replace(r"\s", r"[\t\n\f\r ]");
+        Regex::new(&pattern).unwrap_or_else(|_| Regex::new("$^").expect("trivial regex"))
+    })
 }
 
-fn regexes() -> &'static Regexes {
-    static R: OnceLock<Regexes> = OnceLock::new();
-    R.get_or_init(|| {
-        let build = |p: &str| {
-            super::regex::compile(p).unwrap_or_else(|_| Regex::new("$^").expect("trivial regex"))
-        };
-        Regexes {
-            loose: build(LOOSE),
-            constraint: build(&format!(r"^\s*({OPS})\s*({CV})\s*$")),
-            range: build(&format!(r"\s*({CV})\s+-\s+({CV})\s*")),
-            find: build(&format!(r"({OPS})\s*({CV})")),
-            valid: build(&format!(
-                r"^(\s*({OPS})\s*({CV})\s*)((?:\s+|,\s*)({OPS})\s*({CV})\s*)*$"
-            )),
-        }
+fn constraint_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    lazy(&R, || format!(r"^\s*({OPS})\s*({CV})\s*$"))
+}
+
+fn range_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    lazy(&R, || format!(r"\s*({CV})\s+-\s+({CV})\s*"))
+}
+
+fn find_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    lazy(&R, || format!(r"({OPS})\s*({CV})"))
+}
+
+fn valid_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    lazy(&R, || {
+        format!(r"^(\s*({OPS})\s*({CV})\s*)((?:\s+|,\s*)({OPS})\s*({CV})\s*)*$")
     })
+}
+
+/// The parts of a version as Masterminds' loose pattern captures them:
+/// major, `.minor`, `.patch` (with their dots), prerelease, metadata.
+type LooseParts<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str);
+
+/// Masterminds' loose version pattern (`^v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?
+/// (-IDENTS)?(\+IDENTS)?$`, IDENTS being dot-separated non-empty runs of
+/// `[0-9A-Za-z-]`), matched by hand: every optional part opens with its own
+/// character and digit runs are maximal, so there is nothing to backtrack.
+fn match_loose(v: &str) -> Option<LooseParts<'_>> {
+    fn digits(s: &str) -> usize {
+        s.bytes().take_while(u8::is_ascii_digit).count()
+    }
+    fn dotted(s: &str) -> Option<usize> {
+        let n = s
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'.')
+            .count();
+        let part = &s[..n];
+        (n > 0 && part.split('.').all(|p| !p.is_empty())).then_some(n)
+    }
+    let rest = v.strip_prefix('v').unwrap_or(v);
+    let n = digits(rest);
+    if n == 0 {
+        return None;
+    }
+    let (major, mut rest) = rest.split_at(n);
+    let mut dotted_num = || -> &str {
+        if rest.starts_with('.') {
+            let n = digits(&rest[1..]);
+            if n > 0 {
+                let (part, tail) = rest.split_at(n + 1);
+                rest = tail;
+                return part;
+            }
+        }
+        ""
+    };
+    let minor = dotted_num();
+    let patch = dotted_num();
+    let mut pre = "";
+    if let Some(tail) = rest.strip_prefix('-') {
+        let n = dotted(tail)?;
+        pre = &tail[..n];
+        rest = &tail[n..];
+    }
+    let mut metadata = "";
+    if let Some(tail) = rest.strip_prefix('+') {
+        let n = dotted(tail)?;
+        metadata = &tail[..n];
+        rest = &tail[n..];
+    }
+    rest.is_empty()
+        .then_some((major, minor, patch, pre, metadata))
 }
 
 fn parse_segment(s: &str) -> Result<u64, String> {
@@ -105,23 +171,19 @@ fn validate_metadata(m: &str) -> Result<(), String> {
 impl Version {
     /// `semver.NewVersion` (coercing).
     pub fn parse(v: &str) -> Result<Version, String> {
-        let m = regexes()
-            .loose
-            .captures(v)
-            .ok_or("invalid semantic version")?;
-        let g = |i: usize| m.get(i).map_or("", |x| x.as_str());
-        let major = parse_segment(g(1))?;
-        let minor = if g(2).is_empty() {
+        let (g1, g2, g3, g5, g8) = match_loose(v).ok_or("invalid semantic version")?;
+        let major = parse_segment(g1)?;
+        let minor = if g2.is_empty() {
             0
         } else {
-            parse_segment(&g(2)[1..])?
+            parse_segment(&g2[1..])?
         };
-        let patch = if g(3).is_empty() {
+        let patch = if g3.is_empty() {
             0
         } else {
-            parse_segment(&g(3)[1..])?
+            parse_segment(&g3[1..])?
         };
-        let (pre, metadata) = (g(5).to_string(), g(8).to_string());
+        let (pre, metadata) = (g5.to_string(), g8.to_string());
         if !pre.is_empty() {
             validate_prerelease(&pre)?;
         }
@@ -277,11 +339,10 @@ impl Constraints {
         let c = rewrite_range(c);
         let mut groups = Vec::new();
         for part in c.split("||") {
-            if !regexes().valid.is_match(part) {
+            if !valid_re().is_match(part) {
                 return Err(format!("improper constraint: {part}"));
             }
-            let mut found: Vec<String> = regexes()
-                .find
+            let mut found: Vec<String> = find_re()
                 .find_iter(part)
                 .map(|m| m.as_str().to_string())
                 .collect();
@@ -312,8 +373,7 @@ impl Constraints {
 
 fn rewrite_range(i: &str) -> String {
     let mut o = i.to_string();
-    let caps: Vec<(String, String, String)> = regexes()
-        .range
+    let caps: Vec<(String, String, String)> = range_re()
         .captures_iter(i)
         .map(|m| {
             let g = |k: usize| m.get(k).map_or(String::new(), |x| x.as_str().to_string());
@@ -336,8 +396,7 @@ fn parse_constraint(c: &str) -> Result<Constraint, String> {
             dirty: true,
         });
     }
-    let m = regexes()
-        .constraint
+    let m = constraint_re()
         .captures(c)
         .ok_or_else(|| format!("improper constraint: {c}"))?;
     let g = |i: usize| m.get(i).map_or("", |x| x.as_str());
@@ -641,5 +700,55 @@ mod tests {
             "version segment starts with 0"
         );
         assert!(Constraints::parse("abc").is_err());
+    }
+
+    /// The hand-written matcher agrees with Masterminds' loose regexp.
+    #[test]
+    fn loose_matcher_agrees_with_the_regexp() {
+        let re = Regex::new(LOOSE).expect("loose regexp");
+        let inputs = [
+            "",
+            "v",
+            "1",
+            "v1",
+            "1.2",
+            "1.2.3",
+            "v1.2.3",
+            "1.2.3.4",
+            "01.002.3",
+            "1..2",
+            "1.",
+            "1.2.",
+            "1-",
+            "1-a",
+            "1-a.b",
+            "1-a..b",
+            "1-.a",
+            "1-a.",
+            "1+",
+            "1+b",
+            "1+b.c",
+            "1.2.3-rc.1+build.5",
+            "1.2.3+b-1",
+            "1.2.3-a+b+c",
+            "1.2.3-a_b",
+            "vv1",
+            "1.2.3 ",
+            " 1.2.3",
+            "1.x",
+            "1.2-3",
+            "1.2.3--",
+            "1.2.3-+",
+            "1-a-b.c-d+e-f.g",
+            "99999999999999999999",
+            "1.2.3-é",
+        ];
+        for v in inputs {
+            let want = re.captures(v).map(|m| {
+                let g = |i: usize| m.get(i).map_or("", |x| x.as_str());
+                (g(1), g(2), g(3), g(5), g(8))
+            });
+            assert_eq!(super::match_loose(v), want, "input {v:?}");
+        }
     }
 }

@@ -74,6 +74,9 @@ fn to_node_v3_here(value: &Value) -> Node<'static> {
         }
         Value::Str(s) => string_node(Cow::Owned(s.to_string())).into_owned(),
         Value::Bytes(b) => string_node(Cow::Owned(base64_std(b))).into_owned(),
+        Value::Map(..) | Value::List(_) if value.is_nil_map() => {
+            Node::Scalar("null".into(), Style::Plain)
+        }
         Value::List(l) => Node::Seq(l.items.iter().map(to_node_v3).collect()),
         Value::Map(_, m) => {
             let m = m.borrow();
@@ -127,6 +130,9 @@ fn to_node_here(value: &Value) -> Result<Node<'_>, MarshalError> {
         Value::Float(f) => Node::Scalar(float_text(*f)?.into(), Style::Plain),
         Value::Str(s) => string_node(reread_json_string(s)?),
         Value::Bytes(b) => string_node(Cow::Owned(base64_std(b))),
+        Value::Map(..) | Value::List(_) if value.is_nil_map() => {
+            Node::Scalar("null".into(), Style::Plain)
+        }
         Value::List(l) => Node::Seq(l.items.iter().map(to_node).collect::<Result<_, _>>()?),
         Value::Map(_, m) => {
             let m = m.borrow();

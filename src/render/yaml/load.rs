@@ -102,10 +102,20 @@ fn parse_first(
     finish: impl Fn(&Doc<'_>) -> Result<Value, LoadError>,
 ) -> Result<Value, LoadError> {
     let mut current = Cow::Borrowed(text);
+    // Each fix changes the text at a new position or not at all: a scalar
+    // already re-indented (or a tab already replaced) that still fails would
+    // only grow the text on every round (quadratic time on hostile input).
+    let mut reindented = std::collections::HashSet::new();
+    let mut tabs_fixed = std::collections::HashSet::new();
     for _ in 0..1000 {
         let fixed = match parse_events(&current) {
-            Err(Retry::Reindent(start)) => reindent_quoted(&current, start),
-            Err(Retry::TabAfterColon(at)) => tab_to_space_after(&current, at),
+            Err(Retry::Reindent(start)) if reindented.insert(start) => {
+                reindent_quoted(&current, start)
+            }
+            Err(Retry::TabAfterColon(at)) if tabs_fixed.insert(at) => {
+                tab_to_space_after(&current, at)
+            }
+            Err(Retry::Reindent(_) | Retry::TabAfterColon(_)) => None,
             Err(Retry::Fail(e)) => return Err(e),
             Ok(doc) => return finish(&doc),
         };
@@ -162,7 +172,7 @@ fn reindent_quoted(text: &str, start: usize) -> Option<String> {
     }
     let line_start = chars[..start]
         .iter()
-        .rposition(|&c| c == '\n')
+        .rposition(|&c| c == '\n' || c == '\r')
         .map_or(0, |p| p + 1);
     let pad = start - line_start + 1;
     let mut out: String = chars[..=start].iter().collect();
@@ -194,9 +204,11 @@ fn reindent_quoted(text: &str, start: usize) -> Option<String> {
             }
             '"' if quote == '"' => break,
             '\n' => {}
+            // A lone `\r` is a line break too (`\r\n` pads after the `\n`).
+            '\r' if chars.get(i) != Some(&'\n') => {}
             _ => continue,
         }
-        if out.ends_with('\n') {
+        if out.ends_with(['\n', '\r']) {
             let rest: String = chars[i..].iter().take(4).collect();
             let marker = (rest.starts_with("---") || rest.starts_with("..."))
                 && rest.chars().nth(3).is_none_or(|c| c.is_whitespace());

@@ -975,3 +975,56 @@ fn random_soup_never_panics() {
         }
     }
 }
+
+/// Fuzz input that once made `parse_values` loop forever: an unterminated
+/// double-quoted scalar, invalid UTF-8 (replaced lossily, as a fuzzer feeding
+/// text does) and runs of `\r`.
+#[test]
+fn unterminated_quoted_scalar_with_carriage_returns_terminates() {
+    let raw: &[u8] = b"a: \x22{{ \xf4pl ee\xf5\xf5\xfe\n\n\n\n\n\n\n\n\n\n\n\n} {\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n.\n\n\n\n\t\t\t\t\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff)\xe9\xe9\n\n\n\n\n\n\n\n\n\xf6\xf5t \r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\rnot \r\r\r\r\r\r\r\r\r\r\r\r\rO 2 }}\n\xb4}}\n\n\n\n\n\n\n\n{\xf7ee\n\n";
+    let text = String::from_utf8_lossy(raw);
+    assert!(super::parse_values(&text).is_err());
+    // The same bytes as a file fail at the first invalid octet.
+    assert!(super::parse_values_bytes(raw).is_err());
+    // And without the invalid octets (only the quoted scalar and the `\r`s).
+    let ascii: String = text.chars().filter(char::is_ascii).collect();
+    assert!(super::parse_values(&ascii).is_err());
+}
+
+/// Runs `f` on a thread with a 2 MiB stack (the default of spawned and
+/// tokio worker threads, where the controller renders).
+fn on_small_stack(f: impl FnOnce() + Send + 'static) {
+    std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(f)
+        .expect("spawn")
+        .join()
+        .expect("no stack overflow");
+}
+
+/// Values nested beyond libyaml's/encoding/json's 10,000 levels are
+/// rejected with their errors; just below the limit they parse, print and
+/// are freed (`Value::drop_deep`) without exhausting a small stack.
+#[test]
+fn deep_nesting_is_capped_and_survives_drop_and_print() {
+    on_small_stack(|| {
+        // Block sequences (saphyr caps flow nesting at 255 levels itself).
+        let deep = |n: usize| format!("a:\n{}x\n", "- ".repeat(n));
+        let err = super::parse_values(&deep(100_000)).unwrap_err().to_string();
+        assert!(err.contains("exceeded max depth of 10000"), "{err}");
+        let json_deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        let err = crate::render::json::parse(&json_deep(100_000))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("exceeded max depth"), "{err}");
+        let v = super::parse_values(&deep(9_990)).expect("below the limit");
+        let text = crate::render::json::to_json(&v).expect("json");
+        assert_eq!(text.len(), r#"{"a":"x"}"#.len() + 2 * 9_990);
+        assert!(super::to_yaml(&v).is_ok());
+        let printed = crate::render::gofmt::sprint(&[v.clone()]);
+        assert!(printed.starts_with("map[a:[[[") && printed.contains("[x]"));
+        v.drop_deep();
+        let j = crate::render::json::parse(&json_deep(9_990)).expect("below the limit");
+        j.drop_deep();
+    });
+}
