@@ -1021,7 +1021,7 @@ fn deep_nesting_is_capped_and_survives_drop_and_print() {
         let text = crate::render::json::to_json(&v).expect("json");
         assert_eq!(text.len(), r#"{"a":"x"}"#.len() + 2 * 9_990);
         assert!(super::to_yaml(&v).is_ok());
-        let printed = crate::render::gofmt::sprint(&[v.clone()]);
+        let printed = crate::render::gofmt::sprint(std::slice::from_ref(&v));
         assert!(printed.starts_with("map[a:[[[") && printed.contains("[x]"));
         v.drop_deep();
         let j = crate::render::json::parse(&json_deep(9_990)).expect("below the limit");
