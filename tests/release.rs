@@ -3,14 +3,11 @@
 //! real `helm` as the observer of rudder's release records.
 
 mod e2e;
+mod repo_server;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
-use e2e::{Rudder, TestNamespace, eventually, http_get};
+use e2e::{Rudder, TestNamespace, eventually, helm, helm_history as history, helm_json, http_get};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServiceAccount};
@@ -20,92 +17,13 @@ use kube::{Api, Client};
 use rudder::api::HelmRelease;
 use serde_json::{Value as Json, json};
 
-fn index_dir() -> PathBuf {
-    let mut dir = Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf();
-    loop {
-        let cand = dir.join("shared/charts/index");
-        if cand.is_dir() {
-            return cand;
-        }
-        assert!(dir.pop(), "../shared/charts/index not found");
+/// Serves `../shared/charts/index` on 127.0.0.1 until dropped.
+async fn serve_index() -> repo_server::Site {
+    let site = repo_server::Site::start(None).await;
+    for (name, bytes) in repo_server::shared_index_files() {
+        site.put(&name, bytes);
     }
-}
-
-/// Serves the index directory on 127.0.0.1 (index.yaml with its URLs
-/// pointed at this server) from a background thread; returns the base URL.
-fn serve_index() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let base = format!("http://{addr}");
-    let dir = index_dir();
-    let base2 = base.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-            let mut line = String::new();
-            if reader.read_line(&mut line).is_err() {
-                continue;
-            }
-            loop {
-                let mut h = String::new();
-                if reader.read_line(&mut h).map(|n| n == 0).unwrap_or(true) || h == "\r\n" {
-                    break;
-                }
-            }
-            let path = line
-                .split_whitespace()
-                .nth(1)
-                .unwrap_or("/")
-                .trim_start_matches('/');
-            let file = dir.join(path.split('?').next().unwrap_or(""));
-            let body = std::fs::read(&file).ok().map(|b| {
-                if path == "index.yaml" {
-                    String::from_utf8_lossy(&b)
-                        .replace("http://127.0.0.1:8879", &base2)
-                        .into_bytes()
-                } else {
-                    b
-                }
-            });
-            let mut s = stream;
-            let _ = match body {
-                Some(b) => s
-                    .write_all(
-                        format!(
-                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                            b.len()
-                        )
-                        .as_bytes(),
-                    )
-                    .and_then(|()| s.write_all(&b)),
-                None => s.write_all(
-                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                ),
-            };
-        }
-    });
-    base
-}
-
-fn helm(args: &[&str]) -> String {
-    let out = Command::new("helm")
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(e2e::kubeconfig())
-        .output()
-        .expect("run helm (install with ../shared/tools/install-helm; ~/.local/bin on PATH)");
-    assert!(
-        out.status.success(),
-        "helm {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn helm_json(args: &[&str]) -> Json {
-    let mut all = args.to_vec();
-    all.extend(["-o", "json"]);
-    serde_json::from_str(&helm(&all)).expect("helm JSON")
+    site
 }
 
 async fn create_repository(client: &Client, ns: &str, url: &str) {
@@ -128,21 +46,6 @@ async fn patch_spec(api: &Api<HelmRelease>, name: &str, spec: Json) {
     )
     .await
     .expect("patch HelmRelease");
-}
-
-fn history(ns: &str, name: &str) -> Vec<(i64, String)> {
-    helm_json(&["history", name, "-n", ns])
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .map(|h| {
-            (
-                h["revision"].as_i64().unwrap_or(0),
-                h["status"].as_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect()
 }
 
 async fn wait_revision(api: &Api<HelmRelease>, name: &str, rev: i64, rudder: &Rudder) {
@@ -170,13 +73,14 @@ fn metric(body: &str, series: &str) -> f64 {
         .unwrap_or(-1.0)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn install_upgrade_rollback_uninstall_with_helm_as_observer() {
     let client = e2e::client().await;
     e2e::install_crds(&client).await;
     let ns = TestNamespace::create(&client, "rel").await;
     let n = ns.name.as_str();
-    create_repository(&client, n, &serve_index()).await;
+    let site = serve_index().await;
+    create_repository(&client, n, &site.base()).await;
     let releases: Api<HelmRelease> = Api::namespaced(client.clone(), n);
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), n);
     cms.create(
@@ -434,13 +338,14 @@ async fn wait_reason(api: &Api<HelmRelease>, reason: &str) -> String {
     .await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_leaves_the_live_revision_untouched() {
     let client = e2e::client().await;
     e2e::install_crds(&client).await;
     let ns = TestNamespace::create(&client, "relbad").await;
     let n = ns.name.as_str();
-    create_repository(&client, n, &serve_index()).await;
+    let site = serve_index().await;
+    create_repository(&client, n, &site.base()).await;
     let releases: Api<HelmRelease> = Api::namespaced(client.clone(), n);
     releases
         .create(
@@ -488,13 +393,15 @@ async fn bad_input_leaves_the_live_revision_untouched() {
     drop(rudder);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn helm_installed_release_is_adopted_at_n_plus_1() {
     let client = e2e::client().await;
     e2e::install_crds(&client).await;
     let ns = TestNamespace::create(&client, "reladopt").await;
     let n = ns.name.as_str();
-    let chart = index_dir().join("scaffold-0.1.0.tgz");
+    let chart = repo_server::shared_charts()
+        .join("index")
+        .join("scaffold-0.1.0.tgz");
     helm(&[
         "install",
         "web",
@@ -504,7 +411,8 @@ async fn helm_installed_release_is_adopted_at_n_plus_1() {
         "--set",
         "replicaCount=1",
     ]);
-    create_repository(&client, n, &serve_index()).await;
+    let site = serve_index().await;
+    create_repository(&client, n, &site.base()).await;
     let releases: Api<HelmRelease> = Api::namespaced(client.clone(), n);
     releases
         .create(
@@ -535,13 +443,14 @@ async fn lease_holder(client: &Client, ns: &str) -> Option<String> {
     lease.spec?.holder_identity.filter(|h| !h.is_empty())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_during_upgrades_always_converges() {
     let client = e2e::client().await;
     e2e::install_crds(&client).await;
     let ns = TestNamespace::create(&client, "relkill").await;
     let n = ns.name.as_str();
-    create_repository(&client, n, &serve_index()).await;
+    let site = serve_index().await;
+    create_repository(&client, n, &site.base()).await;
     let releases: Api<HelmRelease> = Api::namespaced(client.clone(), n);
     releases
         .create(

@@ -11,48 +11,15 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use e2e::{Rudder, TestNamespace, eventually, http_get};
+use e2e::{
+    Rudder, TestNamespace, eventually, helm, helm_history as history, helm_output, http_get,
+};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Patch, PatchParams, PostParams};
 use kube::{Api, Client};
 use repo_server::Site;
 use rudder::api::{ConditionStatus, HelmRelease};
 use serde_json::{Value as Json, json};
-
-fn helm_out(args: &[&str]) -> std::process::Output {
-    Command::new("helm")
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(e2e::kubeconfig())
-        .output()
-        .expect("run helm (install with ../shared/tools/install-helm; ~/.local/bin on PATH)")
-}
-
-fn helm(args: &[&str]) -> String {
-    let out = helm_out(args);
-    assert!(
-        out.status.success(),
-        "helm {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn history(ns: &str, name: &str) -> Vec<(i64, String)> {
-    let json: Json =
-        serde_json::from_str(&helm(&["history", name, "-n", ns, "-o", "json"])).expect("JSON");
-    json.as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .map(|h| {
-            (
-                h["revision"].as_i64().unwrap_or(0),
-                h["status"].as_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect()
-}
 
 /// A chart folder: `Chart.yaml` for `name`/`version` plus `files`.
 fn write_chart(
@@ -328,7 +295,7 @@ async fn schema_violations_and_infinite_recursion_are_reported() {
     let msg = wait_condition(&releases, "strict", "Ready", "RenderFailed").await;
     let values_file = tmp.path().join("bad.yaml");
     std::fs::write(&values_file, bad.to_string()).expect("values file");
-    let out = helm_out(&[
+    let out = helm_output(&[
         "template",
         "strict",
         strict.to_str().expect("path"),

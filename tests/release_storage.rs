@@ -6,14 +6,14 @@
 //! for the same chart and values.
 
 mod e2e;
+mod repo_server;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use e2e::TestNamespace;
+use e2e::{TestNamespace, helm, helm_json};
 use rudder::release::build::{Built, build};
 use rudder::release::history::now_rfc3339;
 use rudder::release::record::{NewRelease, Release, Status};
@@ -21,44 +21,14 @@ use rudder::release::store::{SLIM_CHART, SecretStore};
 use rudder::render::driver::RenderOptions;
 use serde_json::{Map, Value as Json, json};
 
-fn index_dir() -> PathBuf {
-    let mut dir = Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf();
-    loop {
-        let cand = dir.join("shared/charts/index");
-        if cand.is_dir() {
-            return cand;
-        }
-        assert!(dir.pop(), "../shared/charts/index not found");
-    }
-}
-
 fn scaffold(version: &str) -> PathBuf {
-    index_dir().join(format!("scaffold-{version}.tgz"))
+    repo_server::shared_charts()
+        .join("index")
+        .join(format!("scaffold-{version}.tgz"))
 }
 
 /// Runs the real helm against the test control plane; panics (fails the
 /// test) when helm is missing or fails.
-fn helm(args: &[&str]) -> String {
-    let out = Command::new("helm")
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(e2e::kubeconfig())
-        .output()
-        .expect("run helm (install with ../shared/tools/install-helm; ~/.local/bin on PATH)");
-    assert!(
-        out.status.success(),
-        "helm {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn helm_json(args: &[&str]) -> Json {
-    let mut all = args.to_vec();
-    all.extend(["-o", "json"]);
-    serde_json::from_str(&helm(&all)).expect("helm printed JSON")
-}
-
 fn built(chart: &Path, name: &str, ns: &str, revision: i64, config: &Map<String, Json>) -> Built {
     let chart = rudder::chart::load::load_archive_file(chart).expect("load chart");
     let opts = RenderOptions {

@@ -8,6 +8,7 @@
 //! stops the controllers and returns to standby.
 
 pub mod backoff;
+pub mod events;
 pub mod http;
 pub mod impersonate;
 pub mod leader;

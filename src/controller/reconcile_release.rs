@@ -14,11 +14,12 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event as KubeEvent, EventType, Recorder, Reporter};
+use kube::runtime::events::EventType;
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::{Api, Resource as _, ResourceExt};
 use serde_json::{Map as JsonMap, Value as Json};
 
+use super::events;
 use super::metrics::Outcome as MetricOutcome;
 use super::release_failure::Failure;
 use super::release_status::{self, Outcome};
@@ -45,8 +46,6 @@ use crate::render::manifest::Hook;
 pub const KIND: &str = "HelmRelease";
 /// The finalizer that uninstalls the release.
 pub const FINALIZER: &str = "helm.rudder.dev/uninstall";
-/// Reporter name of events.
-const REPORTER: &str = "rudder";
 /// Requeue after a failure.
 const RETRY: Duration = Duration::from_secs(15);
 /// Reason of the stall after too many failed installs/upgrades.
@@ -963,32 +962,8 @@ async fn publish(
     action: &str,
     note: String,
 ) {
-    let recorder = Recorder::new(
-        ctx.client.clone(),
-        Reporter {
-            controller: REPORTER.into(),
-            instance: None,
-        },
-    );
-    let mut note = note;
-    if note.len() > 1000 {
-        let mut cut = 1000;
-        while !note.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        note.truncate(cut);
-    }
-    let event = KubeEvent {
-        type_,
-        reason: reason.into(),
-        note: Some(note),
-        action: action.into(),
-        secondary: None,
-    };
     ctx.release_writes.fetch_add(1, Ordering::Relaxed);
-    if let Err(e) = recorder.publish(&event, &obj.object_ref(&())).await {
-        tracing::warn!(error = %e, reason, "publishing an event failed");
-    }
+    events::publish(&ctx.client, obj, type_, reason, action, note).await;
 }
 
 impl From<StoreError> for ReleaseError {

@@ -15,9 +15,10 @@ use std::time::{Duration, Instant};
 
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::events::EventType;
 use kube::{Api, Resource, ResourceExt};
 
+use super::events;
 use super::metrics::Outcome;
 use super::sources::SourceError;
 use super::status::{FIELD_MANAGER, StatusError};
@@ -35,9 +36,6 @@ pub const REQUESTED_AT: &str = "helm.rudder.dev/requested-at";
 pub const BASE_BACKOFF: Duration = Duration::from_secs(5);
 /// Longest retry delay after failures.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
-/// `reportingController` of rudder's Events.
-pub const REPORTER: &str = "rudder";
-
 /// A failed HelmRepository reconciliation (a failed fetch is not one: it
 /// is reported in the status and retried with back-off).
 #[derive(Debug, thiserror::Error)]
@@ -431,34 +429,7 @@ async fn publish(
     action: &str,
     note: String,
 ) {
-    let recorder = Recorder::new(
-        ctx.client.clone(),
-        Reporter {
-            controller: REPORTER.into(),
-            instance: None,
-        },
-    );
-    let event = Event {
-        type_,
-        reason: reason.into(),
-        note: Some(truncate(note, 1000)),
-        action: action.into(),
-        secondary: None,
-    };
-    if let Err(e) = recorder.publish(&event, &obj.object_ref(&())).await {
-        tracing::warn!(error = %e, reason, "publishing an event failed");
-    }
-}
-
-fn truncate(mut s: String, max: usize) -> String {
-    if s.len() > max {
-        let mut cut = max;
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        s.truncate(cut);
-    }
-    s
+    events::publish(&ctx.client, obj, type_, reason, action, note).await;
 }
 
 #[cfg(test)]
@@ -509,11 +480,5 @@ mod tests {
         let failed = Tracked { failures: 1, ..t };
         let soon = now + Duration::from_secs(6);
         assert_eq!(wait_before_fetch(&repo(1, None), Some(&failed), soon), None);
-    }
-
-    #[test]
-    fn truncates_on_char_boundaries() {
-        assert_eq!(truncate("ééé".into(), 3), "é");
-        assert_eq!(truncate("abc".into(), 10), "abc");
     }
 }

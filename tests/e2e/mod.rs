@@ -250,6 +250,52 @@ pub fn tool(program: &str, args: &[&str], stdin: Option<&str>) -> String {
     String::from_utf8(out.stdout).expect("UTF-8 output")
 }
 
+/// Runs the real `helm` (from `../shared/tools/install-helm`) against the
+/// test control plane and returns its output, failed or not.
+pub fn helm_output(args: &[&str]) -> std::process::Output {
+    Command::new("helm")
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(kubeconfig())
+        .output()
+        .expect("run helm (install with ../shared/tools/install-helm; ~/.local/bin on PATH)")
+}
+
+/// Runs `helm` against the test control plane; its stdout, or a panic
+/// with its stderr when it fails.
+pub fn helm(args: &[&str]) -> String {
+    let out = helm_output(args);
+    assert!(
+        out.status.success(),
+        "helm {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `helm ARGS -o json`, parsed.
+pub fn helm_json(args: &[&str]) -> serde_json::Value {
+    let mut all = args.to_vec();
+    all.extend(["-o", "json"]);
+    serde_json::from_str(&helm(&all)).expect("helm JSON")
+}
+
+/// `(revision, status)` of every revision `helm history` lists.
+pub fn helm_history(ns: &str, name: &str) -> Vec<(i64, String)> {
+    helm_json(&["history", name, "-n", ns])
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|h| {
+            (
+                h["revision"].as_i64().unwrap_or(0),
+                h["status"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
 /// A free TCP port on 127.0.0.1 (bound and released).
 pub fn free_addr() -> SocketAddr {
     let l = TcpListener::bind("127.0.0.1:0").expect("binding a free port");

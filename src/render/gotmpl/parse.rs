@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::lexer::{Item, ItemType, Lexer, Pos};
+use crate::render::gofmt;
 
 /// A parsed template: its name, the file it came from and its body.
 #[derive(Debug)]
@@ -271,7 +272,7 @@ impl BranchNode {
 impl TemplateNode {
     pub fn write_to(&self, sb: &mut String) {
         sb.push_str("{{template ");
-        sb.push_str(&crate::render::gofmt::quote(&self.name));
+        sb.push_str(&gofmt::quote(&self.name));
         if let Some(p) = &self.pipe {
             sb.push(' ');
             p.write_to(sb);
@@ -491,7 +492,7 @@ impl<'a> Parser<'a> {
             if !is_empty_list(&root) {
                 return self.errorf(format!(
                     "template: multiple definition of template {}",
-                    crate::render::gofmt::quote(&name)
+                    gofmt::quote(&name)
                 ));
             }
             return Ok(());
@@ -904,7 +905,7 @@ impl<'a> Parser<'a> {
                 | Arg::Number(_)
                 | Arg::Nil { .. }
                 | Arg::Dot { .. } => {
-                    let q = crate::render::gofmt::quote(&node.to_string_go());
+                    let q = gofmt::quote(&node.to_string_go());
                     self.errorf(format!("unexpected . after term {q}"))
                 }
                 other => Ok(Some(Arg::Chain(ChainNode {
@@ -923,10 +924,8 @@ impl<'a> Parser<'a> {
         let arg = match token.typ {
             ItemType::Identifier => {
                 if !(self.has_function)(&token.val) {
-                    return self.errorf(format!(
-                        "function {} not defined",
-                        crate::render::gofmt::quote(&token.val)
-                    ));
+                    return self
+                        .errorf(format!("function {} not defined", gofmt::quote(&token.val)));
                 }
                 Arg::Identifier {
                     pos,
@@ -982,10 +981,7 @@ impl<'a> Parser<'a> {
         if self.ctx.vars.iter().any(|n| **n == *v.ident[0]) {
             return Ok(Arg::Variable(v));
         }
-        self.errorf(format!(
-            "undefined variable {}",
-            crate::render::gofmt::quote(&v.ident[0])
-        ))
+        self.errorf(format!("undefined variable {}", gofmt::quote(&v.ident[0])))
     }
 }
 
@@ -1112,40 +1108,6 @@ fn unquote_char(s: &str, quote: char) -> Result<(Vec<u8>, &str), &'static str> {
     }
 }
 
-/// Go's `underscoreOK`: underscores only between digits (or after a base prefix).
-fn underscore_ok(s: &str) -> bool {
-    let b = s.as_bytes();
-    let mut saw = b'^';
-    let mut i = 0;
-    if !b.is_empty() && (b[0] == b'-' || b[0] == b'+') {
-        i = 1;
-    }
-    let mut hex = false;
-    if b.len() - i >= 2 && b[i] == b'0' && matches!(b[i + 1] | 0x20, b'b' | b'o' | b'x') {
-        hex = (b[i + 1] | 0x20) == b'x';
-        i += 2;
-        saw = b'0';
-    }
-    while i < b.len() {
-        let c = b[i];
-        if c.is_ascii_digit() || (hex && c.is_ascii_hexdigit()) {
-            saw = b'0';
-        } else if c == b'_' {
-            if saw != b'0' {
-                return false;
-            }
-            saw = b'_';
-        } else {
-            if saw == b'_' {
-                return false;
-            }
-            saw = b'!';
-        }
-        i += 1;
-    }
-    saw != b'_'
-}
-
 enum IntErr {
     Syntax,
     Range,
@@ -1170,7 +1132,7 @@ fn parse_uint0(s: &str) -> Result<u64, IntErr> {
         } else {
             (10, s)
         };
-    if s.contains('_') && !underscore_ok(s) {
+    if s.contains('_') && !gofmt::underscore_ok(s) {
         return Err(IntErr::Syntax);
     }
     let mut n: u64 = 0;
@@ -1212,7 +1174,7 @@ fn parse_int0(s: &str) -> Result<i64, IntErr> {
 
 /// `strconv.ParseFloat(s, 64)` for the forms the lexer produces.
 fn parse_float(s: &str) -> Option<f64> {
-    if s.contains('_') && !underscore_ok(s) {
+    if s.contains('_') && !gofmt::underscore_ok(s) {
         return None;
     }
     let clean: String = s.chars().filter(|&c| c != '_').collect();
@@ -1307,10 +1269,7 @@ fn new_number(pos: Pos, text: &str, typ: ItemType) -> Result<NumberNode, String>
         n.float64 = n.uint64 as f64;
     } else if let Some(f) = parse_float(text) {
         if !text.contains(['.', 'e', 'E', 'p', 'P']) {
-            return Err(format!(
-                "integer overflow: {}",
-                crate::render::gofmt::quote(text)
-            ));
+            return Err(format!("integer overflow: {}", gofmt::quote(text)));
         }
         n.is_float = true;
         n.float64 = f;
@@ -1324,10 +1283,7 @@ fn new_number(pos: Pos, text: &str, typ: ItemType) -> Result<NumberNode, String>
         }
     }
     if !n.is_int && !n.is_uint && !n.is_float {
-        return Err(format!(
-            "illegal number syntax: {}",
-            crate::render::gofmt::quote(text)
-        ));
+        return Err(format!("illegal number syntax: {}", gofmt::quote(text)));
     }
     Ok(n)
 }

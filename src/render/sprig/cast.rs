@@ -6,6 +6,7 @@
 
 use super::{arg, arg_str, spec, strings_of, vfmt};
 use crate::render::funcs::{FuncResult, FuncSpec, GoType as T};
+use crate::render::gofmt;
 use crate::render::value::{ListKind, Value};
 
 pub(super) const FUNCS: &[FuncSpec] = &[
@@ -137,7 +138,7 @@ fn parse_uint_base0(s: &str) -> Option<u64> {
     } else {
         (10, lower.clone(), false)
     };
-    if s.contains('_') && !underscore_ok(s) {
+    if s.contains('_') && !gofmt::underscore_ok(s) {
         return None;
     }
     let _ = prefixed;
@@ -155,41 +156,6 @@ fn parse_uint_base0(s: &str) -> Option<u64> {
         return None;
     }
     Some(n)
-}
-
-/// Go's `underscoreOK`: underscores only between digits or between a base
-/// prefix and a digit.
-fn underscore_ok(s: &str) -> bool {
-    let b = s.as_bytes();
-    let mut saw = b'^';
-    let mut i = 0;
-    let mut hex = false;
-    if b.len() >= 2 && b[0] == b'0' {
-        let c = b[1].to_ascii_lowercase();
-        if c == b'x' || c == b'o' || c == b'b' {
-            hex = c == b'x';
-            i = 2;
-            saw = b'0';
-        }
-    }
-    while i < b.len() {
-        let c = b[i];
-        if c.is_ascii_digit() || (hex && c.is_ascii_hexdigit()) {
-            saw = b'0';
-        } else if c == b'_' {
-            if saw != b'0' {
-                return false;
-            }
-            saw = b'_';
-        } else {
-            if saw == b'_' {
-                return false;
-            }
-            saw = b'!';
-        }
-        i += 1;
-    }
-    saw != b'_'
 }
 
 /// Go's `strconv.ParseFloat(s, 64)` for the forms charts use: decimal and
@@ -219,7 +185,7 @@ fn parse_hex_float(s: &str) -> Option<f64> {
         Some(b'+') => (false, &s[1..]),
         _ => (false, s),
     };
-    if body.contains('_') && !underscore_ok(body) {
+    if body.contains('_') && !gofmt::underscore_ok(body) {
         return None;
     }
     let body: String = body.chars().filter(|c| *c != '_').collect();
