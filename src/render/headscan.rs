@@ -5,12 +5,12 @@
 //! Helm unmarshals every rendered document into its `SimpleHead`, so invalid
 //! YAML anywhere in a document is an error. Rendered manifests are almost
 //! always plain block YAML: mappings, sequences (also "indentless" ones under
-//! a key), single-line plain and quoted scalars, multi-line plain scalars,
-//! block scalars (`|`, `>-`, …), comments and empty `{}` / `[]`. This
-//! scanner accepts exactly that subset and answers `None` for anything else
-//! (tabs, flow collections, anchors, tags, multi-line quoted scalars,
-//! documents markers, complex keys, any doubt), so the caller falls back to
-//! the full parser. Debug builds check every answer against the full
+//! a key), plain and quoted scalars (multi-line ones outside the head
+//! fields), block scalars (`|`, `>-`, …), comments and empty `{}` / `[]`.
+//! This scanner accepts exactly that subset and answers `None` for anything
+//! else (tabs, non-empty flow collections, anchors, tags, documents markers,
+//! complex keys, rare escapes, any doubt), so the caller falls back to the
+//! full parser. Debug builds check every answer against the full
 //! decoder.
 
 use crate::render::manifest::Head;
@@ -55,6 +55,12 @@ enum Pending {
     DashEmpty {
         indent: usize,
     },
+    /// A quoted scalar (outside the head) still open, opened by `quote`,
+    /// whose lines must stay indented past column `parent`.
+    Quoted {
+        quote: u8,
+        parent: usize,
+    },
     /// A plain scalar that continues on lines indented past this column.
     Plain {
         parent: usize,
@@ -63,10 +69,7 @@ enum Pending {
 
 /// The head of `doc` when it is in the simple subset, `None` otherwise.
 pub fn scan_head(doc: &str) -> Option<Head> {
-    if !doc
-        .chars()
-        .all(|c| reader_allows(c) && !matches!(c, '\t' | '\r' | '\u{85}'))
-    {
+    if !in_scanned_charset(doc) {
         return None;
     }
     let mut s = Scanner {
@@ -80,6 +83,21 @@ pub fn scan_head(doc: &str) -> Option<Head> {
         let body = line.trim_start_matches(' ');
         let indent = line.len() - body.len();
         let body = body.trim_end_matches(' ');
+        if let Pending::Quoted { quote, parent } = s.pending {
+            // Inside the scalar, `#` and blank lines are content.
+            if body.is_empty() {
+                continue;
+            }
+            if indent <= parent {
+                return None;
+            }
+            match quoted_tail(body, quote)? {
+                Some(rest) if only_comment(rest) => s.pending = Pending::None,
+                Some(_) => return None,
+                None => {}
+            }
+            continue;
+        }
         if body.is_empty() {
             continue;
         }
@@ -107,12 +125,31 @@ pub fn scan_head(doc: &str) -> Option<Head> {
             skip_block_scalar(&mut lines, parent)?;
         }
     }
+    if let Pending::Quoted { .. } = s.pending {
+        return None;
+    }
     // `key:` with nothing nested is null.
     if let Pending::KeyEmpty { place, slot, .. } = std::mem::replace(&mut s.pending, Pending::None)
     {
         s.null(place, slot);
     }
     s.root_seen.then_some(s.head)
+}
+
+/// Characters the YAML reader allows, less tabs and line breaks other
+/// than `\n` (the scanner measures indentation in spaces); printable ASCII
+/// is checked bytewise first.
+fn in_scanned_charset(doc: &str) -> bool {
+    // Branch-free within each chunk, so the compiler vectorises it.
+    let printable = |c: &[u8]| {
+        c.iter().fold(true, |ok, &b| {
+            ok & ((b == b'\n') | (0x20..0x7f).contains(&b))
+        })
+    };
+    doc.as_bytes().chunks(64).all(printable)
+        || doc
+            .chars()
+            .all(|c| reader_allows(c) && !matches!(c, '\t' | '\r' | '\u{85}'))
 }
 
 struct Scanner {
@@ -135,10 +172,7 @@ impl Scanner {
             } => {
                 if indent > k && (body == "{}" || body == "[]") {
                     // An empty flow collection on its own line: the value.
-                    if place != Place::Other {
-                        return None;
-                    }
-                    return Some(None);
+                    return self.empty_flow(place, body).map(|()| None);
                 }
                 if indent > k || (indent == k && dash) {
                     let kind = if dash { Kind::Seq } else { Kind::Map };
@@ -157,7 +191,7 @@ impl Scanner {
                     );
                 }
             }
-            Pending::None | Pending::Plain { .. } => {}
+            Pending::None | Pending::Plain { .. } | Pending::Quoted { .. } => {}
         }
         while self.stack.last().is_some_and(|f| f.indent > indent) {
             self.stack.pop();
@@ -247,7 +281,18 @@ impl Scanner {
 
     /// A scalar value on a key or item line whose collection is at `parent`.
     fn value(&mut self, parent: usize, v: &str, field: Option<Field>) -> Option<Option<usize>> {
-        let text = match v.as_bytes()[0] {
+        let quote = v.as_bytes()[0];
+        let text = match quote {
+            b'"' | b'\'' if field.is_none() => {
+                // Outside the head only validity matters: no text is built.
+                match quoted_tail(&v[1..], quote)? {
+                    Some(rest) if only_comment(rest) => {}
+                    Some(_) => return None,
+                    // Not closed on this line: later lines continue it.
+                    None => self.pending = Pending::Quoted { quote, parent },
+                }
+                return Some(None);
+            }
             b'"' | b'\'' => {
                 let (text, rest) = quoted(v)?;
                 if !only_comment(rest) {
@@ -262,14 +307,17 @@ impl Scanner {
                 return Some(Some(parent));
             }
             b'{' | b'[' => {
-                if field.is_some() || (v != "{}" && v != "[]") {
+                let (body, rest) = v.split_at(2.min(v.len()));
+                if !matches!(body, "{}" | "[]") || !only_comment(rest) {
                     return None;
                 }
-                return Some(None);
+                return self
+                    .empty_flow(field.map_or(Place::Other, |f| f.place), body)
+                    .map(|()| None);
             }
             _ => {
                 // A comment ends the scalar, which then cannot continue.
-                let (v, commented) = match v.find(" #") {
+                let (v, commented) = match find_pair(v, b' ', b'#') {
                     Some(i) => (v[..i].trim_end_matches(' '), true),
                     None => (v, false),
                 };
@@ -285,6 +333,9 @@ impl Scanner {
                     // Head fields must be single-line: no continuation allowed.
                     self.pending = Pending::Plain { parent: usize::MAX };
                 }
+                if field.is_none() {
+                    return Some(None);
+                }
                 v.to_string()
             }
         };
@@ -296,6 +347,21 @@ impl Scanner {
             self.set(f.slot, text);
         }
         Some(None)
+    }
+
+    /// `{}` or `[]` as the value of a key in `place`: fine outside the head;
+    /// an empty `metadata` or `annotations` mapping inside it.
+    fn empty_flow(&mut self, place: Place, body: &str) -> Option<()> {
+        match (place, body) {
+            (Place::Other, _) => Some(()),
+            (Place::Metadata | Place::Annotations, "{}") => {
+                // As an empty block mapping there: open it, nothing inside.
+                self.open(usize::MAX, Kind::Map, place);
+                self.stack.pop();
+                Some(())
+            }
+            _ => None,
+        }
     }
 
     /// A head key whose value is null, as the decoder reads it: strings
@@ -390,7 +456,7 @@ fn split_key(body: &str) -> Option<(std::borrow::Cow<'_, str>, &str)> {
         // `a:b` is one plain scalar; a later `: ` makes this line odd.
         return None;
     }
-    if key.is_empty() || key.ends_with(' ') || key.contains(" #") {
+    if key.is_empty() || key.ends_with(' ') || find_pair(key, b' ', b'#').is_some() {
         return None;
     }
     if !matches!(resolve_plain(key), Resolved::Str) {
@@ -433,10 +499,12 @@ fn plain_first(v: &str) -> Option<()> {
     plain_rest(v)
 }
 
-/// A continuation line of a multi-line plain scalar.
+/// A continuation line of a multi-line plain scalar: in block context any
+/// character may start it (indicators are text there); `- ` and `? ` are
+/// left to the full decoder, `#` never gets here (a comment line).
 fn plain_continuation(body: &str) -> Option<()> {
     let b = body.as_bytes();
-    if is_indicator(b[0]) || b[0] == b'-' {
+    if matches!(b[0], b'-' | b'?' | b':') && b.get(1).is_none_or(|&c| c == b' ') {
         return None;
     }
     plain_rest(body)
@@ -444,7 +512,8 @@ fn plain_continuation(body: &str) -> Option<()> {
 
 /// No `: ` / ` #` inside and no `:` at the end (those end a plain scalar).
 fn plain_rest(v: &str) -> Option<()> {
-    if v.contains(": ") || v.contains(" #") || v.ends_with(':') {
+    if find_pair(v, b':', b' ').is_some() || find_pair(v, b' ', b'#').is_some() || v.ends_with(':')
+    {
         return None;
     }
     Some(())
@@ -485,6 +554,54 @@ fn quoted(v: &str) -> Option<(String, &str)> {
             continue;
         }
         i += 1;
+    }
+    None
+}
+
+/// Scans a line of quoted-scalar content (after the opening quote, or a
+/// continuation line) for the closing `quote`: `Some(rest)` after it,
+/// `None` when the scalar goes on to the next line; `Err`-like outer `None`
+/// for escapes outside the checked set (left to the full decoder).
+fn quoted_tail(line: &str, quote: u8) -> Option<Option<&str>> {
+    let b = line.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == quote {
+            if quote == b'\'' && b.get(i + 1) == Some(&b'\'') {
+                i += 2;
+                continue;
+            }
+            return Some(Some(&line[i + 1..]));
+        }
+        if quote == b'"' && c == b'\\' {
+            match b.get(i + 1) {
+                // An escaped line break.
+                None => return Some(None),
+                Some(
+                    b'\\' | b'"' | b'/' | b'n' | b't' | b'r' | b'0' | b'a' | b'b' | b'e' | b'f'
+                    | b'v' | b' ' | b'N' | b'_' | b'L' | b'P',
+                ) => i += 2,
+                Some(_) => return None,
+            }
+            continue;
+        }
+        i += 1;
+    }
+    Some(None)
+}
+
+/// The first index of the two-byte sequence `a b` in `s` (what
+/// `s.find(" #")` answers, without setting up a substring searcher per line).
+fn find_pair(s: &str, a: u8, b: u8) -> Option<usize> {
+    let bytes = s.as_bytes();
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(a, &bytes[from..]) {
+        let at = from + i;
+        if bytes.get(at + 1) == Some(&b) {
+            return Some(at);
+        }
+        from = at + 1;
     }
     None
 }
@@ -546,6 +663,32 @@ mod tests {
         assert_eq!(h.name.as_deref(), Some("x"));
         assert_eq!(h.annotations.get("w").map(String::as_str), Some("it's"));
         agree(doc);
+    }
+
+    #[test]
+    fn multi_line_scalars_and_empty_head_maps_are_scanned() {
+        let docs = [
+            // Quoted scalars over several lines, `#` and blank lines inside.
+            "apiVersion: v1\nkind: A\nmetadata:\n  name: x\nspec:\n  d: 'Refresh (default:\n    false) it''s\n\n    # not a comment'\n  e: \"two\\\n    lines \\\"q\\\"\"  # c\n  f: 1\n",
+            // Plain continuation lines starting with indicators.
+            "apiVersion: v1\nkind: A\nmetadata:\n  name: x\nspec:\n  d: a duration (e.g.\n    \"2m\", \"1h\")\n    [x] {y} *z &w !v |u >t %s @r `q\n  g: h\n",
+            // Empty head mappings in flow style.
+            "apiVersion: v1\nkind: A\nmetadata:\n  name: x\n  annotations:\n    {}\n",
+            "apiVersion: v1\nkind: A\nmetadata:\n  name: x\n  annotations: {}\n",
+            "apiVersion: v1\nkind: A\nmetadata: {}\n",
+        ];
+        for doc in docs {
+            assert!(scan_head(doc).is_some(), "declined:\n{doc}");
+            agree(doc);
+        }
+        // Unclosed at the end, or a continuation not indented past the key.
+        for doc in [
+            "apiVersion: v1\nkind: A\nmetadata:\n  name: x\nd: 'open\n",
+            "apiVersion: v1\nkind: A\nmetadata:\n  name: x\nspec:\n  d: 'open\n  more'\n",
+            "apiVersion: v1\nkind: A\nmetadata:\n  name: x\nspec:\n  d: \"bad \\q\n    x\"\n",
+        ] {
+            assert!(scan_head(doc).is_none(), "accepted:\n{doc}");
+        }
     }
 
     /// Every single-line deletion, duplication and re-indentation of the

@@ -178,19 +178,14 @@ fn next_separator(b: &[u8], from: usize) -> Option<(usize, usize)> {
     if from == 0 && b.starts_with(b"---") {
         return Some((0, space_run(b, 3)));
     }
-    let mut p = from;
-    while p < b.len() {
-        if !re2_space(b[p]) {
-            p += 1;
-            continue;
-        }
-        let q = space_run(b, p);
-        if b[q - 1] == b'\n' && b[q..].starts_with(b"---") {
-            return Some((p, space_run(b, q + 3)));
-        }
-        p = q;
+    // Every match holds a `\n---`; the first one after `from` gives the
+    // leftmost match, which starts where its whitespace run starts.
+    let nl = from + memchr::memmem::find(&b[from..], b"\n---")?;
+    let mut start = nl;
+    while start > from && re2_space(b[start - 1]) {
+        start -= 1;
     }
-    None
+    Some((start, space_run(b, nl + 4)))
 }
 
 /// Go's `regexp.Split(s, -1)` with the separator above.
