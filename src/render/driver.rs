@@ -136,10 +136,21 @@ pub fn render(
         .map(|(name, f)| (name, String::from_utf8_lossy(&f.data).into_owned()))
         .collect();
     drop(chart);
-    let mut files = crate::render::run::render_jobs(jobs)?;
+    // Documents are split and their heads read on a second thread while
+    // the templates execute.
+    let reader = manifest::HeadReader::start()
+        .map_err(|e| RenderError::Template(format!("cannot start a thread: {e}")))?;
+    crate::render::run::render_jobs(jobs, &mut |name, text| reader.send(name, text))?;
+    let mut files = reader.finish()?;
     let notes = extract_notes(&mut files, &name, opts.subchart_notes);
-    let (hooks, manifests) = manifest::sort_manifests(&files)?;
-    drop(files);
+    let read = files
+        .into_iter()
+        .filter_map(|(path, file)| match file {
+            manifest::RenderedFile::Read(docs) => Some((path, docs)),
+            manifest::RenderedFile::Notes(_) => None,
+        })
+        .collect();
+    let (hooks, manifests) = manifest::sort_read(read)?;
     Ok(Rendered {
         crds,
         manifests,
@@ -322,7 +333,7 @@ fn collect_templates(
 
 /// Pulls NOTES.txt files out of the rendered set (Helm's renderResources).
 fn extract_notes(
-    files: &mut BTreeMap<String, String>,
+    files: &mut BTreeMap<String, manifest::RenderedFile>,
     chart_name: &str,
     sub_notes: bool,
 ) -> String {
@@ -334,7 +345,7 @@ fn extract_notes(
         .collect();
     let mut notes = String::new();
     for k in keys {
-        if let Some(v) = files.remove(&k)
+        if let Some(manifest::RenderedFile::Notes(v)) = files.remove(&k)
             && (sub_notes || k == root_notes)
         {
             if !notes.is_empty() {

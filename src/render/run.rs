@@ -9,35 +9,40 @@
 //! Go's error text, walking the chain of `error calling NAME: ...` wrappers
 //! the way Helm walks `errors.Unwrap`.
 
-use std::collections::BTreeMap;
-
 use crate::render::driver::{RenderError, TemplateJob};
 use crate::render::gotmpl::TemplateSet;
 use crate::render::value::{Map, Value};
 
-/// Renders every job; returns template name → output for non-partials.
-pub fn render_jobs(jobs: Vec<TemplateJob>) -> Result<BTreeMap<String, String>, RenderError> {
+/// Renders every job, handing each non-partial's output (template name,
+/// text) to `sink` as soon as it is made.
+pub fn render_jobs(
+    jobs: Vec<TemplateJob>,
+    sink: &mut dyn FnMut(String, String),
+) -> Result<(), RenderError> {
     let (tera_jobs, go_jobs): (Vec<&TemplateJob>, Vec<&TemplateJob>) =
         jobs.iter().partition(|j| j.tera);
-    let mut out = if go_jobs.is_empty() {
-        BTreeMap::new()
-    } else {
-        render_go(&go_jobs)?
-    };
+    if !go_jobs.is_empty() {
+        render_go(&go_jobs, sink)?;
+    }
     if !tera_jobs.is_empty() {
-        out.extend(crate::render::tera::render(&tera_jobs)?);
+        for (name, text) in crate::render::tera::render(&tera_jobs)? {
+            sink(name, text);
+        }
     }
     // The contexts hold `.Values`, which may be nested thousands deep.
     for job in jobs {
         job.context.drop_deep();
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Renders Go-template jobs as Helm's engine does: every file parsed into
 /// one set in Helm's order, then every non-partial executed in that order
 /// with `Template` set in its chart's shared context.
-fn render_go(jobs: &[&TemplateJob]) -> Result<BTreeMap<String, String>, RenderError> {
+fn render_go(
+    jobs: &[&TemplateJob],
+    sink: &mut dyn FnMut(String, String),
+) -> Result<(), RenderError> {
     let by_name: std::collections::HashMap<&str, &TemplateJob> =
         jobs.iter().map(|j| (j.name.as_str(), *j)).collect();
     let mut names: Vec<String> = by_name.keys().map(|n| n.to_string()).collect();
@@ -47,8 +52,7 @@ fn render_go(jobs: &[&TemplateJob]) -> Result<BTreeMap<String, String>, RenderEr
         set.parse(n, &by_name[n.as_str()].text)
             .map_err(|e| RenderError::Template(e.to_string()))?;
     }
-    let mut out = BTreeMap::new();
-    for n in &names {
+    for n in names {
         if n.rsplit('/').next().is_some_and(|b| b.starts_with('_')) {
             continue;
         }
@@ -60,11 +64,11 @@ fn render_go(jobs: &[&TemplateJob]) -> Result<BTreeMap<String, String>, RenderEr
             m.borrow_mut().insert("Template".into(), Value::map(t));
         }
         let text = set
-            .execute(n, &job.context)
+            .execute(&n, &job.context)
             .map_err(|e| RenderError::Template(e.to_string()))?;
-        out.insert(n.clone(), text);
+        sink(n, text);
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Helm's `cleanupParseError`.
