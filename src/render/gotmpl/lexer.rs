@@ -249,7 +249,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn ignore(&mut self) {
-        self.line += self.input[self.start..self.pos].matches('\n').count();
+        self.line += newlines(&self.input[self.start..self.pos]);
         self.start = self.pos;
         self.start_line = self.line;
     }
@@ -322,7 +322,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn lex_text(&mut self) -> State {
-        if let Some(x) = self.rest().find(LEFT_DELIM) {
+        if let Some(x) = memchr::memmem::find(self.rest().as_bytes(), LEFT_DELIM.as_bytes()) {
             if x > 0 {
                 self.pos += x;
                 let mut trim_length = 0;
@@ -332,7 +332,7 @@ impl<'a> Lexer<'a> {
                     trim_length = s.len() - s.trim_end_matches(SPACE_CHARS).len();
                 }
                 self.pos -= trim_length;
-                self.line += self.input[self.start..self.pos].matches('\n').count();
+                self.line += newlines(&self.input[self.start..self.pos]);
                 let i = self.this_item(ItemType::Text);
                 self.pos += trim_length;
                 self.ignore();
@@ -344,7 +344,7 @@ impl<'a> Lexer<'a> {
         }
         self.pos = self.input.len();
         if self.pos > self.start {
-            self.line += self.input[self.start..self.pos].matches('\n').count();
+            self.line += newlines(&self.input[self.start..self.pos]);
             return self.emit(ItemType::Text);
         }
         self.emit(ItemType::Eof)
@@ -388,7 +388,7 @@ impl<'a> Lexer<'a> {
         if !delim {
             return self.errorf("comment ends before closing delimiter".into());
         }
-        self.line += self.input[self.start..self.pos].matches('\n').count();
+        self.line += newlines(&self.input[self.start..self.pos]);
         let _comment = self.this_item(ItemType::Comment);
         if trim_space {
             self.pos += TRIM_MARKER_LEN;
@@ -670,6 +670,11 @@ impl<'a> Lexer<'a> {
         }
         self.emit(ItemType::RawString)
     }
+}
+
+/// Line breaks in `s` (SIMD count; text between actions can be long).
+fn newlines(s: &str) -> usize {
+    memchr::memchr_iter(b'\n', s.as_bytes()).count()
 }
 
 #[cfg(test)]
