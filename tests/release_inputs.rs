@@ -70,6 +70,24 @@ async fn serve(files: Vec<(String, Vec<u8>)>) -> Site {
     site
 }
 
+/// Serves chart `app` 0.1.0 (one ConfigMap) from a loopback repository
+/// that HelmRepository `charts` in `ns` points at; keep both alive.
+async fn serve_app_chart(client: &Client, ns: &str) -> (tempfile::TempDir, Site) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let site = serve(repository_files(&[write_chart(
+        tmp.path(),
+        "app",
+        "0.1.0",
+        &[
+            ("templates/cm.yaml", CM_TEMPLATE),
+            ("values.yaml", "v: one\n"),
+        ],
+    )]))
+    .await;
+    create_repository(client, ns, "charts", &site.base()).await;
+    (tmp, site)
+}
+
 async fn create_repository(client: &Client, ns: &str, name: &str, url: &str) {
     let api: Api<rudder::api::HelmRepository> = Api::namespaced(client.clone(), ns);
     let repo = serde_json::from_value(json!({
@@ -380,18 +398,7 @@ async fn depends_on_waits_for_the_named_release() {
     e2e::install_crds(&client).await;
     let ns = TestNamespace::create(&client, "reldeps").await;
     let n = ns.name.as_str();
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let site = serve(repository_files(&[write_chart(
-        tmp.path(),
-        "app",
-        "0.1.0",
-        &[
-            ("templates/cm.yaml", CM_TEMPLATE),
-            ("values.yaml", "v: one\n"),
-        ],
-    )]))
-    .await;
-    create_repository(&client, n, "charts", &site.base()).await;
+    let (_tmp, _site) = serve_app_chart(&client, n).await;
     let releases: Api<HelmRelease> = Api::namespaced(client.clone(), n);
     // "base" cannot become Ready: its chart version does not exist.
     releases
@@ -701,18 +708,7 @@ async fn create_namespace_makes_the_target_before_the_first_record() {
     let n = ns.name.as_str();
     // Missing until rudder creates it; the records default to it too.
     let target = format!("{n}-target");
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let site = serve(repository_files(&[write_chart(
-        tmp.path(),
-        "app",
-        "0.1.0",
-        &[
-            ("templates/cm.yaml", CM_TEMPLATE),
-            ("values.yaml", "v: one\n"),
-        ],
-    )]))
-    .await;
-    create_repository(&client, n, "charts", &site.base()).await;
+    let (_tmp, _site) = serve_app_chart(&client, n).await;
     let releases: Api<HelmRelease> = Api::namespaced(client.clone(), n);
     releases
         .create(

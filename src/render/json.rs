@@ -191,16 +191,8 @@ fn encode_value(value: &Value, out: &mut String) -> Result<(), JsonError> {
         }
         Value::Map(_, m) => encode_map(&m.borrow(), out)?,
         Value::Object(o) if o.json_fields().is_some() => {
-            out.push('{');
-            for (i, (k, v)) in o.json_fields().unwrap_or_default().iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                encode_string(k, out);
-                out.push(':');
-                encode(v, out)?;
-            }
-            out.push('}');
+            let fields = o.json_fields().unwrap_or_default();
+            encode_object(fields.iter().map(|(k, v)| (*k, v)), out)?;
         }
         Value::Object(o) => match o.json_value() {
             Some(v) => encode(&v, out)?,
@@ -216,8 +208,16 @@ fn encode_value(value: &Value, out: &mut String) -> Result<(), JsonError> {
 }
 
 fn encode_map(m: &Map, out: &mut String) -> Result<(), JsonError> {
+    encode_object(m.iter().map(|(k, v)| (k.as_str(), v)), out)
+}
+
+/// `{"k":v,...}` for fields in the order given.
+fn encode_object<'a>(
+    fields: impl Iterator<Item = (&'a str, &'a Value)>,
+    out: &mut String,
+) -> Result<(), JsonError> {
     out.push('{');
-    for (i, (k, v)) in m.iter().enumerate() {
+    for (i, (k, v)) in fields.enumerate() {
         if i > 0 {
             out.push(',');
         }
