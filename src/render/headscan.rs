@@ -307,7 +307,10 @@ impl Scanner {
                 return Some(Some(parent));
             }
             b'{' | b'[' => {
-                let (body, rest) = v.split_at(2.min(v.len()));
+                // `v.get` also declines `{` followed by a multi-byte char.
+                let (Some(body), Some(rest)) = (v.get(..2), v.get(2..)) else {
+                    return None;
+                };
                 if !matches!(body, "{}" | "[]") || !only_comment(rest) {
                     return None;
                 }
@@ -681,8 +684,11 @@ mod tests {
             assert!(scan_head(doc).is_some(), "declined:\n{doc}");
             agree(doc);
         }
-        // Unclosed at the end, or a continuation not indented past the key.
+        // Unclosed at the end, or a continuation not indented past the key;
+        // a flow opener before a multi-byte character (found by fuzzing).
         for doc in [
+            "apiVersion: v1\nkind: A\nmetadata:\n  name: x\nd: {\u{e9}}\n",
+            "apiVersion: v1\nkind: A\nmetadata:\n  name: x\nd: [\n",
             "apiVersion: v1\nkind: A\nmetadata:\n  name: x\nd: 'open\n",
             "apiVersion: v1\nkind: A\nmetadata:\n  name: x\nspec:\n  d: 'open\n  more'\n",
             "apiVersion: v1\nkind: A\nmetadata:\n  name: x\nspec:\n  d: \"bad \\q\n    x\"\n",
