@@ -204,11 +204,7 @@ impl Applier {
                 report.kept.push(r.display());
                 continue;
             }
-            let live = r
-                .api(&self.client)
-                .get_opt(r.name())
-                .await
-                .map_err(|e| ApplyError::api("reading", r.display(), e))?;
+            let live = r.read_live(&self.client).await?;
             let Some(live) = live else {
                 report.missing.push(r.display());
                 continue;
@@ -274,12 +270,7 @@ impl Applier {
         }
         let mut written = 0;
         for r in &all {
-            let exists = r
-                .api(&self.client)
-                .get_opt(r.name())
-                .await
-                .map_err(|e| ApplyError::api("reading", r.display(), e))?
-                .is_some();
+            let exists = r.read_live(&self.client).await?.is_some();
             if matches!(policy, CrdPolicy::CreateReplace) {
                 self.server_side_apply(r, &r.object).await?;
                 written += 1;
@@ -461,11 +452,7 @@ impl Applier {
         if r.namespace().and_then(|ns| namespaces.get(ns)) == Some(&true) {
             return Ok(true);
         }
-        let live = r
-            .api(&self.client)
-            .get_opt(r.name())
-            .await
-            .map_err(|e| ApplyError::api("reading", r.display(), e))?;
+        let live = r.read_live(&self.client).await?;
         Ok(live.is_none())
     }
 }

@@ -265,11 +265,7 @@ impl Applier {
         r: &Resource,
         rule: fn(&str, &Json) -> Readiness,
     ) -> Result<Readiness, ApplyError> {
-        let live = r
-            .api(&self.client)
-            .get_opt(r.name())
-            .await
-            .map_err(|e| ApplyError::api("reading", r.display(), e))?;
+        let live = r.read_live(&self.client).await?;
         let Some(live) = live else {
             return Ok(Readiness::Pending("not found".into()));
         };

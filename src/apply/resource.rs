@@ -94,6 +94,17 @@ impl Resource {
             None => Api::all_with(client.clone(), &self.api_resource),
         }
     }
+
+    /// The live object, if it exists (a failed read names this object).
+    pub async fn read_live(
+        &self,
+        client: &kube::Client,
+    ) -> Result<Option<DynamicObject>, ApplyError> {
+        self.api(client)
+            .get_opt(self.name())
+            .await
+            .map_err(|e| ApplyError::api("reading", self.display(), e))
+    }
 }
 
 /// Sorts in Helm's install order (stable).
