@@ -8,35 +8,14 @@
 mod repo_server;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use repo_server::Site;
 
 const RUDDER: &str = env!("CARGO_BIN_EXE_rudder");
-const REGISTRY: &str = "/usr/bin/docker-registry";
 
-fn run(program: &str, args: &[&str], home: &Path) -> String {
-    let out = Command::new(program)
-        .args(args)
-        .env("HELM_CONFIG_HOME", home.join("config"))
-        .env("HELM_CACHE_HOME", home.join("cache"))
-        .env("HELM_DATA_HOME", home.join("data"))
-        .env(
-            "HELM_REPOSITORY_CONFIG",
-            home.join("config/repositories.yaml"),
-        )
-        .env("HELM_REPOSITORY_CACHE", home.join("cache/repository"))
-        .env("HELM_REGISTRY_CONFIG", home.join("config/registry.json"))
-        .output()
-        .unwrap_or_else(|e| panic!("running {program} {args:?}: {e} (is it installed?)"));
-    assert!(
-        out.status.success(),
-        "{program} {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
-}
+use repo_server::Registry;
+use repo_server::run_in_home as run;
 
 fn p(path: &Path) -> &str {
     path.to_str().expect("UTF-8 path")
@@ -194,61 +173,11 @@ fn repo_index_agrees_with_helm() {
     assert_eq!(a, b);
 }
 
-struct Registry {
-    child: Child,
-    port: u16,
-}
-
-impl Registry {
-    fn start(dir: &Path) -> Registry {
-        assert!(
-            Path::new(REGISTRY).exists(),
-            "{REGISTRY} not found: apt-get install docker-registry (.ci/run does)"
-        );
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let config = dir.join("registry.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
-                dir.join("storage").display()
-            ),
-        )
-        .expect("config");
-        let child = Command::new(REGISTRY)
-            .arg("serve")
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start docker-registry");
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(15),
-                "registry did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Registry { child, port }
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn oci_search_and_template_match_helm() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let home = tmp.path().join("home");
-    let registry = Registry::start(tmp.path());
+    let registry = Registry::start(tmp.path(), "registry", &tmp.path().join("storage"), None);
     let base = format!("oci://127.0.0.1:{}/charts", registry.port);
     for a in ["podinfo-6.14.1.tgz", "podinfo-6.14.2.tgz"] {
         run(

@@ -392,8 +392,8 @@ async fn tls_with_a_test_ca_and_basic_auth_from_secrets() {
     let client = e2e::client().await;
     e2e::install_crds(&client).await;
     let ns = TestNamespace::create(&client, "tls").await;
-    let (ca, cert, key) = repo_server::test_pki();
-    let site = Site::start(Some(repo_server::tls_acceptor(&cert, &key))).await;
+    let (ca, cert, key, _, _) = repo_server::test_pki();
+    let site = Site::start(Some(repo_server::tls_acceptor(&cert, &key, None))).await;
     let index = serve_shared_index(&site);
     site.set_auth("alice", "s3cret");
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns.name);
@@ -452,24 +452,7 @@ async fn tls_with_a_test_ca_and_basic_auth_from_secrets() {
 
 /// Runs helm with its configuration, cache and data under `home`.
 fn helm(home: &std::path::Path, args: &[&str]) -> String {
-    let out = std::process::Command::new("helm")
-        .args(args)
-        .env("HELM_CONFIG_HOME", home.join("config"))
-        .env("HELM_CACHE_HOME", home.join("cache"))
-        .env("HELM_DATA_HOME", home.join("data"))
-        .env(
-            "HELM_REPOSITORY_CONFIG",
-            home.join("config/repositories.yaml"),
-        )
-        .env("HELM_REPOSITORY_CACHE", home.join("cache/repository"))
-        .output()
-        .unwrap_or_else(|e| panic!("running helm {args:?}: {e} (is helm on PATH?)"));
-    assert!(
-        out.status.success(),
-        "helm {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
+    repo_server::run_in_home("helm", args, home)
 }
 
 /// Serves every file of `dir` (replacing what the site had).

@@ -363,8 +363,9 @@ fn fnv(bytes: &[u8]) -> u64 {
     })
 }
 
-/// A test CA and a server certificate for 127.0.0.1, PEM: (ca, cert, key).
-pub fn test_pki() -> (String, String, String) {
+/// A test CA, a server certificate for 127.0.0.1 and a client certificate,
+/// all PEM: (ca, server cert, server key, client cert, client key).
+pub fn test_pki() -> (String, String, String, String, String) {
     use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -378,11 +379,27 @@ pub fn test_pki() -> (String, String, String) {
         .expect("server params")
         .signed_by(&server_key, &ca)
         .expect("server cert");
-    (ca.pem(), server.pem(), server_key.serialize_pem())
+    let client_key = KeyPair::generate().expect("client key");
+    let mut client_params = CertificateParams::new(Vec::<String>::new()).expect("client params");
+    client_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "rudder");
+    client_params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let client = client_params
+        .signed_by(&client_key, &ca)
+        .expect("client cert");
+    (
+        ca.pem(),
+        server.pem(),
+        server_key.serialize_pem(),
+        client.pem(),
+        client_key.serialize_pem(),
+    )
 }
 
-/// A TLS acceptor presenting `cert`.
-pub fn tls_acceptor(cert: &str, key: &str) -> TlsAcceptor {
+/// A TLS acceptor presenting `cert`; with `client_ca`, clients must present
+/// a certificate it signed.
+pub fn tls_acceptor(cert: &str, key: &str, client_ca: Option<&str>) -> TlsAcceptor {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -390,12 +407,26 @@ pub fn tls_acceptor(cert: &str, key: &str) -> TlsAcceptor {
         .collect::<Result<_, _>>()
         .expect("cert");
     let key = PrivateKeyDer::from_pem_slice(key.as_bytes()).expect("key");
-    let config = rustls::ServerConfig::builder_with_provider(provider)
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .expect("server config");
+        .expect("versions");
+    let builder = match client_ca {
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for c in CertificateDer::pem_slice_iter(ca.as_bytes()) {
+                roots.add(c.expect("ca")).expect("add ca");
+            }
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .expect("verifier");
+            builder.with_client_cert_verifier(verifier)
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let config = builder.with_single_cert(chain, key).expect("server config");
     TlsAcceptor::from(Arc::new(config))
 }
 
@@ -432,5 +463,110 @@ pub fn shared_charts() -> std::path::PathBuf {
         if !dir.pop() {
             return root.join("../shared/charts");
         }
+    }
+}
+
+/// Runs `program` (helm, rudder) with helm's configuration, cache and data
+/// under `home`, so tests never touch the user's helm set-up; its stdout,
+/// or a panic with its stderr.
+pub fn run_in_home(program: &str, args: &[&str], home: &std::path::Path) -> String {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .env("HELM_CONFIG_HOME", home.join("config"))
+        .env("HELM_CACHE_HOME", home.join("cache"))
+        .env("HELM_DATA_HOME", home.join("data"))
+        .env(
+            "HELM_REPOSITORY_CONFIG",
+            home.join("config/repositories.yaml"),
+        )
+        .env("HELM_REPOSITORY_CACHE", home.join("cache/repository"))
+        .env("HELM_REGISTRY_CONFIG", home.join("config/registry.json"))
+        .output()
+        .unwrap_or_else(|e| panic!("running {program} {args:?}: {e} (is it installed?)"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
+/// The reference registry (Debian's `docker-registry`; `.ci/run` installs it).
+pub const REGISTRY: &str = "/usr/bin/docker-registry";
+
+/// A registry process on 127.0.0.1; killed when dropped.
+pub struct Registry {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl Registry {
+    /// Starts a registry storing in `storage` (its config `dir/NAME.yml`),
+    /// requiring basic auth from `htpasswd` when given, and waits for it.
+    pub fn start(
+        dir: &std::path::Path,
+        name: &str,
+        storage: &std::path::Path,
+        htpasswd: Option<&std::path::Path>,
+    ) -> Registry {
+        assert!(
+            std::path::Path::new(REGISTRY).exists(),
+            "{REGISTRY} not found: apt-get install docker-registry (.ci/run does)"
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let auth = htpasswd
+            .map(|p| {
+                format!(
+                    "auth:\n  htpasswd:\n    realm: rudder-test\n    path: {}\n",
+                    p.display()
+                )
+            })
+            .unwrap_or_default();
+        let config = dir.join(format!("{name}.yml"));
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n{auth}",
+                storage.display()
+            ),
+        )
+        .expect("config");
+        let child = std::process::Command::new(REGISTRY)
+            .arg("serve")
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start docker-registry");
+        let reg = Registry { child, port };
+        reg.wait_ready();
+        reg
+    }
+
+    /// Waits until the registry accepts connections.
+    pub fn wait_ready(&self) {
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(15),
+                "registry did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// `oci://127.0.0.1:PORT`.
+    pub fn base(&self) -> String {
+        format!("oci://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -587,71 +587,6 @@ async fn basic_auth_goes_only_to_the_repository_host() {
     );
 }
 
-/// A test CA, a server certificate for 127.0.0.1 and a client certificate,
-/// all PEM: (ca, server cert, server key, client cert, client key).
-fn test_pki() -> (String, String, String, String, String) {
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "rudder test CA");
-    let ca =
-        CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("ca key")).expect("ca");
-    let server_key = KeyPair::generate().expect("server key");
-    let server = CertificateParams::new(vec!["127.0.0.1".to_string()])
-        .expect("server params")
-        .signed_by(&server_key, &ca)
-        .expect("server cert");
-    let client_key = KeyPair::generate().expect("client key");
-    let mut client_params = CertificateParams::new(Vec::<String>::new()).expect("client params");
-    client_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "rudder");
-    client_params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
-    let client = client_params
-        .signed_by(&client_key, &ca)
-        .expect("client cert");
-    (
-        ca.pem(),
-        server.pem(),
-        server_key.serialize_pem(),
-        client.pem(),
-        client_key.serialize_pem(),
-    )
-}
-
-fn tls_acceptor(cert: &str, key: &str, client_ca: Option<&str>) -> tokio_rustls::TlsAcceptor {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert.as_bytes())
-        .collect::<Result<_, _>>()
-        .expect("cert");
-    let key = PrivateKeyDer::from_pem_slice(key.as_bytes()).expect("key");
-    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .expect("versions");
-    let builder = match client_ca {
-        Some(ca) => {
-            let mut roots = rustls::RootCertStore::empty();
-            for c in CertificateDer::pem_slice_iter(ca.as_bytes()) {
-                roots.add(c.expect("ca")).expect("add ca");
-            }
-            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
-                Arc::new(roots),
-                provider,
-            )
-            .build()
-            .expect("verifier");
-            builder.with_client_cert_verifier(verifier)
-        }
-        None => builder.with_no_client_auth(),
-    };
-    let config = builder.with_single_cert(chain, key).expect("server config");
-    tokio_rustls::TlsAcceptor::from(Arc::new(config))
-}
-
 async fn tls_index_server(acceptor: tokio_rustls::TlsAcceptor) -> TestServer {
     let base = Arc::new(Mutex::new(String::new()));
     let b = base.clone();
@@ -668,8 +603,8 @@ async fn tls_index_server(acceptor: tokio_rustls::TlsAcceptor) -> TestServer {
 
 #[tokio::test]
 async fn tls_with_a_custom_ca_and_client_certificates() {
-    let (ca, cert, key, client_cert, client_key) = test_pki();
-    let srv = tls_index_server(tls_acceptor(&cert, &key, None)).await;
+    let (ca, cert, key, client_cert, client_key) = server::test_pki();
+    let srv = tls_index_server(server::tls_acceptor(&cert, &key, None)).await;
     assert!(srv.base().starts_with("https://"));
 
     let untrusting = ChartRepository::new(&srv.base(), quick()).expect("repo");
@@ -697,7 +632,7 @@ async fn tls_with_a_custom_ca_and_client_certificates() {
     assert_eq!(got.digest, entry.digest);
 
     // Mutual TLS: the server requires a certificate from the test CA.
-    let mtls = tls_index_server(tls_acceptor(&cert, &key, Some(&ca))).await;
+    let mtls = tls_index_server(server::tls_acceptor(&cert, &key, Some(&ca))).await;
     let no_cert = ChartRepository::new(&mtls.base(), with_ca(false)).expect("repo");
     assert!(
         no_cert.refresh().await.is_err(),

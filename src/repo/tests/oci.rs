@@ -3,79 +3,13 @@
 //! `helm push`; a second registry on the same storage requires basic auth.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
+use super::server::Registry;
 use super::{golden_args, helm_binary, index_dir, quick, read, render_like_golden, shared_charts};
 use crate::repo::cache::sha256_hex;
 use crate::repo::fetch::{BasicAuth, FetchError, FetchOptions};
 use crate::repo::oci::{OciClient, OciError, OciReference};
-
-const REGISTRY: &str = "/usr/bin/docker-registry";
-
-/// A registry process; killed when dropped.
-struct Registry {
-    child: Child,
-    port: u16,
-}
-
-impl Registry {
-    fn start(dir: &Path, name: &str, storage: &Path, htpasswd: Option<&Path>) -> Registry {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let auth = htpasswd
-            .map(|p| {
-                format!(
-                    "auth:\n  htpasswd:\n    realm: rudder-test\n    path: {}\n",
-                    p.display()
-                )
-            })
-            .unwrap_or_default();
-        let config = dir.join(format!("{name}.yml"));
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n{auth}",
-                storage.display()
-            ),
-        )
-        .expect("config");
-        let child = Command::new(REGISTRY)
-            .arg("serve")
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start docker-registry");
-        let reg = Registry { child, port };
-        reg.wait_ready();
-        reg
-    }
-
-    fn wait_ready(&self) {
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(15),
-                "registry did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn base(&self) -> String {
-        format!("oci://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn helm_push(helm: &str, tgz: &Path, dest: &str, cwd: &Path) {
     let out = Command::new(helm)
@@ -104,10 +38,6 @@ fn render_bytes(dir: &Path, bytes: &[u8]) -> String {
 
 #[tokio::test]
 async fn pulls_helm_pushed_charts_from_a_real_registry() {
-    assert!(
-        Path::new(REGISTRY).exists(),
-        "{REGISTRY} not found: apt-get install docker-registry (.ci/run does)"
-    );
     let helm =
         helm_binary().expect("helm not found: run ../shared/tools/install-helm ~/.local/bin");
     let dir = tempfile::tempdir().expect("tempdir");
