@@ -190,18 +190,17 @@ fn encode_value(value: &Value, out: &mut String) -> Result<(), JsonError> {
             out.push(']');
         }
         Value::Map(_, m) => encode_map(&m.borrow(), out)?,
-        Value::Object(o) if o.json_fields().is_some() => {
-            let fields = o.json_fields().unwrap_or_default();
-            encode_object(fields.iter().map(|(k, v)| (*k, v)), out)?;
-        }
-        Value::Object(o) => match o.json_value() {
-            Some(v) => encode(&v, out)?,
-            None => {
-                return Err(JsonError::Marshal(format!(
-                    "unsupported type: {}",
-                    o.type_name()
-                )));
-            }
+        Value::Object(o) => match o.json_fields() {
+            Some(fields) => encode_object(fields.iter().map(|(k, v)| (*k, v)), out)?,
+            None => match o.json_value() {
+                Some(v) => encode(&v, out)?,
+                None => {
+                    return Err(JsonError::Marshal(format!(
+                        "unsupported type: {}",
+                        o.type_name()
+                    )));
+                }
+            },
         },
     }
     Ok(())
