@@ -5,6 +5,7 @@
 //! readiness, hooks, uninstall, discovery, and the write counter.
 
 mod e2e;
+mod repo_server;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,20 +23,8 @@ use rudder::render::value::Value;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-/// `../shared/charts` (searched upwards from the crate).
-fn shared_charts() -> PathBuf {
-    let mut dir = Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf();
-    loop {
-        let cand = dir.join("../shared/charts");
-        if cand.is_dir() {
-            return cand;
-        }
-        assert!(dir.pop(), "../shared/charts not found");
-    }
-}
-
 fn scaffold(version: &str) -> PathBuf {
-    shared_charts().join(format!("index/scaffold-{version}.tgz"))
+    repo_server::shared_charts().join(format!("index/scaffold-{version}.tgz"))
 }
 
 /// Renders a chart as a release and returns (manifest as Helm stores it,
@@ -666,6 +655,39 @@ async fn wait_ready_times_out_then_succeeds_when_pods_are_ready() {
         .expect("ready once the Pod is");
 }
 
+/// A hook Job `name` for `event` with `delete_policy`; its Pod is
+/// labelled `hook=NAME`.
+fn hook_job(name: &str, event: &str, delete_policy: &str) -> String {
+    format!(
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {name}\n  annotations:\n    helm.sh/hook: {event}\n    helm.sh/hook-delete-policy: {delete_policy}\nspec:\n  backoffLimit: 0\n  template:\n    metadata:\n      labels:\n        hook: {name}\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: m\n        image: busybox\n"
+    )
+}
+
+/// Runs the `event` hooks of `rendered` while acting as the kubelet: the
+/// Pod of hook Job `job` gets `pod_status` once it exists.
+async fn run_hooks_as_kubelet(
+    client: &Client,
+    applier: &Applier,
+    rendered: &driver::Rendered,
+    event: &str,
+    ns: &str,
+    job: &str,
+    pod_status: serde_json::Value,
+) -> Result<(), ApplyError> {
+    let hooks = rendered.hooks.clone();
+    let runner = applier.clone();
+    let (event, hook_ns) = (event.to_string(), ns.to_string());
+    let task =
+        tokio::spawn(async move { runner.run_hooks(&hooks, &event, &hook_ns, TIMEOUT).await });
+    let selector = format!("hook={job}");
+    e2e::eventually("the hook Job's Pod", TIMEOUT, || async {
+        let n = set_pods_status(client, ns, &selector, pod_status.clone()).await;
+        (n > 0).then_some(())
+    })
+    .await;
+    task.await.expect("hook task")
+}
+
 #[tokio::test]
 async fn pre_install_job_hook_runs_and_is_deleted_on_success() {
     let client = e2e::client().await;
@@ -685,34 +707,26 @@ async fn pre_install_job_hook_runs_and_is_deleted_on_success() {
     write(
         dir.path(),
         "templates/hook.yaml",
-        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations:\n    helm.sh/hook: pre-install\n    helm.sh/hook-delete-policy: hook-succeeded\nspec:\n  backoffLimit: 0\n  template:\n    metadata:\n      labels:\n        hook: migrate\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: m\n        image: busybox\n",
+        &hook_job("migrate", "pre-install", "hook-succeeded"),
     );
     let (_, rendered) = render(dir.path(), "web", &ns.name);
     assert_eq!(rendered.hooks.len(), 1);
-    let hooks = rendered.hooks.clone();
-    let runner = applier.clone();
-    let hook_ns = ns.name.clone();
-    let task = tokio::spawn(async move {
-        runner
-            .run_hooks(&hooks, "pre-install", &hook_ns, TIMEOUT)
-            .await
+    // The Job's Pod succeeds.
+    let pod = serde_json::json!({
+        "phase": "Succeeded",
+        "conditions": [{"type": "Ready", "status": "False", "lastTransitionTime": now()}]
     });
-    // Act as the kubelet: the Job's Pod succeeds.
-    e2e::eventually("the hook Job's Pod", TIMEOUT, || async {
-        let n = set_pods_status(
-            &client,
-            &ns.name,
-            "hook=migrate",
-            serde_json::json!({
-                "phase": "Succeeded",
-                "conditions": [{"type": "Ready", "status": "False", "lastTransitionTime": now()}]
-            }),
-        )
-        .await;
-        (n > 0).then_some(())
-    })
-    .await;
-    task.await.expect("hook task").expect("hook succeeds");
+    run_hooks_as_kubelet(
+        &client,
+        &applier,
+        &rendered,
+        "pre-install",
+        &ns.name,
+        "migrate",
+        pod,
+    )
+    .await
+    .expect("hook succeeds");
     let jobs = Api::<Job>::namespaced(client.clone(), &ns.name);
     assert!(
         jobs.get_opt("migrate").await.expect("get").is_none(),
@@ -846,29 +860,21 @@ async fn failed_hook_job_is_an_error_and_deleted_by_hook_failed_policy() {
     write(
         dir.path(),
         "templates/hook.yaml",
-        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: check\n  annotations:\n    helm.sh/hook: pre-upgrade\n    helm.sh/hook-delete-policy: hook-failed\nspec:\n  backoffLimit: 0\n  template:\n    metadata:\n      labels:\n        hook: check\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: m\n        image: busybox\n",
+        &hook_job("check", "pre-upgrade", "hook-failed"),
     );
     let (_, rendered) = render(dir.path(), "web", &ns.name);
-    let hooks = rendered.hooks.clone();
-    let runner = applier.clone();
-    let hook_ns = ns.name.clone();
-    let task = tokio::spawn(async move {
-        runner
-            .run_hooks(&hooks, "pre-upgrade", &hook_ns, TIMEOUT)
-            .await
-    });
-    e2e::eventually("the hook Job's Pod", TIMEOUT, || async {
-        let n = set_pods_status(
-            &client,
-            &ns.name,
-            "hook=check",
-            serde_json::json!({"phase": "Failed"}),
-        )
-        .await;
-        (n > 0).then_some(())
-    })
-    .await;
-    let err = task.await.expect("hook task").expect_err("the hook failed");
+    let pod = serde_json::json!({"phase": "Failed"});
+    let err = run_hooks_as_kubelet(
+        &client,
+        &applier,
+        &rendered,
+        "pre-upgrade",
+        &ns.name,
+        "check",
+        pod,
+    )
+    .await
+    .expect_err("the hook failed");
     let text = err.to_string();
     assert!(
         text.starts_with("pre-upgrade hook c/templates/hook.yaml failed: "),
