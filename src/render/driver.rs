@@ -141,15 +141,7 @@ pub fn render(
     let reader = manifest::HeadReader::start()
         .map_err(|e| RenderError::Template(format!("cannot start a thread: {e}")))?;
     crate::render::run::render_jobs(jobs, &mut |name, text| reader.send(name, text))?;
-    let mut files = reader.finish()?;
-    let notes = extract_notes(&mut files, &name, opts.subchart_notes);
-    let read = files
-        .into_iter()
-        .filter_map(|(path, file)| match file {
-            manifest::RenderedFile::Read(docs) => Some((path, docs)),
-            manifest::RenderedFile::Notes(_) => None,
-        })
-        .collect();
+    let (notes, read) = split_notes(reader.finish()?, &name, opts.subchart_notes);
     let (hooks, manifests) = manifest::sort_read(read)?;
     Ok(Rendered {
         crds,
@@ -331,30 +323,33 @@ fn collect_templates(
     next_value
 }
 
-/// Pulls NOTES.txt files out of the rendered set (Helm's renderResources).
-fn extract_notes(
-    files: &mut BTreeMap<String, manifest::RenderedFile>,
+/// Separates the rendered set into the notes (NOTES.txt files, Helm's
+/// renderResources: the root chart's, or every chart's with `sub_notes`)
+/// and the files read into documents, in path order.
+fn split_notes(
+    files: BTreeMap<String, manifest::RenderedFile>,
     chart_name: &str,
     sub_notes: bool,
-) -> String {
+) -> (String, BTreeMap<String, manifest::ReadFile>) {
     let root_notes = format!("{chart_name}/templates/NOTES.txt");
-    let keys: Vec<String> = files
-        .keys()
-        .filter(|k| k.ends_with("NOTES.txt"))
-        .cloned()
-        .collect();
     let mut notes = String::new();
-    for k in keys {
-        if let Some(manifest::RenderedFile::Notes(v)) = files.remove(&k)
-            && (sub_notes || k == root_notes)
-        {
-            if !notes.is_empty() {
-                notes.push('\n');
+    let mut read = BTreeMap::new();
+    for (path, file) in files {
+        match file {
+            manifest::RenderedFile::Read(docs) => {
+                read.insert(path, docs);
             }
-            notes.push_str(&v);
+            manifest::RenderedFile::Notes(text) => {
+                if sub_notes || path == root_notes {
+                    if !notes.is_empty() {
+                        notes.push('\n');
+                    }
+                    notes.push_str(&text);
+                }
+            }
         }
     }
-    notes
+    (notes, read)
 }
 
 /// Helm's `sortTemplates`: most path segments first, then reverse
