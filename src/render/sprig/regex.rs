@@ -4,12 +4,16 @@
 //! empty matches, `$1`/`${name}` expansion is Go's `Expand`, and `QuoteMeta`
 //! escapes exactly Go's set. Compile errors are worded as Go's where the
 //! cause is recognisable.
+//!
+//! Most patterns compile with `regex-lite` ([`GoRegex::Lite`]): tens of
+//! microseconds instead of hundreds for `regex`'s Unicode automata, which a
+//! one-shot render pays for every distinct pattern. Patterns that need
+//! Unicode tables (`\p{..}` classes, case folding) use `regex`.
 
 use super::{arg_int, arg_str, spec, strings_of};
 use crate::render::funcs::{FuncError, FuncResult, FuncSpec, GoType as T};
 use crate::render::gofmt;
 use crate::render::value::Value;
-use regex::Regex;
 
 const S: T = T::String;
 const I: T = T::Int;
@@ -50,7 +54,7 @@ pub(super) const FUNCS: &[FuncSpec] = &[
 
 /// Compiles with `MustCompile`'s panic text when `must_panic`, else the
 /// plain `Compile` error.
-fn compile_for(expr: &str, must_panic: bool) -> Result<Regex, FuncError> {
+fn compile_for(expr: &str, must_panic: bool) -> Result<GoRegex, FuncError> {
     compile(expr).map_err(|e| {
         if must_panic {
             let quoted = if can_backquote(expr) {
@@ -76,13 +80,13 @@ fn can_backquote(s: &str) -> bool {
 const CACHE_CAPACITY: usize = 64;
 
 thread_local! {
-    static CACHE: std::cell::RefCell<std::collections::HashMap<String, Result<Regex, FuncError>>> =
+    static CACHE: std::cell::RefCell<std::collections::HashMap<String, Result<GoRegex, FuncError>>> =
         std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
 /// Go's `regexp.Compile`, cached per thread by pattern (the cache is
 /// emptied when full, so it stays bounded whatever the templates do).
-pub(crate) fn compile(expr: &str) -> Result<Regex, FuncError> {
+pub(crate) fn compile(expr: &str) -> Result<GoRegex, FuncError> {
     if let Some(hit) = CACHE.with(|c| c.borrow().get(expr).cloned()) {
         return hit;
     }
@@ -97,22 +101,91 @@ pub(crate) fn compile(expr: &str) -> Result<Regex, FuncError> {
     compiled
 }
 
-fn compile_uncached(expr: &str) -> Result<Regex, FuncError> {
+fn compile_uncached(expr: &str) -> Result<GoRegex, FuncError> {
     if let Some(err) = go_syntax_error(expr) {
         return Err(FuncError::new(format!("error parsing regexp: {err}")));
     }
-    Regex::new(&translate(expr)).map_err(|e| {
-        let msg = e.to_string();
-        let last = msg
-            .lines()
-            .rev()
-            .find(|l| l.starts_with("error:"))
-            .unwrap_or("invalid expression");
-        FuncError::new(format!(
-            "error parsing regexp: {}: `{expr}`",
-            last.trim_start_matches("error: ")
-        ))
-    })
+    let translated = translate(expr);
+    if lite_suffices(expr)
+        && let Ok(re) = regex_lite::Regex::new(&translated)
+    {
+        return Ok(GoRegex::Lite(re));
+    }
+    regex::Regex::new(&translated)
+        .map(GoRegex::Full)
+        .map_err(|e| {
+            let msg = e.to_string();
+            let last = msg
+                .lines()
+                .rev()
+                .find(|l| l.starts_with("error:"))
+                .unwrap_or("invalid expression");
+            FuncError::new(format!(
+                "error parsing regexp: {}: `{expr}`",
+                last.trim_start_matches("error: ")
+            ))
+        })
+}
+
+/// Whether `regex-lite` matches `expr` as Go does: it knows no Unicode
+/// classes and folds case in ASCII only, while Go's `(?i)` folds Unicode
+/// (`k` matches the Kelvin sign). Anything else it supports as `regex` does.
+fn lite_suffices(expr: &str) -> bool {
+    let unicode_class = expr.contains("\\p") || expr.contains("\\P");
+    let case_fold = expr.match_indices("(?").any(|(i, _)| {
+        expr[i + 2..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphabetic() || *c == '-')
+            .any(|c| c == 'i')
+    });
+    !unicode_class && !case_fold
+}
+
+/// A compiled pattern (see the module documentation for why two engines).
+#[derive(Clone, Debug)]
+pub(crate) enum GoRegex {
+    Lite(regex_lite::Regex),
+    Full(regex::Regex),
+}
+
+/// The byte spans of one match's groups (group 0 is the whole match).
+type Groups = Vec<Option<(usize, usize)>>;
+
+impl GoRegex {
+    pub(crate) fn is_match(&self, s: &str) -> bool {
+        match self {
+            GoRegex::Lite(re) => re.is_match(s),
+            GoRegex::Full(re) => re.is_match(s),
+        }
+    }
+
+    /// The leftmost-first match starting the search at byte `start`.
+    fn captures_at(&self, s: &str, start: usize) -> Option<Groups> {
+        match self {
+            GoRegex::Lite(re) => re
+                .captures_at(s, start)
+                .map(|c| c.iter().map(|m| m.map(|m| (m.start(), m.end()))).collect()),
+            GoRegex::Full(re) => re
+                .captures_at(s, start)
+                .map(|c| c.iter().map(|m| m.map(|m| (m.start(), m.end()))).collect()),
+        }
+    }
+
+    /// The span of the leftmost-first match.
+    fn find(&self, s: &str) -> Option<(usize, usize)> {
+        match self {
+            GoRegex::Lite(re) => re.find(s).map(|m| (m.start(), m.end())),
+            GoRegex::Full(re) => re.find(s).map(|m| (m.start(), m.end())),
+        }
+    }
+
+    /// The index of the group called `name`.
+    fn group_index(&self, name: &str) -> Option<usize> {
+        match self {
+            GoRegex::Lite(re) => re.capture_names().position(|n| n == Some(name)),
+            GoRegex::Full(re) => re.capture_names().position(|n| n == Some(name)),
+        }
+    }
 }
 
 /// The Go error for the common syntax mistakes (`missing closing )`, …).
@@ -166,6 +239,13 @@ fn go_syntax_error(expr: &str) -> Option<String> {
                     if b[i] == ']' {
                         closed = true;
                         break;
+                    }
+                    if let [lo, '-', hi, ..] = b[i..]
+                        && hi != ']'
+                        && hi != '\\'
+                        && lo > hi
+                    {
+                        return Some(format!("invalid character class range: `{lo}-{hi}`"));
                     }
                     i += 1;
                 }
@@ -282,6 +362,15 @@ fn translate(expr: &str) -> String {
                 _ => {
                     out.push('\\');
                     out.push(n);
+                    if matches!(n, 'p' | 'P') && chars.peek() == Some(&'{') {
+                        // `\p{Greek}`: the braces name the class.
+                        for d in chars.by_ref() {
+                            out.push(d);
+                            if d == '}' {
+                                break;
+                            }
+                        }
+                    }
                 }
             }
             class_start = false;
@@ -324,9 +413,38 @@ fn translate(expr: &str) -> String {
             in_class = true;
             class_start = true;
         }
-        out.push(c);
+        match c {
+            // Go reads `{` that does not start `{n}`, `{n,}` or `{n,m}` (and
+            // any `}` outside one) as a literal; both Rust engines reject it.
+            '{' => match repeat_body(chars.clone()) {
+                Some(len) => {
+                    out.push('{');
+                    out.extend(chars.by_ref().take(len));
+                }
+                None => out.push_str("\\{"),
+            },
+            '}' => out.push_str("\\}"),
+            _ => out.push(c),
+        }
     }
     out
+}
+
+/// The length in characters of `n}`, `n,}` or `n,m}` at the start of
+/// `rest` (what follows a `{`), if it is a repetition.
+fn repeat_body(rest: impl Iterator<Item = char>) -> Option<usize> {
+    let mut len = 0;
+    let (mut digits, mut comma) = (0, false);
+    for c in rest {
+        len += 1;
+        match c {
+            '0'..='9' => digits += 1,
+            ',' if !comma && digits > 0 => comma = true,
+            '}' if digits > 0 => return Some(len),
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// Go's `regexp.QuoteMeta`.
@@ -343,7 +461,7 @@ pub(crate) fn quote_meta(s: &str) -> String {
 
 /// Go's `allMatches`: successive matches, ignoring an empty match right
 /// after a previous match; at most `n` when `n >= 0`.
-fn all_matches<'h>(re: &Regex, s: &'h str, n: i64) -> Vec<regex::Captures<'h>> {
+fn all_matches(re: &GoRegex, s: &str, n: i64) -> Vec<Groups> {
     let mut out = Vec::new();
     let mut pos = 0usize;
     let mut prev_end: Option<usize> = None;
@@ -351,7 +469,7 @@ fn all_matches<'h>(re: &Regex, s: &'h str, n: i64) -> Vec<regex::Captures<'h>> {
         let Some(caps) = re.captures_at(s, pos) else {
             break;
         };
-        let m = caps.get(0).map_or((pos, pos), |m| (m.start(), m.end()));
+        let m = caps.first().copied().flatten().unwrap_or((pos, pos));
         let mut accept = true;
         if m.1 == pos {
             if Some(m.0) == prev_end {
@@ -377,17 +495,16 @@ fn find_all(args: &[Value], must_panic: bool) -> FuncResult {
     }
     let found = all_matches(&re, s, n)
         .iter()
-        .filter_map(|c| c.get(0))
-        .map(|m| m.as_str().to_string())
+        .filter_map(|c| c.first().copied().flatten())
+        .map(|(a, b)| s[a..b].to_string())
         .collect();
     strings_of(found)
 }
 
 fn find(args: &[Value], must_panic: bool) -> FuncResult {
     let re = compile_for(arg_str(args, 0)?, must_panic)?;
-    Ok(Value::str(
-        re.find(arg_str(args, 1)?).map_or("", |m| m.as_str()),
-    ))
+    let s = arg_str(args, 1)?;
+    Ok(Value::str(re.find(s).map_or("", |(a, b)| &s[a..b])))
 }
 
 fn replace(args: &[Value], must_panic: bool, literal: bool) -> FuncResult {
@@ -397,7 +514,7 @@ fn replace(args: &[Value], must_panic: bool, literal: bool) -> FuncResult {
 }
 
 /// Go's `replaceAll`.
-fn replace_all(re: &Regex, src: &str, repl: &str, literal: bool) -> String {
+fn replace_all(re: &GoRegex, src: &str, repl: &str, literal: bool) -> String {
     let mut out = String::with_capacity(src.len());
     let mut last_end = 0usize;
     let mut search = 0usize;
@@ -405,23 +522,25 @@ fn replace_all(re: &Regex, src: &str, repl: &str, literal: bool) -> String {
         let Some(caps) = re.captures_at(src, search) else {
             break;
         };
-        let Some(m) = caps.get(0) else { break };
-        out.push_str(&src[last_end..m.start()]);
-        if m.end() > last_end || m.start() == 0 {
+        let Some((start, end)) = caps.first().copied().flatten() else {
+            break;
+        };
+        out.push_str(&src[last_end..start]);
+        if end > last_end || start == 0 {
             if literal {
                 out.push_str(repl);
             } else {
-                expand(re, &caps, repl, &mut out);
+                expand(re, src, &caps, repl, &mut out);
             }
         }
-        last_end = m.end();
+        last_end = end;
         let width = src[search..].chars().next().map_or(0, char::len_utf8);
-        if search + width > m.end() {
+        if search + width > end {
             search += width;
-        } else if search + 1 > m.end() {
+        } else if search + 1 > end {
             search += 1;
         } else {
-            search = m.end();
+            search = end;
         }
     }
     out.push_str(&src[last_end.min(src.len())..]);
@@ -429,7 +548,7 @@ fn replace_all(re: &Regex, src: &str, repl: &str, literal: bool) -> String {
 }
 
 /// Go's `Regexp.Expand`: `$name`, `${name}`, `$$`; a bad `$` stays literal.
-fn expand(re: &Regex, caps: &regex::Captures<'_>, template: &str, out: &mut String) {
+fn expand(re: &GoRegex, src: &str, caps: &Groups, template: &str, out: &mut String) {
     let mut rest = template;
     while let Some(i) = rest.find('$') {
         out.push_str(&rest[..i]);
@@ -441,18 +560,12 @@ fn expand(re: &Regex, caps: &regex::Captures<'_>, template: &str, out: &mut Stri
         }
         match extract_name(rest) {
             Some((name, after)) => {
-                let group = match name.parse::<usize>() {
-                    Ok(num) if name.bytes().all(|c| c.is_ascii_digit()) => caps.get(num),
-                    _ => {
-                        if re.capture_names().any(|n| n == Some(name)) {
-                            caps.name(name)
-                        } else {
-                            None
-                        }
-                    }
+                let index = match name.parse::<usize>() {
+                    Ok(num) if name.bytes().all(|c| c.is_ascii_digit()) => Some(num),
+                    _ => re.group_index(name),
                 };
-                if let Some(g) = group {
-                    out.push_str(g.as_str());
+                if let Some((a, b)) = index.and_then(|i| caps.get(i).copied().flatten()) {
+                    out.push_str(&src[a..b]);
                 }
                 rest = after;
             }
@@ -504,12 +617,14 @@ fn split(args: &[Value], must_panic: bool) -> FuncResult {
         if n > 0 && parts.len() as i64 == n - 1 {
             break;
         }
-        let Some(m) = caps.get(0) else { continue };
-        end = m.start();
-        if m.end() != 0 {
+        let Some((start, stop)) = caps.first().copied().flatten() else {
+            continue;
+        };
+        end = start;
+        if stop != 0 {
             parts.push(s[beg..end].to_string());
         }
-        beg = m.end();
+        beg = stop;
     }
     if end != s.len() {
         parts.push(s[beg..].to_string());
@@ -572,5 +687,41 @@ mod tests {
             call_str("regexFind", &[s("(a"), s("x")]),
             "ERR: regexp: Compile(`(a`): error parsing regexp: missing closing ): `(a`"
         );
+    }
+}
+
+#[cfg(test)]
+mod engine_tests {
+    use super::*;
+
+    #[test]
+    fn unicode_tables_and_case_folding_use_the_full_engine() {
+        for p in [
+            "\\pL",
+            "\\P{Greek}",
+            "(?i)k",
+            "a(?i:b)",
+            "(?mi)x",
+            "[\\p{Lu}]",
+        ] {
+            assert!(matches!(compile(p), Ok(GoRegex::Full(_))), "{p}");
+        }
+        for p in [
+            "[^}]*",
+            "(?P<digit>\\d)",
+            "(?s)a.b",
+            "\\bx",
+            "-r\\d+$|sha256:",
+            "x{2,3}",
+        ] {
+            assert!(matches!(compile(p), Ok(GoRegex::Lite(_))), "{p}");
+        }
+    }
+
+    #[test]
+    fn brace_outside_a_repetition_is_literal() {
+        assert_eq!(translate("{(v[0-9])*}}$"), "\\{(v[0-9])*\\}\\}$");
+        assert_eq!(translate("a{2,}b{,3}c{1,2}"), "a{2,}b\\{,3\\}c{1,2}");
+        assert_eq!(translate("\\p{Greek}{2}"), "\\p{Greek}{2}");
     }
 }
