@@ -307,3 +307,61 @@ fn schema_violation() {
         Some(r#"{"type":"object","required":["name"],"properties":{"port":{"type":"integer"}}}"#),
     );
 }
+
+#[test]
+fn oversized_or_irregular_file_in_a_chart_directory_is_rejected() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let c = tmp.path().join("c");
+    std::fs::create_dir_all(c.join("files")).expect("mkdir");
+    std::fs::write(c.join("Chart.yaml"), CHART_YAML).expect("write");
+    std::fs::write(c.join("files/big"), vec![b'x'; 5 * 1024 * 1024 + 1]).expect("write");
+    let out = rudder(&["template", "r", "c"], tmp.path());
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("\"big\" is larger than the maximum file size"),
+        "{err}"
+    );
+
+    // Exactly at the limit is fine; a FIFO is refused without being opened
+    // (opening it would block).
+    std::fs::write(c.join("files/big"), vec![b'x'; 5 * 1024 * 1024]).expect("write");
+    let out = rudder(&["template", "r", "c"], tmp.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let made = std::process::Command::new("mkfifo")
+        .arg(c.join("files/pipe"))
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let out = rudder(&["template", "r", "c"], tmp.path());
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("cannot load irregular file") && err.contains("pipe"),
+        "{err}"
+    );
+}
+
+#[test]
+fn symlinks_inside_a_chart_directory_are_followed() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let c = tmp.path().join("c");
+    std::fs::create_dir_all(c.join("real")).expect("mkdir");
+    std::fs::create_dir_all(c.join("templates")).expect("mkdir");
+    std::fs::write(c.join("Chart.yaml"), CHART_YAML).expect("write");
+    std::fs::write(c.join("real/a.txt"), "from a link").expect("write");
+    std::os::unix::fs::symlink("real", c.join("files")).expect("dir symlink");
+    std::os::unix::fs::symlink("real/a.txt", c.join("b.txt")).expect("file symlink");
+    std::fs::write(
+        c.join("templates/cm.yaml"),
+        "a: {{ .Files.Get \"files/a.txt\" | quote }}\nb: {{ .Files.Get \"b.txt\" | quote }}\n",
+    )
+    .expect("write");
+    let out = rudder(&["template", "r", "c"], tmp.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("a: \"from a link\"\nb: \"from a link\""),
+        "{text}"
+    );
+}

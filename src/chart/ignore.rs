@@ -5,7 +5,11 @@
 /// One parsed `.helmignore` line.
 #[derive(Debug, Clone)]
 struct Pattern {
-    glob: String,
+    /// The glob's characters, split once (every file is tested against
+    /// every rule).
+    glob: Vec<char>,
+    /// The glob itself when it has no metacharacter: a plain comparison.
+    literal: Option<String>,
     negate: bool,
     must_dir: bool,
     kind: PatternKind,
@@ -69,8 +73,10 @@ impl Rules {
         } else {
             (PatternKind::Basename, rule)
         };
+        let literal = (!glob.contains(['*', '?', '[', '\\'])).then(|| glob.to_string());
         self.patterns.push(Pattern {
-            glob: glob.to_string(),
+            glob: glob.chars().collect(),
+            literal,
             negate,
             must_dir,
             kind,
@@ -83,12 +89,17 @@ impl Rules {
         if path.is_empty() || path == "." || path == "./" {
             return false;
         }
+        let base = path.rsplit('/').next().unwrap_or(path);
+        let (path_chars, base_chars) = (chars_of(path), chars_of(base));
         for p in &self.patterns {
-            let target = match p.kind {
-                PatternKind::Basename => path.rsplit('/').next().unwrap_or(path),
-                _ => path,
+            let (target, target_chars) = match p.kind {
+                PatternKind::Basename => (base, &base_chars),
+                _ => (path, &path_chars),
             };
-            let matched = go_match(&p.glob, target).unwrap_or(false);
+            let matched = match &p.literal {
+                Some(lit) => lit == target,
+                None => match_from(&p.glob, target_chars).unwrap_or(false),
+            };
             if p.negate {
                 if p.must_dir && !is_dir {
                     return true;
@@ -107,6 +118,10 @@ impl Rules {
         }
         false
     }
+}
+
+fn chars_of(s: &str) -> Vec<char> {
+    s.chars().collect()
 }
 
 /// Go's `filepath.ErrBadPattern`.

@@ -327,74 +327,59 @@ struct DirWalker {
 
 impl DirWalker {
     /// Walks `path` (relative name `rel`) in lexical order, following
-    /// symlinks that stay inside the chart.
+    /// symlinks that stay inside the chart. Entry types come from the
+    /// directory listing and regular files are read without a `stat`:
+    /// a chart is mostly small files, where system calls cost more than
+    /// the bytes.
     fn walk(&mut self, path: &Path, rel: &str) -> Result<(), LoadError> {
-        let mut names: Vec<String> = std::fs::read_dir(path)
-            .map_err(|e| LoadError::Io {
-                path: rel.to_string(),
-                source: e,
-            })?
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().to_string())
-            .collect();
-        names.sort();
-        for name in names {
+        let io_err = |path: &str| {
+            let path = path.to_string();
+            move |source| LoadError::Io { path, source }
+        };
+        let mut entries: Vec<(String, std::fs::FileType)> = Vec::new();
+        for entry in std::fs::read_dir(path).map_err(io_err(rel))? {
+            let Ok(entry) = entry else { continue };
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let kind = entry.file_type().map_err(io_err(&name))?;
+            entries.push((name, kind));
+        }
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (name, kind) in entries {
             let child = path.join(&name);
             let child_rel = if rel.is_empty() {
                 name.clone()
             } else {
                 format!("{rel}/{name}")
             };
-            let lmeta = std::fs::symlink_metadata(&child).map_err(|e| LoadError::Io {
-                path: child_rel.clone(),
-                source: e,
-            })?;
-            let meta = if lmeta.file_type().is_symlink() {
-                let resolved = std::fs::canonicalize(&child).map_err(|e| {
-                    LoadError::Invalid(format!("error evaluating symlink {}: {e}", child.display()))
-                })?;
-                if !resolved.starts_with(&self.top) {
-                    return Err(LoadError::Unsafe(format!(
-                        "chart file {child_rel:?} is a symlink out of the chart (to {})",
-                        resolved.display()
-                    )));
-                }
-                std::fs::metadata(&resolved).map_err(|e| LoadError::Io {
-                    path: child_rel.clone(),
-                    source: e,
-                })?
+            let (is_dir, is_file) = if kind.is_symlink() {
+                let meta = self.resolve_symlink(&child, &child_rel)?;
+                (meta.is_dir(), meta.is_file())
             } else {
-                lmeta
+                (kind.is_dir(), kind.is_file())
             };
-            if meta.is_dir() {
-                if self.rules.ignore(&child_rel, true) {
-                    continue;
-                }
+            if self.rules.ignore(&child_rel, is_dir) {
+                continue;
+            }
+            if is_dir {
                 self.walk(&child, &child_rel)?;
                 continue;
             }
-            if self.rules.ignore(&child_rel, false) {
-                continue;
-            }
-            if !meta.is_file() {
+            if !is_file {
                 return Err(LoadError::Invalid(format!(
                     "cannot load irregular file {} as it has file mode type bits set",
                     child.display()
                 )));
             }
-            if meta.len() > MAX_FILE {
+            let data = read_capped(&child, MAX_FILE).map_err(io_err(&child_rel))?;
+            let Some(data) = data else {
                 return Err(LoadError::TooLarge(format!(
                     "chart file {name:?} is larger than the maximum file size {MAX_FILE}"
                 )));
-            }
-            self.total += meta.len();
+            };
+            self.total += data.len() as u64;
             if self.total > MAX_UNPACKED {
                 return Err(too_large_total());
             }
-            let data = std::fs::read(&child).map_err(|e| LoadError::Io {
-                path: child_rel.clone(),
-                source: e,
-            })?;
             self.files.push(RawFile {
                 name: child_rel,
                 data: strip_bom(data),
@@ -402,6 +387,40 @@ impl DirWalker {
         }
         Ok(())
     }
+
+    /// The metadata of what the symlink `child` points to, which must be
+    /// inside the chart.
+    fn resolve_symlink(
+        &self,
+        child: &Path,
+        child_rel: &str,
+    ) -> Result<std::fs::Metadata, LoadError> {
+        let resolved = std::fs::canonicalize(child).map_err(|e| {
+            LoadError::Invalid(format!("error evaluating symlink {}: {e}", child.display()))
+        })?;
+        if !resolved.starts_with(&self.top) {
+            return Err(LoadError::Unsafe(format!(
+                "chart file {child_rel:?} is a symlink out of the chart (to {})",
+                resolved.display()
+            )));
+        }
+        std::fs::metadata(&resolved).map_err(|source| LoadError::Io {
+            path: child_rel.to_string(),
+            source,
+        })
+    }
+}
+
+/// The contents of the file at `path`, or `None` when it is longer than
+/// `cap` bytes. Reads until end of file with no `stat` first (std's
+/// `fs::read` asks for the size, one more system call per file).
+fn read_capped(path: &Path, cap: u64) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let mut data = Vec::with_capacity(16 * 1024);
+    // `Take` has no size hint to ask for, so this is read(2) until 0.
+    let read = file.take(cap + 1).read_to_end(&mut data)?;
+    Ok((read as u64 <= cap).then_some(data))
 }
 
 /// Go's text for common I/O errors.
