@@ -110,7 +110,7 @@ impl Rendered {
 /// One template to render: its full name, text, and the context it sees.
 pub struct TemplateJob {
     pub name: String,
-    pub text: String,
+    pub text: Rc<str>,
     /// The chart's context map, shared by all its templates (Helm sets
     /// `Template` in it before executing each one).
     pub context: Value,
@@ -314,7 +314,7 @@ fn collect_templates(
         }
         jobs.push(TemplateJob {
             name: format!("{full_path}/{}", t.name),
-            text: String::from_utf8_lossy(&t.data).into_owned(),
+            text: Rc::from(String::from_utf8_lossy(&t.data)),
             context: next_value.clone(),
             base_path: format!("{full_path}/templates"),
             tera,

@@ -49,7 +49,7 @@ fn render_go(
     crate::render::driver::sort_template_names(&mut names);
     let mut set = TemplateSet::new();
     for n in &names {
-        set.parse(n, &by_name[n.as_str()].text)
+        set.parse_shared(n, &by_name[n.as_str()].text)
             .map_err(|e| RenderError::Template(e.to_string()))?;
     }
     for n in names {

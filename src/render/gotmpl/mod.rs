@@ -146,12 +146,22 @@ impl TemplateSet {
     /// into the set; definitions replace earlier ones of the same name
     /// unless the new one is empty (Go's `AddParseTree`).
     pub fn parse(&mut self, name: &str, text: &str) -> Result<(), TemplateError> {
+        self.parse_shared(name, &std::rc::Rc::from(text))
+    }
+
+    /// [`TemplateSet::parse`] of text already held in an `Rc` (not copied).
+    pub fn parse_shared(
+        &mut self,
+        name: &str,
+        text: &std::rc::Rc<str>,
+    ) -> Result<(), TemplateError> {
         let funcs = &self.funcs;
-        let trees =
-            parse::parse(name, text, &|n| funcs.has(n)).map_err(|e| TemplateError::Parse {
+        let trees = parse::parse_shared(name, text, &|n| funcs.has(n)).map_err(|e| {
+            TemplateError::Parse {
                 file: name.to_string(),
                 go: e.0,
-            })?;
+            }
+        })?;
         for (tname, tree) in trees {
             if parse::is_empty_list(&tree.root) && self.ns.local.contains_key(&tname) {
                 continue;

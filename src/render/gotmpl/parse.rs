@@ -22,6 +22,45 @@ pub struct Tree {
     pub root: ListNode,
 }
 
+/// A piece of a template's source text: text nodes point into the file
+/// they were parsed from instead of copying it (a chart's templates are
+/// mostly text).
+#[derive(Debug, Clone)]
+pub struct TextSpan {
+    source: Rc<str>,
+    start: usize,
+    end: usize,
+}
+
+impl TextSpan {
+    /// The span of `piece` inside `source`, or a copy of `piece` when it
+    /// is not a slice of `source`.
+    fn of(source: &Rc<str>, piece: &str) -> TextSpan {
+        let base = source.as_ptr() as usize;
+        let at = piece.as_ptr() as usize;
+        if at >= base && at + piece.len() <= base + source.len() {
+            let start = at - base;
+            return TextSpan {
+                source: source.clone(),
+                start,
+                end: start + piece.len(),
+            };
+        }
+        TextSpan {
+            source: Rc::from(piece),
+            start: 0,
+            end: piece.len(),
+        }
+    }
+}
+
+impl std::ops::Deref for TextSpan {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.source[self.start..self.end]
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct ListNode {
     pub pos: Pos,
@@ -30,7 +69,7 @@ pub struct ListNode {
 
 #[derive(Debug)]
 pub enum Node {
-    Text { pos: Pos, text: Rc<str> },
+    Text { pos: Pos, text: TextSpan },
     Comment { pos: Pos },
     Action(ActionNode),
     If(BranchNode),
@@ -357,7 +396,17 @@ pub fn parse(
     text: &str,
     has_function: &dyn Fn(&str) -> bool,
 ) -> Result<HashMap<Rc<str>, Rc<Tree>>, ParseError> {
-    let text_rc: Rc<str> = Rc::from(text);
+    parse_shared(name, &Rc::from(text), has_function)
+}
+
+/// [`parse`] of text the caller already holds in an `Rc`: the trees keep
+/// a reference to it instead of a copy.
+pub fn parse_shared(
+    name: &str,
+    text: &Rc<str>,
+    has_function: &dyn Fn(&str) -> bool,
+) -> Result<HashMap<Rc<str>, Rc<Tree>>, ParseError> {
+    let text_rc: Rc<str> = text.clone();
     let name_rc: Rc<str> = Rc::from(name);
     let mut lex = Lexer::new(text);
     lex.break_ok = !has_function("break");
@@ -582,7 +631,7 @@ impl<'a> Parser<'a> {
         match token.typ {
             ItemType::Text => Ok(Parsed::Node(Node::Text {
                 pos: token.pos,
-                text: Rc::from(&*token.val),
+                text: TextSpan::of(&self.text, &token.val),
             })),
             ItemType::LeftDelim => {
                 self.ctx.action_line = token.line;
@@ -1350,5 +1399,36 @@ mod tests {
         let n = new_number(0, "'a'", ItemType::CharConstant).unwrap();
         assert_eq!(n.int64, 97);
         assert!(new_number(0, "99999999999999999999", ItemType::Number).is_err());
+    }
+}
+
+#[cfg(test)]
+mod span_tests {
+    use super::*;
+
+    #[test]
+    fn text_nodes_point_into_the_parsed_source() {
+        let src: Rc<str> = Rc::from("a: {{- 1 }}\n  b {{ 2 -}}  \nc");
+        let trees = parse_shared("t", &src, &|_| false).expect("parse");
+        let texts: Vec<(String, bool)> = trees["t"]
+            .root
+            .nodes
+            .iter()
+            .filter_map(|n| match n {
+                Node::Text { text, .. } => Some((text.to_string(), Rc::ptr_eq(&text.source, &src))),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                ("a:".into(), true),
+                ("\n  b ".into(), true),
+                ("c".into(), true)
+            ]
+        );
+        let copy = TextSpan::of(&src, "elsewhere");
+        assert_eq!(&*copy, "elsewhere");
+        assert!(!Rc::ptr_eq(&copy.source, &src));
     }
 }
