@@ -322,7 +322,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn lex_text(&mut self) -> State {
-        if let Some(x) = memchr::memmem::find(self.rest().as_bytes(), LEFT_DELIM.as_bytes()) {
+        if let Some(x) = find_left_delim(self.rest().as_bytes()) {
             if x > 0 {
                 self.pos += x;
                 let mut trim_length = 0;
@@ -675,6 +675,20 @@ impl<'a> Lexer<'a> {
 /// Line breaks in `s` (SIMD count; text between actions can be long).
 fn newlines(s: &str) -> usize {
     memchr::memchr_iter(b'\n', s.as_bytes()).count()
+}
+
+/// Where `{{` first occurs in `s`. Text runs between actions are short, so
+/// scanning for `{` beats building a substring searcher for each run.
+fn find_left_delim(s: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b'{', &s[from..]) {
+        let at = from + i;
+        if s.get(at + 1) == Some(&b'{') {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 #[cfg(test)]
