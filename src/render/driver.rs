@@ -138,7 +138,8 @@ pub fn render(
     drop(chart);
     // Documents are split and their heads read on a second thread while
     // the templates execute.
-    let reader = manifest::HeadReader::start()
+    let template_bytes = jobs.iter().map(|j| j.text.len()).sum();
+    let mut reader = manifest::HeadReader::start(template_bytes)
         .map_err(|e| RenderError::Template(format!("cannot start a thread: {e}")))?;
     crate::render::run::render_jobs(jobs, &mut |name, text| reader.send(name, text))?;
     let (notes, read) = split_notes(reader.finish()?, &name, opts.subchart_notes);

@@ -562,8 +562,17 @@ pub fn read_file(path: &str, content: &str) -> ReadFile {
 /// moved in; NOTES.txt files are kept whole, every other file only as its
 /// documents.
 pub struct HeadReader {
-    tx: std::sync::mpsc::Sender<(String, String)>,
-    worker: std::thread::JoinHandle<BTreeMap<String, RenderedFile>>,
+    mode: ReaderMode,
+}
+
+enum ReaderMode {
+    /// Files are read as they arrive, on the calling thread.
+    Inline(BTreeMap<String, RenderedFile>),
+    /// Files go to a helper thread.
+    Helper {
+        tx: std::sync::mpsc::Sender<(String, String)>,
+        worker: std::thread::JoinHandle<BTreeMap<String, RenderedFile>>,
+    },
 }
 
 /// A rendered file as [`HeadReader`] hands it back.
@@ -574,43 +583,73 @@ pub enum RenderedFile {
     Read(ReadFile),
 }
 
+fn rendered_file(path: &str, text: String) -> RenderedFile {
+    if path.ends_with("NOTES.txt") {
+        RenderedFile::Notes(text)
+    } else {
+        RenderedFile::Read(read_file(path, &text))
+    }
+}
+
 impl HeadReader {
-    /// Starts the helper thread.
-    pub fn start() -> std::io::Result<HeadReader> {
+    /// A reader for a render of `template_bytes` bytes of templates: on a
+    /// helper thread when that is large, else inline. For a small chart
+    /// the thread costs more (its start, wake-ups, and both threads
+    /// taking the allocator's lock) than the reading it would overlap.
+    pub fn start(template_bytes: usize) -> std::io::Result<HeadReader> {
+        if template_bytes < HELPER_THREAD_BYTES {
+            return Ok(HeadReader {
+                mode: ReaderMode::Inline(BTreeMap::new()),
+            });
+        }
         let (tx, rx) = std::sync::mpsc::channel::<(String, String)>();
         let worker = std::thread::Builder::new()
             .name("heads".into())
             .spawn(move || {
                 rx.into_iter()
                     .map(|(path, text)| {
-                        let file = if path.ends_with("NOTES.txt") {
-                            RenderedFile::Notes(text)
-                        } else {
-                            RenderedFile::Read(read_file(&path, &text))
-                        };
+                        let file = rendered_file(&path, text);
                         (path, file)
                     })
                     .collect()
             })?;
-        Ok(HeadReader { tx, worker })
+        Ok(HeadReader {
+            mode: ReaderMode::Helper { tx, worker },
+        })
     }
 
-    /// Queues a rendered file.
-    pub fn send(&self, path: String, text: String) {
-        // The worker only stops when this sender is gone or it panicked;
-        // `finish` reports the latter.
-        let _ = self.tx.send((path, text));
+    /// Queues (or reads) a rendered file.
+    pub fn send(&mut self, path: String, text: String) {
+        match &mut self.mode {
+            ReaderMode::Inline(done) => {
+                let file = rendered_file(&path, text);
+                done.insert(path, file);
+            }
+            // The worker only stops when this sender is gone or it
+            // panicked; `finish` reports the latter.
+            ReaderMode::Helper { tx, .. } => {
+                let _ = tx.send((path, text));
+            }
+        }
     }
 
     /// Every file sent, by path.
     pub fn finish(self) -> Result<BTreeMap<String, RenderedFile>, ManifestError> {
-        drop(self.tx);
-        self.worker.join().map_err(|_| ManifestError {
-            path: String::new(),
-            message: "internal error reading manifest heads".into(),
-        })
+        match self.mode {
+            ReaderMode::Inline(done) => Ok(done),
+            ReaderMode::Helper { tx, worker } => {
+                drop(tx);
+                worker.join().map_err(|_| ManifestError {
+                    path: String::new(),
+                    message: "internal error reading manifest heads".into(),
+                })
+            }
+        }
     }
 }
+
+/// Template text above which [`HeadReader`] uses a helper thread.
+pub const HELPER_THREAD_BYTES: usize = 256 * 1024;
 
 /// Helm's `SortManifests` with `InstallOrder`: rendered files (path → text)
 /// become hooks and manifests, both sorted by kind (stable).
