@@ -433,10 +433,7 @@ fn io_text(e: &std::io::Error) -> String {
 }
 
 fn to_file(f: RawFile) -> File {
-    File {
-        name: f.name,
-        data: Rc::from(f.data),
-    }
+    File::new(f.name, f.data)
 }
 
 fn text(f: &RawFile) -> String {

@@ -29,6 +29,38 @@ pub use metadata::{Dependency, Maintainer, Metadata};
 pub struct File {
     pub name: String,
     pub data: Rc<[u8]>,
+    /// The same allocation as `data`, viewed as text, when it is UTF-8:
+    /// templates reach the engine without a copy.
+    text: Option<Rc<str>>,
+}
+
+impl File {
+    pub fn new(name: String, bytes: Vec<u8>) -> File {
+        match String::from_utf8(bytes) {
+            Ok(s) => {
+                let text: Rc<str> = Rc::from(s);
+                File {
+                    name,
+                    data: Rc::from(text.clone()),
+                    text: Some(text),
+                }
+            }
+            Err(e) => File {
+                name,
+                data: Rc::from(e.into_bytes()),
+                text: None,
+            },
+        }
+    }
+
+    /// The contents as text (shared when UTF-8, else a lossy copy as Go's
+    /// `string(bytes)` prints it).
+    pub fn text(&self) -> Rc<str> {
+        match &self.text {
+            Some(t) => t.clone(),
+            None => Rc::from(String::from_utf8_lossy(&self.data)),
+        }
+    }
 }
 
 /// A loaded chart and its vendored subcharts.
@@ -86,5 +118,22 @@ fn has_manifest_extension(name: &str) -> bool {
                 || ext.eq_ignore_ascii_case(".json")
         }
         None => false,
+    }
+}
+
+#[cfg(test)]
+mod file_tests {
+    use super::*;
+
+    #[test]
+    fn utf8_files_share_one_allocation_between_bytes_and_text() {
+        let f = File::new("templates/a.yaml".into(), b"a: \xc3\xa9\n".to_vec());
+        let text = f.text();
+        assert_eq!(&*text, "a: é\n");
+        assert_eq!(text.as_ptr(), f.data.as_ptr());
+
+        let bad = File::new("files/b.bin".into(), vec![b'x', 0xff, b'y']);
+        assert_eq!(&*bad.data, &[b'x', 0xff, b'y']);
+        assert_eq!(&*bad.text(), "x\u{fffd}y");
     }
 }

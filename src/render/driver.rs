@@ -315,7 +315,7 @@ fn collect_templates(
         }
         jobs.push(TemplateJob {
             name: format!("{full_path}/{}", t.name),
-            text: Rc::from(String::from_utf8_lossy(&t.data)),
+            text: t.text(),
             context: next_value.clone(),
             base_path: format!("{full_path}/templates"),
             tera,
