@@ -6,7 +6,7 @@
 //! compared with the real helm's (live, `helm` on PATH).
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
@@ -204,12 +204,23 @@ fn size_limits_hold() {
     );
 }
 
-#[test]
-fn symlink_out_of_a_chart_directory_is_rejected() {
+/// A chart directory `c` in a fresh temporary directory: its Chart.yaml
+/// and the given (empty) subdirectories. Commands run in the temporary
+/// directory and name the chart `c`.
+fn chart_dir(chart_yaml: &[u8], subdirs: &[&str]) -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().expect("tmp");
     let c = tmp.path().join("c");
-    std::fs::create_dir_all(c.join("templates")).expect("mkdir");
-    std::fs::write(c.join("Chart.yaml"), CHART_YAML).expect("write");
+    std::fs::create_dir_all(&c).expect("mkdir");
+    for d in subdirs {
+        std::fs::create_dir_all(c.join(d)).expect("mkdir");
+    }
+    std::fs::write(c.join("Chart.yaml"), chart_yaml).expect("write");
+    (tmp, c)
+}
+
+#[test]
+fn symlink_out_of_a_chart_directory_is_rejected() {
+    let (tmp, c) = chart_dir(CHART_YAML, &["templates"]);
     std::os::unix::fs::symlink("/etc/passwd", c.join("templates/passwd.yaml")).expect("symlink");
     let out = rudder(&["template", "r", "c"], tmp.path());
     assert!(!out.status.success());
@@ -223,14 +234,7 @@ fn symlink_out_of_a_chart_directory_is_rejected() {
 /// A chart with one template (and optional values/schema), rendered by
 /// both; rudder must fail exactly as helm does.
 fn same_error_as_helm(name: &str, template: &str, values: &str, schema: Option<&str>) {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let c = tmp.path().join("c");
-    std::fs::create_dir_all(c.join("templates")).expect("mkdir");
-    std::fs::write(
-        c.join("Chart.yaml"),
-        "apiVersion: v2\nname: c\nversion: 0.1.0\n",
-    )
-    .expect("write");
+    let (tmp, c) = chart_dir(b"apiVersion: v2\nname: c\nversion: 0.1.0\n", &["templates"]);
     std::fs::write(c.join("values.yaml"), values).expect("write");
     std::fs::write(c.join("templates/t.yaml"), template).expect("write");
     if let Some(s) = schema {
@@ -310,10 +314,7 @@ fn schema_violation() {
 
 #[test]
 fn oversized_or_irregular_file_in_a_chart_directory_is_rejected() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let c = tmp.path().join("c");
-    std::fs::create_dir_all(c.join("files")).expect("mkdir");
-    std::fs::write(c.join("Chart.yaml"), CHART_YAML).expect("write");
+    let (tmp, c) = chart_dir(CHART_YAML, &["files"]);
     std::fs::write(c.join("files/big"), vec![b'x'; 5 * 1024 * 1024 + 1]).expect("write");
     let out = rudder(&["template", "r", "c"], tmp.path());
     assert!(!out.status.success());
@@ -344,11 +345,7 @@ fn oversized_or_irregular_file_in_a_chart_directory_is_rejected() {
 
 #[test]
 fn symlinks_inside_a_chart_directory_are_followed() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let c = tmp.path().join("c");
-    std::fs::create_dir_all(c.join("real")).expect("mkdir");
-    std::fs::create_dir_all(c.join("templates")).expect("mkdir");
-    std::fs::write(c.join("Chart.yaml"), CHART_YAML).expect("write");
+    let (tmp, c) = chart_dir(CHART_YAML, &["real", "templates"]);
     std::fs::write(c.join("real/a.txt"), "from a link").expect("write");
     std::os::unix::fs::symlink("real", c.join("files")).expect("dir symlink");
     std::os::unix::fs::symlink("real/a.txt", c.join("b.txt")).expect("file symlink");
