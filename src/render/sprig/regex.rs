@@ -151,6 +151,11 @@ pub(crate) enum GoRegex {
 /// The byte spans of one match's groups (group 0 is the whole match).
 type Groups = Vec<Option<(usize, usize)>>;
 
+/// The span of the whole match.
+fn whole(caps: &Groups) -> Option<(usize, usize)> {
+    caps.first().copied().flatten()
+}
+
 impl GoRegex {
     pub(crate) fn is_match(&self, s: &str) -> bool {
         match self {
@@ -469,7 +474,7 @@ fn all_matches(re: &GoRegex, s: &str, n: i64) -> Vec<Groups> {
         let Some(caps) = re.captures_at(s, pos) else {
             break;
         };
-        let m = caps.first().copied().flatten().unwrap_or((pos, pos));
+        let m = whole(&caps).unwrap_or((pos, pos));
         let mut accept = true;
         if m.1 == pos {
             if Some(m.0) == prev_end {
@@ -495,7 +500,7 @@ fn find_all(args: &[Value], must_panic: bool) -> FuncResult {
     }
     let found = all_matches(&re, s, n)
         .iter()
-        .filter_map(|c| c.first().copied().flatten())
+        .filter_map(whole)
         .map(|(a, b)| s[a..b].to_string())
         .collect();
     strings_of(found)
@@ -522,7 +527,7 @@ fn replace_all(re: &GoRegex, src: &str, repl: &str, literal: bool) -> String {
         let Some(caps) = re.captures_at(src, search) else {
             break;
         };
-        let Some((start, end)) = caps.first().copied().flatten() else {
+        let Some((start, end)) = whole(&caps) else {
             break;
         };
         out.push_str(&src[last_end..start]);
@@ -617,7 +622,7 @@ fn split(args: &[Value], must_panic: bool) -> FuncResult {
         if n > 0 && parts.len() as i64 == n - 1 {
             break;
         }
-        let Some((start, stop)) = caps.first().copied().flatten() else {
+        let Some((start, stop)) = whole(&caps) else {
             continue;
         };
         end = start;
