@@ -305,7 +305,7 @@ impl<'t, 'e> State<'t, 'e> {
             Node::Range(b) => grow(|| self.walk_range(dot, node, b, out)),
             Node::Template(t) => grow(|| self.walk_template(dot, t, out)),
             Node::Text { text, .. } => {
-                out.push_str(&text[..]);
+                out.push_str(text);
                 Ok(())
             }
         }
