@@ -7,9 +7,11 @@ fn main() -> std::process::ExitCode {
 
 /// glibc gives every thread that allocates its own arena, grown by one
 /// `mprotect` call per 128 KiB step: rendering argo-cd on the render thread
-/// made about 1,300 of them. rudder's threads are few (the render thread,
-/// head readers, an I/O runtime), so one arena costs no contention and
-/// measured ~5% less time and ~9% less peak memory on that chart.
+/// made about 1,300 of them. One arena measured ~5% less time and ~9% less
+/// peak memory on that chart. The price is one lock for every thread's
+/// allocations, so rudder keeps allocation-heavy work on one thread: the
+/// head reader runs beside the render thread only for large charts, and
+/// template parsing is not split across threads (measured slower).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn one_malloc_arena() {
     // SAFETY: `mallopt` only sets an allocator parameter; it is called

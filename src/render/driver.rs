@@ -136,8 +136,8 @@ pub fn render(
         .map(|(name, f)| (name, String::from_utf8_lossy(&f.data).into_owned()))
         .collect();
     drop(chart);
-    // Documents are split and their heads read on a second thread while
-    // the templates execute.
+    // Documents are split and their heads read as each file is rendered
+    // (on a second thread for large charts).
     let template_bytes = jobs.iter().map(|j| j.text.len()).sum();
     let mut reader = manifest::HeadReader::start(template_bytes)
         .map_err(|e| RenderError::Template(format!("cannot start a thread: {e}")))?;
