@@ -130,7 +130,7 @@ pub fn execute(env: &Env<'_>, tree: &Tree, data: Rv, out: &mut String) -> Result
     let mut s = State {
         env,
         tree,
-        vars: vec![(Rc::from("$"), data.clone())],
+        vars: vec![("$", data.clone())],
         node: At::None,
         depth: 0,
     };
@@ -144,7 +144,7 @@ pub fn execute(env: &Env<'_>, tree: &Tree, data: Rv, out: &mut String) -> Result
 struct State<'t, 'e> {
     env: &'e Env<'e>,
     tree: &'t Tree,
-    vars: Vec<(Rc<str>, Rv)>,
+    vars: Vec<(&'t str, Rv)>,
     node: At<'t>,
     depth: usize,
 }
@@ -450,9 +450,9 @@ impl<'t, 'e> State<'t, 'e> {
         if !decl.is_empty() {
             if r.pipe.is_assign {
                 if decl.len() > 1 {
-                    self.set_var(&decl[0].ident[0], index.clone())?;
+                    self.set_var(decl[0].ident.first(), index.clone())?;
                 } else {
-                    self.set_var(&decl[0].ident[0], elem.clone())?;
+                    self.set_var(decl[0].ident.first(), elem.clone())?;
                 }
             } else {
                 self.set_top_var(1, elem.clone());
@@ -460,7 +460,7 @@ impl<'t, 'e> State<'t, 'e> {
         }
         if decl.len() > 1 {
             if r.pipe.is_assign {
-                self.set_var(&decl[1].ident[0], elem.clone())?;
+                self.set_var(decl[1].ident.first(), elem.clone())?;
             } else {
                 self.set_top_var(2, index);
             }
@@ -491,7 +491,7 @@ impl<'t, 'e> State<'t, 'e> {
         let mut inner = State {
             env: self.env,
             tree: &tmpl,
-            vars: vec![(Rc::from("$"), dot.clone())],
+            vars: vec![("$", dot.clone())],
             node: At::None,
             depth: self.depth + 1,
         };
@@ -518,9 +518,9 @@ impl<'t, 'e> State<'t, 'e> {
         let value = value.unwrap_or(Rv::Invalid);
         for var in &pipe.decl {
             if pipe.is_assign {
-                self.set_var(&var.ident[0], value.clone())?;
+                self.set_var(var.ident.first(), value.clone())?;
             } else {
-                self.vars.push((var.ident[0].clone(), value.clone()));
+                self.vars.push((var.ident.first(), value.clone()));
             }
         }
         Ok(value)
@@ -568,7 +568,7 @@ impl<'t, 'e> State<'t, 'e> {
 
     fn ideal_constant(&mut self, node: &'t Arg, c: &NumberNode) -> R<Rv> {
         self.at(At::Arg(node));
-        let text = &c.text;
+        let text: &str = &c.text;
         if c.is_float
             && !is_hex_int(text)
             && !text.starts_with('\'')
@@ -594,7 +594,7 @@ impl<'t, 'e> State<'t, 'e> {
         fin: Option<Rv>,
     ) -> R<Rv> {
         self.at(At::Arg(node));
-        self.eval_field_chain(dot, dot.clone(), node, &f.ident, args, fin)
+        self.eval_field_chain(dot, dot.clone(), node, f.ident.as_str(), args, fin)
     }
 
     fn eval_chain_node(
@@ -606,9 +606,6 @@ impl<'t, 'e> State<'t, 'e> {
         fin: Option<Rv>,
     ) -> R<Rv> {
         self.at(At::Arg(node));
-        if c.field.is_empty() {
-            return self.errorf("internal error: no fields in evalChainNode".into());
-        }
         if let Arg::Nil { .. } = c.node.as_ref() {
             return self.errorf(format!(
                 "indirection through explicit nil in {}",
@@ -616,7 +613,7 @@ impl<'t, 'e> State<'t, 'e> {
             ));
         }
         let pipe = self.eval_arg_rv(dot, &c.node)?;
-        self.eval_field_chain(dot, pipe, node, &c.field, args, fin)
+        self.eval_field_chain(dot, pipe, node, c.field.as_str(), args, fin)
     }
 
     fn eval_variable_node(
@@ -628,12 +625,12 @@ impl<'t, 'e> State<'t, 'e> {
         fin: Option<Rv>,
     ) -> R<Rv> {
         self.at(At::Arg(node));
-        let value = self.var_value(&v.ident[0])?;
-        if v.ident.len() == 1 {
+        let value = self.var_value(v.ident.first())?;
+        let Some(fields) = v.ident.rest() else {
             self.not_a_function(args, &fin)?;
             return Ok(value);
-        }
-        self.eval_field_chain(dot, value, node, &v.ident[1..], args, fin)
+        };
+        self.eval_field_chain(dot, value, node, fields, args, fin)
     }
 
     fn eval_field_chain(
@@ -641,15 +638,18 @@ impl<'t, 'e> State<'t, 'e> {
         dot: &Rv,
         mut receiver: Rv,
         node: &'t Arg,
-        ident: &'t [Rc<str>],
+        path: &'t str,
         args: &'t [Arg],
         fin: Option<Rv>,
     ) -> R<Rv> {
-        let n = ident.len();
-        for id in &ident[..n - 1] {
+        let (inner, last) = match path.rsplit_once('.') {
+            Some((inner, last)) => (Some(inner), last),
+            None => (None, path),
+        };
+        for id in inner.into_iter().flat_map(|p| p.split('.')) {
             receiver = self.eval_field(dot, id, node, &[], None, receiver)?;
         }
-        self.eval_field(dot, &ident[n - 1], node, args, fin, receiver)
+        self.eval_field(dot, last, node, args, fin, receiver)
     }
 
     fn eval_field(

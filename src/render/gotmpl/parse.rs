@@ -54,6 +54,17 @@ impl TextSpan {
     }
 }
 
+impl TextSpan {
+    /// The bytes `start..end` of `source` (a range the lexer produced).
+    fn range(source: &Rc<str>, start: usize, end: usize) -> TextSpan {
+        TextSpan {
+            source: source.clone(),
+            start,
+            end,
+        }
+    }
+}
+
 impl std::ops::Deref for TextSpan {
     type Target = str;
     fn deref(&self) -> &str {
@@ -115,23 +126,54 @@ pub struct CommandNode {
     pub args: Vec<Arg>,
 }
 
+/// A non-empty dotted name path as it is written in the template: `a.b`
+/// of the field `.a.b`, or `$x.a` of a variable. Names never contain dots
+/// (the lexer ends a name at one), so the path is its source text.
+#[derive(Debug, Clone)]
+pub struct Path(TextSpan);
+
+impl Path {
+    /// The path's text, names joined by dots.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The first name (a variable's own name).
+    pub fn first(&self) -> &str {
+        self.0.split('.').next().unwrap_or_default()
+    }
+
+    /// The names after the first, as a path's text (`None` for one name).
+    pub fn rest(&self) -> Option<&str> {
+        self.0.split_once('.').map(|(_, rest)| rest)
+    }
+
+    /// The names, in order.
+    pub fn names(&self) -> std::str::Split<'_, char> {
+        self.0.split('.')
+    }
+}
+
 #[derive(Debug)]
 pub struct VariableNode {
     pub pos: Pos,
-    pub ident: Vec<Rc<str>>,
+    /// `$x` or `$x.a.b`.
+    pub ident: Path,
 }
 
 #[derive(Debug)]
 pub struct FieldNode {
     pub pos: Pos,
-    pub ident: Vec<Rc<str>>,
+    /// `a.b` of `.a.b`.
+    pub ident: Path,
 }
 
 #[derive(Debug)]
 pub struct ChainNode {
     pub pos: Pos,
     pub node: Box<Arg>,
-    pub field: Vec<Rc<str>>,
+    /// `a.b` of `(x).a.b`.
+    pub field: Path,
 }
 
 /// A numeric constant with every interpretation Go's parser computes.
@@ -144,7 +186,7 @@ pub struct NumberNode {
     pub int64: i64,
     pub uint64: u64,
     pub float64: f64,
-    pub text: Rc<str>,
+    pub text: TextSpan,
 }
 
 /// An operand of a command.
@@ -152,7 +194,7 @@ pub struct NumberNode {
 pub enum Arg {
     Identifier {
         pos: Pos,
-        name: Rc<str>,
+        name: TextSpan,
     },
     Dot {
         pos: Pos,
@@ -170,7 +212,8 @@ pub enum Arg {
     Number(NumberNode),
     String {
         pos: Pos,
-        quoted: Rc<str>,
+        /// The literal as written, quotes and escapes included.
+        quoted: TextSpan,
         text: Rc<str>,
     },
     Pipe(Box<PipeNode>),
@@ -208,10 +251,8 @@ impl Arg {
                 } else {
                     c.node.write_to(sb);
                 }
-                for f in &c.field {
-                    sb.push('.');
-                    sb.push_str(f);
-                }
+                sb.push('.');
+                sb.push_str(c.field.as_str());
             }
             Arg::Bool { val, .. } => sb.push_str(if *val { "true" } else { "false" }),
             Arg::Number(n) => sb.push_str(&n.text),
@@ -229,21 +270,14 @@ impl Arg {
 
 impl VariableNode {
     pub fn write_to(&self, sb: &mut String) {
-        for (i, id) in self.ident.iter().enumerate() {
-            if i > 0 {
-                sb.push('.');
-            }
-            sb.push_str(id);
-        }
+        sb.push_str(self.ident.as_str());
     }
 }
 
 impl FieldNode {
     pub fn write_to(&self, sb: &mut String) {
-        for id in &self.ident {
-            sb.push('.');
-            sb.push_str(id);
-        }
+        sb.push('.');
+        sb.push_str(self.ident.as_str());
     }
 }
 
@@ -381,9 +415,9 @@ impl Parsed {
 }
 
 /// Per-tree parsing state (Go keeps it in each `Tree`).
-struct TreeCtx {
+struct TreeCtx<'a> {
     name: Rc<str>,
-    vars: Vec<Rc<str>>,
+    vars: Vec<&'a str>,
     range_depth: usize,
     stack_depth: usize,
     action_line: usize,
@@ -416,12 +450,13 @@ pub fn parse_shared(
         token: [empty_item(), empty_item(), empty_item()],
         peek_count: 0,
         parse_name: name_rc.clone(),
+        src: text,
         text: text_rc,
         has_function,
         tree_set: HashMap::new(),
         ctx: TreeCtx {
             name: name_rc,
-            vars: vec![Rc::from("$")],
+            vars: vec!["$"],
             range_depth: 0,
             stack_depth: 0,
             action_line: 0,
@@ -446,10 +481,12 @@ struct Parser<'a> {
     token: [Item<'a>; 3],
     peek_count: usize,
     parse_name: Rc<str>,
+    /// The text being parsed (the lexer's input; item positions index it).
+    src: &'a str,
     text: Rc<str>,
     has_function: &'a dyn Fn(&str) -> bool,
     tree_set: HashMap<Rc<str>, Rc<Tree>>,
-    ctx: TreeCtx,
+    ctx: TreeCtx<'a>,
 }
 
 impl<'a> Parser<'a> {
@@ -556,10 +593,21 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    fn new_ctx(&mut self, name: Rc<str>) -> TreeCtx {
+    /// The source text of a (non-error) item, borrowed for the parse.
+    fn source_of(&self, item: &Item) -> &'a str {
+        let src: &'a str = self.src;
+        &src[item.pos..item.pos + item.val.len()]
+    }
+
+    /// The span `start..end` of the parsed text.
+    fn span(&self, start: Pos, end: Pos) -> TextSpan {
+        TextSpan::range(&self.text, start, end)
+    }
+
+    fn new_ctx(&mut self, name: Rc<str>) -> TreeCtx<'a> {
         let fresh = TreeCtx {
             name,
-            vars: vec![Rc::from("$")],
+            vars: vec!["$"],
             range_depth: 0,
             stack_depth: 0,
             action_line: 0,
@@ -713,12 +761,12 @@ impl<'a> Parser<'a> {
                 if next.typ == ItemType::Assign || next.typ == ItemType::Declare {
                     pipe.is_assign = next.typ == ItemType::Assign;
                     self.next_non_space();
-                    pipe.decl.push(new_variable(v.pos, &v.val));
-                    self.ctx.vars.push(Rc::from(&*v.val));
+                    pipe.decl.push(self.variable(&v));
+                    self.ctx.vars.push(self.source_of(&v));
                 } else if next.typ == ItemType::Char && next.val == "," {
                     self.next_non_space();
-                    pipe.decl.push(new_variable(v.pos, &v.val));
-                    self.ctx.vars.push(Rc::from(&*v.val));
+                    pipe.decl.push(self.variable(&v));
+                    self.ctx.vars.push(self.source_of(&v));
                     if context == "range" && pipe.decl.len() < 2 {
                         match self.peek_non_space().typ {
                             ItemType::Variable | ItemType::RightDelim | ItemType::RightParen => {
@@ -926,29 +974,23 @@ impl<'a> Parser<'a> {
             return Ok(None);
         };
         if self.peek().typ == ItemType::Field {
+            // The fields follow the term with nothing between them, so the
+            // term's path and the fields make one span of the source.
             let chain_pos = self.peek().pos;
-            let mut fields: Vec<Rc<str>> = vec![];
+            let mut end = chain_pos;
             while self.peek().typ == ItemType::Field {
-                let f = self.next().val;
-                fields.push(Rc::from(&f[1..]));
+                let f = self.next();
+                end = f.pos + f.val.len();
             }
             return match node {
-                Arg::Field(f) => {
-                    let mut ident = f.ident;
-                    ident.extend(fields);
-                    Ok(Some(Arg::Field(FieldNode {
-                        pos: chain_pos,
-                        ident,
-                    })))
-                }
-                Arg::Variable(v) => {
-                    let mut ident = v.ident;
-                    ident.extend(fields);
-                    Ok(Some(Arg::Variable(VariableNode {
-                        pos: chain_pos,
-                        ident,
-                    })))
-                }
+                Arg::Field(f) => Ok(Some(Arg::Field(FieldNode {
+                    pos: chain_pos,
+                    ident: Path(self.span(f.ident.0.start, end)),
+                }))),
+                Arg::Variable(v) => Ok(Some(Arg::Variable(VariableNode {
+                    pos: chain_pos,
+                    ident: Path(self.span(v.ident.0.start, end)),
+                }))),
                 Arg::Bool { .. }
                 | Arg::String { .. }
                 | Arg::Number(_)
@@ -960,7 +1002,7 @@ impl<'a> Parser<'a> {
                 other => Ok(Some(Arg::Chain(ChainNode {
                     pos: chain_pos,
                     node: Box::new(other),
-                    field: fields,
+                    field: Path(self.span(chain_pos + 1, end)),
                 }))),
             };
         }
@@ -978,22 +1020,22 @@ impl<'a> Parser<'a> {
                 }
                 Arg::Identifier {
                     pos,
-                    name: Rc::from(&*token.val),
+                    name: self.span(pos, pos + token.val.len()),
                 }
             }
             ItemType::Dot => Arg::Dot { pos },
             ItemType::Nil => Arg::Nil { pos },
-            ItemType::Variable => return self.use_var(pos, &token.val).map(Some),
+            ItemType::Variable => return self.use_var(&token).map(Some),
             ItemType::Field => Arg::Field(FieldNode {
                 pos,
-                ident: split_ident(&token.val[1..]),
+                ident: Path(self.span(pos + 1, pos + token.val.len())),
             }),
             ItemType::Bool => Arg::Bool {
                 pos,
                 val: token.val == "true",
             },
             ItemType::CharConstant | ItemType::Complex | ItemType::Number => {
-                match new_number(pos, &token.val, token.typ) {
+                match new_number(pos, self.span(pos, pos + token.val.len()), token.typ) {
                     Ok(n) => Arg::Number(n),
                     Err(e) => return self.errorf(e),
                 }
@@ -1012,8 +1054,8 @@ impl<'a> Parser<'a> {
             ItemType::String | ItemType::RawString => match unquote(&token.val) {
                 Ok(s) => Arg::String {
                     pos,
-                    quoted: Rc::from(&*token.val),
-                    text: Rc::from(s.as_str()),
+                    quoted: self.span(pos, pos + token.val.len()),
+                    text: Rc::from(s),
                 },
                 Err(e) => return self.errorf(e),
             },
@@ -1025,23 +1067,23 @@ impl<'a> Parser<'a> {
         Ok(Some(arg))
     }
 
-    fn use_var(&mut self, pos: Pos, name: &str) -> PResult<Arg> {
-        let v = new_variable(pos, name);
-        if self.ctx.vars.iter().any(|n| **n == *v.ident[0]) {
+    fn use_var(&mut self, token: &Item) -> PResult<Arg> {
+        let v = self.variable(token);
+        if self.ctx.vars.iter().any(|n| *n == v.ident.first()) {
             return Ok(Arg::Variable(v));
         }
-        self.errorf(format!("undefined variable {}", gofmt::quote(&v.ident[0])))
+        self.errorf(format!(
+            "undefined variable {}",
+            gofmt::quote(v.ident.first())
+        ))
     }
-}
 
-fn split_ident(s: &str) -> Vec<Rc<str>> {
-    s.split('.').map(Rc::from).collect()
-}
-
-fn new_variable(pos: Pos, name: &str) -> VariableNode {
-    VariableNode {
-        pos,
-        ident: split_ident(name),
+    /// The node of a variable item (`$x`, or `$x.a` as a declaration).
+    fn variable(&self, token: &Item) -> VariableNode {
+        VariableNode {
+            pos: token.pos,
+            ident: Path(self.span(token.pos, token.pos + token.val.len())),
+        }
     }
 }
 
@@ -1069,19 +1111,24 @@ pub fn unquote(s: &str) -> Result<String, &'static str> {
             Ok(inner.replace('\r', ""))
         }
         b'"' | b'\'' => {
+            // Most literals have nothing to unescape.
+            if q == b'"' && !inner.contains(['\\', '"', '\n']) {
+                return Ok(inner.to_string());
+            }
             let mut out: Vec<u8> = Vec::with_capacity(inner.len());
             let mut rest = inner;
             let mut count = 0;
             while !rest.is_empty() {
-                let (bytes, tail) = unquote_char(rest, q as char)?;
-                out.extend_from_slice(&bytes);
-                rest = tail;
+                rest = unquote_char(rest, q as char, &mut out)?;
                 count += 1;
             }
             if q == b'\'' && count != 1 {
                 return Err(SYNTAX);
             }
-            Ok(String::from_utf8_lossy(&out).into_owned())
+            Ok(match String::from_utf8(out) {
+                Ok(s) => s,
+                Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            })
         }
         _ => Err(SYNTAX),
     }
@@ -1089,7 +1136,7 @@ pub fn unquote(s: &str) -> Result<String, &'static str> {
 
 /// `strconv.UnquoteChar`: the encoding of the first (possibly escaped)
 /// character of `s` and the rest.
-fn unquote_char(s: &str, quote: char) -> Result<(Vec<u8>, &str), &'static str> {
+fn unquote_char<'s>(s: &'s str, quote: char, out: &mut Vec<u8>) -> Result<&'s str, &'static str> {
     const SYNTAX: &str = "invalid syntax";
     let mut chars = s.chars();
     let c = chars.next().ok_or(SYNTAX)?;
@@ -1101,25 +1148,25 @@ fn unquote_char(s: &str, quote: char) -> Result<(Vec<u8>, &str), &'static str> {
             return Err(SYNTAX);
         }
         let mut buf = [0u8; 4];
-        return Ok((c.encode_utf8(&mut buf).as_bytes().to_vec(), chars.as_str()));
+        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+        return Ok(chars.as_str());
     }
     let e = chars.next().ok_or(SYNTAX)?;
     let rest = chars.as_str();
-    let simple = |b: u8| Ok((vec![b], rest));
-    match e {
-        'a' => simple(7),
-        'b' => simple(8),
-        'f' => simple(12),
-        'n' => simple(b'\n'),
-        'r' => simple(b'\r'),
-        't' => simple(b'\t'),
-        'v' => simple(11),
-        '\\' => simple(b'\\'),
+    let byte = match e {
+        'a' => 7,
+        'b' => 8,
+        'f' => 12,
+        'n' => b'\n',
+        'r' => b'\r',
+        't' => b'\t',
+        'v' => 11,
+        '\\' => b'\\',
         '\'' | '"' => {
             if e != quote {
                 return Err(SYNTAX);
             }
-            simple(e as u8)
+            e as u8
         }
         'x' | 'u' | 'U' => {
             let n = match e {
@@ -1136,25 +1183,33 @@ fn unquote_char(s: &str, quote: char) -> Result<(Vec<u8>, &str), &'static str> {
             }
             let tail = &rest[n..];
             if e == 'x' {
-                return Ok((vec![v as u8], tail));
+                out.push(v as u8);
+                return Ok(tail);
             }
             let ch = char::from_u32(v).ok_or(SYNTAX)?;
             let mut buf = [0u8; 4];
-            Ok((ch.encode_utf8(&mut buf).as_bytes().to_vec(), tail))
+            out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+            return Ok(tail);
         }
         '0'..='7' => {
-            if rest.len() < 2 || !rest.is_char_boundary(2) {
-                return Err(SYNTAX);
+            let digits = rest.as_bytes().get(..2).ok_or(SYNTAX)?;
+            let mut v = e as u32 - '0' as u32;
+            for &d in digits {
+                if !(b'0'..=b'7').contains(&d) {
+                    return Err(SYNTAX);
+                }
+                v = v * 8 + (d - b'0') as u32;
             }
-            let digits = format!("{e}{}", &rest[..2]);
-            let v = u32::from_str_radix(&digits, 8).map_err(|_| SYNTAX)?;
             if v > 255 {
                 return Err(SYNTAX);
             }
-            Ok((vec![v as u8], &rest[2..]))
+            out.push(v as u8);
+            return Ok(&rest[2..]);
         }
-        _ => Err(SYNTAX),
-    }
+        _ => return Err(SYNTAX),
+    };
+    out.push(byte);
+    Ok(rest)
 }
 
 enum IntErr {
@@ -1268,7 +1323,8 @@ fn parse_hex_float(s: &str) -> Option<f64> {
     Some(v * 2f64.powi(exp))
 }
 
-fn new_number(pos: Pos, text: &str, typ: ItemType) -> Result<NumberNode, String> {
+fn new_number(pos: Pos, span: TextSpan, typ: ItemType) -> Result<NumberNode, String> {
+    let text: &str = &span;
     let mut n = NumberNode {
         pos,
         is_int: false,
@@ -1277,10 +1333,11 @@ fn new_number(pos: Pos, text: &str, typ: ItemType) -> Result<NumberNode, String>
         int64: 0,
         uint64: 0,
         float64: 0.0,
-        text: Rc::from(text),
+        text: span.clone(),
     };
     if typ == ItemType::CharConstant {
-        let (bytes, tail) = unquote_char(&text[1..], '\'').map_err(|e| e.to_string())?;
+        let mut bytes = Vec::with_capacity(4);
+        let tail = unquote_char(&text[1..], '\'', &mut bytes).map_err(|e| e.to_string())?;
         if tail != "'" {
             return Err(format!("malformed character constant: {text}"));
         }
@@ -1388,17 +1445,21 @@ mod tests {
         );
     }
 
+    fn number(text: &str, typ: ItemType) -> Result<NumberNode, String> {
+        new_number(0, TextSpan::range(&Rc::from(text), 0, text.len()), typ)
+    }
+
     #[test]
     fn numbers() {
-        let n = new_number(0, "0x1F", ItemType::Number).unwrap();
+        let n = number("0x1F", ItemType::Number).unwrap();
         assert!(n.is_int && n.int64 == 31);
-        let n = new_number(0, "1_000", ItemType::Number).unwrap();
+        let n = number("1_000", ItemType::Number).unwrap();
         assert_eq!(n.int64, 1000);
-        let n = new_number(0, "1.5e3", ItemType::Number).unwrap();
+        let n = number("1.5e3", ItemType::Number).unwrap();
         assert!(n.is_int && n.float64 == 1500.0);
-        let n = new_number(0, "'a'", ItemType::CharConstant).unwrap();
+        let n = number("'a'", ItemType::CharConstant).unwrap();
         assert_eq!(n.int64, 97);
-        assert!(new_number(0, "99999999999999999999", ItemType::Number).is_err());
+        assert!(number("99999999999999999999", ItemType::Number).is_err());
     }
 }
 
