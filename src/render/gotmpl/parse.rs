@@ -83,10 +83,12 @@ pub enum Node {
     Text { pos: Pos, text: TextSpan },
     Comment { pos: Pos },
     Action(ActionNode),
-    If(BranchNode),
-    Range(BranchNode),
-    With(BranchNode),
-    Template(TemplateNode),
+    // Branches and template calls are boxed so the common nodes (text,
+    // actions) stay small.
+    If(Box<BranchNode>),
+    Range(Box<BranchNode>),
+    With(Box<BranchNode>),
+    Template(Box<TemplateNode>),
     Break { pos: Pos },
     Continue { pos: Pos },
 }
@@ -461,6 +463,7 @@ pub fn parse_shared(
             stack_depth: 0,
             action_line: 0,
         },
+        scratch: Scratch::default(),
     };
     let root = p.parse_top()?;
     p.add(root)?;
@@ -487,6 +490,23 @@ struct Parser<'a> {
     has_function: &'a dyn Fn(&str) -> bool,
     tree_set: HashMap<Rc<str>, Rc<Tree>>,
     ctx: TreeCtx<'a>,
+    scratch: Scratch,
+}
+
+/// Node vectors under construction, kept as stacks: a nested list or
+/// pipeline pushes above its parent's items and takes its own off before
+/// the parent goes on, so every finished vector is allocated once, at its
+/// exact size (most commands have one to three arguments).
+#[derive(Default)]
+struct Scratch {
+    nodes: Vec<Node>,
+    cmds: Vec<CommandNode>,
+    args: Vec<Arg>,
+}
+
+/// The items of `stack` from `mark` on, as a vector of exactly that size.
+fn take<T>(stack: &mut Vec<T>, mark: usize) -> Vec<T> {
+    stack.drain(mark..).collect()
 }
 
 impl<'a> Parser<'a> {
@@ -616,10 +636,8 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_top(&mut self) -> PResult<ListNode> {
-        let mut root = ListNode {
-            pos: self.peek().pos,
-            nodes: vec![],
-        };
+        let pos = self.peek().pos;
+        let mark = self.scratch.nodes.len();
         while self.peek().typ != ItemType::Eof {
             if self.peek().typ == ItemType::LeftDelim {
                 let delim = self.next();
@@ -636,10 +654,13 @@ impl<'a> Parser<'a> {
                 p @ (Parsed::End | Parsed::Else { .. }) => {
                     return self.errorf(format!("unexpected {}", p.describe()));
                 }
-                Parsed::Node(n) => root.nodes.push(n),
+                Parsed::Node(n) => self.scratch.nodes.push(n),
             }
         }
-        Ok(root)
+        Ok(ListNode {
+            pos,
+            nodes: take(&mut self.scratch.nodes, mark),
+        })
     }
 
     fn parse_definition(&mut self) -> PResult<()> {
@@ -661,14 +682,15 @@ impl<'a> Parser<'a> {
     }
 
     fn item_list(&mut self) -> PResult<(ListNode, Parsed)> {
-        let mut list = ListNode {
-            pos: self.peek_non_space().pos,
-            nodes: vec![],
-        };
+        let pos = self.peek_non_space().pos;
+        let mark = self.scratch.nodes.len();
         while self.peek_non_space().typ != ItemType::Eof {
             match self.text_or_action()? {
-                p @ (Parsed::End | Parsed::Else { .. }) => return Ok((list, p)),
-                Parsed::Node(n) => list.nodes.push(n),
+                p @ (Parsed::End | Parsed::Else { .. }) => {
+                    let nodes = take(&mut self.scratch.nodes, mark);
+                    return Ok((ListNode { pos, nodes }, p));
+                }
+                Parsed::Node(n) => self.scratch.nodes.push(n),
             }
         }
         self.errorf("unexpected EOF")
@@ -706,17 +728,21 @@ impl<'a> Parser<'a> {
                     Parsed::End
                 });
             }
-            ItemType::If => return self.branch_control("if").map(|b| Parsed::Node(Node::If(b))),
+            ItemType::If => {
+                return self
+                    .branch_control("if")
+                    .map(|b| Parsed::Node(Node::If(Box::new(b))));
+            }
             ItemType::Range => {
                 return self
                     .branch_control("range")
-                    .map(|b| Parsed::Node(Node::Range(b)));
+                    .map(|b| Parsed::Node(Node::Range(Box::new(b))));
             }
             ItemType::Template => return self.template_control().map(Parsed::Node),
             ItemType::With => {
                 return self
                     .branch_control("with")
-                    .map(|b| Parsed::Node(Node::With(b)));
+                    .map(|b| Parsed::Node(Node::With(Box::new(b))));
             }
             _ => {}
         }
@@ -752,6 +778,7 @@ impl<'a> Parser<'a> {
             decl: vec![],
             cmds: vec![],
         };
+        let mark = self.scratch.cmds.len();
         'decls: loop {
             let v = self.peek_non_space();
             if v.typ == ItemType::Variable {
@@ -787,6 +814,7 @@ impl<'a> Parser<'a> {
         loop {
             let token = self.next_non_space();
             if token.typ == end {
+                pipe.cmds = take(&mut self.scratch.cmds, mark);
                 self.check_pipeline(&pipe, context)?;
                 return Ok(pipe);
             }
@@ -805,7 +833,7 @@ impl<'a> Parser<'a> {
                 | ItemType::LeftParen => {
                     self.backup();
                     let cmd = self.command()?;
-                    pipe.cmds.push(cmd);
+                    self.scratch.cmds.push(cmd);
                 }
                 _ => return self.unexpected(&token, context),
             }
@@ -860,14 +888,14 @@ impl<'a> Parser<'a> {
                 let inner = self.branch_control("if")?;
                 else_list = Some(ListNode {
                     pos,
-                    nodes: vec![Node::If(inner)],
+                    nodes: vec![Node::If(Box::new(inner))],
                 });
             } else if context == "with" && self.peek().typ == ItemType::With {
                 self.next();
                 let inner = self.branch_control("with")?;
                 else_list = Some(ListNode {
                     pos,
-                    nodes: vec![Node::With(inner)],
+                    nodes: vec![Node::With(Box::new(inner))],
                 });
             } else {
                 let (l, next) = self.item_list()?;
@@ -913,11 +941,11 @@ impl<'a> Parser<'a> {
         };
         self.ctx = saved;
         r?;
-        Ok(Node::Template(TemplateNode {
+        Ok(Node::Template(Box::new(TemplateNode {
             pos: token.pos,
             name,
             pipe: Some(pipe),
-        }))
+        })))
     }
 
     fn template_control(&mut self) -> PResult<Node> {
@@ -929,11 +957,11 @@ impl<'a> Parser<'a> {
             self.backup();
             pipe = Some(self.pipeline(context, ItemType::RightDelim)?);
         }
-        Ok(Node::Template(TemplateNode {
+        Ok(Node::Template(Box::new(TemplateNode {
             pos: token.pos,
             name,
             pipe,
-        }))
+        })))
     }
 
     fn parse_template_name(&mut self, token: &Item, context: &str) -> PResult<Rc<str>> {
@@ -948,11 +976,11 @@ impl<'a> Parser<'a> {
 
     fn command(&mut self) -> PResult<CommandNode> {
         let pos = self.peek_non_space().pos;
-        let mut cmd = CommandNode { pos, args: vec![] };
+        let mark = self.scratch.args.len();
         loop {
             self.peek_non_space();
             if let Some(operand) = self.operand()? {
-                cmd.args.push(operand);
+                self.scratch.args.push(operand);
             }
             let token = self.next();
             match token.typ {
@@ -963,10 +991,11 @@ impl<'a> Parser<'a> {
             }
             break;
         }
-        if cmd.args.is_empty() {
+        let args = take(&mut self.scratch.args, mark);
+        if args.is_empty() {
             return self.errorf("empty command");
         }
-        Ok(cmd)
+        Ok(CommandNode { pos, args })
     }
 
     fn operand(&mut self) -> PResult<Option<Arg>> {
