@@ -8,11 +8,48 @@ struct Pattern {
     /// The glob's characters, split once (every file is tested against
     /// every rule).
     glob: Vec<char>,
-    /// The glob itself when it has no metacharacter: a plain comparison.
-    literal: Option<String>,
+    /// How the rule is tested when it needs no glob matcher.
+    shortcut: Shortcut,
     negate: bool,
     must_dir: bool,
     kind: PatternKind,
+}
+
+/// Rules most `.helmignore` files are made of, tested without the glob
+/// matcher.
+#[derive(Debug, Clone)]
+enum Shortcut {
+    /// No metacharacter: the name must equal it.
+    Literal(String),
+    /// `*` then no metacharacter (`*.swp`, `*~`): the name must end with
+    /// it, and `*` must not have crossed a `/`.
+    Suffix(String),
+    None,
+}
+
+impl Shortcut {
+    fn of(glob: &str) -> Shortcut {
+        const META: [char; 4] = ['*', '?', '[', '\\'];
+        if !glob.contains(META) {
+            return Shortcut::Literal(glob.to_string());
+        }
+        match glob.strip_prefix('*') {
+            Some(rest) if !rest.contains(META) => Shortcut::Suffix(rest.to_string()),
+            _ => Shortcut::None,
+        }
+    }
+
+    fn matches(&self, target: &str) -> Option<bool> {
+        match self {
+            Shortcut::Literal(lit) => Some(lit == target),
+            Shortcut::Suffix(suffix) => Some(
+                target
+                    .strip_suffix(suffix.as_str())
+                    .is_some_and(|head| !head.contains('/')),
+            ),
+            Shortcut::None => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -73,10 +110,9 @@ impl Rules {
         } else {
             (PatternKind::Basename, rule)
         };
-        let literal = (!glob.contains(['*', '?', '[', '\\'])).then(|| glob.to_string());
         self.patterns.push(Pattern {
             glob: glob.chars().collect(),
-            literal,
+            shortcut: Shortcut::of(glob),
             negate,
             must_dir,
             kind,
@@ -90,15 +126,19 @@ impl Rules {
             return false;
         }
         let base = path.rsplit('/').next().unwrap_or(path);
-        let (path_chars, base_chars) = (chars_of(path), chars_of(base));
+        // Split into characters only if a rule needs the glob matcher.
+        let (mut path_chars, mut base_chars) = (None, None);
         for p in &self.patterns {
             let (target, target_chars) = match p.kind {
-                PatternKind::Basename => (base, &base_chars),
-                _ => (path, &path_chars),
+                PatternKind::Basename => (base, &mut base_chars),
+                _ => (path, &mut path_chars),
             };
-            let matched = match &p.literal {
-                Some(lit) => lit == target,
-                None => match_from(&p.glob, target_chars).unwrap_or(false),
+            let matched = match p.shortcut.matches(target) {
+                Some(m) => m,
+                None => {
+                    let chars = target_chars.get_or_insert_with(|| chars_of(target));
+                    match_from(&p.glob, chars).unwrap_or(false)
+                }
             };
             if p.negate {
                 if p.must_dir && !is_dir {
@@ -369,6 +409,28 @@ mod tests {
         assert_eq!(go_match("[a-c]x", "bx"), Ok(true));
         assert_eq!(go_match("[^a-c]x", "bx"), Ok(false));
         assert!(go_match("[", "a").is_err());
+    }
+
+    #[test]
+    fn shortcuts_agree_with_the_glob_matcher() {
+        let globs = [
+            "*", "*.swp", "*~", "*/b", "a/*.key", "OWNERS", "x/y", "*x*", ".?*",
+        ];
+        let names = [
+            "", "a", "a.swp", "d/a.swp", ".swp", "a~", "~", "a/b", "b", "a/x.key", "OWNERS", "x/y",
+            "x/y/z", "axb", ".x",
+        ];
+        for g in globs {
+            let chars: Vec<char> = g.chars().collect();
+            for n in names {
+                let want = match_from(&chars, &n.chars().collect::<Vec<_>>()).unwrap();
+                if let Some(got) = Shortcut::of(g).matches(n) {
+                    assert_eq!(got, want, "glob {g:?} name {n:?}");
+                }
+            }
+        }
+        assert!(matches!(Shortcut::of("*.swp"), Shortcut::Suffix(_)));
+        assert!(matches!(Shortcut::of("*x*"), Shortcut::None));
     }
 
     #[test]
