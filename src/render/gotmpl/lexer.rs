@@ -1,8 +1,6 @@
 //! The template lexer: a port of Go's `text/template/parse/lex.go` (same
 //! items, positions, line counting, trim markers and error texts).
 
-use std::borrow::Cow;
-
 /// Byte offset into the template text.
 pub type Pos = usize;
 
@@ -65,12 +63,13 @@ impl ItemType {
     }
 }
 
-/// One lexed item.
-#[derive(Clone, Debug)]
+/// One lexed item. An error item's text is [`Lexer::error_message`]
+/// (its `val` is empty), so items borrow the input and are `Copy`.
+#[derive(Clone, Copy, Debug)]
 pub struct Item<'a> {
     pub typ: ItemType,
     pub pos: Pos,
-    pub val: Cow<'a, str>,
+    pub val: &'a str,
     pub line: usize,
 }
 
@@ -79,13 +78,13 @@ impl std::fmt::Display for Item<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.typ {
             ItemType::Eof => f.write_str("EOF"),
-            ItemType::Error => f.write_str(&self.val),
+            ItemType::Error => f.write_str("error"),
             t if t.is_keyword() => write!(f, "<{}>", self.val),
             _ if self.val.chars().count() > 10 => {
                 let head: String = self.val.chars().take(10).collect();
                 write!(f, "{}...", crate::render::gofmt::quote(&head))
             }
-            _ => f.write_str(&crate::render::gofmt::quote(&self.val)),
+            _ => f.write_str(&crate::render::gofmt::quote(self.val)),
         }
     }
 }
@@ -143,6 +142,8 @@ pub struct Lexer<'a> {
     line: usize,
     start_line: usize,
     item: Option<Item<'a>>,
+    /// The text of the error item, once there is one.
+    error: String,
     inside_action: bool,
     /// `break` and `continue` are keywords (no functions of those names).
     pub break_ok: bool,
@@ -183,10 +184,16 @@ impl<'a> Lexer<'a> {
             line: 1,
             start_line: 1,
             item: None,
+            error: String::new(),
             inside_action: false,
             break_ok: true,
             continue_ok: true,
         }
+    }
+
+    /// The message of the error item (empty before an error).
+    pub fn error_message(&self) -> &str {
+        &self.error
     }
 
     fn rest(&self) -> &'a str {
@@ -194,34 +201,53 @@ impl<'a> Lexer<'a> {
     }
 
     fn next(&mut self) -> Option<char> {
-        match self.rest().chars().next() {
+        let c = match self.input.as_bytes().get(self.pos) {
             None => {
                 self.at_eof = true;
-                EOF
+                return EOF;
             }
-            Some(c) => {
-                self.pos += c.len_utf8();
-                if c == '\n' {
-                    self.line += 1;
-                }
-                Some(c)
-            }
+            Some(&b) if b.is_ascii() => b as char,
+            Some(_) => self.rest().chars().next()?,
+        };
+        self.pos += c.len_utf8();
+        if c == '\n' {
+            self.line += 1;
         }
+        Some(c)
     }
 
     fn peek(&mut self) -> Option<char> {
-        self.rest().chars().next()
+        match self.input.as_bytes().get(self.pos) {
+            Some(&b) if b.is_ascii() => Some(b as char),
+            _ => self.rest().chars().next(),
+        }
     }
 
     fn backup(&mut self) {
-        if !self.at_eof
-            && self.pos > 0
-            && let Some(c) = self.input[..self.pos].chars().next_back()
-        {
-            self.pos -= c.len_utf8();
-            if c == '\n' {
-                self.line -= 1;
+        if self.at_eof || self.pos == 0 {
+            return;
+        }
+        let c = match self.input.as_bytes()[self.pos - 1] {
+            b if b.is_ascii() => b as char,
+            _ => match self.input[..self.pos].chars().next_back() {
+                Some(c) => c,
+                None => return,
+            },
+        };
+        self.pos -= c.len_utf8();
+        if c == '\n' {
+            self.line -= 1;
+        }
+    }
+
+    /// Skips ASCII letters, digits and `_` (most of every name).
+    fn skip_ascii_alnum(&mut self) {
+        let bytes = self.input.as_bytes();
+        while let Some(&b) = bytes.get(self.pos) {
+            if !(b.is_ascii_alphanumeric() || b == b'_') {
+                break;
             }
+            self.pos += 1;
         }
     }
 
@@ -230,7 +256,7 @@ impl<'a> Lexer<'a> {
         let i = Item {
             typ,
             pos: self.start,
-            val: Cow::Borrowed(&input[self.start..self.pos]),
+            val: &input[self.start..self.pos],
             line: self.start_line,
         };
         self.start = self.pos;
@@ -274,10 +300,11 @@ impl<'a> Lexer<'a> {
     }
 
     fn errorf(&mut self, msg: String) -> State {
+        self.error = msg;
         self.item = Some(Item {
             typ: ItemType::Error,
             pos: self.start,
-            val: Cow::Owned(msg),
+            val: "",
             line: self.start_line,
         });
         self.start = 0;
@@ -313,7 +340,7 @@ impl<'a> Lexer<'a> {
                     return self.item.take().unwrap_or(Item {
                         typ: ItemType::Eof,
                         pos: self.pos,
-                        val: Cow::Borrowed("EOF"),
+                        val: "EOF",
                         line: self.start_line,
                     });
                 }
@@ -502,6 +529,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn lex_identifier(&mut self) -> State {
+        self.skip_ascii_alnum();
         loop {
             let r = self.next();
             if is_alnum(r) {
@@ -551,6 +579,7 @@ impl<'a> Lexer<'a> {
             return self.emit(ItemType::Dot);
         }
         let mut r;
+        self.skip_ascii_alnum();
         loop {
             r = self.next();
             if !is_alnum(r) {
@@ -701,7 +730,12 @@ mod tests {
         loop {
             let i = l.next_item();
             let done = matches!(i.typ, ItemType::Eof | ItemType::Error);
-            out.push((i.typ, i.val.to_string()));
+            let val = if i.typ == ItemType::Error {
+                l.error_message()
+            } else {
+                i.val
+            };
+            out.push((i.typ, val.to_string()));
             if done {
                 return out;
             }

@@ -474,7 +474,7 @@ fn empty_item<'a>() -> Item<'a> {
     Item {
         typ: ItemType::Eof,
         pos: 0,
-        val: std::borrow::Cow::Borrowed(""),
+        val: "",
         line: 0,
     }
 }
@@ -516,7 +516,7 @@ impl<'a> Parser<'a> {
         } else {
             self.token[0] = self.lex.next_item();
         }
-        self.token[self.peek_count].clone()
+        self.token[self.peek_count]
     }
 
     fn backup(&mut self) {
@@ -536,11 +536,11 @@ impl<'a> Parser<'a> {
 
     fn peek(&mut self) -> Item<'a> {
         if self.peek_count > 0 {
-            return self.token[self.peek_count - 1].clone();
+            return self.token[self.peek_count - 1];
         }
         self.peek_count = 1;
         self.token[0] = self.lex.next_item();
-        self.token[0].clone()
+        self.token[0]
     }
 
     fn next_non_space(&mut self) -> Item<'a> {
@@ -575,17 +575,18 @@ impl<'a> Parser<'a> {
 
     fn unexpected<T>(&self, token: &Item, context: &str) -> PResult<T> {
         if token.typ == ItemType::Error {
+            let message = self.lex.error_message();
             let mut extra = String::new();
             if self.ctx.action_line != 0 && self.ctx.action_line != token.line {
                 extra = format!(
                     " in action started at {}:{}",
                     self.parse_name, self.ctx.action_line
                 );
-                if token.val.ends_with(" action") {
+                if message.ends_with(" action") {
                     extra = extra[" in action".len()..].to_string();
                 }
             }
-            return self.errorf(format!("{token}{extra}"));
+            return self.errorf(format!("{message}{extra}"));
         }
         self.errorf(format!("unexpected {token} in {context}"))
     }
