@@ -1028,8 +1028,8 @@ impl<'t, 'e> State<'t, 'e> {
     fn include(&mut self, name: &str, data: &Value) -> Result<String, GoError> {
         {
             let mut counts = self.env.counts.borrow_mut();
-            let c = counts.entry(name.to_string()).or_insert(0);
-            if *c > RECURSION_MAX_NUMS || self.env.depth.get() >= MAX_NATIVE_DEPTH {
+            let active = counts.get(name).copied().unwrap_or(0);
+            if active > RECURSION_MAX_NUMS || self.env.depth.get() >= MAX_NATIVE_DEPTH {
                 return Err(GoError {
                     text: format!(
                         "rendering template has a nested reference name: {name}: unable to execute template"
@@ -1038,7 +1038,13 @@ impl<'t, 'e> State<'t, 'e> {
                     exec: false,
                 });
             }
-            *c += 1;
+            // The name is copied only the first time it is included.
+            match counts.get_mut(name) {
+                Some(c) => *c += 1,
+                None => {
+                    counts.insert(name.to_string(), 1);
+                }
+            }
         }
         let r = execute_named(self.env, name, data);
         if let Some(c) = self.env.counts.borrow_mut().get_mut(name) {
@@ -1097,15 +1103,16 @@ impl<'t, 'e> State<'t, 'e> {
             }
             _ => {}
         }
-        let found = n.to_string_go();
+        // Go prints the node only in the error texts.
+        let found = || n.to_string_go();
         match typ {
             GoType::Bool => match n {
                 Arg::Bool { val, .. } => Ok(Value::Bool(*val)),
-                _ => self.errorf(format!("expected bool; found {found}")),
+                _ => self.errorf(format!("expected bool; found {}", found())),
             },
             GoType::Float64 => match n {
                 Arg::Number(num) if num.is_float => Ok(Value::Float(num.float64)),
-                _ => self.errorf(format!("expected float; found {found}")),
+                _ => self.errorf(format!("expected float; found {}", found())),
             },
             GoType::Int | GoType::Int64 => match n {
                 Arg::Number(num) if num.is_int => Ok(if typ == GoType::Int {
@@ -1113,22 +1120,24 @@ impl<'t, 'e> State<'t, 'e> {
                 } else {
                     Value::Int64(num.int64)
                 }),
-                _ => self.errorf(format!("expected integer; found {found}")),
+                _ => self.errorf(format!("expected integer; found {}", found())),
             },
             GoType::String => match n {
                 Arg::String { text, .. } => Ok(Value::Str(text.clone())),
-                _ => self.errorf(format!("expected string; found {found}")),
+                _ => self.errorf(format!("expected string; found {}", found())),
             },
             GoType::Any => match n {
                 Arg::Bool { val, .. } => Ok(Value::Bool(*val)),
                 Arg::Number(num) => Ok(self.ideal_constant(n, num)?.value()),
                 Arg::String { text, .. } => Ok(Value::Str(text.clone())),
                 _ => self.errorf(format!(
-                    "can't handle assignment of {found} to empty interface argument"
+                    "can't handle assignment of {} to empty interface argument",
+                    found()
                 )),
             },
             other => self.errorf(format!(
-                "can't handle {found} for arg of type {}",
+                "can't handle {} for arg of type {}",
+                found(),
                 go_type_name(other)
             )),
         }

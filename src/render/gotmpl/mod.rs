@@ -47,6 +47,7 @@ pub mod parse;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 pub use error::{GoError, TemplateError};
 use exec::{Env, Namespace};
@@ -69,7 +70,31 @@ const ENGINE_FUNCS: &[&str] = &["include", "tpl", "lookup"];
 
 /// The function table: Helm's functions over Sprig's.
 pub struct FuncTable {
-    map: HashMap<&'static str, FuncSpec>,
+    map: HashMap<&'static str, FuncSpec, BuildHasherDefault<Fnv1a>>,
+}
+
+/// FNV-1a: function names are short and every identifier of every
+/// template is looked up (at parse and at each call). The table's keys are
+/// rudder's own, so a fast non-keyed hash is safe here.
+#[derive(Default)]
+pub struct Fnv1a(u64);
+
+impl Hasher for Fnv1a {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.0 = h;
+    }
 }
 
 impl FuncTable {
@@ -82,7 +107,7 @@ impl FuncTable {
 
     pub fn from_specs(specs: &[FuncSpec]) -> FuncTable {
         let mut t = FuncTable {
-            map: HashMap::new(),
+            map: HashMap::default(),
         };
         t.extend(specs);
         t
