@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
+use std::rc::Rc;
 
 use super::resolve::{Resolved, is_base60_float, reader_allows, resolve_plain};
 use crate::render::json::{base64_std, deep, format_float, json_float_text};
@@ -24,11 +25,42 @@ enum Style {
     Literal,
 }
 
-/// The node tree go-yaml v2 marshals.
-enum Node<'a> {
-    Scalar(Cow<'a, str>, Style),
-    Seq(Vec<Node<'a>>),
-    Map(Vec<(Node<'a>, Node<'a>)>),
+/// The node tree go-yaml v2 marshals. It owns its text (strings of the
+/// value are shared, not copied), so building it never re-walks a subtree.
+enum Node {
+    Scalar(Text, Style),
+    Seq(Vec<Node>),
+    Map(Vec<(Node, Node)>),
+}
+
+/// A scalar's text.
+enum Text {
+    Static(&'static str),
+    Shared(Rc<str>),
+    Owned(String),
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        match self {
+            Text::Static(s) => s,
+            Text::Shared(s) => s,
+            Text::Owned(s) => s,
+        }
+    }
+}
+
+impl From<&'static str> for Text {
+    fn from(s: &'static str) -> Text {
+        Text::Static(s)
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Text {
+        Text::Owned(s)
+    }
 }
 
 /// An error from the JSON step (`json: unsupported value: NaN`).
@@ -54,11 +86,11 @@ pub fn marshal_v3(value: &Value) -> String {
     e.out
 }
 
-fn to_node_v3(value: &Value) -> Node<'static> {
+fn to_node_v3(value: &Value) -> Node {
     deep(|| to_node_v3_here(value))
 }
 
-fn to_node_v3_here(value: &Value) -> Node<'static> {
+fn to_node_v3_here(value: &Value) -> Node {
     match value {
         Value::Nil => Node::Scalar("null".into(), Style::Plain),
         Value::Bool(b) => Node::Scalar(if *b { "true" } else { "false" }.into(), Style::Plain),
@@ -72,8 +104,8 @@ fn to_node_v3_here(value: &Value) -> Node<'static> {
             };
             Node::Scalar(s.into(), Style::Plain)
         }
-        Value::Str(s) => string_node(Cow::Owned(s.to_string())).into_owned(),
-        Value::Bytes(b) => string_node(Cow::Owned(base64_std(b))).into_owned(),
+        Value::Str(s) => string_node(Text::Shared(s.clone())),
+        Value::Bytes(b) => string_node(Text::Owned(base64_std(b))),
         Value::Map(..) | Value::List(_) if value.is_nil_map() => {
             Node::Scalar("null".into(), Style::Plain)
         }
@@ -88,7 +120,7 @@ fn to_node_v3_here(value: &Value) -> Node<'static> {
                         let v = m
                             .get(k)
                             .map_or(Node::Scalar("null".into(), Style::Plain), to_node_v3);
-                        (string_node(Cow::Owned(k.clone())).into_owned(), v)
+                        (string_node(Text::Owned(k.clone())), v)
                     })
                     .collect(),
             )
@@ -118,18 +150,21 @@ fn key_order_v3(a: &str, b: &str) -> Ordering {
 // ---------------------------------------------------------------------------
 // Value → node (json.Marshal, then go-yaml's reading of the JSON)
 
-fn to_node(value: &Value) -> Result<Node<'_>, MarshalError> {
+fn to_node(value: &Value) -> Result<Node, MarshalError> {
     deep(|| to_node_here(value))
 }
 
-fn to_node_here(value: &Value) -> Result<Node<'_>, MarshalError> {
+fn to_node_here(value: &Value) -> Result<Node, MarshalError> {
     Ok(match value {
         Value::Nil => Node::Scalar("null".into(), Style::Plain),
         Value::Bool(b) => Node::Scalar(if *b { "true" } else { "false" }.into(), Style::Plain),
         Value::Int(i) | Value::Int64(i) => Node::Scalar(i.to_string().into(), Style::Plain),
         Value::Float(f) => Node::Scalar(float_text(*f)?.into(), Style::Plain),
-        Value::Str(s) => string_node(reread_json_string(s)?),
-        Value::Bytes(b) => string_node(Cow::Owned(base64_std(b))),
+        Value::Str(s) => string_node(match reread_json_string(s)? {
+            Cow::Borrowed(_) => Text::Shared(s.clone()),
+            Cow::Owned(folded) => Text::Owned(folded),
+        }),
+        Value::Bytes(b) => string_node(Text::Owned(base64_std(b))),
         Value::Map(..) | Value::List(_) if value.is_nil_map() => {
             Node::Scalar("null".into(), Style::Plain)
         }
@@ -146,12 +181,12 @@ fn to_node_here(value: &Value) -> Result<Node<'_>, MarshalError> {
                     .transpose()?
                     .unwrap_or(Node::Scalar("null".into(), Style::Plain));
                 check_key(k)?;
-                pairs.push((string_node(Cow::Owned(k.clone())), v.into_owned()));
+                pairs.push((string_node(Text::Owned(k.clone())), v));
             }
             Node::Map(pairs)
         }
         Value::Object(o) => match o.json_value() {
-            Some(v) => to_node(&v)?.into_owned(),
+            Some(v) => to_node(&v)?,
             None => {
                 return Err(MarshalError(format!(
                     "json: unsupported type: {}",
@@ -160,25 +195,6 @@ fn to_node_here(value: &Value) -> Result<Node<'_>, MarshalError> {
             }
         },
     })
-}
-
-impl Node<'_> {
-    fn into_owned(self) -> Node<'static> {
-        deep(|| self.into_owned_here())
-    }
-
-    fn into_owned_here(self) -> Node<'static> {
-        match self {
-            Node::Scalar(s, st) => Node::Scalar(Cow::Owned(s.into_owned()), st),
-            Node::Seq(items) => Node::Seq(items.into_iter().map(Node::into_owned).collect()),
-            Node::Map(pairs) => Node::Map(
-                pairs
-                    .into_iter()
-                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                    .collect(),
-            ),
-        }
-    }
 }
 
 fn control_error() -> MarshalError {
@@ -264,14 +280,24 @@ fn check_key(k: &str) -> Result<(), MarshalError> {
     if k.chars().any(|c| c >= '\u{7f}' && !reader_allows(c)) {
         return Err(control_error());
     }
-    let mut quoted = String::new();
-    crate::render::json::encode_string(k, &mut quoted);
-    if k.contains('\u{85}') || quoted.chars().count() - 2 > 1022 {
+    if k.contains('\u{85}') || json_key_too_long(k) {
         return Err(MarshalError(
             "yaml: did not find expected ',' or '}'".into(),
         ));
     }
     Ok(())
+}
+
+/// Whether `k`, written as a JSON string, is longer than libyaml's simple
+/// key window (1022 characters between the quotes).
+fn json_key_too_long(k: &str) -> bool {
+    // No character takes more than six (`\u00XX`): short keys need no count.
+    if k.len() * 6 <= 1022 {
+        return false;
+    }
+    let mut quoted = String::new();
+    crate::render::json::encode_string(k, &mut quoted);
+    quoted.chars().count() - 2 > 1022
 }
 
 /// A float64 as it comes out: JSON text, re-read by go-yaml (integral values
@@ -294,7 +320,7 @@ fn float_text(f: f64) -> Result<String, MarshalError> {
 
 /// go-yaml v2's `stringv`: literal when multi-line, plain when it would read
 /// back as a string, double-quoted otherwise.
-fn string_node(s: Cow<'_, str>) -> Node<'_> {
+fn string_node(s: Text) -> Node {
     let style = if s.contains('\n') {
         Style::Literal
     } else if resolve_plain(&s) == Resolved::Str && !is_base60_float(&s) {
@@ -565,18 +591,18 @@ impl Emitter {
         }
     }
 
-    fn emit_document(&mut self, root: &Node<'_>) {
+    fn emit_document(&mut self, root: &Node) {
         self.emit_node(root, true, false, false);
         self.write_indent();
     }
 
-    fn emit_node(&mut self, node: &Node<'_>, root: bool, mapping: bool, simple_key: bool) {
+    fn emit_node(&mut self, node: &Node, root: bool, mapping: bool, simple_key: bool) {
         self.emit_node_in(node, root, false, mapping, simple_key);
     }
 
     fn emit_node_in(
         &mut self,
-        node: &Node<'_>,
+        node: &Node,
         root: bool,
         sequence: bool,
         mapping: bool,
@@ -587,7 +613,7 @@ impl Emitter {
 
     fn emit_node_in_here(
         &mut self,
-        node: &Node<'_>,
+        node: &Node,
         root: bool,
         sequence: bool,
         mapping: bool,
@@ -613,7 +639,7 @@ impl Emitter {
         self.write_indicator(close, false, false, false);
     }
 
-    fn emit_block_sequence(&mut self, items: &[Node<'_>]) {
+    fn emit_block_sequence(&mut self, items: &[Node]) {
         let indentless = !self.v3 && self.mapping_context && !self.indention;
         self.increase_indent(false, indentless);
         for item in items {
@@ -624,7 +650,7 @@ impl Emitter {
         self.pop_indent();
     }
 
-    fn emit_block_mapping(&mut self, pairs: &[(Node<'_>, Node<'_>)]) {
+    fn emit_block_mapping(&mut self, pairs: &[(Node, Node)]) {
         self.increase_indent(false, false);
         for (k, v) in pairs {
             self.write_indent();
@@ -942,7 +968,7 @@ impl Emitter {
 }
 
 /// libyaml's `yaml_emitter_check_simple_key` for a mapping key.
-fn check_simple_key(node: &Node<'_>) -> bool {
+fn check_simple_key(node: &Node) -> bool {
     match node {
         Node::Scalar(s, _) => !analyze(s, false).multiline && s.len() <= 128,
         Node::Seq(items) => items.is_empty(),

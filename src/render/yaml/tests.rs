@@ -551,6 +551,9 @@ fn to_yaml_nel_control_and_long_keys_match_helm() {
         r#"(dict (repeat 1023 "k") "v")"#,
         r#"(dict (repeat 1018 "<") "v")"#,
         r#"(dict "a" (dict (repeat 1022 "é") "v"))"#,
+        // `<` is six characters in JSON: 170 of them fit, 171 do not.
+        r#"(dict (repeat 170 "<") "v")"#,
+        r#"(dict (repeat 171 "<") "v")"#,
     ];
     const SEP: &str = "\n<<<<case>>>>\n";
     let template: String = exprs
@@ -581,6 +584,8 @@ fn to_yaml_nel_control_and_long_keys_match_helm() {
             "a".into(),
             Value::map(Map::from([("é".repeat(1022), Value::str("v"))])),
         )])),
+        Value::map(Map::from([("<".repeat(170), Value::str("v"))])),
+        Value::map(Map::from([("<".repeat(171), Value::str("v"))])),
     ];
     for (i, v) in values.iter().enumerate() {
         let got = to_yaml(v)
