@@ -670,7 +670,7 @@ impl<'a> Parser<'a> {
         if name.typ != ItemType::String && name.typ != ItemType::RawString {
             return self.unexpected(&name, context);
         }
-        match unquote(&name.val) {
+        match unquote(name.val) {
             Ok(s) => self.ctx.name = Rc::from(s.as_str()),
             Err(e) => return self.errorf(e),
         }
@@ -702,7 +702,7 @@ impl<'a> Parser<'a> {
         match token.typ {
             ItemType::Text => Ok(Parsed::Node(Node::Text {
                 pos: token.pos,
-                text: TextSpan::of(&self.text, &token.val),
+                text: TextSpan::of(&self.text, token.val),
             })),
             ItemType::LeftDelim => {
                 self.ctx.action_line = token.line;
@@ -967,7 +967,7 @@ impl<'a> Parser<'a> {
 
     fn parse_template_name(&mut self, token: &Item, context: &str) -> PResult<Rc<str>> {
         match token.typ {
-            ItemType::String | ItemType::RawString => match unquote(&token.val) {
+            ItemType::String | ItemType::RawString => match unquote(token.val) {
                 Ok(s) => Ok(Rc::from(s.as_str())),
                 Err(e) => self.errorf(e),
             },
@@ -1044,9 +1044,9 @@ impl<'a> Parser<'a> {
         let pos = token.pos;
         let arg = match token.typ {
             ItemType::Identifier => {
-                if !(self.has_function)(&token.val) {
+                if !(self.has_function)(token.val) {
                     return self
-                        .errorf(format!("function {} not defined", gofmt::quote(&token.val)));
+                        .errorf(format!("function {} not defined", gofmt::quote(token.val)));
                 }
                 Arg::Identifier {
                     pos,
@@ -1081,7 +1081,7 @@ impl<'a> Parser<'a> {
                 self.ctx.stack_depth -= 1;
                 Arg::Pipe(Box::new(r?))
             }
-            ItemType::String | ItemType::RawString => match unquote(&token.val) {
+            ItemType::String | ItemType::RawString => match unquote(token.val) {
                 Ok(s) => Arg::String {
                     pos,
                     quoted: self.span(pos, pos + token.val.len()),
