@@ -22,9 +22,10 @@ pub struct Tree {
     pub root: ListNode,
 }
 
-/// A piece of a template's source text: text nodes point into the file
-/// they were parsed from instead of copying it (a chart's templates are
-/// mostly text).
+/// A piece of a template's source text: text nodes, function names, field
+/// paths, number and string literals point into the file they were parsed
+/// from instead of copying it (a chart's templates are mostly text, and a
+/// copy is an allocation).
 #[derive(Debug, Clone)]
 pub struct TextSpan {
     source: Rc<str>,
