@@ -10,7 +10,7 @@ use clap::Args;
 
 use crate::chart::{self, strvals, yamlio};
 use crate::render::context::KubeVersion;
-use crate::render::driver::{self, RenderOptions};
+use crate::render::driver::{self, RenderOptions, Teardown};
 use crate::render::value::{Map, Value};
 
 /// Stack size of the render thread.
@@ -72,47 +72,77 @@ pub struct TemplateArgs {
 pub fn run(args: TemplateArgs) -> ExitCode {
     // Deeply recursive charts (include chains) need a big stack; values are
     // single-threaded (`Rc`), so the whole render runs on this one thread.
+    // The render thread prints the output itself, piece by piece, and
+    // leaves its memory to the exit.
     let worker = std::thread::Builder::new()
         .name("render".into())
         .stack_size(RENDER_STACK)
-        .spawn(move || render(&args));
+        .spawn(move || {
+            let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+            render_to(&args, Teardown::LeaveToExit, &mut stdout)?;
+            stdout.flush().map_err(|_| Failure::Write)
+        });
     let result = match worker {
-        Ok(handle) => handle
-            .join()
-            .unwrap_or_else(|_| Err("rendering template failed: internal error".into())),
-        Err(e) => Err(format!("cannot start render thread: {e}")),
+        Ok(handle) => handle.join().unwrap_or_else(|_| {
+            Err(Failure::Render(
+                "rendering template failed: internal error".into(),
+            ))
+        }),
+        Err(e) => Err(Failure::Render(format!("cannot start render thread: {e}"))),
     };
     match result {
-        Ok(out) => {
-            let mut stdout = std::io::stdout().lock();
-            if stdout
-                .write_all(out.as_bytes())
-                .and_then(|_| stdout.flush())
-                .is_err()
-            {
-                return ExitCode::FAILURE;
-            }
-            ExitCode::SUCCESS
-        }
-        Err(msg) => {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Write) => ExitCode::FAILURE,
+        Err(Failure::Render(msg)) => {
             eprintln!("Error: {msg}");
             ExitCode::FAILURE
         }
     }
 }
 
+/// Why `rudder template` printed no (complete) output.
+enum Failure {
+    /// Helm's error text, printed after `Error: `.
+    Render(String),
+    /// Standard output could not be written.
+    Write,
+}
+
+impl From<String> for Failure {
+    fn from(msg: String) -> Failure {
+        Failure::Render(msg)
+    }
+}
+
 /// Renders and returns what `helm template` would print, or helm's error text.
 pub fn render(args: &TemplateArgs) -> Result<String, String> {
+    let mut out = Vec::new();
+    match render_to(args, Teardown::Free, &mut out) {
+        Ok(()) => Ok(String::from_utf8_lossy(&out).into_owned()),
+        Err(Failure::Render(msg)) => Err(msg),
+        Err(Failure::Write) => Err("cannot write the output".into()),
+    }
+}
+
+/// Renders and writes what `helm template` would print to `out` (nothing
+/// when rendering fails). With [`Teardown::LeaveToExit`] (the `rudder
+/// template` process, which exits after printing) nothing is freed piece by
+/// piece.
+fn render_to(args: &TemplateArgs, teardown: Teardown, out: &mut dyn Write) -> Result<(), Failure> {
     let (name, chart_ref) = match args.args.as_slice() {
         [chart] => ("release-name".to_string(), chart.clone()),
         [name, chart] => (name.clone(), chart.clone()),
         [_, _, rest @ ..] => {
-            return Err(format!(
+            return Err(Failure::Render(format!(
                 "expected at most two arguments, unexpected arguments: {}",
                 rest.join(", ")
+            )));
+        }
+        [] => {
+            return Err(Failure::Render(
+                "\"rudder template\" requires at least 1 argument".into(),
             ));
         }
-        [] => return Err("\"rudder template\" requires at least 1 argument".into()),
     };
     let kube_version = match &args.kube_version {
         Some(v) => {
@@ -139,14 +169,21 @@ pub fn render(args: &TemplateArgs) -> Result<String, String> {
         skip_tests: args.skip_tests,
         subchart_notes: args.render_subchart_notes,
     };
-    let rendered = driver::render(chart, &vals, &opts).map_err(|e| {
+    let rendered = driver::render_with(chart, &vals, &opts, teardown).map_err(|e| {
         if e.has_debug_hint() {
             format!("{e}\n\nUse --debug flag to render out invalid YAML")
         } else {
             e.to_string()
         }
     })?;
-    Ok(rendered.template_output(args.include_crds, args.skip_tests, args.notes))
+    rendered
+        .write_template_output(out, args.include_crds, args.skip_tests, args.notes)
+        .map_err(|_| Failure::Write)?;
+    if teardown == Teardown::LeaveToExit {
+        std::mem::forget(rendered);
+        std::mem::forget(vals);
+    }
+    Ok(())
 }
 
 /// The chart: a remote one (`oci://…` or `--repo`), verified, or a local

@@ -95,15 +95,30 @@ pub struct Rendered {
 impl Rendered {
     /// The exact stdout of `helm template` (`--notes` appends the notes).
     pub fn template_output(&self, include_crds: bool, skip_tests: bool, notes: bool) -> String {
+        let mut out = Vec::new();
+        // Writing to a vector cannot fail.
+        let _ = self.write_template_output(&mut out, include_crds, skip_tests, notes);
+        String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
+
+    /// [`Rendered::template_output`], written piece by piece to `w`.
+    pub fn write_template_output(
+        &self,
+        w: &mut dyn std::io::Write,
+        include_crds: bool,
+        skip_tests: bool,
+        notes: bool,
+    ) -> std::io::Result<()> {
         let crds: &[(String, String)] = if include_crds { &self.crds } else { &[] };
-        let mut out = manifest::template_output(crds, &self.manifests, &self.hooks, skip_tests);
+        manifest::write_template_output(w, crds, &self.manifests, &self.hooks, skip_tests)?;
         // As `helm install --dry-run` prints them.
         if notes && !self.notes.is_empty() {
-            out.push_str("NOTES:\n");
-            out.push_str(self.notes.trim_matches(manifest::go_space));
-            out.push('\n');
+            w.write_all(b"NOTES:\n")?;
+            w.write_all(self.notes.trim_matches(manifest::go_space).as_bytes())?;
+            w.write_all(b"\n")?;
         }
-        out
+        Ok(())
     }
 }
 
@@ -119,12 +134,33 @@ pub struct TemplateJob {
     pub tera: bool,
 }
 
+/// What happens to the parsed templates and their contexts after a render.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Teardown {
+    /// Freed (a long-running process).
+    Free,
+    /// Left for the operating system to reclaim: the process exits right
+    /// after printing (`rudder template`). Freeing tens of thousands of
+    /// nodes and values one by one is 5% of a one-shot render.
+    LeaveToExit,
+}
+
 /// Renders `chart` with user-supplied `user_values` (already merged from
 /// `-f`/`--set`), as `helm template` does.
 pub fn render(
     chart: Chart,
     user_values: &Value,
     opts: &RenderOptions,
+) -> Result<Rendered, RenderError> {
+    render_with(chart, user_values, opts, Teardown::Free)
+}
+
+/// [`render`], choosing what happens to the templates afterwards.
+pub fn render_with(
+    chart: Chart,
+    user_values: &Value,
+    opts: &RenderOptions,
+    teardown: Teardown,
 ) -> Result<Rendered, RenderError> {
     let (chart, jobs) = prepare(chart, user_values, opts)?;
     // Keep only what is needed after rendering (the CRDs and the name), so
@@ -141,7 +177,7 @@ pub fn render(
     let template_bytes = jobs.iter().map(|j| j.text.len()).sum();
     let mut reader = manifest::HeadReader::start(template_bytes)
         .map_err(|e| RenderError::Template(format!("cannot start a thread: {e}")))?;
-    crate::render::run::render_jobs(jobs, &mut |name, text| reader.send(name, text))?;
+    crate::render::run::render_jobs(jobs, teardown, &mut |name, text| reader.send(name, text))?;
     let (notes, read) = split_notes(reader.finish()?, &name, opts.subchart_notes);
     let (hooks, manifests) = manifest::sort_read(read)?;
     Ok(Rendered {

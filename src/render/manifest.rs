@@ -768,29 +768,53 @@ pub fn template_output(
     hooks: &[Hook],
     skip_tests: bool,
 ) -> String {
-    let mut body = String::new();
-    for (name, text) in crds {
-        write_source(&mut body, name, text);
+    let mut out = Vec::new();
+    // Writing to a vector cannot fail.
+    let _ = write_template_output(&mut out, crds, manifests, hooks, skip_tests);
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// [`template_output`], written piece by piece to `w` (no copy of the whole
+/// output is made).
+pub fn write_template_output(
+    w: &mut dyn std::io::Write,
+    crds: &[(String, String)],
+    manifests: &[Manifest],
+    hooks: &[Hook],
+    skip_tests: bool,
+) -> std::io::Result<()> {
+    let sources: Vec<(&str, &str)> = crds
+        .iter()
+        .map(|(name, text)| (name.as_str(), text.as_str()))
+        .chain(
+            manifests
+                .iter()
+                .map(|m| (m.name.as_str(), m.content.as_str())),
+        )
+        .collect();
+    // Helm prints `strings.TrimSpace(manifests) + "\n"`. Every source starts
+    // with `---`, so only the end of the last one can be trimmed.
+    let mut piece = String::new();
+    if let Some(((last_name, last_text), rest)) = sources.split_last() {
+        for (name, text) in rest {
+            piece.clear();
+            write_source(&mut piece, name, text);
+            w.write_all(piece.as_bytes())?;
+        }
+        piece.clear();
+        write_source(&mut piece, last_name, last_text);
+        w.write_all(piece.trim_end_matches(go_space).as_bytes())?;
     }
-    for m in manifests {
-        write_source(&mut body, &m.name, &m.content);
-    }
-    // `strings.TrimSpace(manifest) + "\n"`, in place when nothing leads.
-    let mut out = if body.starts_with(go_space) {
-        body.trim_matches(go_space).to_string()
-    } else {
-        let end = body.trim_end_matches(go_space).len();
-        body.truncate(end);
-        body
-    };
-    out.push('\n');
+    w.write_all(b"\n")?;
     for h in hooks {
         if skip_tests && h.is_test() {
             continue;
         }
-        write_source(&mut out, &h.path, &h.manifest);
+        piece.clear();
+        write_source(&mut piece, &h.path, &h.manifest);
+        w.write_all(piece.as_bytes())?;
     }
-    out
+    Ok(())
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 //! Go's error text, walking the chain of `error calling NAME: ...` wrappers
 //! the way Helm walks `errors.Unwrap`.
 
-use crate::render::driver::{RenderError, TemplateJob};
+use crate::render::driver::{RenderError, Teardown, TemplateJob};
 use crate::render::gotmpl::TemplateSet;
 use crate::render::value::{Map, Value};
 
@@ -17,17 +17,22 @@ use crate::render::value::{Map, Value};
 /// text) to `sink` as soon as it is made.
 pub fn render_jobs(
     jobs: Vec<TemplateJob>,
+    teardown: Teardown,
     sink: &mut dyn FnMut(String, String),
 ) -> Result<(), RenderError> {
     let (tera_jobs, go_jobs): (Vec<&TemplateJob>, Vec<&TemplateJob>) =
         jobs.iter().partition(|j| j.tera);
     if !go_jobs.is_empty() {
-        render_go(&go_jobs, sink)?;
+        render_go(&go_jobs, teardown, sink)?;
     }
     if !tera_jobs.is_empty() {
         for (name, text) in crate::render::tera::render(&tera_jobs)? {
             sink(name, text);
         }
+    }
+    if teardown == Teardown::LeaveToExit {
+        std::mem::forget(jobs);
+        return Ok(());
     }
     // The contexts hold `.Values`, which may be nested thousands deep.
     for job in jobs {
@@ -41,6 +46,7 @@ pub fn render_jobs(
 /// with `Template` set in its chart's shared context.
 fn render_go(
     jobs: &[&TemplateJob],
+    teardown: Teardown,
     sink: &mut dyn FnMut(String, String),
 ) -> Result<(), RenderError> {
     let by_name: std::collections::HashMap<&str, &TemplateJob> =
@@ -67,6 +73,9 @@ fn render_go(
             .execute(&n, &job.context)
             .map_err(|e| RenderError::Template(e.to_string()))?;
         sink(n, text);
+    }
+    if teardown == Teardown::LeaveToExit {
+        std::mem::forget(set);
     }
     Ok(())
 }
