@@ -118,7 +118,7 @@ impl From<String> for Failure {
 pub fn render(args: &TemplateArgs) -> Result<String, String> {
     let mut out = Vec::new();
     match render_to(args, Teardown::Free, &mut out) {
-        Ok(()) => Ok(String::from_utf8_lossy(&out).into_owned()),
+        Ok(()) => Ok(crate::render::manifest::output_text(out)),
         Err(Failure::Render(msg)) => Err(msg),
         Err(Failure::Write) => Err("cannot write the output".into()),
     }

@@ -98,8 +98,7 @@ impl Rendered {
         let mut out = Vec::new();
         // Writing to a vector cannot fail.
         let _ = self.write_template_output(&mut out, include_crds, skip_tests, notes);
-        String::from_utf8(out)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        manifest::output_text(out)
     }
 
     /// [`Rendered::template_output`], written piece by piece to `w`.

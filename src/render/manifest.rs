@@ -771,7 +771,13 @@ pub fn template_output(
     let mut out = Vec::new();
     // Writing to a vector cannot fail.
     let _ = write_template_output(&mut out, crds, manifests, hooks, skip_tests);
-    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    output_text(out)
+}
+
+/// Written output as text. It is made of `str` pieces, so it is UTF-8;
+/// anything else would be shown lossily rather than dropped.
+pub fn output_text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// [`template_output`], written piece by piece to `w` (no copy of the whole

@@ -642,14 +642,14 @@ impl<'t, 'e> State<'t, 'e> {
         args: &'t [Arg],
         fin: Option<Rv>,
     ) -> R<Rv> {
-        let (inner, last) = match path.rsplit_once('.') {
-            Some((inner, last)) => (Some(inner), last),
-            None => (None, path),
-        };
-        for id in inner.into_iter().flat_map(|p| p.split('.')) {
-            receiver = self.eval_field(dot, id, node, &[], None, receiver)?;
+        let mut names = path.split('.');
+        let mut name = names.next().unwrap_or_default();
+        // Every name but the last is a plain field access.
+        for next in names {
+            receiver = self.eval_field(dot, name, node, &[], None, receiver)?;
+            name = next;
         }
-        self.eval_field(dot, last, node, args, fin, receiver)
+        self.eval_field(dot, name, node, args, fin, receiver)
     }
 
     fn eval_field(

@@ -202,13 +202,9 @@ impl<'a> Lexer<'a> {
     }
 
     fn next(&mut self) -> Option<char> {
-        let c = match self.input.as_bytes().get(self.pos) {
-            None => {
-                self.at_eof = true;
-                return EOF;
-            }
-            Some(&b) if b.is_ascii() => b as char,
-            Some(_) => self.rest().chars().next()?,
+        let Some(c) = self.peek() else {
+            self.at_eof = true;
+            return EOF;
         };
         self.pos += c.len_utf8();
         if c == '\n' {

@@ -53,9 +53,7 @@ impl TextSpan {
             end: piece.len(),
         }
     }
-}
 
-impl TextSpan {
     /// The bytes `start..end` of `source` (a range the lexer produced).
     fn range(source: &Rc<str>, start: usize, end: usize) -> TextSpan {
         TextSpan {
@@ -149,11 +147,6 @@ impl Path {
     /// The names after the first, as a path's text (`None` for one name).
     pub fn rest(&self) -> Option<&str> {
         self.0.split_once('.').map(|(_, rest)| rest)
-    }
-
-    /// The names, in order.
-    pub fn names(&self) -> std::str::Split<'_, char> {
-        self.0.split('.')
     }
 }
 
@@ -626,6 +619,11 @@ impl<'a> Parser<'a> {
         TextSpan::range(&self.text, start, end)
     }
 
+    /// The span of a (non-error) item, `skip` bytes in (a field's `.`).
+    fn span_of(&self, item: &Item, skip: usize) -> TextSpan {
+        self.span(item.pos + skip, item.pos + item.val.len())
+    }
+
     fn new_ctx(&mut self, name: Rc<str>) -> TreeCtx<'a> {
         let fresh = TreeCtx {
             name,
@@ -1051,7 +1049,7 @@ impl<'a> Parser<'a> {
                 }
                 Arg::Identifier {
                     pos,
-                    name: self.span(pos, pos + token.val.len()),
+                    name: self.span_of(&token, 0),
                 }
             }
             ItemType::Dot => Arg::Dot { pos },
@@ -1059,14 +1057,14 @@ impl<'a> Parser<'a> {
             ItemType::Variable => return self.use_var(&token).map(Some),
             ItemType::Field => Arg::Field(FieldNode {
                 pos,
-                ident: Path(self.span(pos + 1, pos + token.val.len())),
+                ident: Path(self.span_of(&token, 1)),
             }),
             ItemType::Bool => Arg::Bool {
                 pos,
                 val: token.val == "true",
             },
             ItemType::CharConstant | ItemType::Complex | ItemType::Number => {
-                match new_number(pos, self.span(pos, pos + token.val.len()), token.typ) {
+                match new_number(pos, self.span_of(&token, 0), token.typ) {
                     Ok(n) => Arg::Number(n),
                     Err(e) => return self.errorf(e),
                 }
@@ -1085,7 +1083,7 @@ impl<'a> Parser<'a> {
             ItemType::String | ItemType::RawString => match unquote(token.val) {
                 Ok(s) => Arg::String {
                     pos,
-                    quoted: self.span(pos, pos + token.val.len()),
+                    quoted: self.span_of(&token, 0),
                     text: Rc::from(s),
                 },
                 Err(e) => return self.errorf(e),
@@ -1113,7 +1111,7 @@ impl<'a> Parser<'a> {
     fn variable(&self, token: &Item) -> VariableNode {
         VariableNode {
             pos: token.pos,
-            ident: Path(self.span(token.pos, token.pos + token.val.len())),
+            ident: Path(self.span_of(token, 0)),
         }
     }
 }
