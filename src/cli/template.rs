@@ -13,8 +13,7 @@ use crate::render::context::KubeVersion;
 use crate::render::driver::{self, RenderOptions, Teardown};
 use crate::render::value::{Map, Value};
 
-/// Stack size of the render thread.
-const RENDER_STACK: usize = 256 * 1024 * 1024;
+use crate::render::RENDER_STACK;
 
 /// Arguments of `rudder template [NAME] CHART`.
 #[derive(Args, Debug, Clone, Default)]
@@ -70,26 +69,22 @@ pub struct TemplateArgs {
 
 /// Runs `rudder template`; prints the manifests or `Error: ...`.
 pub fn run(args: TemplateArgs) -> ExitCode {
-    // Deeply recursive charts (include chains) need a big stack; values are
-    // single-threaded (`Rc`), so the whole render runs on this one thread.
-    // The render thread prints the output itself, piece by piece, and
-    // leaves its memory to the exit.
-    let worker = std::thread::Builder::new()
-        .name("render".into())
-        .stack_size(RENDER_STACK)
-        .spawn(move || {
-            let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
-            render_to(&args, Teardown::LeaveToExit, &mut stdout)?;
-            stdout.flush().map_err(|_| Failure::Write)
-        });
-    let result = match worker {
-        Ok(handle) => handle.join().unwrap_or_else(|_| {
+    // Deeply recursive charts (include chains) need a big stack: the render
+    // runs on this thread, switched to a stack of `RENDER_STACK` (a thread
+    // of its own would allocate from a second malloc arena, and the
+    // template parser's helper thread would then share one). It prints the
+    // output itself, piece by piece, and leaves its memory to the exit.
+    let render = || {
+        let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+        render_to(&args, Teardown::LeaveToExit, &mut stdout)?;
+        stdout.flush().map_err(|_| Failure::Write)
+    };
+    let result = stacker::grow(RENDER_STACK, || std::panic::catch_unwind(render))
+        .unwrap_or_else(|_| {
             Err(Failure::Render(
                 "rendering template failed: internal error".into(),
             ))
-        }),
-        Err(e) => Err(Failure::Render(format!("cannot start render thread: {e}"))),
-    };
+        });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Write) => ExitCode::FAILURE,

@@ -603,9 +603,7 @@ impl HeadReader {
             });
         }
         let (tx, rx) = std::sync::mpsc::channel::<(String, String)>();
-        let worker = std::thread::Builder::new()
-            .name("heads".into())
-            .spawn(move || {
+        let worker = crate::render::spawn_helper("heads", move || {
                 rx.into_iter()
                     .map(|(path, text)| {
                         let file = rendered_file(&path, text);
