@@ -10,11 +10,15 @@ TESTENV := e2e/testenv
 # helm and kubectl from ../shared/tools/install-helm live here.
 export PATH := $(HOME)/.local/bin:$(PATH)
 
-.PHONY: build test crds run testenv-up testenv-down lint bench
+.PHONY: build release test crds run testenv-up testenv-down lint bench
 
 ## build: compile the crate (library + `rudder` binary)
 build:
 	$(CARGO) build
+
+## release: the shipped binary (optimised; static on Linux/glibc); prints its path
+release:
+	scripts/build-release.sh
 
 ## test: unit and integration tests; the integration tests run against the
 ## local test control plane, started here (or reused) unless

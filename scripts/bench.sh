@@ -16,11 +16,10 @@ find_charts() {
   echo "$ROOT/../shared/charts"
 }
 CHARTS=${CHARTS_DIR:-$(find_charts)}
-TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 command -v helm >/dev/null || { echo "helm not found on PATH (run ../shared/tools/install-helm)" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "/usr/bin/time (GNU time) is required" >&2; exit 1; }
-(cd "$ROOT" && cargo build --release --quiet --bin rudder)
-RUDDER="$TARGET/release/rudder"
+# The shipped binary (static on Linux), as `make release` builds it.
+RUDDER=$("$ROOT/scripts/build-release.sh")
 
 # peak_rss CMD...: the largest "Maximum resident set size" (KiB) over RUNS runs.
 peak_rss() {
