@@ -280,6 +280,11 @@ pub fn clean_path(p: &str) -> String {
     }
 }
 
+/// `data` without a leading UTF-8 byte-order mark.
+fn without_bom(data: &[u8]) -> &[u8] {
+    data.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(data)
+}
+
 fn strip_bom(mut data: Vec<u8>) -> Vec<u8> {
     if data.starts_with(&[0xEF, 0xBB, 0xBF]) {
         data.drain(..3);
@@ -313,6 +318,7 @@ pub fn load_dir(dir: &Path) -> Result<Chart, LoadError> {
         rules,
         files: Vec::new(),
         total: 0,
+        buf: Vec::new(),
     };
     walker.walk(&top, "")?;
     load_files(walker.files)
@@ -323,6 +329,8 @@ struct DirWalker {
     rules: Rules,
     files: Vec<RawFile>,
     total: u64,
+    /// Read buffer shared by every file (see [`read_capped`]).
+    buf: Vec<u8>,
 }
 
 impl DirWalker {
@@ -370,19 +378,19 @@ impl DirWalker {
                     child.display()
                 )));
             }
-            let data = read_capped(&child, MAX_FILE).map_err(io_err(&child_rel))?;
-            let Some(data) = data else {
+            let within = read_capped(&child, MAX_FILE, &mut self.buf).map_err(io_err(&child_rel))?;
+            if !within {
                 return Err(LoadError::TooLarge(format!(
                     "chart file {name:?} is larger than the maximum file size {MAX_FILE}"
                 )));
-            };
-            self.total += data.len() as u64;
+            }
+            self.total += self.buf.len() as u64;
             if self.total > MAX_UNPACKED {
                 return Err(too_large_total());
             }
             self.files.push(RawFile {
                 name: child_rel,
-                data: strip_bom(data),
+                data: without_bom(&self.buf).to_vec(),
             });
         }
         Ok(())
@@ -411,16 +419,22 @@ impl DirWalker {
     }
 }
 
-/// The contents of the file at `path`, or `None` when it is longer than
-/// `cap` bytes. Reads until end of file with no `stat` first (std's
-/// `fs::read` asks for the size, one more system call per file).
-fn read_capped(path: &Path, cap: u64) -> std::io::Result<Option<Vec<u8>>> {
+/// Reads the file at `path` into `buf` (replacing its contents); `false`
+/// when it is longer than `cap` bytes. Reads until end of file with no
+/// `stat` first (std's `fs::read` asks for the size, one more system call
+/// per file), into one buffer reused for every file: the caller copies out
+/// exactly the bytes read. A fresh buffer per file touched a new page or
+/// more per file, and a page fault costs more here than copying the file.
+fn read_capped(path: &Path, cap: u64, buf: &mut Vec<u8>) -> std::io::Result<bool> {
     use std::io::Read;
     let file = std::fs::File::open(path)?;
-    let mut data = Vec::with_capacity(16 * 1024);
+    buf.clear();
+    if buf.capacity() == 0 {
+        buf.reserve(16 * 1024);
+    }
     // `Take` has no size hint to ask for, so this is read(2) until 0.
-    let read = file.take(cap + 1).read_to_end(&mut data)?;
-    Ok((read as u64 <= cap).then_some(data))
+    let read = file.take(cap + 1).read_to_end(buf)?;
+    Ok(read as u64 <= cap)
 }
 
 /// Go's text for common I/O errors.
