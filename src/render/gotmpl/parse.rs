@@ -457,11 +457,19 @@ pub fn parse_shared(
             stack_depth: 0,
             action_line: 0,
         },
-        scratch: Scratch::default(),
+        scratch: SCRATCH.take(),
     };
-    let root = p.parse_top()?;
-    p.add(root)?;
-    Ok(p.tree_set)
+    let parsed = p.parse_top().and_then(|root| p.add(root));
+    let mut scratch = std::mem::take(&mut p.scratch);
+    scratch.clear();
+    SCRATCH.set(scratch);
+    parsed.map(|()| p.tree_set)
+}
+
+thread_local! {
+    /// The scratch stacks between parses: a chart's files are parsed one
+    /// after another, and each would otherwise grow its own stacks again.
+    static SCRATCH: std::cell::Cell<Scratch> = std::cell::Cell::new(Scratch::default());
 }
 
 fn empty_item<'a>() -> Item<'a> {
@@ -496,6 +504,15 @@ struct Scratch {
     nodes: Vec<Node>,
     cmds: Vec<CommandNode>,
     args: Vec<Arg>,
+}
+
+impl Scratch {
+    /// Empties the stacks (a failed parse leaves items), keeping capacity.
+    fn clear(&mut self) {
+        self.nodes.clear();
+        self.cmds.clear();
+        self.args.clear();
+    }
 }
 
 /// The items of `stack` from `mark` on, as a vector of exactly that size.
