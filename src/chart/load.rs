@@ -378,7 +378,8 @@ impl DirWalker {
                     child.display()
                 )));
             }
-            let within = read_capped(&child, MAX_FILE, &mut self.buf).map_err(io_err(&child_rel))?;
+            let within =
+                read_capped(&child, MAX_FILE, &mut self.buf).map_err(io_err(&child_rel))?;
             if !within {
                 return Err(LoadError::TooLarge(format!(
                     "chart file {name:?} is larger than the maximum file size {MAX_FILE}"
@@ -450,8 +451,10 @@ fn to_file(f: RawFile) -> File {
     File::new(f.name, f.data)
 }
 
-fn text(f: &RawFile) -> String {
-    String::from_utf8_lossy(&f.data).into_owned()
+/// The file as text: borrowed when it is UTF-8 (values.yaml files run to
+/// tens of kilobytes), else a lossy copy.
+fn text(f: &RawFile) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(&f.data)
 }
 
 /// Helm's `LoadFiles`: classifies files and loads subcharts.

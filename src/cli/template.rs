@@ -79,8 +79,8 @@ pub fn run(args: TemplateArgs) -> ExitCode {
         render_to(&args, Teardown::LeaveToExit, &mut stdout)?;
         stdout.flush().map_err(|_| Failure::Write)
     };
-    let result = stacker::grow(RENDER_STACK, || std::panic::catch_unwind(render))
-        .unwrap_or_else(|_| {
+    let result =
+        stacker::grow(RENDER_STACK, || std::panic::catch_unwind(render)).unwrap_or_else(|_| {
             Err(Failure::Render(
                 "rendering template failed: internal error".into(),
             ))

@@ -604,13 +604,13 @@ impl HeadReader {
         }
         let (tx, rx) = std::sync::mpsc::channel::<(String, String)>();
         let worker = crate::render::spawn_helper("heads", move || {
-                rx.into_iter()
-                    .map(|(path, text)| {
-                        let file = rendered_file(&path, text);
-                        (path, file)
-                    })
-                    .collect()
-            })?;
+            rx.into_iter()
+                .map(|(path, text)| {
+                    let file = rendered_file(&path, text);
+                    (path, file)
+                })
+                .collect()
+        })?;
         Ok(HeadReader {
             mode: ReaderMode::Helper { tx, worker },
         })
