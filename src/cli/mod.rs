@@ -44,6 +44,18 @@ pub fn main() -> ExitCode {
     dispatch(Cli::parse())
 }
 
+impl Command {
+    /// How many glibc malloc arenas the process gets (set before any thread
+    /// starts; see the binary's `main`): two for `template`, which renders
+    /// on the main thread beside a helper thread, else one.
+    pub fn malloc_arenas(&self) -> i32 {
+        match self {
+            Command::Template(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
 /// Runs a parsed command line.
 pub fn dispatch(cli: Cli) -> ExitCode {
     match cli.command {

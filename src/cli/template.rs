@@ -9,11 +9,10 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::chart::{self, strvals, yamlio};
+use crate::render::RENDER_STACK;
 use crate::render::context::KubeVersion;
 use crate::render::driver::{self, RenderOptions, Teardown};
 use crate::render::value::{Map, Value};
-
-use crate::render::RENDER_STACK;
 
 /// Arguments of `rudder template [NAME] CHART`.
 #[derive(Args, Debug, Clone, Default)]
@@ -71,9 +70,9 @@ pub struct TemplateArgs {
 pub fn run(args: TemplateArgs) -> ExitCode {
     // Deeply recursive charts (include chains) need a big stack: the render
     // runs on this thread, switched to a stack of `RENDER_STACK` (a thread
-    // of its own would allocate from a second malloc arena, and the
-    // template parser's helper thread would then share one). It prints the
-    // output itself, piece by piece, and leaves its memory to the exit.
+    // of its own would allocate from glibc's second arena, which belongs to
+    // the head reader). It prints the output itself, piece by piece, and
+    // leaves its memory to the exit.
     let render = || {
         let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
         render_to(&args, Teardown::LeaveToExit, &mut stdout)?;

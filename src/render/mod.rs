@@ -48,7 +48,8 @@ where
 /// busy the other CPUs stay idle and only pull the new thread at their next
 /// balancing tick, so the helper measured 1.5–3 ms late, longer than the
 /// work it was to take over. The helper is therefore moved to the other
-/// CPUs the caller may use (when there are any) before it first runs.
+/// CPUs the caller may use (when there are any) before it first runs, and
+/// stays there for its life, which is one render.
 pub fn spawn_helper<T, F>(name: &str, job: F) -> std::io::Result<std::thread::JoinHandle<T>>
 where
     T: Send + 'static,
