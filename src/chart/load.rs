@@ -280,14 +280,18 @@ pub fn clean_path(p: &str) -> String {
     }
 }
 
-/// `data` without a leading UTF-8 byte-order mark.
+/// The UTF-8 byte-order mark, dropped from the start of every file.
+const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
+
+/// `data` without a leading byte-order mark.
 fn without_bom(data: &[u8]) -> &[u8] {
-    data.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(data)
+    data.strip_prefix(&BOM).unwrap_or(data)
 }
 
+/// [`without_bom`] in place.
 fn strip_bom(mut data: Vec<u8>) -> Vec<u8> {
-    if data.starts_with(&[0xEF, 0xBB, 0xBF]) {
-        data.drain(..3);
+    if data.starts_with(&BOM) {
+        data.drain(..BOM.len());
     }
     data
 }
@@ -318,7 +322,7 @@ pub fn load_dir(dir: &Path) -> Result<Chart, LoadError> {
         rules,
         files: Vec::new(),
         total: 0,
-        buf: Vec::new(),
+        buf: Vec::with_capacity(16 * 1024),
     };
     walker.walk(&top, "")?;
     load_files(walker.files)
@@ -430,9 +434,6 @@ fn read_capped(path: &Path, cap: u64, buf: &mut Vec<u8>) -> std::io::Result<bool
     use std::io::Read;
     let file = std::fs::File::open(path)?;
     buf.clear();
-    if buf.capacity() == 0 {
-        buf.reserve(16 * 1024);
-    }
     // `Take` has no size hint to ask for, so this is read(2) until 0.
     let read = file.take(cap + 1).read_to_end(buf)?;
     Ok(read as u64 <= cap)

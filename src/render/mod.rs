@@ -35,8 +35,17 @@ where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
+    spawn_named("render", job)
+}
+
+/// A thread named `name` with [`RENDER_STACK`] of stack, running `job`.
+fn spawn_named<T, F>(name: &str, job: F) -> std::io::Result<std::thread::JoinHandle<T>>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
     std::thread::Builder::new()
-        .name("render".into())
+        .name(name.into())
         .stack_size(RENDER_STACK)
         .spawn(job)
 }
@@ -55,10 +64,7 @@ where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
-    let handle = std::thread::Builder::new()
-        .name(name.into())
-        .stack_size(RENDER_STACK)
-        .spawn(job)?;
+    let handle = spawn_named(name, job)?;
     place_beside_caller(&handle);
     Ok(handle)
 }
