@@ -88,7 +88,9 @@ fn heap_on_huge_pages(reserve: usize) {
         let end_before = libc::sbrk(0) as usize;
         // `keepcost` is the size of the top chunk, which ends at the break.
         let top_start = end_before.saturating_sub(libc::mallinfo2().keepcost);
-        let boundary = (top_start + 4096).next_multiple_of(HUGE_PAGE);
+        // The first 2 MiB boundary past the break: the carving allocation
+        // must outgrow the top chunk to make malloc take the reserve.
+        let boundary = (end_before + 4096).next_multiple_of(HUGE_PAGE);
         // The chunk spans top_start..boundary - 64 (8 bytes of header).
         let carve = boundary - 64 - top_start - 8;
         let carved = libc::malloc(carve);

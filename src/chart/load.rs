@@ -52,14 +52,39 @@ pub enum LoadError {
 struct RawFile {
     name: String,
     data: Vec<u8>,
+    /// Where the file is, when its reading is deferred (`data` is empty).
+    deferred: Option<PathBuf>,
+}
+
+impl RawFile {
+    fn read(name: String, data: Vec<u8>) -> RawFile {
+        RawFile {
+            name,
+            data,
+            deferred: None,
+        }
+    }
 }
 
 /// Loads a chart from a directory or a `.tgz` file.
 pub fn load(path: &Path) -> Result<Chart, LoadError> {
+    load_with(path, false)
+}
+
+/// [`load`] for a chart about to be rendered once (`rudder template`): of a
+/// directory, the files no loader step reads (everything but Chart.yaml,
+/// values, schema, requirements and lock files, templates and subchart
+/// archives, at every subchart level) are listed and size-checked but left
+/// on disk until a template reads them (see [`super::Contents`]).
+pub fn load_for_render(path: &Path) -> Result<Chart, LoadError> {
+    load_with(path, true)
+}
+
+fn load_with(path: &Path, defer: bool) -> Result<Chart, LoadError> {
     let meta =
         std::fs::metadata(path).map_err(|_| LoadError::NotFound(path.display().to_string()))?;
     if meta.is_dir() {
-        load_dir(path)
+        load_dir_with(path, defer)
     } else {
         load_archive_file(path)
     }
@@ -184,10 +209,7 @@ fn archive_files(data: &[u8]) -> Result<Vec<RawFile>, LoadError> {
         if read < size || remaining == 0 {
             return Err(too_large_total());
         }
-        files.push(RawFile {
-            name,
-            data: strip_bom(buf),
-        });
+        files.push(RawFile::read(name, strip_bom(buf)));
     }
     if files.is_empty() {
         return Err(LoadError::Archive("no files in chart archive".into()));
@@ -298,6 +320,10 @@ fn strip_bom(mut data: Vec<u8>) -> Vec<u8> {
 
 /// Loads a chart from a directory, honouring `.helmignore`.
 pub fn load_dir(dir: &Path) -> Result<Chart, LoadError> {
+    load_dir_with(dir, false)
+}
+
+fn load_dir_with(dir: &Path, defer: bool) -> Result<Chart, LoadError> {
     let top =
         std::fs::canonicalize(dir).map_err(|_| LoadError::NotFound(dir.display().to_string()))?;
     let mut rules = match std::fs::read_to_string(top.join(".helmignore")) {
@@ -313,13 +339,11 @@ pub fn load_dir(dir: &Path) -> Result<Chart, LoadError> {
             p = chart_yaml.display()
         ))
     })?;
-    check_api_version(&[RawFile {
-        name: "Chart.yaml".into(),
-        data,
-    }])?;
+    check_api_version(&[RawFile::read("Chart.yaml".into(), data)])?;
     let mut walker = DirWalker {
         top: top.clone(),
         rules,
+        defer,
         files: Vec::new(),
         total: 0,
         buf: Vec::with_capacity(16 * 1024),
@@ -331,6 +355,8 @@ pub fn load_dir(dir: &Path) -> Result<Chart, LoadError> {
 struct DirWalker {
     top: PathBuf,
     rules: Rules,
+    /// Leave the files the loader does not read on disk ([`load_for_render`]).
+    defer: bool,
     files: Vec<RawFile>,
     total: u64,
     /// Read buffer shared by every file (see [`read_capped`]).
@@ -348,26 +374,26 @@ impl DirWalker {
             let path = path.to_string();
             move |source| LoadError::Io { path, source }
         };
-        let mut entries: Vec<(String, std::fs::FileType)> = Vec::new();
+        let mut entries: Vec<(String, std::fs::FileType, std::fs::DirEntry)> = Vec::new();
         for entry in std::fs::read_dir(path).map_err(io_err(rel))? {
             let Ok(entry) = entry else { continue };
             let name = entry.file_name().to_string_lossy().into_owned();
             let kind = entry.file_type().map_err(io_err(&name))?;
-            entries.push((name, kind));
+            entries.push((name, kind, entry));
         }
         entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        for (name, kind) in entries {
+        for (name, kind, entry) in entries {
             let child = path.join(&name);
             let child_rel = if rel.is_empty() {
                 name.clone()
             } else {
                 format!("{rel}/{name}")
             };
-            let (is_dir, is_file) = if kind.is_symlink() {
+            let (is_dir, is_file, target) = if kind.is_symlink() {
                 let meta = self.resolve_symlink(&child, &child_rel)?;
-                (meta.is_dir(), meta.is_file())
+                (meta.is_dir(), meta.is_file(), Some(meta))
             } else {
-                (kind.is_dir(), kind.is_file())
+                (kind.is_dir(), kind.is_file(), None)
             };
             if self.rules.ignore(&child_rel, is_dir) {
                 continue;
@@ -382,21 +408,39 @@ impl DirWalker {
                     child.display()
                 )));
             }
+            if self.defer && !read_by_loader(&child_rel) {
+                let meta = match target {
+                    Some(meta) => meta,
+                    None => entry.metadata().map_err(io_err(&child_rel))?,
+                };
+                if meta.len() > MAX_FILE {
+                    return Err(file_too_large(&name));
+                }
+                self.count(meta.len())?;
+                self.files.push(RawFile {
+                    name: child_rel,
+                    data: Vec::new(),
+                    deferred: Some(child),
+                });
+                continue;
+            }
             let within =
                 read_capped(&child, MAX_FILE, &mut self.buf).map_err(io_err(&child_rel))?;
             if !within {
-                return Err(LoadError::TooLarge(format!(
-                    "chart file {name:?} is larger than the maximum file size {MAX_FILE}"
-                )));
+                return Err(file_too_large(&name));
             }
-            self.total += self.buf.len() as u64;
-            if self.total > MAX_UNPACKED {
-                return Err(too_large_total());
-            }
-            self.files.push(RawFile {
-                name: child_rel,
-                data: without_bom(&self.buf).to_vec(),
-            });
+            self.count(self.buf.len() as u64)?;
+            self.files
+                .push(RawFile::read(child_rel, without_bom(&self.buf).to_vec()));
+        }
+        Ok(())
+    }
+
+    /// Adds a file's size to the chart's total, which has a limit.
+    fn count(&mut self, size: u64) -> Result<(), LoadError> {
+        self.total += size;
+        if self.total > MAX_UNPACKED {
+            return Err(too_large_total());
         }
         Ok(())
     }
@@ -424,6 +468,51 @@ impl DirWalker {
     }
 }
 
+fn file_too_large(name: &str) -> LoadError {
+    LoadError::TooLarge(format!(
+        "chart file {name:?} is larger than the maximum file size {MAX_FILE}"
+    ))
+}
+
+/// The files of a chart's own (relative to its root) that the loader reads:
+/// it parses them or classifies by their bytes.
+const LOADER_FILES: [&str; 6] = [
+    "Chart.yaml",
+    "Chart.lock",
+    "values.yaml",
+    "values.schema.json",
+    "requirements.yaml",
+    "requirements.lock",
+];
+
+/// Whether loading needs the bytes of the chart file `rel`: the chart's or
+/// a subchart directory's [`LOADER_FILES`] and templates, and whatever lies
+/// directly in a `charts/` directory (subchart archives) except signatures.
+fn read_by_loader(rel: &str) -> bool {
+    let mut own = rel;
+    while let Some(sub) = own.strip_prefix("charts/") {
+        match sub.split_once('/') {
+            Some((_, inner)) => own = inner,
+            None => return !sub.ends_with(".prov"),
+        }
+    }
+    LOADER_FILES.contains(&own) || own.starts_with("templates/")
+}
+
+/// The bytes of a deferred file (`name` in errors), checked and stripped
+/// as the directory loader does.
+pub(super) fn read_deferred(name: &str, path: &Path) -> Result<Rc<[u8]>, LoadError> {
+    let mut buf = Vec::new();
+    let within = read_capped(path, MAX_FILE, &mut buf).map_err(|source| LoadError::Io {
+        path: name.to_string(),
+        source,
+    })?;
+    if !within {
+        return Err(file_too_large(name.rsplit('/').next().unwrap_or(name)));
+    }
+    Ok(Rc::from(strip_bom(buf)))
+}
+
 /// Reads the file at `path` into `buf` (replacing its contents); `false`
 /// when it is longer than `cap` bytes. Reads until end of file with no
 /// `stat` first (std's `fs::read` asks for the size, one more system call
@@ -449,7 +538,10 @@ fn io_text(e: &std::io::Error) -> String {
 }
 
 fn to_file(f: RawFile) -> File {
-    File::new(f.name, f.data)
+    match f.deferred {
+        Some(path) => File::deferred(f.name, path),
+        None => File::new(f.name, f.data),
+    }
 }
 
 /// The file as text: borrowed when it is UTF-8 (values.yaml files run to
@@ -531,6 +623,7 @@ fn load_files(files: Vec<RawFile>) -> Result<Chart, LoadError> {
                 subcharts.entry(cname).or_default().push(RawFile {
                     name: rest.to_string(),
                     data: f.data,
+                    deferred: f.deferred,
                 });
             }
             _ => chart.files.push(to_file(f)),
@@ -563,6 +656,7 @@ fn load_files(files: Vec<RawFile>) -> Result<Chart, LoadError> {
                     Some(RawFile {
                         name: rest.to_string(),
                         data: f.data,
+                        deferred: f.deferred,
                     })
                 })
                 .collect();
@@ -598,6 +692,36 @@ mod tests {
         assert_eq!(clean_path("a/../../b"), "../b");
         assert_eq!(clean_path("./a//b/"), "a/b");
         assert_eq!(clean_path(""), ".");
+    }
+
+    #[test]
+    fn the_loader_reads_only_what_it_parses_at_every_subchart_level() {
+        for read in [
+            "Chart.yaml",
+            "values.yaml",
+            "values.schema.json",
+            "requirements.lock",
+            "templates/a.yaml",
+            "templates/sub/_h.tpl",
+            "charts/common-1.0.0.tgz",
+            "charts/sub/Chart.yaml",
+            "charts/sub/templates/x.yaml",
+            "charts/sub/charts/deep/values.yaml",
+            "charts/sub/charts/deep-2.0.0.tgz",
+        ] {
+            assert!(read_by_loader(read), "{read}");
+        }
+        for deferred in [
+            "README.md",
+            "files/values.yaml",
+            "crds/crd.yaml",
+            "ci/values.yaml",
+            "charts/common-1.0.0.tgz.prov",
+            "charts/sub/files/a.txt",
+            "charts/sub/charts/deep/README.md",
+        ] {
+            assert!(!read_by_loader(deferred), "{deferred}");
+        }
     }
 
     #[test]

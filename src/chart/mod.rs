@@ -17,6 +17,8 @@ pub mod strvals;
 pub mod values;
 pub mod yamlio;
 
+use std::cell::OnceCell;
+use std::path::PathBuf;
 use std::rc::Rc;
 
 use crate::render::value::Value;
@@ -28,9 +30,9 @@ pub use metadata::{Dependency, Maintainer, Metadata};
 #[derive(Clone, Debug)]
 pub struct File {
     pub name: String,
-    pub data: Rc<[u8]>,
-    /// The same allocation as `data`, viewed as text, when it is UTF-8:
-    /// templates reach the engine without a copy.
+    contents: Contents,
+    /// The same allocation as the bytes, viewed as text, when they are
+    /// UTF-8 and in memory: templates reach the engine without a copy.
     text: Option<Rc<str>>,
 }
 
@@ -41,24 +43,101 @@ impl File {
                 let text: Rc<str> = Rc::from(s);
                 File {
                     name,
-                    data: Rc::from(text.clone()),
+                    contents: Contents::Loaded(Rc::from(text.clone())),
                     text: Some(text),
                 }
             }
             Err(e) => File {
                 name,
-                data: Rc::from(e.into_bytes()),
+                contents: Contents::Loaded(Rc::from(e.into_bytes())),
                 text: None,
             },
         }
     }
 
-    /// The contents as text (shared when UTF-8, else a lossy copy as Go's
-    /// `string(bytes)` prints it).
+    /// A file left on disk at `path` until its bytes are first asked for
+    /// (see [`load::load_for_render`]).
+    pub fn deferred(name: String, path: PathBuf) -> File {
+        let contents = Contents::Deferred(Rc::new(Deferred {
+            name: name.clone(),
+            path,
+            read: OnceCell::new(),
+        }));
+        File {
+            name,
+            contents,
+            text: None,
+        }
+    }
+
+    /// The file's bytes, read now if they were deferred.
+    pub fn bytes(&self) -> Result<Rc<[u8]>, LoadError> {
+        self.contents.bytes()
+    }
+
+    /// A handle on the bytes that can be kept apart from the file.
+    pub fn contents(&self) -> Contents {
+        self.contents.clone()
+    }
+
+    /// The contents of an in-memory file as text (shared when UTF-8, else a
+    /// lossy copy as Go's `string(bytes)` prints it). Templates are always
+    /// in memory; a deferred file is read here, and reads as empty if that
+    /// fails (the failure stays recorded, see [`Contents::failure`]).
     pub fn text(&self) -> Rc<str> {
         match &self.text {
             Some(t) => t.clone(),
-            None => Rc::from(String::from_utf8_lossy(&self.data)),
+            None => Rc::from(String::from_utf8_lossy(&self.contents.bytes_or_empty())),
+        }
+    }
+}
+
+/// A chart file's bytes: in memory, or still on disk until first read.
+///
+/// `rudder template` renders a chart directory once, and a chart carries
+/// many files no template reads (changelogs, tests, CI values: 182 of
+/// ingress-nginx's 230 files). Those are listed and sized when the chart is
+/// loaded, so Helm's load errors for them (irregular file, too large) stay
+/// load errors, but read only if a template asks for them.
+#[derive(Clone, Debug)]
+pub enum Contents {
+    Loaded(Rc<[u8]>),
+    Deferred(Rc<Deferred>),
+}
+
+/// A file on disk and, once read, its bytes or why they could not be read.
+#[derive(Debug)]
+pub struct Deferred {
+    name: String,
+    path: PathBuf,
+    read: OnceCell<Result<Rc<[u8]>, String>>,
+}
+
+impl Contents {
+    /// The bytes; a deferred file is read on the first call only.
+    pub fn bytes(&self) -> Result<Rc<[u8]>, LoadError> {
+        match self {
+            Contents::Loaded(b) => Ok(b.clone()),
+            Contents::Deferred(d) => d
+                .read
+                .get_or_init(|| load::read_deferred(&d.name, &d.path).map_err(|e| e.to_string()))
+                .clone()
+                .map_err(LoadError::Invalid),
+        }
+    }
+
+    /// The bytes, or none when a deferred read fails, for the Go paths that
+    /// cannot fail (`.Files.AsConfig`, printing `.Files`); the renderer
+    /// reports the failure afterwards (see [`Contents::failure`]).
+    pub fn bytes_or_empty(&self) -> Rc<[u8]> {
+        self.bytes().unwrap_or_else(|_| Rc::from(Vec::new()))
+    }
+
+    /// Why a deferred read failed, once one was attempted.
+    pub fn failure(&self) -> Option<String> {
+        match self {
+            Contents::Loaded(_) => None,
+            Contents::Deferred(d) => d.read.get().and_then(|r| r.as_ref().err().cloned()),
         }
     }
 }
@@ -106,6 +185,19 @@ impl Chart {
         }
         out
     }
+
+    /// The files of this chart and its subcharts whose bytes are still on
+    /// disk (see [`Contents`]).
+    pub fn deferred_files(&self) -> Vec<Contents> {
+        let mut out: Vec<Contents> = (self.files.iter())
+            .map(File::contents)
+            .filter(|c| matches!(c, Contents::Deferred(_)))
+            .collect();
+        for dep in &self.dependencies {
+            out.extend(dep.deferred_files());
+        }
+        out
+    }
 }
 
 fn has_manifest_extension(name: &str) -> bool {
@@ -130,10 +222,10 @@ mod file_tests {
         let f = File::new("templates/a.yaml".into(), b"a: \xc3\xa9\n".to_vec());
         let text = f.text();
         assert_eq!(&*text, "a: é\n");
-        assert_eq!(text.as_ptr(), f.data.as_ptr());
+        assert_eq!(text.as_ptr(), f.bytes().unwrap().as_ptr());
 
         let bad = File::new("files/b.bin".into(), vec![b'x', 0xff, b'y']);
-        assert_eq!(&*bad.data, &[b'x', 0xff, b'y']);
+        assert_eq!(&*bad.bytes().unwrap(), &[b'x', 0xff, b'y']);
         assert_eq!(&*bad.text(), "x\u{fffd}y");
     }
 }

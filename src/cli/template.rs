@@ -201,7 +201,7 @@ fn load_chart(args: &TemplateArgs, chart_ref: &str) -> Result<chart::Chart, Stri
             "non-absolute URLs should be in form of repo_name/path_to_chart, got: {chart_ref}"
         ));
     }
-    chart::load(path).map_err(|e| e.to_string())
+    chart::load::load_for_render(path).map_err(|e| e.to_string())
 }
 
 /// Helm's `values.Options.MergeValues`: `-f` files merged in order, then

@@ -358,6 +358,9 @@ pub enum RecordError {
     /// The JSON did not parse back.
     #[error("re-reading JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// A chart file left on disk could not be read.
+    #[error("{0}")]
+    File(#[from] crate::chart::LoadError),
 }
 
 /// A render value as serde JSON.
@@ -369,22 +372,24 @@ pub fn value_to_json(v: &crate::render::value::Value) -> Result<Json, RecordErro
 /// and files, as `helm install` stores them.
 pub fn chart_record(chart: &Chart) -> Result<ChartRecord, RecordError> {
     let b64 = |d: &[u8]| base64::engine::general_purpose::STANDARD.encode(d);
-    let file = |f: &crate::chart::File| ChartFile {
-        name: f.name.clone(),
-        data: b64(&f.data),
-        extra: JsonMap::new(),
+    let file = |f: &crate::chart::File| -> Result<ChartFile, RecordError> {
+        Ok(ChartFile {
+            name: f.name.clone(),
+            data: b64(&f.bytes()?),
+            extra: JsonMap::new(),
+        })
     };
     Ok(ChartRecord {
         metadata: metadata_json(&chart.metadata),
         lock: Json::Null,
-        templates: chart.templates.iter().map(file).collect(),
+        templates: chart.templates.iter().map(file).collect::<Result<_, _>>()?,
         values: value_to_json(&chart.values)?,
         schema: chart
             .schema
             .as_ref()
             .map(|s| Json::String(b64(s)))
             .unwrap_or(Json::Null),
-        files: chart.files.iter().map(file).collect(),
+        files: chart.files.iter().map(file).collect::<Result<_, _>>()?,
         extra: JsonMap::new(),
     })
 }

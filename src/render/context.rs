@@ -7,6 +7,7 @@ use std::any::Any;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use crate::chart::Contents;
 use crate::chart::ignore::files_glob;
 use crate::render::value::{List, ListKind, Map, Object, Value};
 
@@ -83,24 +84,33 @@ const HELM_GIT_COMMIT: &str = "05fa37973dc9e42b76e1d2883494c87174b6074f";
 const HELM_GO_VERSION: &str = "go1.25.9";
 const HELM_KUBE_CLIENT_VERSION: &str = "v1.35";
 
-/// `.Files`: the chart's non-template files, by path.
+/// `.Files`: the chart's non-template files, by path. A file still on disk
+/// (see [`Contents`]) is read when a method first needs its bytes; where Go
+/// cannot fail (`AsConfig`, printing), a failed read gives no bytes and the
+/// renderer reports it after the run.
 #[derive(Clone, Debug, Default)]
 pub struct Files {
-    pub files: Rc<BTreeMap<String, Rc<[u8]>>>,
+    pub files: Rc<BTreeMap<String, Contents>>,
 }
 
 impl Files {
-    pub fn new(files: BTreeMap<String, Rc<[u8]>>) -> Files {
+    pub fn new(files: BTreeMap<String, Contents>) -> Files {
         Files {
             files: Rc::new(files),
         }
     }
 
-    fn get_bytes(&self, name: &str) -> Rc<[u8]> {
-        self.files
-            .get(name)
-            .cloned()
-            .unwrap_or_else(|| Rc::from(Vec::new()))
+    /// The bytes of `name` (none for a file the chart lacks).
+    fn get_bytes(&self, name: &str) -> Result<Rc<[u8]>, String> {
+        match self.files.get(name) {
+            Some(c) => c.bytes().map_err(|e| e.to_string()),
+            None => Ok(Rc::from(Vec::new())),
+        }
+    }
+
+    /// Every file with its bytes, in path order.
+    fn loaded(&self) -> impl Iterator<Item = (&String, Rc<[u8]>)> {
+        self.files.iter().map(|(k, c)| (k, c.bytes_or_empty()))
     }
 
     fn glob(&self, pattern: &str) -> Files {
@@ -113,23 +123,25 @@ impl Files {
         Files::new(picked)
     }
 
-    fn lines(&self, path: &str) -> Value {
-        let Some(data) = self.files.get(path) else {
-            return Value::string_list(Vec::new());
+    fn lines(&self, path: &str) -> Result<Value, String> {
+        let Some(contents) = self.files.get(path) else {
+            return Ok(Value::string_list(Vec::new()));
         };
-        let s = String::from_utf8_lossy(data);
+        let data = contents.bytes().map_err(|e| e.to_string())?;
+        let s = String::from_utf8_lossy(&data);
         let s = s.strip_suffix('\n').unwrap_or(&s);
-        Value::string_list(s.split('\n').map(str::to_string).collect())
+        Ok(Value::string_list(
+            s.split('\n').map(str::to_string).collect(),
+        ))
     }
 
     fn as_yaml(&self, encode: impl Fn(&[u8]) -> String) -> Value {
         let m: Map = self
-            .files
-            .iter()
+            .loaded()
             .map(|(k, v)| {
                 (
                     k.rsplit('/').next().unwrap_or(k).to_string(),
-                    Value::str(encode(v)),
+                    Value::str(encode(&v)),
                 )
             })
             .collect();
@@ -208,10 +220,12 @@ impl Object for Files {
 
     fn call(&self, name: &str, args: &[Value]) -> Result<Value, String> {
         match name {
-            "Get" => Ok(Value::str(go_string(&self.get_bytes(arg_str(args, name)?)))),
-            "GetBytes" => Ok(Value::Bytes(self.get_bytes(arg_str(args, name)?))),
+            "Get" => Ok(Value::str(go_string(
+                &self.get_bytes(arg_str(args, name)?)?,
+            ))),
+            "GetBytes" => Ok(Value::Bytes(self.get_bytes(arg_str(args, name)?)?)),
             "Glob" => Ok(Value::Object(Rc::new(self.glob(arg_str(args, name)?)))),
-            "Lines" => Ok(self.lines(arg_str(args, name)?)),
+            "Lines" => self.lines(arg_str(args, name)?),
             "AsConfig" | "AsSecrets" => self.field(name).ok_or_else(|| name.to_string()),
             _ => Err(format!("can't evaluate field {name} in type engine.files")),
         }
@@ -219,8 +233,7 @@ impl Object for Files {
 
     fn format(&self) -> String {
         let parts: Vec<String> = self
-            .files
-            .iter()
+            .loaded()
             .map(|(k, v)| {
                 let bytes: Vec<String> = v.iter().map(|b| b.to_string()).collect();
                 format!("{k}:[{}]", bytes.join(" "))
@@ -254,9 +267,8 @@ impl Object for Files {
 impl Files {
     /// The entries `range`/`index`/`len` see (a Go map of `[]byte`).
     pub fn entries(&self) -> Vec<(String, Value)> {
-        self.files
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::Bytes(v.clone())))
+        self.loaded()
+            .map(|(k, v)| (k.clone(), Value::Bytes(v)))
             .collect()
     }
 }
@@ -556,12 +568,18 @@ mod tests {
     #[test]
     fn files_methods() {
         let mut m = BTreeMap::new();
-        m.insert("a/x.txt".to_string(), Rc::from(b"1\n2\n".to_vec()));
-        m.insert("b.txt".to_string(), Rc::from(b"b".to_vec()));
+        m.insert(
+            "a/x.txt".to_string(),
+            Contents::Loaded(Rc::from(b"1\n2\n".to_vec())),
+        );
+        m.insert(
+            "b.txt".to_string(),
+            Contents::Loaded(Rc::from(b"b".to_vec())),
+        );
         let f = Files::new(m);
         let g = f.glob("a/*");
         assert_eq!(g.files.len(), 1);
-        assert_eq!(f.lines("a/x.txt").as_list().unwrap().len(), 2);
+        assert_eq!(f.lines("a/x.txt").unwrap().as_list().unwrap().len(), 2);
         assert_eq!(
             f.call("Get", &[Value::str("b.txt")]).unwrap().as_str(),
             Some("b")

@@ -168,8 +168,10 @@ pub fn render_with(
     let crds = chart
         .crd_objects(&name)
         .into_iter()
-        .map(|(name, f)| (name, String::from_utf8_lossy(&f.data).into_owned()))
-        .collect();
+        .map(|(name, f)| Ok((name, String::from_utf8_lossy(&f.bytes()?).into_owned())))
+        .collect::<Result<_, crate::chart::LoadError>>()
+        .map_err(|e| RenderError::Chart(e.to_string()))?;
+    let deferred = chart.deferred_files();
     drop(chart);
     // Documents are split and their heads read as each file is rendered
     // (on a second thread for large charts).
@@ -177,6 +179,11 @@ pub fn render_with(
     let mut reader = manifest::HeadReader::start(template_bytes)
         .map_err(|e| RenderError::Template(format!("cannot start a thread: {e}")))?;
     crate::render::run::render_jobs(jobs, teardown, &mut |name, text| reader.send(name, text))?;
+    // A chart file read during the run where Go cannot fail (`AsConfig`):
+    // Helm reads every file when it loads the chart, and fails there.
+    if let Some(why) = deferred.iter().find_map(crate::chart::Contents::failure) {
+        return Err(RenderError::Chart(why));
+    }
     let (notes, read) = split_notes(reader.finish()?, &name, opts.subchart_notes);
     let (hooks, manifests) = manifest::sort_read(read)?;
     Ok(Rendered {
@@ -315,10 +322,10 @@ fn collect_templates(
             .and_then(|v| values::table_at(v, chart.name()))
             .unwrap_or_else(Value::empty_map)
     };
-    let files: BTreeMap<String, Rc<[u8]>> = chart
+    let files: BTreeMap<String, crate::chart::Contents> = chart
         .files
         .iter()
-        .map(|f| (f.name.clone(), f.data.clone()))
+        .map(|f| (f.name.clone(), f.contents()))
         .collect();
     let subcharts = Value::empty_map();
     let mut next = Map::new();

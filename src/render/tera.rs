@@ -120,7 +120,7 @@ fn object_json(any: &dyn std::any::Any) -> Option<Json> {
         let m = f.files.iter().map(|(k, d)| {
             (
                 k.clone(),
-                Json::String(String::from_utf8_lossy(d).into_owned()),
+                Json::String(String::from_utf8_lossy(&d.bytes_or_empty()).into_owned()),
             )
         });
         return Some(Json::Object(m.collect()));
