@@ -4,6 +4,7 @@
 //! of nodes (used in `executing "x" at <.Values.a>` contexts) and the same
 //! parse error texts (`template: NAME:LINE: unexpected EOF`).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -515,9 +516,10 @@ impl Scratch {
     }
 }
 
-/// The items of `stack` from `mark` on, as a vector of exactly that size.
+/// The items of `stack` from `mark` on, as a vector of exactly that size
+/// (one copy of the tail; the stack keeps its capacity).
 fn take<T>(stack: &mut Vec<T>, mark: usize) -> Vec<T> {
-    stack.drain(mark..).collect()
+    stack.split_off(mark)
 }
 
 impl<'a> Parser<'a> {
@@ -687,7 +689,7 @@ impl<'a> Parser<'a> {
             return self.unexpected(&name, context);
         }
         match unquote(name.val) {
-            Ok(s) => self.ctx.name = Rc::from(s.as_str()),
+            Ok(s) => self.ctx.name = Rc::from(&*s),
             Err(e) => return self.errorf(e),
         }
         self.expect(ItemType::RightDelim, context)?;
@@ -984,7 +986,7 @@ impl<'a> Parser<'a> {
     fn parse_template_name(&mut self, token: &Item, context: &str) -> PResult<Rc<str>> {
         match token.typ {
             ItemType::String | ItemType::RawString => match unquote(token.val) {
-                Ok(s) => Ok(Rc::from(s.as_str())),
+                Ok(s) => Ok(Rc::from(&*s)),
                 Err(e) => self.errorf(e),
             },
             _ => self.unexpected(token, context),
@@ -1101,7 +1103,7 @@ impl<'a> Parser<'a> {
                 Ok(s) => Arg::String {
                     pos,
                     quoted: self.span_of(&token, 0),
-                    text: Rc::from(s),
+                    text: Rc::from(&*s),
                 },
                 Err(e) => return self.errorf(e),
             },
@@ -1138,7 +1140,7 @@ impl<'a> Parser<'a> {
 // parser uses them.
 
 /// `strconv.Unquote` for double-quoted and raw strings.
-pub fn unquote(s: &str) -> Result<String, &'static str> {
+pub fn unquote(s: &str) -> Result<Cow<'_, str>, &'static str> {
     const SYNTAX: &str = "invalid syntax";
     let b = s.as_bytes();
     if b.len() < 2 {
@@ -1154,12 +1156,15 @@ pub fn unquote(s: &str) -> Result<String, &'static str> {
             if inner.contains('`') {
                 return Err(SYNTAX);
             }
-            Ok(inner.replace('\r', ""))
+            if !inner.contains('\r') {
+                return Ok(Cow::Borrowed(inner));
+            }
+            Ok(Cow::Owned(inner.replace('\r', "")))
         }
         b'"' | b'\'' => {
             // Most literals have nothing to unescape.
             if q == b'"' && !inner.contains(['\\', '"', '\n']) {
-                return Ok(inner.to_string());
+                return Ok(Cow::Borrowed(inner));
             }
             let mut out: Vec<u8> = Vec::with_capacity(inner.len());
             let mut rest = inner;
@@ -1171,10 +1176,10 @@ pub fn unquote(s: &str) -> Result<String, &'static str> {
             if q == b'\'' && count != 1 {
                 return Err(SYNTAX);
             }
-            Ok(match String::from_utf8(out) {
+            Ok(Cow::Owned(match String::from_utf8(out) {
                 Ok(s) => s,
                 Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-            })
+            }))
         }
         _ => Err(SYNTAX),
     }
