@@ -70,7 +70,8 @@ const HUGE_HEAP_RESERVE: usize = 32 << 20;
 /// is skipped or ignored and only address space is spent.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn heap_on_huge_pages(reserve: usize) {
-    // Big enough for the carving allocation (under 2 MiB + 4 KiB) to come
+    // Big enough for the carving allocation (at most 2 MiB + 4 KiB plus the
+    // current top chunk, which is ~132 KiB at start-up) to come
     // from the heap rather than from its own mapping.
     const CARVE_MMAP_THRESHOLD: i32 = 4 << 20;
     // glibc's default, restored after the carving allocation.
