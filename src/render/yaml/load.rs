@@ -44,7 +44,7 @@ struct Doc<'t> {
 
 /// Parses the first YAML document of `text` into a JSON-like value.
 pub fn load_first(text: &str) -> Result<Value, LoadError> {
-    if !text.chars().all(super::resolve::reader_allows) {
+    if !super::resolve::reader_allows_all(text) {
         return Err(yaml_err("control characters are not allowed"));
     }
     // libyaml treats NEL as a line break everywhere (and reads it as `\n`).

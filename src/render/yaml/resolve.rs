@@ -43,6 +43,24 @@ pub fn reader_allows(c: char) -> bool {
     matches!(u, 0x09 | 0x0A | 0x0D | 0x20..=0x7E | 0x85 | 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..)
 }
 
+/// Whether every character of `text` passes [`reader_allows`]. Printable
+/// ASCII, tabs and line breaks (nearly every values file) are checked
+/// bytewise first, branch-free within each chunk so the compiler
+/// vectorises it; only the rest from the first chunk that is not is
+/// checked char by char.
+pub fn reader_allows_all(text: &str) -> bool {
+    const CHUNK: usize = 64;
+    let plain_ascii = |c: &[u8]| {
+        c.iter().fold(true, |ok, &b| {
+            ok & (matches!(b, b'\t' | b'\n' | b'\r') | (0x20..0x7f).contains(&b))
+        })
+    };
+    let ascii_chunks = text.as_bytes().chunks(CHUNK).take_while(|c| plain_ascii(c));
+    // Everything before is ASCII, so this is a character boundary.
+    let checked = (ascii_chunks.count() * CHUNK).min(text.len());
+    text[checked..].chars().all(reader_allows)
+}
+
 /// Resolves a plain, untagged scalar.
 pub fn resolve_plain(s: &str) -> Resolved {
     let Some(&first) = s.as_bytes().first() else {
@@ -412,6 +430,38 @@ pub fn is_base60_float(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bytewise_reader_check_agrees_with_the_per_character_one() {
+        let filler = "key: value\t# comment\r\n".repeat(9); // crosses 64-byte chunks
+        for odd in [
+            "",
+            "\u{7}",
+            "\u{7f}",
+            "\u{85}",
+            "\u{9f}",
+            "\u{a0}",
+            "é",
+            "\u{fffe}",
+            "\u{ffff}",
+            "\u{10000}",
+            "\u{0}",
+            "\u{1b}",
+        ] {
+            for text in [
+                format!("{odd}{filler}"),
+                format!("{filler}{odd}"),
+                format!("{}{odd}{}", &filler[..63], &filler[63..]),
+                format!("{filler}é{filler}{odd}"),
+            ] {
+                assert_eq!(
+                    reader_allows_all(&text),
+                    text.chars().all(reader_allows),
+                    "{text:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn yaml11_scalars() {
