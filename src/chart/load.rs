@@ -547,7 +547,12 @@ fn to_file(f: RawFile) -> File {
 /// The file as text: borrowed when it is UTF-8 (values.yaml files run to
 /// tens of kilobytes), else a lossy copy.
 fn text(f: &RawFile) -> std::borrow::Cow<'_, str> {
-    String::from_utf8_lossy(&f.data)
+    // `from_utf8` first: its ASCII fast path is several times quicker than
+    // the lossy decoder's chunking, and files are almost always valid.
+    match std::str::from_utf8(&f.data) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(&f.data),
+    }
 }
 
 /// Helm's `LoadFiles`: classifies files and loads subcharts.
