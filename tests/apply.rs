@@ -5,6 +5,7 @@
 //! readiness, hooks, uninstall, discovery, and the write counter.
 
 mod e2e;
+mod fixture;
 mod repo_server;
 
 use std::collections::BTreeMap;
@@ -20,6 +21,8 @@ use kube::{Api, Client};
 use rudder::apply::{Applier, ApplyError, ReleaseRef, Resource};
 use rudder::render::driver::{self, RenderOptions};
 use rudder::render::value::Value;
+
+use fixture::write;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -46,12 +49,6 @@ fn release(name: &str, ns: &str) -> ReleaseRef {
         name: name.into(),
         namespace: ns.into(),
     }
-}
-
-fn write(root: &Path, rel: &str, text: &str) {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-    std::fs::write(p, text).expect("write");
 }
 
 fn labels_and_annotations(

@@ -6,17 +6,15 @@
 //! file no template reads is never opened. The bytes themselves are checked
 //! against helm in `objects_vs_helm.rs`, which renders through the same path.
 
+mod fixture;
+
 use std::path::Path;
 
 use rudder::chart::load::load_for_render;
 use rudder::render::driver::{RenderOptions, render};
 use rudder::render::value::Value;
 
-fn write(root: &Path, rel: &str, text: &str) {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-    std::fs::write(p, text).expect("write");
-}
+use fixture::write;
 
 /// A chart whose one template is `template`, with two plain files.
 fn chart(root: &Path, template: &str) {

@@ -6,14 +6,12 @@
 //! exclusion, partials, hooks and kind ordering, `--include-crds`,
 //! `--skip-tests`.
 
+mod fixture;
+
 use std::path::Path;
 use std::process::Command;
 
-fn write(root: &Path, rel: &str, text: &str) {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-    std::fs::write(p, text).expect("write");
-}
+use fixture::write;
 
 fn chart(root: &Path) {
     write(
