@@ -14,7 +14,7 @@
 //! decoder.
 
 use crate::render::manifest::Head;
-use crate::render::yaml::resolve::{Resolved, reader_allows, resolve_plain};
+use crate::render::yaml::resolve::{Resolved, all_chars, reader_allows, resolve_plain};
 
 /// Where an open block collection sits in the head structure.
 #[derive(Clone, Copy, PartialEq)]
@@ -137,19 +137,13 @@ pub fn scan_head(doc: &str) -> Option<Head> {
 }
 
 /// Characters the YAML reader allows, less tabs and line breaks other
-/// than `\n` (the scanner measures indentation in spaces); printable ASCII
-/// is checked bytewise first.
+/// than `\n` (the scanner measures indentation in spaces).
 fn in_scanned_charset(doc: &str) -> bool {
-    // Branch-free within each chunk, so the compiler vectorises it.
-    let printable = |c: &[u8]| {
-        c.iter().fold(true, |ok, &b| {
-            ok & ((b == b'\n') | (0x20..0x7f).contains(&b))
-        })
-    };
-    doc.as_bytes().chunks(64).all(printable)
-        || doc
-            .chars()
-            .all(|c| reader_allows(c) && !matches!(c, '\t' | '\r' | '\u{85}'))
+    all_chars(
+        doc,
+        |b| (b == b'\n') | (0x20..0x7f).contains(&b),
+        |c| reader_allows(c) && !matches!(c, '\t' | '\r' | '\u{85}'),
+    )
 }
 
 struct Scanner {

@@ -316,9 +316,13 @@ fn head_path(stack: &[Frame]) -> Option<Vec<String>> {
 
 /// The fast path of [`parse_head`]; `None` means "use the full decoder".
 fn fast_head(doc: &str) -> Option<Head> {
-    use crate::render::yaml::resolve::{Resolved, reader_allows_all, resolve_plain};
+    use crate::render::yaml::resolve::{
+        Resolved, all_chars, reader_allows, reader_allows_ascii, resolve_plain,
+    };
     use saphyr_parser::{Event, Parser, ScalarStyle};
-    if !reader_allows_all(doc) || doc.contains('\u{85}') {
+    if !all_chars(doc, reader_allows_ascii, |c| {
+        reader_allows(c) && c != '\u{85}'
+    }) {
         return None;
     }
     let mut head = Head::default();
