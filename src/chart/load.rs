@@ -424,11 +424,7 @@ impl DirWalker {
                 });
                 continue;
             }
-            let within =
-                read_capped(&child, MAX_FILE, &mut self.buf).map_err(io_err(&child_rel))?;
-            if !within {
-                return Err(file_too_large(&name));
-            }
+            read_chart_file(&child, &child_rel, &mut self.buf)?;
             self.count(self.buf.len() as u64)?;
             self.files
                 .push(RawFile::read(child_rel, without_bom(&self.buf).to_vec()));
@@ -503,29 +499,31 @@ fn read_by_loader(rel: &str) -> bool {
 /// as the directory loader does.
 pub(super) fn read_deferred(name: &str, path: &Path) -> Result<Rc<[u8]>, LoadError> {
     let mut buf = Vec::new();
-    let within = read_capped(path, MAX_FILE, &mut buf).map_err(|source| LoadError::Io {
-        path: name.to_string(),
-        source,
-    })?;
-    if !within {
-        return Err(file_too_large(name.rsplit('/').next().unwrap_or(name)));
-    }
+    read_chart_file(path, name, &mut buf)?;
     Ok(Rc::from(strip_bom(buf)))
 }
 
-/// Reads the file at `path` into `buf` (replacing its contents); `false`
-/// when it is longer than `cap` bytes. Reads until end of file with no
-/// `stat` first (std's `fs::read` asks for the size, one more system call
-/// per file), into one buffer reused for every file: the caller copies out
-/// exactly the bytes read. A fresh buffer per file touched a new page or
-/// more per file, and a page fault costs more here than copying the file.
-fn read_capped(path: &Path, cap: u64, buf: &mut Vec<u8>) -> std::io::Result<bool> {
+/// Reads the chart file `rel` at `path` into `buf` (replacing its
+/// contents), failing as Helm does when it is longer than [`MAX_FILE`].
+/// Reads until end of file with no `stat` first (std's `fs::read` asks for
+/// the size, one more system call per file); the directory walker passes
+/// one buffer for every file and copies out exactly the bytes read. A fresh
+/// buffer per file touched a new page or more per file, and a page fault
+/// costs more here than copying the file.
+fn read_chart_file(path: &Path, rel: &str, buf: &mut Vec<u8>) -> Result<(), LoadError> {
     use std::io::Read;
-    let file = std::fs::File::open(path)?;
+    let io = |source| LoadError::Io {
+        path: rel.to_string(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
     buf.clear();
     // `Take` has no size hint to ask for, so this is read(2) until 0.
-    let read = file.take(cap + 1).read_to_end(buf)?;
-    Ok(read as u64 <= cap)
+    let read = file.take(MAX_FILE + 1).read_to_end(buf).map_err(io)?;
+    if read as u64 > MAX_FILE {
+        return Err(file_too_large(rel.rsplit('/').next().unwrap_or(rel)));
+    }
+    Ok(())
 }
 
 /// Go's text for common I/O errors.
