@@ -7,24 +7,12 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
-fn rudder(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rudder"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("run rudder")
-}
+mod fixture;
 
-fn helm(args: &[&str], cwd: &Path) -> Output {
-    Command::new("helm")
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("run helm (install with ../shared/tools/install-helm)")
-}
+use fixture::{helm, rudder};
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()

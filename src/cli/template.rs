@@ -12,6 +12,7 @@ use crate::chart::{self, strvals, yamlio};
 use crate::render::RENDER_STACK;
 use crate::render::context::KubeVersion;
 use crate::render::driver::{self, RenderOptions, Teardown};
+use crate::render::parse_ahead::ParseAhead;
 use crate::render::value::{Map, Value};
 
 /// Arguments of `rudder template [NAME] CHART`.
@@ -144,8 +145,13 @@ fn render_to(args: &TemplateArgs, teardown: Teardown, out: &mut dyn Write) -> Re
         }
         None => None,
     };
+    // Helm finds the chart, then reads the values, then loads the chart;
+    // rudder loads first so that the templates are parsing (on a second
+    // thread) while the values are read, and reports in Helm's order.
+    let chart = load_chart(locate_chart(args, &chart_ref)?);
+    let ahead = chart.as_ref().ok().and_then(ParseAhead::start);
     let vals = merge_values(args)?;
-    let chart = load_chart(args, &chart_ref)?;
+    let chart = chart?;
     let opts = RenderOptions {
         release_name: name,
         namespace: args.namespace.clone(),
@@ -163,7 +169,7 @@ fn render_to(args: &TemplateArgs, teardown: Teardown, out: &mut dyn Write) -> Re
         skip_tests: args.skip_tests,
         subchart_notes: args.render_subchart_notes,
     };
-    let rendered = driver::render_with(chart, &vals, &opts, teardown).map_err(|e| {
+    let rendered = driver::render_with(chart, ahead, &vals, &opts, teardown).map_err(|e| {
         if e.has_debug_hint() {
             format!("{e}\n\nUse --debug flag to render out invalid YAML")
         } else {
@@ -180,9 +186,18 @@ fn render_to(args: &TemplateArgs, teardown: Teardown, out: &mut dyn Write) -> Re
     Ok(())
 }
 
-/// The chart: a remote one (`oci://…` or `--repo`), verified, or a local
-/// folder or archive.
-fn load_chart(args: &TemplateArgs, chart_ref: &str) -> Result<chart::Chart, String> {
+/// A chart found as Helm's `LocateChart` finds it, not yet loaded.
+enum Located<'a> {
+    /// A local folder or archive.
+    Local(&'a Path),
+    /// A remote chart's archive (`oci://…` or `--repo`), downloaded and
+    /// verified.
+    Fetched(Vec<u8>),
+}
+
+/// Helm's `LocateChart`: a remote chart is downloaded, a local one must
+/// exist.
+fn locate_chart<'a>(args: &TemplateArgs, chart_ref: &'a str) -> Result<Located<'a>, String> {
     if chart_ref.starts_with("oci://") || args.repo.is_some() {
         let bytes = super::repo::fetch_chart_archive(
             chart_ref,
@@ -190,18 +205,27 @@ fn load_chart(args: &TemplateArgs, chart_ref: &str) -> Result<chart::Chart, Stri
             &args.version,
             args.plain_http,
         )?;
-        return chart::load::load_archive(&bytes).map_err(|e| e.to_string());
+        return Ok(Located::Fetched(bytes));
     }
     let path = Path::new(chart_ref);
-    if !path.exists() {
-        if chart_ref.starts_with('.') || chart_ref.starts_with('/') || chart_ref.contains('/') {
-            return Err(format!("path {chart_ref:?} not found"));
-        }
-        return Err(format!(
-            "non-absolute URLs should be in form of repo_name/path_to_chart, got: {chart_ref}"
-        ));
+    if path.exists() {
+        return Ok(Located::Local(path));
     }
-    chart::load::load_for_render(path).map_err(|e| e.to_string())
+    if chart_ref.starts_with('.') || chart_ref.starts_with('/') || chart_ref.contains('/') {
+        return Err(format!("path {chart_ref:?} not found"));
+    }
+    Err(format!(
+        "non-absolute URLs should be in form of repo_name/path_to_chart, got: {chart_ref}"
+    ))
+}
+
+/// Helm's `loader.Load` of a located chart.
+fn load_chart(located: Located) -> Result<chart::Chart, String> {
+    match located {
+        Located::Fetched(bytes) => chart::load::load_archive(&bytes),
+        Located::Local(path) => chart::load::load_for_render(path),
+    }
+    .map_err(|e| e.to_string())
 }
 
 /// Helm's `values.Options.MergeValues`: `-f` files merged in order, then

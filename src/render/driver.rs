@@ -15,6 +15,7 @@ use thiserror::Error;
 use crate::chart::{Chart, deps, schema, semver, values};
 use crate::render::context::{Capabilities, Files, KubeVersion};
 use crate::render::manifest::{self, Hook, Manifest};
+use crate::render::parse_ahead::ParseAhead;
 use crate::render::value::{Map, Value};
 
 /// Options of one render (the flags of `helm template`).
@@ -151,12 +152,15 @@ pub fn render(
     user_values: &Value,
     opts: &RenderOptions,
 ) -> Result<Rendered, RenderError> {
-    render_with(chart, user_values, opts, Teardown::Free)
+    render_with(chart, None, user_values, opts, Teardown::Free)
 }
 
-/// [`render`], choosing what happens to the templates afterwards.
+/// [`render`] of a chart whose templates may already be being parsed
+/// (`ahead`, started on this very `chart`), choosing what happens to the
+/// templates afterwards.
 pub fn render_with(
     chart: Chart,
+    ahead: Option<ParseAhead>,
     user_values: &Value,
     opts: &RenderOptions,
     teardown: Teardown,
@@ -178,7 +182,9 @@ pub fn render_with(
     let template_bytes = jobs.iter().map(|j| j.text.len()).sum();
     let mut reader = manifest::HeadReader::start(template_bytes)
         .map_err(|e| RenderError::Template(format!("cannot start a thread: {e}")))?;
-    crate::render::run::render_jobs(jobs, teardown, &mut |name, text| reader.send(name, text))?;
+    crate::render::run::render_jobs(jobs, ahead, teardown, &mut |name, text| {
+        reader.send(name, text)
+    })?;
     // A chart file read during the run where Go cannot fail (`AsConfig`):
     // Helm reads every file when it loads the chart, and fails there.
     if let Some(why) = deferred.iter().find_map(crate::chart::Contents::failure) {

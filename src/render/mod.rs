@@ -13,6 +13,7 @@ mod headscan;
 pub mod helmfuncs;
 pub mod json;
 pub mod manifest;
+pub mod parse_ahead;
 pub mod run;
 pub mod sprig;
 pub mod tera;
@@ -53,52 +54,89 @@ where
 /// Spawns `job` on a helper thread that is to run beside the calling
 /// thread (both busy at once), with [`RENDER_STACK`] of stack.
 ///
-/// Linux queues a new thread on its parent's CPU; while the parent stays
-/// busy the other CPUs stay idle and only pull the new thread at their next
-/// balancing tick, so the helper measured 1.5–3 ms late, longer than the
-/// work it was to take over. The helper is therefore moved to the other
-/// CPUs the caller may use (when there are any) before it first runs, and
-/// stays there for its life, which is one render.
+/// Linux queues a new thread on its parent's CPU. Either it waits there
+/// while the parent stays busy, until another CPU pulls it at its next
+/// balancing tick (the head reader measured 1.5–3 ms late, longer than the
+/// work it was to take over), or it runs first and the parent waits (the
+/// template parser's caller measured 0.7 ms late). So the helper is kept
+/// off the caller's CPU twice over: the caller confines it right after the
+/// spawn (in case it has not run yet), and the helper confines itself as
+/// its first act (in case it ran first). It stays there for its life,
+/// which is one render.
 pub fn spawn_helper<T, F>(name: &str, job: F) -> std::io::Result<std::thread::JoinHandle<T>>
 where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
-    let handle = spawn_named(name, job)?;
-    place_beside_caller(&handle);
+    let others = OtherCpus::of_caller();
+    let handle = spawn_named(name, move || {
+        if let Some(cpus) = &others {
+            cpus.confine_self();
+        }
+        job()
+    })?;
+    if let Some(cpus) = &others {
+        cpus.confine(&handle);
+    }
     Ok(handle)
 }
 
-/// Restricts `thread` to the CPUs the calling thread may use, less the one
-/// it runs on; leaves it as it is when that set would be empty or the
-/// calls fail (the helper then merely starts later).
+/// The CPUs the calling thread may use, less the one it runs on.
+#[derive(Clone, Copy)]
+struct OtherCpus(#[cfg(all(target_os = "linux", target_env = "gnu"))] libc::cpu_set_t);
+
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn place_beside_caller<T>(thread: &std::thread::JoinHandle<T>) {
-    use std::os::unix::thread::JoinHandleExt;
-    let size = std::mem::size_of::<libc::cpu_set_t>();
-    // SAFETY: `cpu_set_t` is plain data (all-zero is the empty set); every
-    // call gets a pointer to a live set of `size` bytes, the CPU index
-    // passed to `CPU_CLR` comes from the kernel and is checked against the
-    // set's capacity, and `as_pthread_t` names a thread that has not been
-    // joined (the handle is borrowed), so the id is valid.
-    unsafe {
-        let mut others: libc::cpu_set_t = std::mem::zeroed();
-        if libc::sched_getaffinity(0, size, &mut others) != 0 {
-            return;
+impl OtherCpus {
+    const SIZE: usize = std::mem::size_of::<libc::cpu_set_t>();
+
+    /// `None` when that set is empty or the calls fail (a helper then
+    /// merely starts later).
+    fn of_caller() -> Option<OtherCpus> {
+        // SAFETY: `cpu_set_t` is plain data (all-zero is the empty set);
+        // each call gets a pointer to a live set of `SIZE` bytes, and the
+        // CPU index passed to `CPU_CLR` comes from the kernel and is
+        // checked against the set's capacity.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            if libc::sched_getaffinity(0, Self::SIZE, &mut set) != 0 {
+                return None;
+            }
+            let current = usize::try_from(libc::sched_getcpu()).ok()?;
+            if current >= 8 * Self::SIZE {
+                return None;
+            }
+            libc::CPU_CLR(current, &mut set);
+            (libc::CPU_COUNT(&set) > 0).then_some(OtherCpus(set))
         }
-        let Ok(current) = usize::try_from(libc::sched_getcpu()) else {
-            return;
-        };
-        if current >= 8 * size {
-            return;
+    }
+
+    /// Restricts the calling thread to these CPUs (best effort).
+    fn confine_self(&self) {
+        // SAFETY: a pointer to a live set of `SIZE` bytes; 0 is this thread.
+        unsafe {
+            libc::sched_setaffinity(0, Self::SIZE, &self.0);
         }
-        libc::CPU_CLR(current, &mut others);
-        if libc::CPU_COUNT(&others) == 0 {
-            return;
+    }
+
+    /// Restricts `thread` to these CPUs (best effort).
+    fn confine<T>(&self, thread: &std::thread::JoinHandle<T>) {
+        use std::os::unix::thread::JoinHandleExt;
+        // SAFETY: a pointer to a live set of `SIZE` bytes; `as_pthread_t`
+        // names a thread that has not been joined (the handle is
+        // borrowed), so the id is valid.
+        unsafe {
+            libc::pthread_setaffinity_np(thread.as_pthread_t(), Self::SIZE, &self.0);
         }
-        libc::pthread_setaffinity_np(thread.as_pthread_t(), size, &others);
     }
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn place_beside_caller<T>(_thread: &std::thread::JoinHandle<T>) {}
+impl OtherCpus {
+    fn of_caller() -> Option<OtherCpus> {
+        None
+    }
+
+    fn confine_self(&self) {}
+
+    fn confine<T>(&self, _thread: &std::thread::JoinHandle<T>) {}
+}

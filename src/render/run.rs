@@ -11,19 +11,22 @@
 
 use crate::render::driver::{RenderError, Teardown, TemplateJob};
 use crate::render::gotmpl::TemplateSet;
+use crate::render::parse_ahead::ParseAhead;
 use crate::render::value::{Map, Value};
+use std::rc::Rc;
 
 /// Renders every job, handing each non-partial's output (template name,
 /// text) to `sink` as soon as it is made.
 pub fn render_jobs(
     jobs: Vec<TemplateJob>,
+    ahead: Option<ParseAhead>,
     teardown: Teardown,
     sink: &mut dyn FnMut(String, String),
 ) -> Result<(), RenderError> {
     let (tera_jobs, go_jobs): (Vec<&TemplateJob>, Vec<&TemplateJob>) =
         jobs.iter().partition(|j| j.tera);
     if !go_jobs.is_empty() {
-        render_go(&go_jobs, teardown, sink)?;
+        render_go(&go_jobs, ahead, teardown, sink)?;
     }
     if !tera_jobs.is_empty() {
         for (name, text) in crate::render::tera::render(&tera_jobs)? {
@@ -46,6 +49,7 @@ pub fn render_jobs(
 /// with `Template` set in its chart's shared context.
 fn render_go(
     jobs: &[&TemplateJob],
+    ahead: Option<ParseAhead>,
     teardown: Teardown,
     sink: &mut dyn FnMut(String, String),
 ) -> Result<(), RenderError> {
@@ -54,9 +58,14 @@ fn render_go(
     let mut names: Vec<String> = by_name.keys().map(|n| n.to_string()).collect();
     crate::render::driver::sort_template_names(&mut names);
     let mut set = TemplateSet::new();
+    let mut parsed = ahead.map(|a| a.finish(set.funcs())).unwrap_or_default();
     for n in &names {
-        set.parse_shared(n, &by_name[n.as_str()].text)
-            .map_err(|e| RenderError::Template(e.to_string()))?;
+        let text = &by_name[n.as_str()].text;
+        let done = match parsed.remove(n.as_str()) {
+            Some((same, trees)) if Rc::ptr_eq(&same, text) => set.add_parsed(n, trees),
+            _ => set.parse_shared(n, text),
+        };
+        done.map_err(|e| RenderError::Template(e.to_string()))?;
     }
     for n in names {
         if n.rsplit('/').next().is_some_and(|b| b.starts_with('_')) {

@@ -181,11 +181,20 @@ impl TemplateSet {
         text: &std::rc::Rc<str>,
     ) -> Result<(), TemplateError> {
         let funcs = &self.funcs;
-        let trees = parse::parse_shared(name, text, &|n| funcs.has(n)).map_err(|e| {
-            TemplateError::Parse {
-                file: name.to_string(),
-                go: e.0,
-            }
+        let trees = parse::parse_shared(name, text, &|n| funcs.has(n));
+        self.add_parsed(name, trees)
+    }
+
+    /// Adds file `name` as parsed elsewhere (with this set's functions), as
+    /// [`TemplateSet::parse`] would.
+    pub fn add_parsed(
+        &mut self,
+        name: &str,
+        trees: Result<HashMap<std::rc::Rc<str>, std::rc::Rc<parse::Tree>>, parse::ParseError>,
+    ) -> Result<(), TemplateError> {
+        let trees = trees.map_err(|e| TemplateError::Parse {
+            file: name.to_string(),
+            go: e.0,
         })?;
         for (tname, tree) in trees {
             if parse::is_empty_list(&tree.root) && self.ns.local.contains_key(&tname) {
@@ -194,6 +203,11 @@ impl TemplateSet {
             self.ns.local.insert(tname, tree);
         }
         Ok(())
+    }
+
+    /// The set's function table.
+    pub fn funcs(&self) -> &FuncTable {
+        &self.funcs
     }
 
     /// Bounds each execution to `steps` walked nodes (Helm has no such
