@@ -1,9 +1,7 @@
 //! The `rudder` binary: everything lives in the library; see [`rudder::cli`].
 
-use clap::Parser;
-
 fn main() -> std::process::ExitCode {
-    let cli = rudder::cli::Cli::parse();
+    let cli = rudder::cli::Cli::from_env();
     set_malloc_arenas(cli.command.malloc_arenas());
     if cli.command.huge_page_heap() {
         heap_on_huge_pages(HUGE_HEAP_RESERVE);

@@ -41,7 +41,36 @@ pub enum Command {
 
 /// Parses the command line and runs the chosen subcommand.
 pub fn main() -> ExitCode {
-    dispatch(Cli::parse())
+    dispatch(Cli::from_env())
+}
+
+impl Cli {
+    /// The process's command line, parsed. A `rudder template` line is
+    /// first parsed with the `template` subcommand's own definition alone:
+    /// building every subcommand's arguments (the operator's most of all)
+    /// is a twentieth of rendering a small chart. Anything that parser does
+    /// not accept as a plain successful parse (help, version, an error) goes
+    /// to the full parser, which prints exactly what it always does.
+    pub fn from_env() -> Cli {
+        let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        if let Some(cli) = Cli::template_only(&args) {
+            return cli;
+        }
+        Cli::parse_from(args)
+    }
+
+    fn template_only(args: &[std::ffi::OsString]) -> Option<Cli> {
+        use clap::{Args, FromArgMatches};
+        if args.get(1)?.to_str()? != "template" {
+            return None;
+        }
+        let command = template::TemplateArgs::augment_args(clap::Command::new("template"));
+        let matches = command.try_get_matches_from(&args[1..]).ok()?;
+        let args = template::TemplateArgs::from_arg_matches(&matches).ok()?;
+        Some(Cli {
+            command: Command::Template(args),
+        })
+    }
 }
 
 impl Command {
@@ -74,5 +103,42 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Search(args) => repo::search(args),
         Command::Package(args) => repo::package(args),
         Command::Repo(args) => repo::repo(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `template`-only parser reads every line it accepts exactly as
+    /// the full parser does, and leaves help, version and errors to it.
+    #[test]
+    fn the_template_parser_agrees_with_the_full_one() {
+        let lines: &[&str] = &[
+            "rudder template rel corpus/nginx --namespace apps -f values/nginx.yaml --kube-version 1.31.0",
+            "rudder template corpus/scaffold",
+            "rudder template r c -n x -f a.yaml -f b.yaml --set a=1,b=2 --set c=3 --set-string d=4",
+            "rudder template r c --api-versions v1/X --api-versions=apps/v1/Y --include-crds --skip-tests --notes",
+            "rudder template r c --values=a.yaml --kube-version=v1.30 --is-upgrade --render-subchart-notes",
+            "rudder template r c --repo http://127.0.0.1:1/ --version 1.2.3 --plain-http",
+            "rudder template -- r -c",
+        ];
+        for line in lines {
+            let args: Vec<std::ffi::OsString> = line.split(' ').map(Into::into).collect();
+            let fast = Cli::template_only(&args).unwrap_or_else(|| panic!("not accepted: {line}"));
+            let full = Cli::try_parse_from(&args).expect(line);
+            assert_eq!(format!("{fast:?}"), format!("{full:?}"), "{line}");
+        }
+        for line in [
+            "rudder template --help",
+            "rudder template -h",
+            "rudder template r c --bogus",
+            "rudder template r c --kube-version",
+            "rudder run",
+            "rudder --version",
+        ] {
+            let args: Vec<std::ffi::OsString> = line.split(' ').map(Into::into).collect();
+            assert!(Cli::template_only(&args).is_none(), "accepted: {line}");
+        }
     }
 }
