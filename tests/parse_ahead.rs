@@ -44,6 +44,18 @@ fn chart(root: &Path, name: &str, chart_yaml_extra: &str, templates: &[(&str, &s
     }
 }
 
+/// A temporary directory holding chart `c` (see [`chart`]); returns the
+/// directory and the chart's root.
+fn root_chart(
+    chart_yaml_extra: &str,
+    templates: &[(&str, &str)],
+) -> (tempfile::TempDir, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let c = tmp.path().join("c");
+    chart(&c, "c", chart_yaml_extra, templates);
+    (tmp, c)
+}
+
 /// Renders chart `c` in `dir` with both and asserts the same result.
 fn same_as_helm(dir: &Path, extra: &[&str]) -> String {
     let mut args = vec!["template", "r", "c"];
@@ -66,11 +78,7 @@ const CM: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Releas
 
 #[test]
 fn the_first_parse_error_in_helms_order_is_reported() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let c = tmp.path().join("c");
-    chart(
-        &c,
-        "c",
+    let (tmp, _) = root_chart(
         "",
         &[
             ("a.yaml", "a: {{ .Values.x \n"),
@@ -84,11 +92,7 @@ fn the_first_parse_error_in_helms_order_is_reported() {
 
 #[test]
 fn a_later_file_redefines_a_template_as_in_helm() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let c = tmp.path().join("c");
-    chart(
-        &c,
-        "c",
+    let (tmp, _) = root_chart(
         "",
         &[
             ("_a.tpl", "{{ define \"shared\" }}from a{{ end }}"),
@@ -103,11 +107,7 @@ fn a_later_file_redefines_a_template_as_in_helm() {
 
 #[test]
 fn a_subchart_under_two_aliases_and_a_disabled_broken_one() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let c = tmp.path().join("c");
-    chart(
-        &c,
-        "c",
+    let (tmp, c) = root_chart(
         "dependencies:\n- name: sub\n  version: 0.1.0\n  alias: one\n- name: sub\n  version: 0.1.0\n  alias: two\n- name: extra\n  version: 0.1.0\n  condition: extra.enabled\n",
         &[("_shared.tpl", "{{ define \"shared\" }}parent{{ end }}")],
     );
@@ -128,11 +128,7 @@ fn a_subchart_under_two_aliases_and_a_disabled_broken_one() {
 
 #[test]
 fn a_render_that_fails_before_parsing_fails_as_in_helm() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let c = tmp.path().join("c");
-    chart(
-        &c,
-        "c",
+    let (tmp, c) = root_chart(
         "",
         &[
             ("cm.yaml", CM),
@@ -153,9 +149,7 @@ fn a_render_that_fails_before_parsing_fails_as_in_helm() {
 
 #[test]
 fn a_values_error_comes_before_a_chart_error_as_in_helm() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let c = tmp.path().join("c");
-    chart(&c, "c", "", &[("cm.yaml", CM)]);
+    let (tmp, c) = root_chart("", &[("cm.yaml", CM)]);
     write(&c, "values.yaml", "a: [\n");
     let out = same_as_helm(tmp.path(), &["-f", "missing.yaml"]);
     assert!(out.contains("missing.yaml"), "{out}");

@@ -171,6 +171,15 @@ impl Chart {
         self.metadata.chart_type.eq_ignore_ascii_case("library")
     }
 
+    /// The templates a render parses and queues: all of them, or of a
+    /// library chart only its partials (`_*` files, the helpers).
+    pub fn render_templates(&self) -> impl Iterator<Item = &File> {
+        self.templates.iter().filter(|t| {
+            let base = t.name.rsplit('/').next().unwrap_or(&t.name);
+            !self.is_library() || base.starts_with('_')
+        })
+    }
+
     /// The CRD files of `crds/` of this chart and its subcharts, with the
     /// path Helm prints (`parent/charts/sub/crds/x.yaml`).
     pub fn crd_objects(&self, full_path: &str) -> Vec<(String, File)> {

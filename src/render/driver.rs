@@ -356,11 +356,7 @@ fn collect_templates(
     }
     let next_value = Value::map(next);
     let tera = chart.metadata.engine == "tera";
-    for t in &chart.templates {
-        let base = t.name.rsplit('/').next().unwrap_or(&t.name);
-        if chart.is_library() && !base.starts_with('_') {
-            continue;
-        }
+    for t in chart.render_templates() {
         jobs.push(TemplateJob {
             name: format!("{full_path}/{}", t.name),
             text: t.text(),

@@ -181,11 +181,7 @@ fn collect(chart: &Chart, path: &str, out: &mut Vec<(String, Rc<str>)>) {
     if chart.metadata.engine == "tera" {
         return;
     }
-    for t in &chart.templates {
-        let base = t.name.rsplit('/').next().unwrap_or(&t.name);
-        if chart.is_library() && !base.starts_with('_') {
-            continue;
-        }
+    for t in chart.render_templates() {
         out.push((format!("{path}/{}", t.name), t.text()));
     }
 }
