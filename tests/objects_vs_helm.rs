@@ -113,6 +113,13 @@ stringData:
         "templates/multi.yaml",
         "kind: Zed\napiVersion: v1\n---\n---\nkind: Namespace\napiVersion: v1\nmetadata:\n  name: ns\n---\n# only a comment\n",
     );
+    // go-yaml reads a document's root node and stops: what follows a
+    // complete flow root is never looked at.
+    write(
+        root,
+        "templates/flow-root.yaml",
+        "{apiVersion: v1, kind: ConfigMap, metadata: {name: flow}} trailing words\n",
+    );
     write(
         root,
         "charts/sub/Chart.yaml",

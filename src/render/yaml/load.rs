@@ -239,6 +239,17 @@ fn parse_events(text: &str) -> Result<Doc<'_>, Retry> {
         Vec::new()
     };
     while let Some(next) = parser.next_event() {
+        // go-yaml decodes one document and stops at its (implicit) end
+        // without looking at what follows: content after a complete root
+        // (`{a: 1} b`, `[1] [2]`) is ignored there, while saphyr reports it
+        // at once.
+        if let Err(e) = &next
+            && e.info() == "did not find expected <document start>"
+            && b.root.is_some()
+            && b.stack.is_empty()
+        {
+            break;
+        }
         let (event, span) = next.map_err(|e| {
             if e.info() == "invalid indentation in quoted scalar" {
                 Retry::Reindent(e.marker().index())
