@@ -117,6 +117,82 @@ fn digits_from_fixed(s: &str) -> Digits {
     trimmed(d, dp)
 }
 
+/// `strconv.FormatFloat` of a finite float64 with a binary exponent: `b`
+/// (`4503599627370496p-52`, decimal mantissa) or `x`/`X` (`0x1.cp+01`, hex
+/// mantissa rounded to `prec` digits, half to even).
+fn format_float_binary(v: f64, fmt: char, prec: i32) -> String {
+    const MANT_BITS: u32 = 52;
+    let bits = v.to_bits();
+    let neg = bits >> 63 != 0;
+    let mut exp = ((bits >> MANT_BITS) & 0x7ff) as i64;
+    let mut mant = bits & ((1u64 << MANT_BITS) - 1);
+    if exp == 0 {
+        exp += 1;
+    } else {
+        mant |= 1u64 << MANT_BITS;
+    }
+    exp -= 1023;
+    let mut out = String::new();
+    if neg {
+        out.push('-');
+    }
+    if fmt == 'b' {
+        let e = exp - i64::from(MANT_BITS);
+        let sign = if e >= 0 { "+" } else { "" };
+        out.push_str(&format!("{mant}p{sign}{e}"));
+        return out;
+    }
+    if mant == 0 {
+        exp = 0;
+    }
+    // The leading 1 (if any) at bit 60.
+    mant <<= 60 - MANT_BITS;
+    while mant != 0 && mant & (1u64 << 60) == 0 {
+        mant <<= 1;
+        exp -= 1;
+    }
+    if (0..15).contains(&prec) {
+        let shift = (prec * 4) as u32;
+        let extra = (mant << shift) & ((1u64 << 60) - 1);
+        mant >>= 60 - shift;
+        if extra | (mant & 1) > 1u64 << 59 {
+            mant += 1;
+        }
+        mant <<= 60 - shift;
+        if mant & (1u64 << 61) != 0 {
+            mant >>= 1;
+            exp += 1;
+        }
+    }
+    let digits: &[u8; 16] = if fmt == 'X' {
+        b"0123456789ABCDEF"
+    } else {
+        b"0123456789abcdef"
+    };
+    out.push('0');
+    out.push(fmt);
+    out.push(if (mant >> 60) & 1 == 1 { '1' } else { '0' });
+    mant <<= 4;
+    let count = if prec < 0 {
+        if mant == 0 { 0 } else { usize::MAX }
+    } else {
+        prec as usize
+    };
+    if count > 0 {
+        out.push('.');
+        let mut written = 0;
+        while written < count && (prec >= 0 || mant != 0) {
+            out.push(digits[((mant >> 60) & 15) as usize] as char);
+            mant <<= 4;
+            written += 1;
+        }
+    }
+    out.push(if fmt == 'X' { 'P' } else { 'p' });
+    out.push(if exp < 0 { '-' } else { '+' });
+    out.push_str(&format!("{:02}", exp.abs()));
+    out
+}
+
 fn trimmed(mut d: Vec<u8>, dp: i32) -> Digits {
     while d.last() == Some(&b'0') {
         d.pop();
@@ -127,9 +203,12 @@ fn trimmed(mut d: Vec<u8>, dp: i32) -> Digits {
     Digits { d, dp }
 }
 
-/// `strconv.FormatFloat(v, fmt, prec, 64)` for fmt in `e E f g G` (others
-/// fall back to `g`). `prec < 0` means the shortest representation.
+/// `strconv.FormatFloat(v, fmt, prec, 64)` for fmt in `e E f g G b x X`
+/// (others fall back to `g`). `prec < 0` means the shortest representation.
 pub fn format_float(v: f64, fmt: char, prec: i32) -> String {
+    if v.is_finite() && matches!(fmt, 'b' | 'x' | 'X') {
+        return format_float_binary(v, fmt, prec);
+    }
     if v.is_nan() {
         return "NaN".into();
     }
@@ -743,9 +822,7 @@ impl Printer {
             'g' | 'G' => (verb, -1),
             'e' | 'E' | 'f' => (verb, 6),
             'F' => ('f', 6),
-            // Go's %b/%x/%X of floats are binary/hex exponents; rarely met in
-            // templates: printed as %g.
-            'b' | 'x' | 'X' => ('g', -1),
+            'b' | 'x' | 'X' => (verb, -1),
             _ => return self.bad_verb(verb, Some(v)),
         };
         let prec = if self.f.prec_present {
@@ -1165,7 +1242,8 @@ impl Printer {
     }
 }
 
-/// Go's `%#g`-style handling: keep a decimal point and trailing zeros.
+/// Go's `%#g`-style handling: keep a decimal point and trailing zeros
+/// (Go counts the `x` of `0x` as a digit, and so does this).
 fn sharp_float(num: String, verb: char, prec: i32) -> String {
     let mut digits: i32 = match verb {
         'v' | 'g' | 'G' | 'x' => {
@@ -1187,7 +1265,12 @@ fn sharp_float(num: String, verb: char, prec: i32) -> String {
         let c = bytes[i];
         match c {
             b'.' => has_point = true,
-            b'e' | b'E' => {
+            // The exponent: `e` is a hex digit for %x/%X.
+            b'p' | b'P' => {
+                tail.push_str(&num[i..]);
+                break;
+            }
+            b'e' | b'E' if verb != 'x' && verb != 'X' => {
                 tail.push_str(&num[i..]);
                 break;
             }

@@ -588,6 +588,11 @@ impl Object for SemverObject {
         })
     }
 
+    /// `semver.Version` marshals as its `String()` (`MarshalJSON`).
+    fn json_value(&self) -> Option<Value> {
+        Some(Value::str(self.v.to_string()))
+    }
+
     fn has_method(&self, name: &str) -> bool {
         matches!(
             name,
