@@ -34,6 +34,16 @@ pub struct TemplateArgs {
     /// Values on the command line, always strings.
     #[arg(long = "set-string")]
     pub set_string: Vec<String>,
+    /// Values on the command line as JSON (`a.b=[1,2]`, or a whole
+    /// `{"a": …}` object).
+    #[arg(long = "set-json")]
+    pub set_json: Vec<String>,
+    /// Values read from files (`key=path`: the file's text is the value).
+    #[arg(long = "set-file")]
+    pub set_file: Vec<String>,
+    /// Values on the command line taken literally (no escapes, no commas).
+    #[arg(long = "set-literal")]
+    pub set_literal: Vec<String>,
     /// Kubernetes version for `.Capabilities.KubeVersion`.
     #[arg(long = "kube-version")]
     pub kube_version: Option<String>,
@@ -229,7 +239,7 @@ fn load_chart(located: Located) -> Result<chart::Chart, String> {
 }
 
 /// Helm's `values.Options.MergeValues`: `-f` files merged in order, then
-/// `--set`, then `--set-string`.
+/// `--set-json`, `--set`, `--set-string`, `--set-file`, `--set-literal`.
 pub fn merge_values(args: &TemplateArgs) -> Result<Value, String> {
     let mut base = Map::new();
     for file in &args.values {
@@ -248,6 +258,9 @@ pub fn merge_values(args: &TemplateArgs) -> Result<Value, String> {
             base = yamlio::merge_maps(base, m.borrow().clone());
         }
     }
+    for expr in &args.set_json {
+        base = merge_set_json(base, expr)?;
+    }
     let base = Value::map(base);
     for expr in &args.set {
         strvals::parse_set(expr, &base).map_err(|e| format!("failed parsing --set data: {e}"))?;
@@ -256,7 +269,48 @@ pub fn merge_values(args: &TemplateArgs) -> Result<Value, String> {
         strvals::parse_set_string(expr, &base)
             .map_err(|e| format!("failed parsing --set-string data: {e}"))?;
     }
+    for expr in &args.set_file {
+        strvals::parse_set_file(expr, &base, &read_set_file)
+            .map_err(|e| format!("failed parsing --set-file data: {e}"))?;
+    }
+    for expr in &args.set_literal {
+        strvals::parse_set_literal(expr, &base)
+            .map_err(|e| format!("failed parsing --set-literal data: {e}"))?;
+    }
     Ok(base)
+}
+
+/// One `--set-json`: a whole JSON object is merged over the values (Helm's
+/// `loader.MergeMaps`); anything else is `key=JSON` expressions. Helm names
+/// only the expression when either fails.
+fn merge_set_json(base: Map, expr: &str) -> Result<Map, String> {
+    if expr.trim_start().starts_with('{') {
+        let object = crate::render::json::parse_map(expr.trim())
+            .map_err(|_| format!("failed parsing --set-json data JSON: {expr}"))?;
+        return Ok(match object.as_map() {
+            Some(m) => yamlio::merge_maps(base, m.borrow().clone()),
+            None => base,
+        });
+    }
+    let values = Value::map(base);
+    strvals::parse_set_json(expr, &values)
+        .map_err(|_| format!("failed parsing --set-json data {expr}"))?;
+    let merged = values
+        .as_map()
+        .map(|m| std::mem::take(&mut *m.borrow_mut()));
+    Ok(merged.unwrap_or_default())
+}
+
+/// Helm's `--set-file` reader: the file's text (`-` is standard input).
+fn read_set_file(path: &str) -> Result<Value, String> {
+    let bytes = if path == "-" {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut b).map_err(|e| e.to_string())?;
+        b
+    } else {
+        std::fs::read(path).map_err(|e| format!("open {path}: {}", io_text(&e)))?
+    };
+    Ok(Value::str(String::from_utf8_lossy(&bytes).into_owned()))
 }
 
 /// Go's text for common I/O errors (`no such file or directory`).
