@@ -173,18 +173,19 @@ fn format_float_binary(v: f64, fmt: char, prec: i32) -> String {
     out.push(fmt);
     out.push(if (mant >> 60) & 1 == 1 { '1' } else { '0' });
     mant <<= 4;
-    let count = if prec < 0 {
-        if mant == 0 { 0 } else { usize::MAX }
-    } else {
-        prec as usize
-    };
-    if count > 0 {
+    let hex = |m: u64| digits[((m >> 60) & 15) as usize] as char;
+    // Shortest: every digit up to the last non-zero one; else exactly prec.
+    if prec < 0 && mant != 0 {
         out.push('.');
-        let mut written = 0;
-        while written < count && (prec >= 0 || mant != 0) {
-            out.push(digits[((mant >> 60) & 15) as usize] as char);
+        while mant != 0 {
+            out.push(hex(mant));
             mant <<= 4;
-            written += 1;
+        }
+    } else if prec > 0 {
+        out.push('.');
+        for _ in 0..prec {
+            out.push(hex(mant));
+            mant <<= 4;
         }
     }
     out.push(if fmt == 'X' { 'P' } else { 'p' });
