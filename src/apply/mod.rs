@@ -8,6 +8,7 @@
 //! Everything goes through one [`Applier`], which holds the client, a
 //! discovery cache and a counter of API writes (for the `api writes` metric).
 
+mod claims;
 mod discovery;
 mod hooks;
 mod ops;
@@ -19,6 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::RwLock;
 
+pub use claims::ClaimGuard;
 pub use discovery::ClusterCapabilities;
 pub use ready::readiness;
 pub use resource::{Resource, ResourceKey, install_sort, uninstall_sort};
@@ -168,6 +170,7 @@ pub struct Applier {
     client: kube::Client,
     discovery: Arc<RwLock<Option<Arc<discovery::Discovered>>>>,
     writes: Arc<AtomicU64>,
+    claims: claims::Claims,
 }
 
 impl std::fmt::Debug for Applier {
@@ -184,6 +187,7 @@ impl Applier {
             client,
             discovery: Arc::new(RwLock::new(None)),
             writes: Arc::new(AtomicU64::new(0)),
+            claims: claims::Claims::default(),
         }
     }
 
@@ -194,6 +198,7 @@ impl Applier {
             client,
             discovery: self.discovery.clone(),
             writes: self.writes.clone(),
+            claims: self.claims.clone(),
         }
     }
 
@@ -205,6 +210,23 @@ impl Applier {
     /// Number of API write calls this Applier made (create/patch/apply/delete).
     pub fn writes(&self) -> u64 {
         self.writes.load(Ordering::Relaxed)
+    }
+
+    /// Claims `resources` for `release` until the guard is dropped (see
+    /// [`claims`]): take it before the ownership check and hold it through
+    /// the apply. Another release holding one of them is an ownership error.
+    pub fn claim(
+        &self,
+        resources: &[Resource],
+        release: &ReleaseRef,
+    ) -> Result<ClaimGuard, ApplyError> {
+        self.claims
+            .claim(resources, release)
+            .map_err(|(object, holder)| {
+                ApplyError::Ownership(format!(
+                    "{object} is being applied by release {holder} and cannot be imported into the current release"
+                ))
+            })
     }
 
     fn count_write(&self) {

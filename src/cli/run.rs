@@ -57,6 +57,16 @@ pub struct RunArgs {
     /// Watch only this namespace [default: all namespaces].
     #[arg(long)]
     pub watch_namespace: Option<String>,
+    /// Reconcile only HelmReleases and HelmRepositories whose labels match
+    /// this selector (e.g. `shard=a`), to split one cluster among several
+    /// rudder Deployments [default: all].
+    #[arg(long)]
+    pub watch_label_selector: Option<String>,
+    /// Let HelmReleases without spec.serviceAccountName install into, and
+    /// keep records in, namespaces other than their own (rudder's own
+    /// identity then acts there). Off: such releases are refused.
+    #[arg(long)]
+    pub allow_cross_namespace_targets: bool,
     /// How long running reconciliations may take to finish on shutdown (Go
     /// duration); the lease is not renewed meanwhile, so keep it below
     /// --lease-duration, and below the pod's termination grace period.
@@ -157,6 +167,8 @@ async fn async_main(args: RunArgs) -> Result<(), RunError> {
             retry_period: args.retry_period,
         },
         watch_namespace: args.watch_namespace,
+        watch_label_selector: args.watch_label_selector,
+        allow_cross_namespace_targets: args.allow_cross_namespace_targets,
         shutdown_timeout: args.shutdown_timeout,
         cache_dir: Some(args.cache_dir),
         cache_memory: args.cache_memory,

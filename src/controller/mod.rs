@@ -13,6 +13,7 @@ pub mod http;
 pub mod impersonate;
 pub mod leader;
 pub mod metrics;
+pub mod ownership;
 pub mod reconcile_release;
 pub mod reconcile_repository;
 pub mod release_failure;
@@ -56,6 +57,12 @@ pub struct Options {
     pub lease: LeaseConfig,
     /// Watch only this namespace; `None` watches all.
     pub watch_namespace: Option<String>,
+    /// Reconcile only HelmReleases and HelmRepositories with labels
+    /// matching this selector (sharding; `None`: all).
+    pub watch_label_selector: Option<String>,
+    /// Let HelmReleases without `serviceAccountName` use target and
+    /// storage namespaces other than their own (with rudder's identity).
+    pub allow_cross_namespace_targets: bool,
     /// How long running reconciliations may take to finish on shutdown.
     pub shutdown_timeout: Duration,
     /// Directory of the chart archive cache (`None`: memory only).
@@ -86,6 +93,8 @@ pub struct Context {
     pub impersonation: impersonate::Impersonation,
     /// Back-off of failing HelmReleases.
     pub backoff: backoff::Backoff,
+    /// `--allow-cross-namespace-targets`.
+    pub allow_cross_namespace: bool,
 }
 
 /// Why the controller process stopped with an error.
@@ -148,6 +157,7 @@ pub async fn run(
         release_writes: Arc::default(),
         impersonation: impersonate::Impersonation::new(options.kube_config.clone()),
         backoff: Default::default(),
+        allow_cross_namespace: options.allow_cross_namespace_targets,
     });
     let mut elector = LeaderElector::new(client, options.lease.clone());
     let result = elect_and_run(&mut elector, &ctx, &health, &options, &shutdown).await;
@@ -213,7 +223,10 @@ async fn lead(
     let stop = shutdown.child_token();
     let controllers = run_controllers(
         ctx.clone(),
-        options.watch_namespace.clone(),
+        Scope {
+            namespace: options.watch_namespace.clone(),
+            labels: options.watch_label_selector.clone(),
+        },
         stop.clone(),
         health.clone(),
     );
@@ -261,26 +274,36 @@ where
     }
 }
 
+/// Which HelmReleases and HelmRepositories this process reconciles.
+struct Scope {
+    namespace: Option<String>,
+    labels: Option<String>,
+}
+
+impl Scope {
+    /// The watch configuration of rudder's own resources.
+    fn own(&self) -> watcher::Config {
+        match &self.labels {
+            Some(l) => watcher::Config::default().labels(l),
+            None => watcher::Config::default(),
+        }
+    }
+}
+
 /// Both controllers until `stop` fires; marks the process Leading once both
 /// caches have synced.
 async fn run_controllers(
     ctx: Arc<Context>,
-    namespace: Option<String>,
+    scope: Scope,
     stop: CancellationToken,
     health: Arc<Health>,
 ) {
-    let ns = namespace.as_deref();
-    let releases = Controller::new(
-        api_for::<HelmRelease>(&ctx.client, ns),
-        watcher::Config::default(),
-    );
-    let releases = requeue_on_index_change(releases, &ctx.client, ns);
+    let ns = scope.namespace.as_deref();
+    let releases = Controller::new(api_for::<HelmRelease>(&ctx.client, ns), scope.own());
+    let releases = requeue_on_index_change(releases, &ctx.client, ns, scope.own());
     let releases = requeue_on_values_change(releases, &ctx.client, ns);
     let releases = requeue_dependents(releases, &ctx.client, ns);
-    let repositories = Controller::new(
-        api_for::<HelmRepository>(&ctx.client, ns),
-        watcher::Config::default(),
-    );
+    let repositories = Controller::new(api_for::<HelmRepository>(&ctx.client, ns), scope.own());
     let (release_store, repository_store) = (releases.store(), repositories.store());
     let synced = {
         let stop = stop.clone();
@@ -344,12 +367,13 @@ fn requeue_on_index_change(
     releases: Controller<HelmRelease>,
     client: &Client,
     ns: Option<&str>,
+    config: watcher::Config,
 ) -> Controller<HelmRelease> {
     let store = releases.store();
     let seen = std::sync::Mutex::new(std::collections::HashMap::<String, String>::new());
     releases.watches(
         api_for::<HelmRepository>(client, ns),
-        watcher::Config::default(),
+        config,
         move |repo: HelmRepository| {
             let digest = repo
                 .status

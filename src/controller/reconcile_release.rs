@@ -21,6 +21,7 @@ use serde_json::{Map as JsonMap, Value as Json};
 
 use super::events;
 use super::metrics::Outcome as MetricOutcome;
+use super::ownership::{self, Names};
 use super::release_failure::Failure;
 use super::release_status::{self, Outcome};
 use super::sources::{PulledChart, load_pulled};
@@ -31,7 +32,7 @@ use crate::api::HelmRelease;
 use crate::api::condition::{ConditionStatus, READY};
 use crate::api::duration::parse_duration;
 use crate::api::helmrelease::CrdPolicy;
-use crate::apply::{Applier, ApplyError, ReleaseRef, Resource};
+use crate::apply::{Applier, ApplyError, ClaimGuard, ReleaseRef, Resource};
 use crate::release::build::{Built, build};
 use crate::release::history::{self, now_rfc3339};
 use crate::release::record::{HookRecord, NewRelease};
@@ -71,37 +72,6 @@ pub enum ReleaseError {
     /// Uninstalling failed.
     #[error("uninstall: {0}")]
     Uninstall(Box<ApplyError>),
-}
-
-/// Where a release lives.
-struct Names {
-    release: String,
-    namespace: String,
-    target: String,
-    storage: String,
-}
-
-fn names(obj: &HelmRelease) -> Names {
-    let namespace = obj.namespace().unwrap_or_default();
-    let target = obj
-        .spec
-        .target_namespace
-        .clone()
-        .unwrap_or_else(|| namespace.clone());
-    Names {
-        release: obj
-            .spec
-            .release_name
-            .clone()
-            .unwrap_or_else(|| obj.name_any()),
-        storage: obj
-            .spec
-            .storage_namespace
-            .clone()
-            .unwrap_or_else(|| target.clone()),
-        namespace,
-        target,
-    }
 }
 
 /// Reconciles one HelmRelease.
@@ -157,8 +127,12 @@ fn timeout_of(obj: &HelmRelease) -> Duration {
     parse_duration(&obj.spec.timeout).unwrap_or(Duration::from_secs(300))
 }
 
-fn store_for(ctx: &Context, n: &Names) -> SecretStore {
-    SecretStore::new(ctx.client.clone(), &n.storage, ctx.release_writes.clone())
+/// The release records, read and written with the authority `ap` acts
+/// with (the HelmRelease's service account, or rudder's own identity),
+/// each record written stamped with the HelmRelease's claim.
+fn store_for(ctx: &Context, ap: &Applier, obj: &HelmRelease, n: &Names) -> SecretStore {
+    SecretStore::new(ap.client().clone(), &n.storage, ctx.release_writes.clone())
+        .stamping(ownership::owner_annotations(obj))
 }
 
 /// Install, upgrade or roll back as the spec says.
@@ -171,29 +145,31 @@ async fn apply(obj: &HelmRelease, ctx: &Context) -> Result<Action, ReleaseError>
     if let Some(wait) = ctx.backoff.wait(&key, generation, Instant::now()) {
         return Ok(Action::requeue(wait));
     }
-    let n = names(obj);
-    let store = store_for(ctx, &n);
-    let mut hist = store.history(&n.release).await?;
-    if recover(&store, &mut hist).await? {
+    let n = Names::of(obj);
+    let mut hist = Vec::new();
+    let outcome = match act(obj, ctx, &n, &mut hist).await {
+        Ok(o) => o,
+        Err(f) => f.into(),
+    };
+    let status = release_status::compute(obj, &hist, &outcome);
+    if release_status::differs(obj.status.as_ref(), &status)
+        && let Outcome::Failed {
+            reason, message, ..
+        } = &outcome
+    {
+        // Every refusal is visible: one Warning event per new failure,
+        // with the condition's reason.
+        tracing::warn!(release = %format!("{}/{}", n.namespace, obj.name_any()), reason = %reason, "{message}");
         publish(
             ctx,
             obj,
             EventType::Warning,
-            "Recovered",
-            "Recover",
-            "a pending record left by an interrupted run was marked failed; redoing".into(),
+            reason,
+            "Reconcile",
+            message.clone(),
         )
         .await;
     }
-    let outcome = match (obj.spec.revision, applier_for(obj, ctx, &n)) {
-        (_, Err(o)) => o,
-        (Some(rev), Ok(ap)) => rollback(obj, ctx, &ap, &n, &store, &mut hist, rev).await,
-        (None, Ok(ap)) => match dependencies_waiting(obj, ctx).await {
-            Some(o) => o,
-            None => follow_spec(obj, ctx, &ap, &n, &store, &mut hist).await,
-        },
-    };
-    let status = release_status::compute(obj, &hist, &outcome);
     write_status(ctx, obj, &status).await?;
     ctx.metrics.set_release_status(
         &format!("{}/{}", n.namespace, obj.name_any()),
@@ -218,16 +194,51 @@ async fn apply(obj: &HelmRelease, ctx: &Context) -> Result<Action, ReleaseError>
     })
 }
 
+/// Checks who may act, reads the history under the release's own
+/// authority, and takes the action the spec asks for. `hist` is left as
+/// the history the status reports: empty when the release is not ours.
+async fn act(
+    obj: &HelmRelease,
+    ctx: &Context,
+    n: &Names,
+    hist: &mut Vec<StoredRelease>,
+) -> Result<Outcome, Failure> {
+    ownership::check_names(obj, n, ctx.allow_cross_namespace)?;
+    let ap = applier_for(obj, ctx, n)?;
+    let store = store_for(ctx, &ap, obj, n);
+    let found = store.history(&n.release).await?;
+    ownership::check_claim(&ctx.client, obj, n, &found).await?;
+    *hist = found;
+    if recover(&store, hist).await? {
+        publish(
+            ctx,
+            obj,
+            EventType::Warning,
+            "Recovered",
+            "Recover",
+            "a pending record left by an interrupted run was marked failed; redoing".into(),
+        )
+        .await;
+    }
+    Ok(match obj.spec.revision {
+        Some(rev) => rollback(obj, ctx, &ap, n, &store, hist, rev).await,
+        None => match dependencies_waiting(obj, ctx).await {
+            Some(o) => o,
+            None => follow_spec(obj, ctx, &ap, n, &store, hist).await,
+        },
+    })
+}
+
 /// The Applier acting for `obj`: rudder's own, or one impersonating
 /// `spec.serviceAccountName` (a service account in the HelmRelease's
 /// namespace, so a tenant cannot borrow another namespace's accounts).
-fn applier_for(obj: &HelmRelease, ctx: &Context, n: &Names) -> Result<Applier, Outcome> {
+fn applier_for(obj: &HelmRelease, ctx: &Context, n: &Names) -> Result<Applier, Failure> {
     match &obj.spec.service_account_name {
         None => Ok(ctx.applier.clone()),
         Some(sa) => ctx
             .impersonation
             .applier(&ctx.applier, &n.namespace, sa)
-            .map_err(|e| Failure::Impersonation(e).into()),
+            .map_err(Failure::Impersonation),
     }
 }
 
@@ -354,9 +365,11 @@ async fn desired(obj: &HelmRelease, ctx: &Context, n: &Names) -> Result<Desired,
 }
 
 fn same_inputs(s: &StoredRelease, annotations: &BTreeMap<String, String>) -> bool {
-    annotations
+    [CHART_DIGEST, VALUES_DIGEST, OPTIONS_DIGEST]
         .iter()
-        .all(|(k, v)| s.annotation(k) == Some(v.as_str()))
+        .all(|k| {
+            s.annotation(k).is_some() && s.annotation(k) == annotations.get(*k).map(String::as_str)
+        })
 }
 
 /// Install or upgrade when the chart, values or options differ from the
@@ -492,7 +505,9 @@ async fn deploy(
         name: n.release.clone(),
         namespace: n.target.clone(),
     };
-    let (built, new_res) = match prepare(ctx, ap, n, &want, &owner, version, upgrade).await {
+    // The claim on the objects is held until this function returns.
+    let (built, new_res, _claim) = match prepare(ctx, ap, n, &want, &owner, version, upgrade).await
+    {
         Ok(p) => p,
         Err(f) => return f.into(),
     };
@@ -596,23 +611,18 @@ async fn deploy(
             if let Some(last) = hist.last_mut() {
                 last.release = rel;
             }
-            let message = format!("{verb} of revision {version} failed: {e}");
-            publish(
-                ctx,
-                obj,
-                EventType::Warning,
+            failed(
                 fail_reason,
-                verb,
-                message.clone(),
+                format!("{verb} of revision {version} failed: {e}"),
+                false,
             )
-            .await;
-            failed(fail_reason, message, false)
         }
     }
 }
 
 /// Renders revision `version` and reads its manifest into objects that
-/// pass the ownership check: everything decided before any write.
+/// pass the ownership check: everything decided before any write. The
+/// objects stay claimed for this release while the guard lives.
 async fn prepare(
     ctx: &Context,
     ap: &Applier,
@@ -621,7 +631,7 @@ async fn prepare(
     owner: &ReleaseRef,
     version: i64,
     upgrade: bool,
-) -> Result<(Built, Vec<Resource>), Failure> {
+) -> Result<(Built, Vec<Resource>, ClaimGuard), Failure> {
     let built = render(ctx, n, &want.pulled, &want.config, version, upgrade).await?;
     let new_res = match send(ap.resources(&built.manifest, &n.target)).await {
         Ok(r) => r,
@@ -634,10 +644,13 @@ async fn prepare(
             return Err(Failure::Manifest(e));
         }
     };
+    let claim = ap
+        .claim(&new_res, owner)
+        .map_err(|source| Failure::Ownership { source, upgrade })?;
     send(ap.check_ownership(&new_res, owner))
         .await
         .map_err(|source| Failure::Ownership { source, upgrade })?;
-    Ok((built, new_res))
+    Ok((built, new_res, claim))
 }
 
 /// CRDs, pre-hooks, apply, prune, post-hooks, wait. Returns the number of
@@ -773,6 +786,16 @@ async fn rollback(
         Ok(r) => r,
         Err(e) => return Failure::RollbackManifest(e).into(),
     };
+    let _claim = match ap.claim(&new_res, &owner) {
+        Ok(c) => c,
+        Err(source) => {
+            return Failure::Ownership {
+                source,
+                upgrade: true,
+            }
+            .into();
+        }
+    };
     if let Err(source) = send(ap.check_ownership(&new_res, &owner)).await {
         return Failure::Ownership {
             source,
@@ -832,63 +855,60 @@ async fn rollback(
             s.release.info.status = Status::Failed;
             s.release.info.description = format!("Rollback to {target} failed: {e}");
             let _ = store.update(&s.release, &s.annotations).await;
-            let message = format!("rollback to revision {target} failed: {e}");
-            publish(
-                ctx,
-                obj,
-                EventType::Warning,
+            failed(
                 "RollbackFailed",
-                "Rollback",
-                message.clone(),
+                format!("rollback to revision {target} failed: {e}"),
+                false,
             )
-            .await;
-            failed("RollbackFailed", message, false)
         }
     }
 }
 
-/// The finalizer: remove the release's objects, then its records.
+/// The finalizer: remove the release's objects, then its records, both
+/// under the release's own authority, and only what this HelmRelease
+/// created: a release another HelmRelease claims, one outside this
+/// HelmRelease's namespaces, or records it never wrote are left alone.
 async fn cleanup(obj: &HelmRelease, ctx: &Context) -> Result<Action, ReleaseError> {
-    let n = names(obj);
-    let store = store_for(ctx, &n);
-    let hist = store.history(&n.release).await?;
-    let terminating = namespace_terminating(ctx, &n.target).await;
-    let ap = match applier_for(obj, ctx, &n) {
-        Ok(ap) => ap,
-        Err(o) => return Err(ReleaseError::Impersonation(o.message().to_string())),
-    };
-    let live =
-        history::deployed(hist.iter().map(|s| &s.release)).or(hist.last().map(|s| &s.release));
-    if let Some(live) = live {
-        let res = send(ap.resources(&live.manifest, &n.target))
-            .await
-            .unwrap_or_default();
-        let timeout = if terminating {
-            Duration::from_secs(5)
-        } else {
-            timeout_of(obj)
-        };
-        match send(ap.uninstall(&res, timeout)).await {
-            Ok(_) => {}
-            Err(e) if terminating => {
-                tracing::info!(error = %e, "namespace terminating; not waiting")
-            }
-            Err(e) => {
-                publish(
-                    ctx,
-                    obj,
-                    EventType::Warning,
-                    "UninstallFailed",
-                    "Uninstall",
-                    e.to_string(),
-                )
-                .await;
-                return Err(e.into());
-            }
+    let n = Names::of(obj);
+    if let Some(why) = nothing_to_uninstall(obj, ctx, &n) {
+        tracing::info!(release = %n.release, storage = %n.storage, "{why}; nothing to uninstall");
+        return Ok(Action::await_change());
+    }
+    let ap = applier_for(obj, ctx, &n).map_err(|f| ReleaseError::Impersonation(f.to_string()))?;
+    let store = store_for(ctx, &ap, obj, &n);
+    let hist = match store.history(&n.release).await {
+        Ok(h) => h,
+        // Never installed: records it cannot read are not its own.
+        Err(e) if never_installed(obj) => {
+            tracing::info!(error = %e, "no readable release records; nothing to uninstall");
+            return Ok(Action::await_change());
         }
+        Err(e) => return Err(e.into()),
+    };
+    let uid = obj.uid().unwrap_or_default();
+    if ownership::check_claim(&ctx.client, obj, &n, &hist)
+        .await
+        .is_err()
+    {
+        tracing::info!(release = %n.release, "the release belongs to another HelmRelease; nothing to uninstall");
+        return Ok(Action::await_change());
+    }
+    let ours: Vec<&StoredRelease> = hist
+        .iter()
+        .filter(|s| ownership::is_ours(s, &uid))
+        .collect();
+    let terminating = namespace_terminating(ctx, &n.target).await;
+    let live = ours
+        .iter()
+        .rev()
+        .find(|s| s.release.status() == Status::Deployed)
+        .or(ours.last())
+        .map(|s| &s.release);
+    if let Some(live) = live {
+        uninstall_objects(obj, ctx, &ap, &n, live, terminating).await?;
     }
     let keep = obj.spec.uninstall.as_ref().is_some_and(|u| u.keep_history);
-    for s in &hist {
+    for s in &ours {
         if keep {
             let mut r = s.release.clone();
             if r.status() == Status::Deployed {
@@ -901,7 +921,7 @@ async fn cleanup(obj: &HelmRelease, ctx: &Context) -> Result<Action, ReleaseErro
             store.delete(&n.release, s.release.version).await?;
         }
     }
-    if !terminating {
+    if !terminating && !ours.is_empty() {
         publish(
             ctx,
             obj,
@@ -915,6 +935,59 @@ async fn cleanup(obj: &HelmRelease, ctx: &Context) -> Result<Action, ReleaseErro
     ctx.metrics
         .forget_release(&format!("{}/{}", n.namespace, obj.name_any()));
     Ok(Action::await_change())
+}
+
+/// Why this HelmRelease cannot have installed anything (`None`: it may
+/// have): its names were refused before any write.
+fn nothing_to_uninstall(obj: &HelmRelease, ctx: &Context, n: &Names) -> Option<String> {
+    ownership::check_names(obj, n, ctx.allow_cross_namespace)
+        .err()
+        .map(|f| f.to_string())
+}
+
+/// Whether the status shows no revision was ever attempted.
+fn never_installed(obj: &HelmRelease) -> bool {
+    obj.status
+        .as_ref()
+        .is_none_or(|s| s.revision.is_none() && s.last_attempted_revision.is_none())
+}
+
+/// Removes the objects of `live` (waiting unless the namespace goes away).
+async fn uninstall_objects(
+    obj: &HelmRelease,
+    ctx: &Context,
+    ap: &Applier,
+    n: &Names,
+    live: &Release,
+    terminating: bool,
+) -> Result<(), ReleaseError> {
+    let res = send(ap.resources(&live.manifest, &n.target))
+        .await
+        .unwrap_or_default();
+    let timeout = if terminating {
+        Duration::from_secs(5)
+    } else {
+        timeout_of(obj)
+    };
+    match send(ap.uninstall(&res, timeout)).await {
+        Ok(_) => Ok(()),
+        Err(e) if terminating => {
+            tracing::info!(error = %e, "namespace terminating; not waiting");
+            Ok(())
+        }
+        Err(e) => {
+            publish(
+                ctx,
+                obj,
+                EventType::Warning,
+                "UninstallFailed",
+                "Uninstall",
+                e.to_string(),
+            )
+            .await;
+            Err(e.into())
+        }
+    }
 }
 
 async fn namespace_terminating(ctx: &Context, ns: &str) -> bool {

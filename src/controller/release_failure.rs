@@ -63,6 +63,41 @@ pub enum Failure {
     /// A recorded manifest to roll back to could not be read into objects.
     #[error(transparent)]
     RollbackManifest(ApplyError),
+    /// Another live HelmRelease claims the Helm release.
+    #[error(
+        "release {release} in namespace {storage} belongs to HelmRelease {owner}; two HelmReleases cannot share one Helm release (choose another spec.releaseName); nothing was changed"
+    )]
+    ReleaseClaimed {
+        /// The release name.
+        release: String,
+        /// Its storage namespace.
+        storage: String,
+        /// `namespace/name` of the claiming HelmRelease.
+        owner: String,
+    },
+    /// A namespace other than the HelmRelease's own, without the authority
+    /// of a service account.
+    #[error(
+        "{field} {namespace} is not this HelmRelease's namespace ({own}): set spec.serviceAccountName to act with an account allowed there (or start rudder with --allow-cross-namespace-targets); nothing was changed"
+    )]
+    CrossNamespace {
+        /// The spec field.
+        field: &'static str,
+        /// The namespace it names.
+        namespace: String,
+        /// The HelmRelease's namespace.
+        own: String,
+    },
+    /// The release name is not one Helm accepts.
+    #[error(
+        "invalid release name {name:?} from {from}: Helm release names are at most 53 characters of lowercase letters, digits, '-' and '.' (a DNS subdomain); set spec.releaseName to a shorter name"
+    )]
+    InvalidReleaseName {
+        /// The name.
+        name: String,
+        /// Where it came from.
+        from: &'static str,
+    },
 }
 
 impl Failure {
@@ -85,6 +120,9 @@ impl Failure {
             Failure::Impersonation(_) => "ImpersonationFailed",
             Failure::RevisionNotFound { .. } => "RevisionNotFound",
             Failure::RollbackManifest(_) => "RollbackFailed",
+            Failure::ReleaseClaimed { .. } => "ReleaseClaimed",
+            Failure::CrossNamespace { .. } => "CrossNamespaceRefused",
+            Failure::InvalidReleaseName { .. } => "InvalidReleaseName",
         }
     }
 

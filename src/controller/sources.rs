@@ -460,6 +460,7 @@ async fn pull_oci(
         version: chart.tag.clone().unwrap_or_default(),
         reason,
     })?;
+    check_oci_identity(url, &reference, &chart, &meta)?;
     Ok(PulledChart {
         name: meta.name,
         version: meta.version,
@@ -467,6 +468,31 @@ async fn pull_oci(
         digest: chart.chart_digest,
         archive: Arc::from(chart.bytes.as_slice()),
         dependencies: Vec::new(),
+    })
+}
+
+/// Refuses an OCI artifact whose Chart.yaml names another chart than the
+/// repository path, or another version than the tag pulled.
+fn check_oci_identity(
+    url: &str,
+    reference: &OciReference,
+    chart: &crate::repo::oci::OciChart,
+    meta: &ArchiveMeta,
+) -> Result<(), SourceError> {
+    let wanted_name = reference.repository.rsplit('/').next().unwrap_or_default();
+    let wanted_version = chart.tag.as_ref().map(|t| t.replace('_', "+"));
+    let name_ok = wanted_name.is_empty() || meta.name == wanted_name;
+    let version_ok = wanted_version.as_ref().is_none_or(|v| *v == meta.version);
+    if name_ok && version_ok {
+        return Ok(());
+    }
+    Err(SourceError::Load {
+        chart: url.into(),
+        version: chart.tag.clone().unwrap_or_default(),
+        reason: format!(
+            "the artifact is chart {} {}, not the chart and version asked for",
+            meta.name, meta.version
+        ),
     })
 }
 

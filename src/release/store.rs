@@ -90,6 +90,8 @@ pub struct SecretStore {
     api: Api<Secret>,
     namespace: String,
     writes: Arc<AtomicU64>,
+    /// Annotations put on every record this store writes.
+    stamp: BTreeMap<String, String>,
 }
 
 impl SecretStore {
@@ -99,7 +101,15 @@ impl SecretStore {
             api: Api::namespaced(client, namespace),
             namespace: namespace.to_string(),
             writes,
+            stamp: BTreeMap::new(),
         }
+    }
+
+    /// This store, putting `annotations` on every record it creates or
+    /// updates (e.g. who claims the release).
+    pub fn stamping(mut self, annotations: BTreeMap<String, String>) -> Self {
+        self.stamp = annotations;
+        self
     }
 
     /// The storage namespace.
@@ -221,6 +231,7 @@ impl SecretStore {
             source,
         })?;
         let mut annotations = annotations.clone();
+        annotations.extend(self.stamp.clone());
         if slim {
             annotations.insert(SLIM_CHART.into(), "true".into());
         }

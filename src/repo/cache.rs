@@ -2,7 +2,10 @@
 //! digest the index publishes (a mismatch is a hard error), kept on disk
 //! (`<dir>/sha256/<hex>.tgz`, written atomically) and in a memory LRU
 //! bounded by bytes. One cache is shared by every release and repository:
-//! the same archive served by two repositories is stored once.
+//! the same archive served by two repositories is stored once. A digest
+//! names bytes, not a chart: every archive handed out is also checked to be
+//! the chart and version its index entry names (its own `Chart.yaml`), so an
+//! entry carrying another version's digest can never serve that version.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -38,6 +41,16 @@ pub enum CacheError {
     },
     #[error("chart {chart} {version}: the index has no digest to verify the archive against")]
     MissingDigest { chart: String, version: String },
+    #[error(
+        "chart {chart} {version}: the archive with the index's digest sha256:{digest} is {actual}, not the chart and version the index entry names"
+    )]
+    WrongChart {
+        chart: String,
+        version: String,
+        digest: String,
+        /// `name version` from the archive's Chart.yaml, or why it has none.
+        actual: String,
+    },
     #[error("chart cache {path}: {reason}")]
     Io { path: String, reason: String },
     #[error(transparent)]
@@ -80,6 +93,9 @@ pub struct ChartCache {
     /// One lock per digest being fetched, so concurrent requests for the
     /// same archive download it once.
     inflight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// `(name, version)` from each archive's Chart.yaml, by digest: read
+    /// once per digest.
+    identities: Mutex<HashMap<String, Identity>>,
     memory_hits: AtomicU64,
     disk_hits: AtomicU64,
     downloads: AtomicU64,
@@ -93,6 +109,7 @@ impl ChartCache {
             dir,
             memory: Mutex::new(Lru::new(memory_limit)),
             inflight: Mutex::new(HashMap::new()),
+            identities: Mutex::new(HashMap::new()),
             memory_hits: AtomicU64::new(0),
             disk_hits: AtomicU64::new(0),
             downloads: AtomicU64::new(0),
@@ -114,8 +131,50 @@ impl ChartCache {
     }
 
     /// The archive of `entry`: from memory, disk, or downloaded from `repo`,
-    /// always matching the index's digest.
+    /// always matching the index's digest and being the chart and version
+    /// `entry` names.
     pub async fn get(&self, repo: &HttpRepo, entry: &ChartVersion) -> Result<Archive, CacheError> {
+        let archive = self.get_by_digest(repo, entry).await?;
+        self.check_identity(entry, &archive)?;
+        Ok(archive)
+    }
+
+    /// Refuses an archive whose Chart.yaml names another chart or version
+    /// than `entry` (an index entry carrying another archive's digest).
+    fn check_identity(&self, entry: &ChartVersion, archive: &Archive) -> Result<(), CacheError> {
+        let known = self
+            .identities
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&archive.digest).cloned());
+        let identity = match known {
+            Some(i) => i,
+            None => {
+                let i = archive_identity(&archive.bytes);
+                if let Ok(mut m) = self.identities.lock() {
+                    m.insert(archive.digest.clone(), i.clone());
+                }
+                i
+            }
+        };
+        let actual = match identity {
+            Ok((name, version)) if name == entry.name && version == entry.version => return Ok(()),
+            Ok((name, version)) => format!("{name} {version}"),
+            Err(reason) => format!("not a loadable chart ({reason})"),
+        };
+        Err(CacheError::WrongChart {
+            chart: entry.name.clone(),
+            version: entry.version.clone(),
+            digest: archive.digest.clone(),
+            actual,
+        })
+    }
+
+    async fn get_by_digest(
+        &self,
+        repo: &HttpRepo,
+        entry: &ChartVersion,
+    ) -> Result<Archive, CacheError> {
         let expected = expected_digest(entry)?;
         if let Some(hit) = self.memory_hit(&expected) {
             return Ok(hit);
@@ -258,6 +317,38 @@ fn verify(entry: &ChartVersion, expected: &str, bytes: &[u8]) -> Result<(), Cach
         });
     }
     Ok(())
+}
+
+/// `(name, version)` of an archive's chart, or why it has none.
+type Identity = Result<(String, String), String>;
+
+/// Largest Chart.yaml read to learn an archive's identity.
+const CHART_YAML_LIMIT: u64 = 1024 * 1024;
+
+/// `(name, version)` from the `<chart>/Chart.yaml` of the archive in
+/// `bytes` (the rest of the archive is checked when the chart is loaded).
+fn archive_identity(bytes: &[u8]) -> Identity {
+    use std::io::Read;
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+    let entries = tar.entries().map_err(|e| e.to_string())?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| e.to_string())?;
+        let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let top_level = path.split_once('/').map(|(_, rest)| rest);
+        if top_level != Some("Chart.yaml") {
+            continue;
+        }
+        let mut text = String::new();
+        (&mut entry)
+            .take(CHART_YAML_LIMIT)
+            .read_to_string(&mut text)
+            .map_err(|e| format!("Chart.yaml: {e}"))?;
+        let value = crate::chart::yamlio::parse(&text).map_err(|e| format!("Chart.yaml: {e}"))?;
+        let meta = crate::chart::metadata::Metadata::from_value(&value)
+            .map_err(|e| format!("Chart.yaml: {e}"))?;
+        return Ok((meta.name, meta.version));
+    }
+    Err("no Chart.yaml".into())
 }
 
 /// Lowercase hex sha256 of `bytes`.

@@ -496,6 +496,35 @@ async fn digest_mismatch_is_a_hard_error_and_nothing_is_cached() {
     assert_eq!(stored, 0, "a mismatching archive is not stored");
 }
 
+/// An entry carrying another version's digest, whose archive the cache
+/// already holds: refused, not served as the asked-for version.
+#[tokio::test]
+async fn an_entry_with_another_versions_digest_is_refused_from_the_cache() {
+    let good = index_server(rewritten_index).await;
+    let repo = ChartRepository::new(&good.base(), quick()).expect("repo");
+    let snap = repo.refresh().await.expect("index");
+    let cache = ChartCache::new(None, 1 << 30);
+    let v2 = resolve(&snap.index, "scaffold", "0.2.0").expect("0.2.0");
+    cache.get(repo.http(), v2).await.expect("0.2.0 cached");
+
+    let bad = index_server(index_with_wrong_digest).await;
+    let repo = ChartRepository::new(&bad.base(), quick()).expect("repo");
+    let snap = repo.refresh().await.expect("index");
+    let v1 = resolve(&snap.index, "scaffold", "0.1.0").expect("0.1.0");
+    let err = cache.get(repo.http(), v1).await.expect_err("wrong chart");
+    assert!(
+        matches!(&err, CacheError::WrongChart { chart, version, actual, .. }
+            if chart == "scaffold" && version == "0.1.0" && actual == "scaffold 0.2.0"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("is scaffold 0.2.0, not"), "{err}");
+    // The right entry is still served.
+    cache
+        .get(repo.http(), v2)
+        .await
+        .expect("0.2.0 still served");
+}
+
 #[tokio::test]
 async fn archives_over_the_cap_are_refused_while_streaming() {
     let srv = index_server(rewritten_index).await;
