@@ -13,11 +13,10 @@ mod repo_server;
 
 use std::time::Duration;
 
-use e2e::{Rudder, TestNamespace, eventually, http_get};
+use e2e::{Rudder, TestNamespace, events, eventually, http_get};
 use k8s_openapi::api::core::v1::Secret;
-use k8s_openapi::api::events::v1::Event;
-use kube::api::{ListParams, Patch, PatchParams, PostParams};
-use kube::{Api, Client};
+use kube::Api;
+use kube::api::{Patch, PatchParams, PostParams};
 use repo_server::{Mode, Site};
 use rudder::api::helmrelease::ChartSpec;
 use rudder::api::helmrepository::{HelmRepositoryStatus, RepositoryArtifact};
@@ -78,20 +77,6 @@ async fn request_fetch(api: &Api<HelmRepository>, name: &str, token: &str) {
     api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
         .await
         .expect("annotating the HelmRepository");
-}
-
-async fn events(client: &Client, ns: &str, name: &str, reason: &str) -> Vec<Event> {
-    Api::<Event>::namespaced(client.clone(), ns)
-        .list(&ListParams::default())
-        .await
-        .map(|l| l.items)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|e| {
-            e.reason.as_deref() == Some(reason)
-                && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name)
-        })
-        .collect()
 }
 
 fn metric(rudder: &Rudder, series: &str) -> Option<f64> {

@@ -296,6 +296,43 @@ pub fn helm_history(ns: &str, name: &str) -> Vec<(i64, String)> {
         .collect()
 }
 
+/// The Events (events.k8s.io/v1) in `ns` about the object `name` with `reason`.
+pub async fn events(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    reason: &str,
+) -> Vec<k8s_openapi::api::events::v1::Event> {
+    Api::<k8s_openapi::api::events::v1::Event>::namespaced(client.clone(), ns)
+        .list(&kube::api::ListParams::default())
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| {
+            e.reason.as_deref() == Some(reason)
+                && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name)
+        })
+        .collect()
+}
+
+/// Waits up to a minute for a Warning event about `name` with `reason`;
+/// returns its note.
+pub async fn wait_warning(client: &Client, ns: &str, name: &str, reason: &str) -> String {
+    eventually(
+        &format!("a Warning event {reason} about {ns}/{name}"),
+        Duration::from_secs(60),
+        || async {
+            events(client, ns, name, reason)
+                .await
+                .into_iter()
+                .find(|e| e.type_.as_deref() == Some("Warning"))
+                .map(|e| e.note.unwrap_or_default())
+        },
+    )
+    .await
+}
+
 /// A free TCP port on 127.0.0.1 (bound and released).
 pub fn free_addr() -> SocketAddr {
     let l = TcpListener::bind("127.0.0.1:0").expect("binding a free port");
