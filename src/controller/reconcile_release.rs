@@ -47,8 +47,6 @@ use crate::render::manifest::Hook;
 pub const KIND: &str = "HelmRelease";
 /// The finalizer that uninstalls the release.
 pub const FINALIZER: &str = "helm.rudder.dev/uninstall";
-/// Requeue after a failure.
-const RETRY: Duration = Duration::from_secs(15);
 /// Reason of the stall after too many failed installs/upgrades.
 pub const RETRIES_EXHAUSTED: &str = "RetriesExhausted";
 /// Requeue while waiting for `spec.dependsOn`.
@@ -84,7 +82,6 @@ pub async fn reconcile(obj: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Actio
     {
         ctx.release_writes.fetch_add(1, Ordering::Relaxed);
     }
-    let interval = obj.spec.interval.clone();
     let result = finalizer(&api, FINALIZER, obj, |event| async {
         match event {
             Finalizer::Apply(obj) => send(apply(&obj, &ctx)).await,
@@ -101,10 +98,9 @@ pub async fn reconcile(obj: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Actio
     ctx.metrics.observe(KIND, start, outcome);
     ctx.metrics
         .add_api_writes(total_writes(&ctx).saturating_sub(writes_before));
-    result.or_else(|e| {
-        tracing::warn!(error = %e, "HelmRelease reconciliation failed");
-        Ok(Action::requeue(RETRY.min(interval_of(&interval))))
-    })
+    // Failures the status can report are outcomes; what is left (the
+    // finalizer, status writes, uninstall) goes to the error policy.
+    result
 }
 
 /// Boxes a future as `Send` where it is created, where the compiler can
@@ -117,10 +113,6 @@ fn send<'a, T>(
 
 fn total_writes(ctx: &Context) -> u64 {
     ctx.applier.writes() + ctx.release_writes.load(Ordering::Relaxed)
-}
-
-fn interval_of(s: &str) -> Duration {
-    parse_duration(s).unwrap_or(Duration::from_secs(600))
 }
 
 fn timeout_of(obj: &HelmRelease) -> Duration {
