@@ -14,13 +14,14 @@ pub mod impersonate;
 pub mod leader;
 pub mod metrics;
 pub mod ownership;
-pub mod reconcile_release;
 pub mod reconcile_repository;
+pub mod release;
 pub mod release_failure;
 pub mod release_status;
 pub mod sources;
 pub mod status;
 pub mod values;
+mod watches;
 
 use std::fmt::Display;
 use std::future::Future;
@@ -123,7 +124,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), ControllerError> {
     let metrics = Metrics::new()?;
-    metrics.register_kind(reconcile_release::KIND);
+    metrics.register_kind(release::KIND);
     metrics.register_kind(reconcile_repository::KIND);
     let health = Arc::new(Health::default());
     let listener =
@@ -300,9 +301,9 @@ async fn run_controllers(
 ) {
     let ns = scope.namespace.as_deref();
     let releases = Controller::new(api_for::<HelmRelease>(&ctx.client, ns), scope.own());
-    let releases = requeue_on_index_change(releases, &ctx.client, ns, scope.own());
-    let releases = requeue_on_values_change(releases, &ctx.client, ns);
-    let releases = requeue_dependents(releases, &ctx.client, ns);
+    let releases = watches::requeue_on_index_change(releases, &ctx.client, ns, scope.own());
+    let releases = watches::requeue_on_values_change(releases, &ctx.client, ns);
+    let releases = watches::requeue_dependents(releases, &ctx.client, ns);
     let repositories = Controller::new(api_for::<HelmRepository>(&ctx.client, ns), scope.own());
     let (release_store, repository_store) = (releases.store(), repositories.store());
     let synced = {
@@ -322,177 +323,14 @@ async fn run_controllers(
     let (ctx_crds, stop_crds) = (ctx.clone(), stop.clone());
     let releases = releases
         .graceful_shutdown_on(stop.clone().cancelled_owned())
-        .run(reconcile_release::reconcile, error_policy, ctx.clone())
+        .run(release::reconcile, error_policy, ctx.clone())
         .for_each(log_result);
     let repositories = repositories
         .graceful_shutdown_on(stop.cancelled_owned())
         .run(reconcile_repository::reconcile, error_policy, ctx)
         .for_each(log_result);
-    let crds = forget_discovery_on_crd_change(ctx_crds, stop_crds);
+    let crds = watches::forget_discovery_on_crd_change(ctx_crds, stop_crds);
     tokio::join!(releases, repositories, synced, crds);
-}
-
-/// Drops the discovery cache whenever a CustomResourceDefinition is added,
-/// changed (e.g. becomes Established) or deleted, so the next render's
-/// `.Capabilities.APIVersions` (and kind mapping) sees CRDs installed after
-/// rudder started; discovery runs again lazily, once for many events.
-async fn forget_discovery_on_crd_change(ctx: Arc<Context>, stop: CancellationToken) {
-    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-    use kube::runtime::WatchStreamExt;
-    let api: Api<CustomResourceDefinition> = Api::all(ctx.client.clone());
-    let events = watcher(api, watcher::Config::default()).default_backoff();
-    tokio::pin!(events);
-    let mut synced = false;
-    loop {
-        let event = tokio::select! {
-            () = stop.cancelled() => return,
-            e = events.next() => e,
-        };
-        match event {
-            None => return,
-            Some(Err(e)) => tracing::warn!(error = %e, "watching CustomResourceDefinitions"),
-            Some(Ok(watcher::Event::InitDone)) => synced = true,
-            Some(Ok(watcher::Event::Apply(_) | watcher::Event::Delete(_))) if synced => {
-                ctx.applier.forget_discovery().await;
-            }
-            Some(Ok(_)) => {}
-        }
-    }
-}
-
-/// Re-queues the HelmReleases that use a HelmRepository whose index
-/// digest (`status.artifact.digest`) changed, so a release asking for
-/// `^1.0` rolls out 1.1 when it appears.
-fn requeue_on_index_change(
-    releases: Controller<HelmRelease>,
-    client: &Client,
-    ns: Option<&str>,
-    config: watcher::Config,
-) -> Controller<HelmRelease> {
-    let store = releases.store();
-    let seen = std::sync::Mutex::new(std::collections::HashMap::<String, String>::new());
-    releases.watches(
-        api_for::<HelmRepository>(client, ns),
-        config,
-        move |repo: HelmRepository| {
-            let digest = repo
-                .status
-                .as_ref()
-                .and_then(|s| s.artifact.as_ref())
-                .map(|a| a.digest.clone())
-                .unwrap_or_default();
-            let repo_ns = repo.metadata.namespace.clone().unwrap_or_default();
-            let repo_name = repo.metadata.name.clone().unwrap_or_default();
-            let key = format!("{repo_ns}/{repo_name}");
-            let previous = seen
-                .lock()
-                .ok()
-                .and_then(|mut m| m.insert(key, digest.clone()));
-            // The first sight (start-up) reconciles every release anyway.
-            if previous.is_none() || previous.as_deref() == Some(digest.as_str()) {
-                return Vec::new();
-            }
-            store
-                .state()
-                .iter()
-                .filter(|r| uses_repository(r, &repo_ns, &repo_name))
-                .map(|r| ObjectRef::from_obj(r.as_ref()))
-                .collect::<Vec<_>>()
-        },
-    )
-}
-
-/// Re-queues the HelmReleases whose `valuesFrom` names a ConfigMap or
-/// Secret that changed (the reconciler decides whether the composed values
-/// differ).
-fn requeue_on_values_change(
-    releases: Controller<HelmRelease>,
-    client: &Client,
-    ns: Option<&str>,
-) -> Controller<HelmRelease> {
-    use crate::api::helmrelease::ValuesKind;
-    use k8s_openapi::api::core::v1::{ConfigMap, Secret};
-    fn users(
-        store: &kube::runtime::reflector::Store<HelmRelease>,
-        kind: ValuesKind,
-        ns: Option<String>,
-        name: Option<String>,
-    ) -> Vec<ObjectRef<HelmRelease>> {
-        store
-            .state()
-            .iter()
-            .filter(|r| r.metadata.namespace == ns)
-            .filter(|r| {
-                r.spec
-                    .values_from
-                    .iter()
-                    .any(|v| v.kind == kind && Some(&v.name) == name.as_ref())
-            })
-            .map(|r| ObjectRef::from_obj(r.as_ref()))
-            .collect()
-    }
-    let (cm_store, secret_store) = (releases.store(), releases.store());
-    releases
-        .watches(
-            api_for::<ConfigMap>(client, ns),
-            watcher::Config::default(),
-            move |cm: ConfigMap| {
-                users(
-                    &cm_store,
-                    ValuesKind::ConfigMap,
-                    cm.metadata.namespace,
-                    cm.metadata.name,
-                )
-            },
-        )
-        .watches(
-            api_for::<Secret>(client, ns),
-            watcher::Config::default(),
-            move |s: Secret| {
-                users(
-                    &secret_store,
-                    ValuesKind::Secret,
-                    s.metadata.namespace,
-                    s.metadata.name,
-                )
-            },
-        )
-}
-
-/// Re-queues the HelmReleases whose `dependsOn` names a HelmRelease that
-/// changed (e.g. became Ready), so dependents do not wait for their requeue.
-fn requeue_dependents(
-    releases: Controller<HelmRelease>,
-    client: &Client,
-    ns: Option<&str>,
-) -> Controller<HelmRelease> {
-    let store = releases.store();
-    releases.watches(
-        api_for::<HelmRelease>(client, ns),
-        watcher::Config::default(),
-        move |dep: HelmRelease| {
-            let dep_ns = dep.metadata.namespace.clone().unwrap_or_default();
-            let dep_name = dep.metadata.name.clone().unwrap_or_default();
-            store
-                .state()
-                .iter()
-                .filter(|r| {
-                    let own = r.metadata.namespace.as_deref().unwrap_or_default();
-                    r.spec.depends_on.iter().any(|d| {
-                        d.name == dep_name && d.namespace.as_deref().unwrap_or(own) == dep_ns
-                    })
-                })
-                .map(|r| ObjectRef::from_obj(r.as_ref()))
-                .collect::<Vec<_>>()
-        },
-    )
-}
-
-/// Whether `release` takes its chart from HelmRepository `ns/name`.
-fn uses_repository(release: &HelmRelease, ns: &str, name: &str) -> bool {
-    let r = &release.spec.chart.repository_ref;
-    let release_ns = release.metadata.namespace.as_deref().unwrap_or_default();
-    r.name == name && r.namespace.as_deref().unwrap_or(release_ns) == ns
 }
 
 fn error_policy<K, E: Display>(_obj: Arc<K>, _err: &E, _ctx: Arc<Context>) -> Action {

@@ -2,14 +2,17 @@
 //! format (`sh.helm.release.v1.<name>.v<N>`, base64(gzip(JSON))), so the
 //! real `helm list`/`history`/`status`/`get` read rudder's releases and
 //! rudder reads Helm's. [`record`] is the JSON shape, [`codec`] the
-//! encoding (with the 1 MiB fallback), [`store`] the Secrets, [`history`]
-//! the pure decisions (next revision, live revision, pruning).
+//! encoding (with the 1 MiB fallback), [`store`] the Secrets and the
+//! [`ReleaseStore`] trait, [`memory`] an in-memory store for tests,
+//! [`history`] the pure decisions (next revision, live revision, pruning).
 
 pub mod build;
 pub mod codec;
 pub mod history;
+pub mod memory;
 pub mod record;
 pub mod store;
 
+pub use memory::MemoryStore;
 pub use record::{Release, Status};
-pub use store::{SecretStore, StoreError, StoredRelease};
+pub use store::{ReleaseStore, SecretStore, StoreError, StoredRelease};

@@ -49,6 +49,12 @@ pub enum StoreError {
         /// The client error.
         source: Box<kube::Error>,
     },
+    /// The record of a new revision exists already (another writer made it).
+    #[error("release record {name} exists already")]
+    Exists {
+        /// Secret name.
+        name: String,
+    },
     /// A record could not be encoded or decoded.
     #[error("release record {name}: {source}")]
     Codec {
@@ -81,6 +87,60 @@ impl StoredRelease {
     /// A rudder annotation of the record, if set.
     pub fn annotation(&self, key: &str) -> Option<&str> {
         self.annotations.get(key).map(String::as_str)
+    }
+}
+
+/// Where the records of releases are kept: Secrets ([`SecretStore`]), or
+/// memory for tests ([`super::memory::MemoryStore`]).
+pub trait ReleaseStore: Send + Sync {
+    /// Every revision of `release`, oldest first.
+    fn history(
+        &self,
+        release: &str,
+    ) -> impl Future<Output = Result<Vec<StoredRelease>, StoreError>> + Send;
+    /// Creates the record of a new revision; an existing one is an error.
+    fn create(
+        &self,
+        rel: &Release,
+        annotations: &BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Replaces the record of an existing revision.
+    fn update(
+        &self,
+        rel: &Release,
+        annotations: &BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Deletes revision `version` of `release` (absent is fine).
+    fn delete(
+        &self,
+        release: &str,
+        version: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+impl ReleaseStore for SecretStore {
+    async fn history(&self, release: &str) -> Result<Vec<StoredRelease>, StoreError> {
+        SecretStore::history(self, release).await
+    }
+
+    async fn create(
+        &self,
+        rel: &Release,
+        annotations: &BTreeMap<String, String>,
+    ) -> Result<(), StoreError> {
+        SecretStore::create(self, rel, annotations).await
+    }
+
+    async fn update(
+        &self,
+        rel: &Release,
+        annotations: &BTreeMap<String, String>,
+    ) -> Result<(), StoreError> {
+        SecretStore::update(self, rel, annotations).await
+    }
+
+    async fn delete(&self, release: &str, version: i64) -> Result<(), StoreError> {
+        SecretStore::delete(self, release, version).await
     }
 }
 
@@ -177,7 +237,12 @@ impl SecretStore {
             .create(&PostParams::default(), &secret)
             .await
             .map(|_| ())
-            .map_err(|e| self.api_error("creating", &secret_name(&rel.name, rel.version), e))
+            .map_err(|e| match e {
+                kube::Error::Api(s) if s.code == 409 => StoreError::Exists {
+                    name: secret_name(&rel.name, rel.version),
+                },
+                e => self.api_error("creating", &secret_name(&rel.name, rel.version), e),
+            })
     }
 
     /// Replaces the record of an existing revision (status changes).

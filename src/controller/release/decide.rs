@@ -1,0 +1,222 @@
+//! The release reconciler's decisions, pure: from the HelmRelease (spec
+//! and status), the release's history and, when the spec is followed, the
+//! digests of what it asks for, the release's [`State`] and the [`Next`]
+//! action. No I/O happens here: the actions (one file each) write, and
+//! every transition is unit-tested below on in-memory histories.
+
+use std::collections::BTreeMap;
+
+use crate::api::HelmRelease;
+use crate::api::condition::READY;
+use crate::controller::release_failure::Failure;
+use crate::controller::release_status::{self, Outcome};
+use crate::release::Status;
+use crate::release::history;
+use crate::release::store::{CHART_DIGEST, OPTIONS_DIGEST, StoredRelease, VALUES_DIGEST};
+
+use super::RETRIES_EXHAUSTED;
+
+/// Where a release stands against its HelmRelease.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum State {
+    /// No revision is deployed (never installed, or every attempt failed).
+    Absent,
+    /// Revision `n` is deployed and made from what the spec asks for.
+    InSync(i64),
+    /// The spec asks for something else than the live revision (if any).
+    OutOfSync(Option<i64>),
+    /// `spec.revision` pins `target`, which is live.
+    Pinned(i64),
+    /// `spec.revision` pins `target`; `live` (if any) is another revision.
+    RollbackRequested { target: i64, live: Option<i64> },
+    /// `spec.revision` pins a revision that is not recorded.
+    PinnedMissing(i64),
+}
+
+/// What to do next.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Next {
+    /// Nothing: the outcome to report.
+    Report(Outcome),
+    /// A first install.
+    Install,
+    /// An upgrade of live revision `live`.
+    Upgrade { live: i64 },
+    /// Make `target` live again (no new revision number).
+    Rollback { target: i64, live: Option<i64> },
+}
+
+/// A record to rewrite before anything else: left pending by a dead run,
+/// or deployed beside a newer deployed one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fix {
+    pub version: i64,
+    pub status: Status,
+    pub description: String,
+}
+
+/// The records to fix before acting (oldest first).
+pub fn recovery(hist: &[StoredRelease]) -> Vec<Fix> {
+    let newest_deployed = live_version(hist);
+    hist.iter()
+        .map(|s| &s.release)
+        .filter_map(|r| {
+            if r.status().is_pending() {
+                Some(Fix {
+                    version: r.version,
+                    status: Status::Failed,
+                    description: format!("{} interrupted (rudder stopped); redone", r.status()),
+                })
+            } else if r.status() == Status::Deployed && Some(r.version) != newest_deployed {
+                Some(Fix {
+                    version: r.version,
+                    status: Status::Superseded,
+                    description: r.info.description.clone(),
+                })
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// The live (deployed) revision, the newest should several claim it.
+pub fn live_version(hist: &[StoredRelease]) -> Option<i64> {
+    history::deployed(hist.iter().map(|s| &s.release)).map(|r| r.version)
+}
+
+/// The live record.
+pub fn live(hist: &[StoredRelease]) -> Option<&StoredRelease> {
+    hist.iter()
+        .filter(|s| s.release.status() == Status::Deployed)
+        .max_by_key(|s| s.release.version)
+}
+
+/// The state of a release pinned to `target` by `spec.revision`.
+pub fn pinned_state(hist: &[StoredRelease], target: i64) -> State {
+    let live = live_version(hist);
+    if !hist.iter().any(|s| s.release.version == target) {
+        State::PinnedMissing(target)
+    } else if live == Some(target) {
+        State::Pinned(target)
+    } else {
+        State::RollbackRequested { target, live }
+    }
+}
+
+/// The state of a release following its spec, whose inputs digest to
+/// `want` (chart, values and options digests).
+pub fn following_state(hist: &[StoredRelease], want: &BTreeMap<String, String>) -> State {
+    match live(hist) {
+        Some(l) if same_inputs(l, want) => State::InSync(l.release.version),
+        Some(l) => State::OutOfSync(Some(l.release.version)),
+        None if hist.is_empty() => State::Absent,
+        None => State::OutOfSync(None),
+    }
+}
+
+/// Whether record `s` was made from the inputs digested in `want`.
+pub fn same_inputs(s: &StoredRelease, want: &BTreeMap<String, String>) -> bool {
+    [CHART_DIGEST, VALUES_DIGEST, OPTIONS_DIGEST]
+        .iter()
+        .all(|k| s.annotation(k).is_some() && s.annotation(k) == want.get(*k).map(String::as_str))
+}
+
+/// What a pinned release does next.
+pub fn next_pinned(state: &State, release: &str) -> Next {
+    match *state {
+        State::PinnedMissing(revision) => Next::Report(
+            Failure::RevisionNotFound {
+                revision,
+                release: release.to_string(),
+            }
+            .into(),
+        ),
+        State::RollbackRequested { target, live } => Next::Rollback { target, live },
+        State::Pinned(target) => Next::Report(Outcome::Ready {
+            reason: "Pinned".into(),
+            message: pinned_message(target),
+        }),
+        _ => Next::Report(Outcome::Ready {
+            reason: "UpToDate".into(),
+            message: String::new(),
+        }),
+    }
+}
+
+/// The Ready message of a release pinned to `target`.
+pub fn pinned_message(target: i64) -> String {
+    format!(
+        "spec.revision pins revision {target}; chart and values changes are not applied until it is cleared"
+    )
+}
+
+/// What a release following its spec does next: nothing when in sync,
+/// nothing while its retries are exhausted, else install or upgrade.
+pub fn next_following(obj: &HelmRelease, state: &State, hist: &[StoredRelease]) -> Next {
+    let live = match *state {
+        State::InSync(_) => {
+            let message = live(hist)
+                .map(|l| format!("{} is live", release_status::describe(&l.release)))
+                .unwrap_or_default();
+            return Next::Report(Outcome::Ready {
+                reason: "UpToDate".into(),
+                message,
+            });
+        }
+        State::OutOfSync(live) => live,
+        _ => None,
+    };
+    let upgrade = live.is_some();
+    let failures = release_status::consecutive_failures(obj);
+    let allowed = retries(obj, upgrade);
+    if failures > allowed {
+        return Next::Report(retries_exhausted(obj, failures, allowed, upgrade));
+    }
+    match live {
+        Some(live) => Next::Upgrade { live },
+        None => Next::Install,
+    }
+}
+
+/// Stalled: `failures` failed installs/upgrades, more than `retries` allow.
+fn retries_exhausted(obj: &HelmRelease, failures: i64, retries: i64, upgrade: bool) -> Outcome {
+    let last = obj
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == READY));
+    let message = match last.filter(|c| c.reason == RETRIES_EXHAUSTED) {
+        Some(c) => c.message.clone(),
+        None => {
+            let verb = if upgrade { "upgrade" } else { "install" };
+            let cause = last.map(|c| c.message.as_str()).unwrap_or_default();
+            format!(
+                "{verb} failed {failures} time(s) (remediation retries: {retries}); not retrying until the spec changes. Last failure: {cause}"
+            )
+        }
+    };
+    Outcome::Failed {
+        reason: RETRIES_EXHAUSTED.into(),
+        message,
+        stalled: true,
+    }
+}
+
+/// `install.remediation.retries` or `upgrade.remediation.retries`.
+fn retries(obj: &HelmRelease, upgrade: bool) -> i64 {
+    let r = if upgrade {
+        obj.spec
+            .upgrade
+            .as_ref()
+            .and_then(|u| u.remediation.as_ref())
+    } else {
+        obj.spec
+            .install
+            .as_ref()
+            .and_then(|i| i.remediation.as_ref())
+    };
+    i64::from(r.map(|r| r.retries).unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,242 @@
+//! Install and upgrade (one path, as in Helm's `pkg/action`): render the
+//! next revision and check its objects (no write yet), write a
+//! `pending-install`/`pending-upgrade` record, then CRDs, pre-hooks,
+//! server-side apply, prune (upgrade), post-hooks, wait; finally the record
+//! becomes `deployed` (and the previous live one `superseded`) or `failed`
+//! with the previous revision still live.
+
+use kube::runtime::events::EventType;
+
+use super::inputs::Desired;
+use super::{Job, commit, render, send, timeout_of};
+use crate::api::helmrelease::CrdPolicy;
+use crate::apply::{ApplyError, ReleaseRef, Resource};
+use crate::controller::ownership::Names;
+use crate::controller::release_failure::Failure;
+use crate::controller::release_status::Outcome;
+use crate::release::build::Built;
+use crate::release::history::{self, now_rfc3339};
+use crate::release::record::{HookRecord, NewRelease};
+use crate::release::{Release, Status, StoredRelease};
+use crate::render::manifest::Hook;
+
+/// Installs (no `live` revision) or upgrades `live` to what `want` asks.
+pub(super) async fn run(
+    job: &Job<'_>,
+    hist: &mut Vec<StoredRelease>,
+    want: Desired,
+    live: Option<StoredRelease>,
+) -> Outcome {
+    let Job { obj, ap, n, .. } = job;
+    let upgrade = live.is_some();
+    let version = history::next_version(hist.iter().map(|s| &s.release));
+    let owner = ReleaseRef {
+        name: n.release.clone(),
+        namespace: n.target.clone(),
+    };
+    // The claim on the objects is held until this function returns.
+    let (built, new_res, _claim) =
+        match render::prepare(job.ctx, ap, n, &want, &owner, version, upgrade).await {
+            Ok(p) => p,
+            Err(f) => return f.into(),
+        };
+    // The record may live in the target namespace: create it first.
+    if obj.spec.create_namespace
+        && let Err(e) = send(ap.ensure_namespace(&n.target)).await
+    {
+        return failed("InstallFailed", e.to_string());
+    }
+    let rel = pending_record(n, hist, &built, &want, version, upgrade);
+    if let Err(e) = job.store.create(&rel, &want.annotations).await {
+        return Failure::from(e).into();
+    }
+    hist.push(StoredRelease {
+        release: rel.clone(),
+        annotations: want.annotations.clone(),
+    });
+    let old_res = match &live {
+        Some(l) => send(ap.resources(&l.release.manifest, &n.target))
+            .await
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let rollout = RollOut {
+        owner: &owner,
+        built: &built,
+        old_res: &old_res,
+        new_res: &new_res,
+        upgrade,
+    };
+    let result = roll_out(job, &rollout).await;
+    let previous = live.as_ref().map(|l| l.release.version);
+    conclude(job, hist, rel, previous, &want, result).await
+}
+
+/// The record of revision `version` while it is being rolled out.
+fn pending_record(
+    n: &Names,
+    hist: &[StoredRelease],
+    built: &Built,
+    want: &Desired,
+    version: i64,
+    upgrade: bool,
+) -> Release {
+    let now = now_rfc3339();
+    let first = hist
+        .first()
+        .map(|s| s.release.info.first_deployed.clone())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| now.clone());
+    NewRelease {
+        name: n.release.clone(),
+        namespace: n.target.clone(),
+        version,
+        chart: built.chart.clone(),
+        config: want.config.clone(),
+        manifest: built.manifest.clone(),
+        hooks: built.hooks.clone(),
+        notes: built.notes.clone(),
+        status: if upgrade {
+            Status::PendingUpgrade
+        } else {
+            Status::PendingInstall
+        },
+        description: if upgrade {
+            "Preparing upgrade"
+        } else {
+            "Initial install underway"
+        }
+        .into(),
+        first_deployed: first,
+        now,
+    }
+    .into()
+}
+
+/// Records how the roll-out ended: `deployed` (and the previous revision
+/// superseded, history pruned) with a Normal event, or `failed`.
+async fn conclude(
+    job: &Job<'_>,
+    hist: &mut [StoredRelease],
+    mut rel: Release,
+    previous: Option<i64>,
+    want: &Desired,
+    result: Result<usize, ApplyError>,
+) -> Outcome {
+    let (verb, ok_reason, fail_reason) = if previous.is_some() {
+        ("Upgrade", "UpgradeSucceeded", "UpgradeFailed")
+    } else {
+        ("Install", "InstallSucceeded", "InstallFailed")
+    };
+    let version = rel.version;
+    match result {
+        Ok(applied) => {
+            rel.info.status = Status::Deployed;
+            rel.info.description = format!("{verb} complete");
+            job.ctx.metrics.add_objects_applied(applied as u64);
+            if let Err(e) = commit::finish(&job.store, hist, rel, previous, &job.obj.spec).await {
+                return Failure::from(e).into();
+            }
+            let message = format!(
+                "{verb} of revision {version} ({} {}) complete",
+                want.pulled.name, want.pulled.version
+            );
+            super::publish(
+                job.ctx,
+                job.obj,
+                EventType::Normal,
+                ok_reason,
+                verb,
+                message.clone(),
+            )
+            .await;
+            Outcome::Ready {
+                reason: ok_reason.into(),
+                message,
+            }
+        }
+        Err(e) => {
+            rel.info.status = Status::Failed;
+            rel.info.description = format!("{verb} \"{}\" failed: {e}", job.n.release);
+            let _ = job.store.update(&rel, &want.annotations).await;
+            if let Some(last) = hist.last_mut() {
+                last.release = rel;
+            }
+            failed(
+                fail_reason,
+                format!("{verb} of revision {version} failed: {e}"),
+            )
+        }
+    }
+}
+
+/// A failure retrying may fix.
+fn failed(reason: &str, message: String) -> Outcome {
+    Outcome::Failed {
+        reason: reason.into(),
+        message,
+        stalled: false,
+    }
+}
+
+/// What one roll-out applies.
+struct RollOut<'a> {
+    owner: &'a ReleaseRef,
+    built: &'a Built,
+    old_res: &'a [Resource],
+    new_res: &'a [Resource],
+    upgrade: bool,
+}
+
+/// CRDs, pre-hooks, apply, prune, post-hooks, wait. Returns the number of
+/// objects applied.
+async fn roll_out(job: &Job<'_>, r: &RollOut<'_>) -> Result<usize, ApplyError> {
+    let Job { obj, ap, n, .. } = job;
+    let timeout = timeout_of(obj);
+    let (crds, wait, no_hooks) = if r.upgrade {
+        let u = obj.spec.upgrade.as_ref();
+        (
+            u.map(|u| u.crds).unwrap_or(CrdPolicy::Skip),
+            u.is_some_and(|u| u.wait),
+            u.is_some_and(|u| u.disable_hooks),
+        )
+    } else {
+        let i = obj.spec.install.as_ref();
+        (
+            i.map(|i| i.crds).unwrap_or(CrdPolicy::Create),
+            i.is_some_and(|i| i.wait),
+            i.is_some_and(|i| i.disable_hooks),
+        )
+    };
+    if send(ap.install_crds(&r.built.crds, crds, timeout)).await? > 0 {
+        send(ap.refresh_discovery()).await?;
+    }
+    let hooks: Vec<Hook> = r.built.hooks.iter().map(to_hook).collect();
+    let phase = if r.upgrade { "upgrade" } else { "install" };
+    if !no_hooks {
+        send(ap.run_hooks(&hooks, &format!("pre-{phase}"), &n.target, timeout)).await?;
+    }
+    let report = send(ap.apply(r.new_res, r.owner)).await?;
+    if r.upgrade {
+        send(ap.prune(r.old_res, r.new_res)).await?;
+    }
+    if !no_hooks {
+        send(ap.run_hooks(&hooks, &format!("post-{phase}"), &n.target, timeout)).await?;
+    }
+    if wait {
+        send(ap.wait_ready(r.new_res, timeout)).await?;
+    }
+    Ok(report.count())
+}
+
+fn to_hook(h: &HookRecord) -> Hook {
+    Hook {
+        name: h.name.clone(),
+        kind: h.kind.clone(),
+        path: h.path.clone(),
+        manifest: h.manifest.clone(),
+        events: h.events.clone(),
+        weight: h.weight,
+        delete_policies: h.delete_policies.clone(),
+    }
+}

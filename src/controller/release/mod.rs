@@ -1,0 +1,269 @@
+//! The HelmRelease reconciler, as decide + act: [`reconcile`] runs the
+//! finalizer; a reconciliation checks who may act ([`super::ownership`]),
+//! reads the release's history under the release's own authority, fixes
+//! records a dead run left ([`recover`]), gathers what the spec asks for
+//! ([`inputs`]), lets the pure [`decide`] step name the state and the next
+//! action, and runs that action — [`install`] (install or upgrade),
+//! [`rollback`], or [`uninstall`] from the finalizer — then reports the
+//! outcome ([`report`]): status, a Warning event for every new failure,
+//! metrics. Decisions are taken before any write: render and ownership
+//! errors leave the live revision and its record untouched, and an
+//! unchanged release makes no API write at all.
+
+mod commit;
+mod decide;
+mod inputs;
+mod install;
+mod recover;
+mod render;
+mod report;
+mod rollback;
+mod uninstall;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use kube::runtime::controller::Action;
+use kube::runtime::events::EventType;
+use kube::runtime::finalizer::{Event as Finalizer, finalizer};
+use kube::{Api, ResourceExt};
+
+use super::metrics::Outcome as MetricOutcome;
+use super::ownership::{self, Names};
+use super::release_failure::Failure;
+use super::release_status::Outcome;
+use super::{Context, requeue_after};
+use crate::api::HelmRelease;
+use crate::api::duration::parse_duration;
+use crate::apply::{Applier, ApplyError};
+use crate::release::{SecretStore, StoreError, StoredRelease};
+use decide::Next;
+use report::publish;
+
+/// Kind label used in logs and metrics.
+pub const KIND: &str = "HelmRelease";
+/// The finalizer that uninstalls the release.
+pub const FINALIZER: &str = "helm.rudder.dev/uninstall";
+/// Reason of the stall after too many failed installs/upgrades.
+pub const RETRIES_EXHAUSTED: &str = "RetriesExhausted";
+/// Requeue while waiting for `spec.dependsOn`.
+const DEPENDENCY_RETRY: Duration = Duration::from_secs(5);
+
+/// A failed HelmRelease reconciliation.
+#[derive(Debug, thiserror::Error)]
+pub enum ReleaseError {
+    /// Reading or writing release records failed.
+    #[error(transparent)]
+    Store(Box<StoreError>),
+    /// Writing status failed.
+    #[error("writing status of HelmRelease {0}: {1}")]
+    Status(String, Box<kube::Error>),
+    /// The finalizer machinery failed.
+    #[error("finalizer: {0}")]
+    Finalizer(String),
+    /// No Applier could be made for `spec.serviceAccountName`.
+    #[error("{0}")]
+    Impersonation(String),
+    /// Uninstalling failed.
+    #[error("uninstall: {0}")]
+    Uninstall(Box<ApplyError>),
+}
+
+/// What the actions of one reconciliation work with: the HelmRelease, the
+/// shared context, the Applier acting with the release's authority, where
+/// the release lives, and its records (read and written with that same
+/// authority).
+pub(super) struct Job<'a> {
+    obj: &'a HelmRelease,
+    ctx: &'a Context,
+    ap: Applier,
+    n: &'a Names,
+    store: SecretStore,
+}
+
+/// Reconciles one HelmRelease.
+pub async fn reconcile(obj: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Action, ReleaseError> {
+    let start = Instant::now();
+    let writes_before = total_writes(&ctx);
+    let api: Api<HelmRelease> =
+        Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+    if !obj.finalizers().iter().any(|f| f == FINALIZER) && obj.metadata.deletion_timestamp.is_none()
+    {
+        ctx.release_writes.fetch_add(1, Ordering::Relaxed);
+    }
+    let result = finalizer(&api, FINALIZER, obj, |event| async {
+        match event {
+            Finalizer::Apply(obj) => send(apply(&obj, &ctx)).await,
+            Finalizer::Cleanup(obj) => send(uninstall::run(&obj, &ctx)).await,
+        }
+    })
+    .await
+    .map_err(|e| ReleaseError::Finalizer(e.to_string()));
+    let outcome = if result.is_ok() {
+        MetricOutcome::Success
+    } else {
+        MetricOutcome::Error
+    };
+    ctx.metrics.observe(KIND, start, outcome);
+    ctx.metrics
+        .add_api_writes(total_writes(&ctx).saturating_sub(writes_before));
+    // Failures the status can report are outcomes; what is left (the
+    // finalizer, status writes, uninstall) goes to the error policy.
+    result
+}
+
+/// Boxes a future as `Send` where it is created, where the compiler can
+/// prove it (it cannot through the finalizer's generic closure).
+fn send<'a, T>(
+    f: impl std::future::Future<Output = T> + Send + 'a,
+) -> futures::future::BoxFuture<'a, T> {
+    Box::pin(f)
+}
+
+fn total_writes(ctx: &Context) -> u64 {
+    ctx.applier.writes() + ctx.release_writes.load(Ordering::Relaxed)
+}
+
+fn timeout_of(obj: &HelmRelease) -> Duration {
+    parse_duration(&obj.spec.timeout).unwrap_or(Duration::from_secs(300))
+}
+
+/// The release records, read and written with the authority `ap` acts
+/// with (the HelmRelease's service account, or rudder's own identity),
+/// each record written stamped with the HelmRelease's claim.
+fn store_for(ctx: &Context, ap: &Applier, obj: &HelmRelease, n: &Names) -> SecretStore {
+    SecretStore::new(ap.client().clone(), &n.storage, ctx.release_writes.clone())
+        .stamping(ownership::owner_annotations(obj))
+}
+
+/// Install, upgrade or roll back as the spec says, then report.
+async fn apply(obj: &HelmRelease, ctx: &Context) -> Result<Action, ReleaseError> {
+    if obj.spec.suspend {
+        return Ok(Action::await_change());
+    }
+    let key = format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any());
+    let generation = obj.metadata.generation;
+    if let Some(wait) = ctx.backoff.wait(&key, generation, Instant::now()) {
+        return Ok(Action::requeue(wait));
+    }
+    let n = Names::of(obj);
+    let mut hist = Vec::new();
+    let outcome = match act(obj, ctx, &n, &mut hist).await {
+        Ok(o) => o,
+        Err(f) => f.into(),
+    };
+    report::report(ctx, obj, &n, &hist, &outcome).await?;
+    Ok(match outcome {
+        Outcome::Failed { stalled, .. } => {
+            let wait = ctx.backoff.failed(&key, generation, Instant::now());
+            if stalled {
+                requeue_after(&obj.spec.interval)
+            } else {
+                Action::requeue(wait)
+            }
+        }
+        Outcome::Waiting { .. } => Action::requeue(DEPENDENCY_RETRY),
+        Outcome::Ready { .. } => {
+            ctx.backoff.reset(&key);
+            requeue_after(&obj.spec.interval)
+        }
+    })
+}
+
+/// Checks who may act, reads the history under the release's own
+/// authority, recovers what a dead run left, decides and acts. `hist` is
+/// left as the history the status reports: empty when the release is not
+/// ours.
+async fn act(
+    obj: &HelmRelease,
+    ctx: &Context,
+    n: &Names,
+    hist: &mut Vec<StoredRelease>,
+) -> Result<Outcome, Failure> {
+    ownership::check_names(obj, n, ctx.allow_cross_namespace)?;
+    let ap = applier_for(obj, ctx, n)?;
+    let store = store_for(ctx, &ap, obj, n);
+    let found = store.history(&n.release).await?;
+    ownership::check_claim(&ctx.client, obj, n, &found).await?;
+    *hist = found;
+    if recover::run(&store, hist).await? {
+        publish(
+            ctx,
+            obj,
+            EventType::Warning,
+            "Recovered",
+            "Recover",
+            "a pending record left by an interrupted run was marked failed; redoing".into(),
+        )
+        .await;
+    }
+    let job = Job {
+        obj,
+        ctx,
+        ap,
+        n,
+        store,
+    };
+    Ok(match obj.spec.revision {
+        Some(target) => pin(&job, hist, target).await,
+        None => follow_spec(&job, hist).await?,
+    })
+}
+
+/// `spec.revision`: keep the pinned revision live.
+async fn pin(job: &Job<'_>, hist: &mut [StoredRelease], target: i64) -> Outcome {
+    let state = decide::pinned_state(hist, target);
+    match decide::next_pinned(&state, &job.n.release) {
+        Next::Rollback { target, live } => rollback::run(job, hist, target, live).await,
+        Next::Report(o) => o,
+        Next::Install | Next::Upgrade { .. } => Outcome::Ready {
+            reason: "Pinned".into(),
+            message: decide::pinned_message(target),
+        },
+    }
+}
+
+/// Install or upgrade when the chart, values or options differ from the
+/// live revision (once `dependsOn` is Ready).
+async fn follow_spec(job: &Job<'_>, hist: &mut Vec<StoredRelease>) -> Result<Outcome, Failure> {
+    if let Some(waiting) = inputs::dependencies_waiting(job.obj, job.ctx).await {
+        return Ok(waiting);
+    }
+    let want = inputs::desired(job.obj, job.ctx, job.n).await?;
+    let state = decide::following_state(hist, &want.annotations);
+    Ok(match decide::next_following(job.obj, &state, hist) {
+        Next::Report(o) => o,
+        Next::Install => install::run(job, hist, want, None).await,
+        Next::Upgrade { live } => {
+            let live = hist.iter().find(|s| s.release.version == live).cloned();
+            install::run(job, hist, want, live).await
+        }
+        Next::Rollback { target, live } => rollback::run(job, hist, target, live).await,
+    })
+}
+
+/// The Applier acting for `obj`: rudder's own, or one impersonating
+/// `spec.serviceAccountName` (a service account in the HelmRelease's
+/// namespace, so a tenant cannot borrow another namespace's accounts).
+fn applier_for(obj: &HelmRelease, ctx: &Context, n: &Names) -> Result<Applier, Failure> {
+    match &obj.spec.service_account_name {
+        None => Ok(ctx.applier.clone()),
+        Some(sa) => ctx
+            .impersonation
+            .applier(&ctx.applier, &n.namespace, sa)
+            .map_err(Failure::Impersonation),
+    }
+}
+
+impl From<StoreError> for ReleaseError {
+    fn from(e: StoreError) -> Self {
+        ReleaseError::Store(Box::new(e))
+    }
+}
+
+impl From<ApplyError> for ReleaseError {
+    fn from(e: ApplyError) -> Self {
+        ReleaseError::Uninstall(Box::new(e))
+    }
+}

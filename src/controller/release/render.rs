@@ -1,0 +1,92 @@
+//! Rendering a revision and reading it into objects that pass the
+//! ownership check, before any write: the chart is loaded and rendered on a
+//! render thread (charts are not `Send`), with the cluster's capabilities.
+
+use std::time::Instant;
+
+use serde_json::{Map as JsonMap, Value as Json};
+
+use super::{inputs::Desired, send};
+use crate::apply::{Applier, ApplyError, ClaimGuard, ReleaseRef, Resource};
+use crate::controller::Context;
+use crate::controller::ownership::Names;
+use crate::controller::release_failure::Failure;
+use crate::controller::sources::{PulledChart, load_pulled};
+use crate::release::build::{Built, build};
+use crate::render::driver::RenderOptions;
+
+/// Renders the chart for revision `version` (in a blocking task: charts
+/// are not `Send`).
+async fn render(
+    ctx: &Context,
+    n: &Names,
+    pulled: &PulledChart,
+    config: &JsonMap<String, Json>,
+    version: i64,
+    upgrade: bool,
+) -> Result<Built, Failure> {
+    let mut opts = RenderOptions {
+        release_name: n.release.clone(),
+        namespace: n.target.clone(),
+        revision: version,
+        is_upgrade: upgrade,
+        ..Default::default()
+    };
+    let caps = send(ctx.applier.capabilities())
+        .await
+        .map_err(Failure::Capabilities)?;
+    caps.apply_to(&mut opts);
+    let pulled = pulled.clone();
+    let config = config.clone();
+    let start = Instant::now();
+    // A render thread with a big stack (not a 2 MiB blocking-pool thread):
+    // a chart recursing to the engine's depth limits must fail, not crash
+    // the controller.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    crate::render::spawn_render(move || {
+        let built = load_pulled(&pulled)
+            .map_err(Failure::Load)
+            .and_then(|chart| build(chart, &config, &opts).map_err(Failure::Build));
+        // The receiver is gone only if the reconciliation was dropped.
+        let _ = tx.send(built);
+    })
+    .map_err(|e| Failure::RenderThread(format!("cannot start render thread: {e}")))?;
+    let result = rx.await.map_err(|_| {
+        Failure::RenderThread("rendering template failed: render thread panicked".into())
+    })?;
+    ctx.metrics.observe_render(start);
+    result
+}
+
+/// Renders revision `version` and reads its manifest into objects that
+/// pass the ownership check: everything decided before any write. The
+/// objects stay claimed for this release while the guard lives.
+pub(super) async fn prepare(
+    ctx: &Context,
+    ap: &Applier,
+    n: &Names,
+    want: &Desired,
+    owner: &ReleaseRef,
+    version: i64,
+    upgrade: bool,
+) -> Result<(Built, Vec<Resource>, ClaimGuard), Failure> {
+    let built = render(ctx, n, &want.pulled, &want.config, version, upgrade).await?;
+    let new_res = match send(ap.resources(&built.manifest, &n.target)).await {
+        Ok(r) => r,
+        Err(e) => {
+            if matches!(e, ApplyError::UnknownKind { .. }) {
+                // Perhaps a CRD appeared since discovery ran: rediscover
+                // before the retry.
+                ap.forget_discovery().await;
+            }
+            return Err(Failure::Manifest(e));
+        }
+    };
+    let claim = ap
+        .claim(&new_res, owner)
+        .map_err(|source| Failure::Ownership { source, upgrade })?;
+    send(ap.check_ownership(&new_res, owner))
+        .await
+        .map_err(|source| Failure::Ownership { source, upgrade })?;
+    Ok((built, new_res, claim))
+}

@@ -1,0 +1,98 @@
+//! Reporting an outcome: the status (written only when it differs), a
+//! Warning event and a warn log line for every new failure, the release
+//! gauge; and the event publisher the actions share.
+
+use std::sync::atomic::Ordering;
+
+use kube::api::{Patch, PatchParams};
+use kube::runtime::events::EventType;
+use kube::{Api, Resource as _, ResourceExt};
+
+use super::{KIND, ReleaseError};
+use crate::api::HelmRelease;
+use crate::controller::Context;
+use crate::controller::events;
+use crate::controller::ownership::Names;
+use crate::controller::release_status::{self, Outcome};
+use crate::controller::status::FIELD_MANAGER;
+use crate::release::StoredRelease;
+use crate::release::history;
+
+/// Writes the status `outcome` and `hist` make, with a Warning event when
+/// it reports a new failure, and updates the release gauge.
+pub(super) async fn report(
+    ctx: &Context,
+    obj: &HelmRelease,
+    n: &Names,
+    hist: &[StoredRelease],
+    outcome: &Outcome,
+) -> Result<(), ReleaseError> {
+    let status = release_status::compute(obj, hist, outcome);
+    if release_status::differs(obj.status.as_ref(), &status)
+        && let Outcome::Failed {
+            reason, message, ..
+        } = outcome
+    {
+        // Every refusal is visible: one Warning event per new failure,
+        // with the condition's reason.
+        tracing::warn!(release = %format!("{}/{}", n.namespace, obj.name_any()), reason = %reason, "{message}");
+        publish(
+            ctx,
+            obj,
+            EventType::Warning,
+            reason,
+            "Reconcile",
+            message.clone(),
+        )
+        .await;
+    }
+    write_status(ctx, obj, &status).await?;
+    ctx.metrics.set_release_status(
+        &format!("{}/{}", n.namespace, obj.name_any()),
+        history::deployed(hist.iter().map(|s| &s.release))
+            .map(|r| r.status().as_str())
+            .unwrap_or("none"),
+    );
+    Ok(())
+}
+
+/// Applies the status when it differs from the current one.
+async fn write_status(
+    ctx: &Context,
+    obj: &HelmRelease,
+    status: &crate::api::HelmReleaseStatus,
+) -> Result<(), ReleaseError> {
+    if !release_status::differs(obj.status.as_ref(), status) {
+        return Ok(());
+    }
+    let name = obj.name_any();
+    let api: Api<HelmRelease> =
+        Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+    let patch = serde_json::json!({
+        "apiVersion": HelmRelease::api_version(&()),
+        "kind": KIND,
+        "status": status,
+    });
+    ctx.release_writes.fetch_add(1, Ordering::Relaxed);
+    api.patch_status(
+        &name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await
+    .map(|_| ())
+    .map_err(|e| ReleaseError::Status(name, Box::new(e)))
+}
+
+/// Publishes an Event about `obj` (failures are logged).
+pub(super) async fn publish(
+    ctx: &Context,
+    obj: &HelmRelease,
+    type_: EventType,
+    reason: &str,
+    action: &str,
+    note: String,
+) {
+    ctx.release_writes.fetch_add(1, Ordering::Relaxed);
+    events::publish(&ctx.client, obj, type_, reason, action, note).await;
+}

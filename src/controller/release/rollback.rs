@@ -1,0 +1,125 @@
+//! Rollback by `spec.revision: N`: revision N's recorded manifest (not a
+//! re-render) is checked for ownership, N is marked `pending-rollback`,
+//! applied, what N lacks is pruned, and N becomes `deployed` with the
+//! previously live revision `superseded` — no new revision number.
+
+use kube::runtime::events::EventType;
+
+use super::{Job, commit, decide, send};
+use crate::apply::{ApplyError, ReleaseRef};
+use crate::controller::release_failure::Failure;
+use crate::controller::release_status::Outcome;
+use crate::release::history::now_rfc3339;
+use crate::release::{Status, StoredRelease};
+
+/// Makes `target` live again in place of `live`.
+pub(super) async fn run(
+    job: &Job<'_>,
+    hist: &mut [StoredRelease],
+    target: i64,
+    live: Option<i64>,
+) -> Outcome {
+    let Job { ap, n, store, .. } = job;
+    let Some(idx) = hist.iter().position(|s| s.release.version == target) else {
+        return Failure::RevisionNotFound {
+            revision: target,
+            release: n.release.clone(),
+        }
+        .into();
+    };
+    let owner = ReleaseRef {
+        name: n.release.clone(),
+        namespace: n.target.clone(),
+    };
+    let new_res = match send(ap.resources(&hist[idx].release.manifest, &n.target)).await {
+        Ok(r) => r,
+        Err(e) => return Failure::RollbackManifest(e).into(),
+    };
+    let ownership = |source| {
+        Outcome::from(Failure::Ownership {
+            source,
+            upgrade: true,
+        })
+    };
+    // The claim on the objects is held until this function returns.
+    let _claim = match ap.claim(&new_res, &owner) {
+        Ok(c) => c,
+        Err(source) => return ownership(source),
+    };
+    if let Err(source) = send(ap.check_ownership(&new_res, &owner)).await {
+        return ownership(source);
+    }
+    let old_res = match live.and_then(|v| hist.iter().find(|s| s.release.version == v)) {
+        Some(l) => send(ap.resources(&l.release.manifest, &n.target))
+            .await
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    {
+        let s = &mut hist[idx];
+        s.release.info.status = Status::PendingRollback;
+        s.release.info.description = format!("Rollback from {}", live.unwrap_or(0));
+        if let Err(e) = store.update(&s.release, &s.annotations).await {
+            return Failure::from(e).into();
+        }
+    }
+    let applied = async {
+        let report = send(ap.apply(&new_res, &owner)).await?;
+        send(ap.prune(&old_res, &new_res)).await?;
+        Ok::<usize, ApplyError>(report.count())
+    }
+    .await;
+    conclude(job, hist, idx, live, applied).await
+}
+
+/// Records how the rollback ended: `deployed` with a Normal event, or
+/// `failed` (the previous revision's objects may be partly replaced).
+async fn conclude(
+    job: &Job<'_>,
+    hist: &mut [StoredRelease],
+    idx: usize,
+    live: Option<i64>,
+    applied: Result<usize, ApplyError>,
+) -> Outcome {
+    let target = hist[idx].release.version;
+    match applied {
+        Ok(count) => {
+            job.ctx.metrics.add_objects_applied(count as u64);
+            let s = &mut hist[idx];
+            s.release.info.status = Status::Deployed;
+            s.release.info.last_deployed = now_rfc3339();
+            let rel = s.release.clone();
+            if let Err(e) = commit::finish(&job.store, hist, rel, live, &job.obj.spec).await {
+                return Failure::from(e).into();
+            }
+            let message = format!(
+                "rolled back to revision {target} from {}",
+                live.unwrap_or(0)
+            );
+            super::publish(
+                job.ctx,
+                job.obj,
+                EventType::Normal,
+                "RollbackSucceeded",
+                "Rollback",
+                message,
+            )
+            .await;
+            Outcome::Ready {
+                reason: "RollbackSucceeded".into(),
+                message: decide::pinned_message(target),
+            }
+        }
+        Err(e) => {
+            let s = &mut hist[idx];
+            s.release.info.status = Status::Failed;
+            s.release.info.description = format!("Rollback to {target} failed: {e}");
+            let _ = job.store.update(&s.release, &s.annotations).await;
+            Outcome::Failed {
+                reason: "RollbackFailed".into(),
+                message: format!("rollback to revision {target} failed: {e}"),
+                stalled: false,
+            }
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! Uninstall, from the finalizer: remove the release's objects in Helm's
+//! uninstall order, then its records — under the release's own authority,
+//! and only what this HelmRelease created.
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Namespace;
+use kube::runtime::controller::Action;
+use kube::runtime::events::EventType;
+use kube::{Api, ResourceExt};
+
+use super::{ReleaseError, applier_for, publish, send, store_for, timeout_of};
+use crate::api::HelmRelease;
+use crate::apply::Applier;
+use crate::controller::Context;
+use crate::controller::ownership::{self, Names};
+use crate::release::history::now_rfc3339;
+use crate::release::{Release, Status, StoredRelease};
+
+/// The finalizer: remove the release's objects, then its records, both
+/// under the release's own authority, and only what this HelmRelease
+/// created: a release another HelmRelease claims, one outside this
+/// HelmRelease's namespaces, or records it never wrote are left alone.
+pub(super) async fn run(obj: &HelmRelease, ctx: &Context) -> Result<Action, ReleaseError> {
+    let n = Names::of(obj);
+    if let Some(why) = nothing_to_uninstall(obj, ctx, &n) {
+        tracing::info!(release = %n.release, storage = %n.storage, "{why}; nothing to uninstall");
+        return Ok(Action::await_change());
+    }
+    let ap = applier_for(obj, ctx, &n).map_err(|f| ReleaseError::Impersonation(f.to_string()))?;
+    let store = store_for(ctx, &ap, obj, &n);
+    let hist = match store.history(&n.release).await {
+        Ok(h) => h,
+        // Never installed: records it cannot read are not its own.
+        Err(e) if never_installed(obj) => {
+            tracing::info!(error = %e, "no readable release records; nothing to uninstall");
+            return Ok(Action::await_change());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let uid = obj.uid().unwrap_or_default();
+    if ownership::check_claim(&ctx.client, obj, &n, &hist)
+        .await
+        .is_err()
+    {
+        tracing::info!(release = %n.release, "the release belongs to another HelmRelease; nothing to uninstall");
+        return Ok(Action::await_change());
+    }
+    let ours: Vec<&StoredRelease> = hist
+        .iter()
+        .filter(|s| ownership::is_ours(s, &uid))
+        .collect();
+    let terminating = namespace_terminating(ctx, &n.target).await;
+    let live = ours
+        .iter()
+        .rev()
+        .find(|s| s.release.status() == Status::Deployed)
+        .or(ours.last())
+        .map(|s| &s.release);
+    if let Some(live) = live {
+        uninstall_objects(obj, ctx, &ap, &n, live, terminating).await?;
+    }
+    let keep = obj.spec.uninstall.as_ref().is_some_and(|u| u.keep_history);
+    for s in &ours {
+        if keep {
+            let mut r = s.release.clone();
+            if r.status() == Status::Deployed {
+                r.info.status = Status::Uninstalled;
+                r.info.description = "Uninstallation complete".into();
+                r.info.deleted = now_rfc3339();
+                store.update(&r, &s.annotations).await?;
+            }
+        } else {
+            store.delete(&n.release, s.release.version).await?;
+        }
+    }
+    if !terminating && !ours.is_empty() {
+        publish(
+            ctx,
+            obj,
+            EventType::Normal,
+            "UninstallSucceeded",
+            "Uninstall",
+            format!("release {} uninstalled", n.release),
+        )
+        .await;
+    }
+    ctx.metrics
+        .forget_release(&format!("{}/{}", n.namespace, obj.name_any()));
+    Ok(Action::await_change())
+}
+
+/// Why this HelmRelease cannot have installed anything (`None`: it may
+/// have): its names were refused before any write.
+fn nothing_to_uninstall(obj: &HelmRelease, ctx: &Context, n: &Names) -> Option<String> {
+    ownership::check_names(obj, n, ctx.allow_cross_namespace)
+        .err()
+        .map(|f| f.to_string())
+}
+
+/// Whether the status shows no revision was ever attempted.
+fn never_installed(obj: &HelmRelease) -> bool {
+    obj.status
+        .as_ref()
+        .is_none_or(|s| s.revision.is_none() && s.last_attempted_revision.is_none())
+}
+
+/// Removes the objects of `live` (waiting unless the namespace goes away).
+async fn uninstall_objects(
+    obj: &HelmRelease,
+    ctx: &Context,
+    ap: &Applier,
+    n: &Names,
+    live: &Release,
+    terminating: bool,
+) -> Result<(), ReleaseError> {
+    let res = send(ap.resources(&live.manifest, &n.target))
+        .await
+        .unwrap_or_default();
+    let timeout = if terminating {
+        Duration::from_secs(5)
+    } else {
+        timeout_of(obj)
+    };
+    match send(ap.uninstall(&res, timeout)).await {
+        Ok(_) => Ok(()),
+        Err(e) if terminating => {
+            tracing::info!(error = %e, "namespace terminating; not waiting");
+            Ok(())
+        }
+        Err(e) => {
+            publish(
+                ctx,
+                obj,
+                EventType::Warning,
+                "UninstallFailed",
+                "Uninstall",
+                e.to_string(),
+            )
+            .await;
+            Err(e.into())
+        }
+    }
+}
+
+async fn namespace_terminating(ctx: &Context, ns: &str) -> bool {
+    match Api::<Namespace>::all(ctx.client.clone()).get_opt(ns).await {
+        Ok(Some(n)) => n.metadata.deletion_timestamp.is_some(),
+        Ok(None) => true,
+        Err(_) => false,
+    }
+}
