@@ -2,7 +2,9 @@
 
 fn main() -> std::process::ExitCode {
     let cli = rudder::cli::Cli::from_env();
-    set_malloc_arenas(cli.command.malloc_arenas());
+    if let Some(arenas) = cli.command.malloc_arenas() {
+        set_malloc_arenas(arenas);
+    }
     if cli.command.huge_page_heap() {
         heap_on_huge_pages(HUGE_HEAP_RESERVE);
     }
@@ -17,8 +19,8 @@ fn main() -> std::process::ExitCode {
 /// one. `rudder template` renders on the main thread (whose arena grows
 /// with `brk`) and gets a second arena for its helper thread (the head
 /// reader of a large chart), which then allocates without waiting for the
-/// render's lock: argo-cd 25.0 -> 23.0 ms median, where with a single arena
-/// the helper measured no faster than reading inline.
+/// render's lock. Only `rudder template` sets this; the long-running
+/// operator keeps glibc's defaults.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn set_malloc_arenas(arenas: i32) {
     // SAFETY: `mallopt` only sets an allocator parameter; it is called

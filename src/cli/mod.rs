@@ -74,13 +74,14 @@ impl Cli {
 }
 
 impl Command {
-    /// How many glibc malloc arenas the process gets (set before any thread
-    /// starts; see the binary's `main`): two for `template`, which renders
-    /// on the main thread beside a helper thread, else one.
-    pub fn malloc_arenas(&self) -> i32 {
+    /// How many glibc malloc arenas a one-shot `template` process gets
+    /// (set before any thread starts; see the binary's `main`): two, as it
+    /// renders on the main thread beside a helper thread. Every other
+    /// command, the operator included, keeps the allocator's defaults.
+    pub fn malloc_arenas(&self) -> Option<i32> {
         match self {
-            Command::Template(_) => 2,
-            _ => 1,
+            Command::Template(_) => Some(2),
+            _ => None,
         }
     }
 

@@ -79,6 +79,7 @@ pub struct TemplateArgs {
 
 /// Runs `rudder template`; prints the manifests or `Error: ...`.
 pub fn run(args: TemplateArgs) -> ExitCode {
+    crate::render::place_helpers_off_caller();
     // Deeply recursive charts (include chains) need a big stack: the render
     // runs on this thread, switched to a stack of `RENDER_STACK` (a thread
     // of its own would allocate from glibc's second arena, which belongs to

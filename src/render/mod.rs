@@ -68,7 +68,11 @@ where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
-    let others = OtherCpus::of_caller();
+    let others = if PLACE_HELPERS.load(std::sync::atomic::Ordering::Relaxed) {
+        OtherCpus::of_caller()
+    } else {
+        None
+    };
     let handle = spawn_named(name, move || {
         if let Some(cpus) = &others {
             cpus.confine_self();
@@ -79,6 +83,17 @@ where
         cpus.confine(&handle);
     }
     Ok(handle)
+}
+
+/// Whether helper threads are kept off their caller's CPU: set by the
+/// one-shot `rudder template` only; the operator leaves thread placement to
+/// the kernel.
+static PLACE_HELPERS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Keeps helper threads off their caller's CPU from now on (see
+/// [`spawn_helper`]); for one-shot processes only.
+pub fn place_helpers_off_caller() {
+    PLACE_HELPERS.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// The CPUs the calling thread may use, less the one it runs on.

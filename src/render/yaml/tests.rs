@@ -1,7 +1,7 @@
 //! Unit tests. Expected outputs are produced live by the real `helm` binary
 //! (a scratch chart rendering `{{ toYaml .Values }}` etc., base64-wrapped so
-//! helm's manifest parsing does not interfere); the
-//! tests are skipped with a note when helm is not installed.
+//! helm's manifest parsing does not interfere); a test fails when helm
+//! is missing or cannot run (install it with ../shared/tools/install-helm).
 
 use super::*;
 use crate::render::json;
@@ -10,36 +10,37 @@ use std::process::Command;
 
 /// Renders `template` with `values` in a scratch chart through `helm
 /// template`; returns the template's output (without the `# Source` header)
-/// or helm's error text. `None` when helm is not available.
-pub(crate) fn helm_render(values: &str, template: &str) -> Option<Result<String, String>> {
-    let helm = find_helm()?;
+/// or helm's error text. Panics when helm is missing or cannot run: the
+/// oracle is required.
+pub(crate) fn helm_render(values: &str, template: &str) -> Result<String, String> {
+    let helm = find_helm().expect("helm is required (../shared/tools/install-helm)");
     let dir = tempdir();
-    std::fs::create_dir_all(dir.join("templates")).ok()?;
+    std::fs::create_dir_all(dir.join("templates")).expect("scratch chart");
     std::fs::write(
         dir.join("Chart.yaml"),
         "apiVersion: v2\nname: c\nversion: 0.1.0\n",
     )
-    .ok()?;
-    std::fs::write(dir.join("values.yaml"), values).ok()?;
+    .expect("Chart.yaml");
+    std::fs::write(dir.join("values.yaml"), values).expect("values.yaml");
     std::fs::write(
         dir.join("templates/_body.tpl"),
         format!("{{{{ define \"body\" }}}}{template}{{{{ end }}}}"),
     )
-    .ok()?;
+    .expect("_body.tpl");
     std::fs::write(
         dir.join("templates/a.yaml"),
         "b64: {{ include \"body\" . | b64enc }}\n",
     )
-    .ok()?;
+    .expect("a.yaml");
     let out = Command::new(helm)
         .arg("template")
         .arg("x")
         .arg(&dir)
         .output()
-        .ok()?;
+        .expect("running helm template");
     let _ = std::fs::remove_dir_all(&dir);
     if !out.status.success() {
-        return Some(Err(String::from_utf8_lossy(&out.stderr).into_owned()));
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
     }
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let b64 = text
@@ -47,7 +48,7 @@ pub(crate) fn helm_render(values: &str, template: &str) -> Option<Result<String,
         .find_map(|l| l.strip_prefix("b64: "))
         .unwrap_or("");
     let bytes = super::load::base64_decode(b64.trim_matches('"')).expect("helm output is base64");
-    Some(Ok(String::from_utf8_lossy(&bytes).into_owned()))
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 fn find_helm() -> Option<PathBuf> {
@@ -84,19 +85,13 @@ fn rudder_to_json(values: &str) -> String {
 }
 
 fn check_to_yaml(values: &str) {
-    let Some(expected) = helm_render(values, "{{ toYaml .Values }}") else {
-        eprintln!("helm not installed; skipping");
-        return;
-    };
+    let expected = helm_render(values, "{{ toYaml .Values }}");
     let expected = expected.expect("helm renders");
     assert_eq!(rudder_to_yaml(values), expected, "values:\n{values}");
 }
 
 fn check_to_yaml_pretty(values: &str) {
-    let Some(expected) = helm_render(values, "{{ toYamlPretty .Values }}") else {
-        eprintln!("helm not installed; skipping");
-        return;
-    };
+    let expected = helm_render(values, "{{ toYamlPretty .Values }}");
     let expected = expected.expect("helm renders");
     let v = parse_values(values).expect("values parse");
     let got = to_yaml_pretty(&v);
@@ -108,10 +103,7 @@ fn check_to_yaml_pretty(values: &str) {
 }
 
 fn check_to_json(values: &str) {
-    let Some(expected) = helm_render(values, "{{ .Values | toJson }}") else {
-        eprintln!("helm not installed; skipping");
-        return;
-    };
+    let expected = helm_render(values, "{{ .Values | toJson }}");
     let expected = expected.expect("helm renders");
     assert_eq!(rudder_to_json(values), expected, "values:\n{values}");
 }
@@ -301,9 +293,7 @@ fn from_yaml_errors_match_helm() {
         ("quote", "a: \"x"),
     ] {
         let tpl = format!("{{{{ fromYaml {:?} | toJson }}}}", doc);
-        let Some(expected) = helm_render("", &tpl) else {
-            return;
-        };
+        let expected = helm_render("", &tpl);
         let expected = expected.expect("helm renders");
         let got = match parse_map(doc) {
             Ok(v) => json::to_json(&v).unwrap_or_default(),
@@ -329,10 +319,7 @@ fn check_from_yaml_batch(docs: &[&str], filter: &str, rudder: impl Fn(&str) -> S
             )
         })
         .collect();
-    let Some(expected) = helm_render("", &template) else {
-        eprintln!("helm not installed; skipping");
-        return;
-    };
+    let expected = helm_render("", &template);
     let expected = expected.expect("helm renders");
     let expected: Vec<&str> = expected.split(SEP).collect();
     let mut failures = Vec::new();
@@ -560,9 +547,7 @@ fn to_yaml_nel_control_and_long_keys_match_helm() {
         .iter()
         .map(|e| format!("{{{{ toYaml {e} }}}}{SEP}"))
         .collect();
-    let Some(expected) = helm_render("", &template) else {
-        return;
-    };
+    let expected = helm_render("", &template);
     let expected = expected.expect("helm renders");
     let expected: Vec<&str> = expected.split(SEP).collect();
     let values = [
@@ -873,9 +858,7 @@ fn random_strings_match_helm() {
         ("{{ toJson .Values }}", 1),
         ("{{ toYamlPretty .Values }}", 2),
     ] {
-        let Some(expected) = helm_render(&json_values, template) else {
-            return;
-        };
+        let expected = helm_render(&json_values, template);
         let expected = expected.expect("helm renders");
         let v = parse_values(&json_values).expect("values parse");
         let got = match f {
