@@ -46,10 +46,12 @@ testenv-up:
 testenv-down:
 	$(TESTENV)/down.sh
 
-## lint: formatting, clippy with warnings denied, and helm lint of the chart
+## lint: formatting, clippy with warnings denied, the module layers
+## (tests/layers.rs), and helm lint of the chart
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) test --quiet --test layers
 	if command -v helm >/dev/null; then helm lint --quiet charts/rudder; \
 	else echo "helm not found: skipping helm lint (../shared/tools/install-helm installs it)"; fi
 

@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::time::Instant;
 
+use rudder::godata::value::Value;
 use rudder::render::gotmpl::TemplateSet;
-use rudder::render::value::Value;
 
 fn collect(dir: &Path, prefix: &str, out: &mut Vec<(String, String)>) {
     let Ok(rd) = std::fs::read_dir(dir) else {
@@ -32,7 +32,7 @@ fn main() {
     let mut files = vec![];
     collect(&dir.join("templates"), "c/templates", &mut files);
     let values = std::fs::read_to_string(dir.join("values.yaml")).unwrap_or_default();
-    let values = rudder::render::yaml::parse_values(&values).unwrap_or(Value::Nil);
+    let values = rudder::godata::yaml::parse_values(&values).unwrap_or(Value::Nil);
     let t0 = Instant::now();
     let mut ok = 0;
     let mut bytes = 0;
@@ -41,7 +41,7 @@ fn main() {
         for (n, t) in &files {
             let _ = set.parse(n, t);
         }
-        let mut top = rudder::render::value::Map::new();
+        let mut top = rudder::godata::value::Map::new();
         top.insert("Values".into(), values.deep_copy());
         let data = Value::map(top);
         for (n, _) in &files {

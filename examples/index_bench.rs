@@ -62,7 +62,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let versions: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(10);
     let text = Arc::new(generated_index(charts, versions));
     let t = Instant::now();
-    let tree = rudder::render::yaml::parse_any(&text)?;
+    let tree = rudder::godata::yaml::parse_any(&text)?;
     println!("YAML load alone (parse_any): {:?}", t.elapsed());
     drop(tree);
     let t = Instant::now();

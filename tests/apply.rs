@@ -18,9 +18,9 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod, Service, ServiceAccount};
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client};
+use rudder::action::{self, RenderOptions};
 use rudder::apply::{Applier, ApplyError, ReleaseRef, Resource};
-use rudder::render::driver::{self, RenderOptions};
-use rudder::render::value::Value;
+use rudder::godata::value::Value;
 
 use fixture::write;
 
@@ -32,14 +32,14 @@ fn scaffold(version: &str) -> PathBuf {
 
 /// Renders a chart as a release and returns (manifest as Helm stores it,
 /// the rendered result).
-fn render(chart: &Path, release: &str, ns: &str) -> (String, driver::Rendered) {
+fn render(chart: &Path, release: &str, ns: &str) -> (String, action::Rendered) {
     let chart = rudder::chart::load(chart).expect("chart loads");
     let opts = RenderOptions {
         release_name: release.into(),
         namespace: ns.into(),
         ..Default::default()
     };
-    let rendered = driver::render(chart, &Value::empty_map(), &opts).expect("chart renders");
+    let rendered = action::render(chart, &Value::empty_map(), &opts).expect("chart renders");
     let manifest = rudder::render::manifest::template_output(&[], &rendered.manifests, &[], false);
     (manifest, rendered)
 }
@@ -394,7 +394,7 @@ async fn crds_are_established_before_their_objects_apply() {
     assert!(!caps.has(&format!("{group}/v1")));
     let crds = vec![("c/crds/widgets.yaml".to_string(), crd)];
     let written = applier
-        .install_crds(&crds, rudder::api::helmrelease::CrdPolicy::Create, TIMEOUT)
+        .install_crds(&crds, rudder::apply::CrdPolicy::Create, TIMEOUT)
         .await
         .expect("install crds");
     assert_eq!(written, 1);
@@ -417,7 +417,7 @@ async fn crds_are_established_before_their_objects_apply() {
     // Create again: the CRD exists, nothing is written.
     let before = applier.writes();
     let written = applier
-        .install_crds(&crds, rudder::api::helmrelease::CrdPolicy::Create, TIMEOUT)
+        .install_crds(&crds, rudder::apply::CrdPolicy::Create, TIMEOUT)
         .await
         .expect("install crds again");
     assert_eq!((written, applier.writes() - before), (0, 0));
@@ -429,7 +429,7 @@ async fn crds_are_established_before_their_objects_apply() {
     let written = applier
         .install_crds(
             &[("c/crds/widgets.yaml".to_string(), replaced)],
-            rudder::api::helmrelease::CrdPolicy::CreateReplace,
+            rudder::apply::CrdPolicy::CreateReplace,
             TIMEOUT,
         )
         .await
@@ -440,7 +440,7 @@ async fn crds_are_established_before_their_objects_apply() {
     assert_eq!(live.spec.names.short_names, Some(vec!["wdg".to_string()]));
     // Skip writes nothing.
     let skipped = applier
-        .install_crds(&crds, rudder::api::helmrelease::CrdPolicy::Skip, TIMEOUT)
+        .install_crds(&crds, rudder::apply::CrdPolicy::Skip, TIMEOUT)
         .await
         .expect("skip");
     assert_eq!(skipped, 0);
@@ -665,7 +665,7 @@ fn hook_job(name: &str, event: &str, delete_policy: &str) -> String {
 async fn run_hooks_as_kubelet(
     client: &Client,
     applier: &Applier,
-    rendered: &driver::Rendered,
+    rendered: &action::Rendered,
     event: &str,
     ns: &str,
     job: &str,
@@ -819,8 +819,9 @@ async fn rendering_with_cluster_capabilities_matches_helm_dry_run_server() {
             namespace: ns.name.clone(),
             ..Default::default()
         };
-        caps.apply_to(&mut opts);
-        let rendered = driver::render(chart, &Value::empty_map(), &opts).expect("render");
+        opts.kube_version = Some(caps.kube_version());
+        opts.api_versions_replace = Some(caps.api_versions.clone());
+        let rendered = action::render(chart, &Value::empty_map(), &opts).expect("render");
         let ours = rendered.manifests[0].content.clone();
         let (ok, out, err) = run(
             "helm",

@@ -10,9 +10,9 @@ mod fixture;
 
 use std::path::Path;
 
+use rudder::action::{RenderOptions, render};
 use rudder::chart::load::load_for_render;
-use rudder::render::driver::{RenderOptions, render};
-use rudder::render::value::Value;
+use rudder::godata::value::Value;
 
 use fixture::write;
 

@@ -55,7 +55,7 @@ async fn chart_installs_and_its_service_account_can_run_rudder() {
     let releases: Api<HelmRelease> = Api::namespaced(client.clone(), &ns.name);
     let hr: HelmRelease = serde_json::from_value(json!({
         "apiVersion": "helm.rudder.dev/v1alpha1", "kind": "HelmRelease",
-        "metadata": { "name": "web" },
+        "metadata": { "name": "web", "labels": { "rudder.dev/test-shard": ns.name } },
         "spec": { "chart": { "name": "nginx", "repositoryRef": { "name": "charts" } } },
     }))
     .expect("HelmRelease");
@@ -64,8 +64,15 @@ async fn chart_installs_and_its_service_account_can_run_rudder() {
         .await
         .expect("create HelmRelease");
 
-    // Watching all namespaces, as deployed, needs the ClusterRole's list/watch.
-    let mut rudder = Rudder::start_with(&kubeconfig, &ns.name, "sa", &[]);
+    // Watching all namespaces, as deployed, needs the ClusterRole's
+    // list/watch; the label selector keeps other tests' objects out.
+    let selector = format!("rudder.dev/test-shard={}", ns.name);
+    let mut rudder = Rudder::start_with(
+        &kubeconfig,
+        &ns.name,
+        "sa",
+        &["--watch-label-selector", &selector],
+    );
     eventually(
         "rudder as the ServiceAccount records observedGeneration",
         Duration::from_secs(30),

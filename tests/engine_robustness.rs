@@ -7,8 +7,8 @@
 
 use std::path::Path;
 
+use rudder::godata::value::{Map, Value};
 use rudder::render::gotmpl::{FuncTable, TemplateSet};
-use rudder::render::value::{Map, Value};
 
 /// A small deterministic generator (xorshift64*).
 struct Rng(u64);

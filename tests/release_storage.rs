@@ -14,11 +14,11 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use e2e::{TestNamespace, helm, helm_json};
+use rudder::action::RenderOptions;
 use rudder::release::build::{Built, build};
 use rudder::release::history::now_rfc3339;
 use rudder::release::record::{NewRelease, Release, Status};
 use rudder::release::store::{SLIM_CHART, SecretStore};
-use rudder::render::driver::RenderOptions;
 use serde_json::{Map, Value as Json, json};
 
 fn scaffold(version: &str) -> PathBuf {

@@ -602,13 +602,13 @@ async fn unvendored_dependencies_are_built_like_helm() {
         .stack_size(256 << 20)
         .spawn(move || {
             let chart = load_pulled(&pulled).map_err(|e| e.to_string())?;
-            let opts = rudder::render::driver::RenderOptions {
+            let opts = rudder::action::RenderOptions {
                 release_name: "rel".into(),
                 namespace,
                 ..Default::default()
             };
-            let vals = rudder::render::value::Value::map(Default::default());
-            rudder::render::driver::render(chart, &vals, &opts)
+            let vals = rudder::godata::value::Value::map(Default::default());
+            rudder::action::render(chart, &vals, &opts)
                 .map(|r| r.template_output(false, false, false))
                 .map_err(|e| e.to_string())
         })

@@ -8,9 +8,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use rudder::action::{RenderOptions, prepare};
 use rudder::cli::template::{TemplateArgs, merge_values};
-use rudder::render::driver::{RenderOptions, prepare};
-use rudder::render::value::Value;
+use rudder::godata::value::Value;
 
 const PROBE: &str = "zz-values-probe.yaml";
 const DEEP: &str = "p/p/p/p/p/p/p/p/p/p/p/p";
@@ -73,7 +73,7 @@ fn helm_probes(out: &str) -> Vec<(String, String)> {
         if !path.ends_with(PROBE) {
             continue;
         }
-        let v = rudder::render::yaml::parse_any(body).expect("probe yaml");
+        let v = rudder::godata::yaml::parse_any(body).expect("probe yaml");
         let json = v.as_map().and_then(|m| {
             m.borrow()
                 .get("probe")
@@ -201,7 +201,7 @@ fn values_match_helm_for_every_corpus_chart() {
                 .as_map()
                 .and_then(|m| m.borrow().get("Values").cloned())
                 .unwrap_or(Value::Nil);
-            let ours = rudder::render::json::to_json(&values).expect("to_json");
+            let ours = rudder::godata::json::to_json(&values).expect("to_json");
             if ours != helm_json {
                 let at = ours
                     .bytes()

@@ -10,7 +10,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use rudder::render::gotmpl::{FuncTable, TemplateSet};
-use rudder::render::value::{Map, Value};
+use rudder::godata::value::{Map, Value};
 
 fn scalar(s: &str) -> Value {
     match s {

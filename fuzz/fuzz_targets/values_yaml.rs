@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rudder::render::yaml;
+use rudder::godata::yaml;
 
 fuzz_target!(|data: &[u8]| {
     let _ = yaml::parse_values_bytes(data);

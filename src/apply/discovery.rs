@@ -12,7 +12,6 @@ use kube::core::discovery::v2::{APIGroupDiscoveryList, APIVersionDiscovery};
 
 use super::{Applier, ApplyError};
 use crate::render::context::{Capabilities, KubeVersion, VersionSet};
-use crate::render::driver::RenderOptions;
 
 /// How one kind is served.
 #[derive(Clone, Debug, PartialEq)]
@@ -75,13 +74,6 @@ impl ClusterCapabilities {
             kube_version: self.kube_version(),
             api_versions: VersionSet(std::rc::Rc::new(self.api_versions.clone())),
         }
-    }
-
-    /// Sets `opts` to render against this cluster (`--api-versions` already
-    /// in `opts.api_versions` are still appended, as `helm install` does).
-    pub fn apply_to(&self, opts: &mut RenderOptions) {
-        opts.kube_version = Some(self.kube_version());
-        opts.api_versions_replace = Some(self.api_versions.clone());
     }
 }
 
@@ -262,11 +254,5 @@ mod tests {
         assert_eq!(caps.kube_version.version, "v1.35.8");
         assert_eq!(caps.kube_version.minor, "35");
         assert_eq!(caps.api_versions.0.len(), 2);
-        let mut opts = RenderOptions::default();
-        c.apply_to(&mut opts);
-        assert_eq!(
-            opts.api_versions_replace.as_deref(),
-            Some(&c.api_versions[..])
-        );
     }
 }

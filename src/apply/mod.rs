@@ -37,6 +37,17 @@ pub const RELEASE_NAMESPACE_ANNOTATION: &str = "meta.helm.sh/release-namespace";
 pub const RESOURCE_POLICY_ANNOTATION: &str = "helm.sh/resource-policy";
 pub const KEEP_POLICY: &str = "keep";
 
+/// What happens to a chart's `crds/` directory on install or upgrade.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CrdPolicy {
+    /// Leave CRDs alone.
+    Skip,
+    /// Create CRDs that do not exist; never change existing ones (Helm's behaviour).
+    Create,
+    /// Create missing CRDs and update existing ones.
+    CreateReplace,
+}
+
 /// Which release owns objects (Helm's ownership metadata).
 #[derive(Clone, Debug)]
 pub struct ReleaseRef {
@@ -252,7 +263,7 @@ mod send_tests {
         is_send(a.check_ownership(&r, &rel));
         is_send(a.apply(&r, &rel));
         is_send(a.prune(&r, &r));
-        is_send(a.install_crds(&[], crate::api::helmrelease::CrdPolicy::Create, t));
+        is_send(a.install_crds(&[], CrdPolicy::Create, t));
         is_send(a.ensure_namespace(""));
         is_send(a.uninstall(&r, t));
         is_send(a.wait_ready(&r, t));

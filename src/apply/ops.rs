@@ -12,11 +12,10 @@ use kube::api::{DeleteParams, DynamicObject, ObjectMeta, Patch, PatchParams, Pos
 
 use super::resource::{by_key, install_sort, uninstall_sort};
 use super::{
-    Applier, ApplyError, ApplyReport, FIELD_MANAGER, KEEP_POLICY, MANAGED_BY_HELM,
+    Applier, ApplyError, ApplyReport, CrdPolicy, FIELD_MANAGER, KEEP_POLICY, MANAGED_BY_HELM,
     MANAGED_BY_LABEL, PruneReport, RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION,
     RESOURCE_POLICY_ANNOTATION, ReleaseRef, Resource, UninstallReport, not_found,
 };
-use crate::api::helmrelease::CrdPolicy;
 
 /// How many read calls run at once when checking many objects.
 const PARALLEL_READS: usize = 8;

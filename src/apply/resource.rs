@@ -141,7 +141,7 @@ pub(crate) fn parse_manifest(manifest: &str) -> Result<Vec<Document>, ApplyError
         let label = source
             .clone()
             .unwrap_or_else(|| format!("document {}", i + 1));
-        let value = crate::render::yaml::parse_any(doc).map_err(|e| ApplyError::Parse {
+        let value = crate::godata::yaml::parse_any(doc).map_err(|e| ApplyError::Parse {
             document: label.clone(),
             message: e.to_string(),
         })?;

@@ -11,11 +11,11 @@ use std::rc::Rc;
 
 use super::Chart;
 use super::metadata::Dependency;
-use super::semver::is_compatible_range;
 use super::values::{
     CoalesceError, coalesce_values, merge_tables, merge_values, path_value, table_at,
 };
-use crate::render::value::{Map, MapKind, MapRef, Value};
+use crate::godata::semver::is_compatible_range;
+use crate::godata::value::{Map, MapKind, MapRef, Value};
 
 /// Enables/disables subcharts from `vals` and imports child values.
 pub fn process_dependencies(chart: &mut Chart, vals: &Value) -> Result<(), CoalesceError> {

@@ -19,7 +19,7 @@ use super::ignore::Rules;
 use super::metadata::{Metadata, parse_dependencies};
 use super::yamlio;
 use super::{Chart, File};
-use crate::render::value::Value;
+use crate::godata::value::Value;
 
 /// Largest chart archive accepted (packed).
 pub const MAX_PACKED: u64 = 20 * 1024 * 1024;

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::render::value::{List, ListKind, Map, MapKind, Value};
+use crate::godata::value::{List, ListKind, Map, MapKind, Value};
 
 /// One `dependencies:` entry (Chart.yaml or requirements.yaml).
 #[derive(Clone, Debug, Default)]
@@ -60,14 +60,14 @@ pub struct Metadata {
 fn type_error(got: &Value, field: &str, go_type: &str) -> String {
     format!(
         "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go struct field {field} of type {go_type}",
-        super::yamlio::json_kind(got)
+        crate::godata::yaml::json_kind(got)
     )
 }
 
 fn get_string(m: &Map, key: &str, strct: &str) -> Result<Option<String>, String> {
     match m.get(key) {
         None | Some(Value::Nil) => Ok(None),
-        Some(other) => match super::yamlio::scalar_as_string(other) {
+        Some(other) => match crate::godata::yaml::scalar_as_string(other) {
             Some(s) => Ok(Some(s)),
             None => Err(type_error(other, &format!("{strct}.{key}"), "string")),
         },
@@ -90,7 +90,7 @@ fn get_strings(m: &Map, key: &str, strct: &str) -> Result<Option<Vec<String>>, S
             .iter()
             .map(|v| match v {
                 Value::Nil => Ok(String::new()),
-                other => super::yamlio::scalar_as_string(other)
+                other => crate::godata::yaml::scalar_as_string(other)
                     .ok_or_else(|| type_error(other, &format!("{strct}.{key}"), "string")),
             })
             .collect::<Result<Vec<_>, _>>()
@@ -177,7 +177,7 @@ impl Metadata {
             other => {
                 return Err(format!(
                     "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type v2.Metadata",
-                    super::yamlio::json_kind(other)
+                    crate::godata::yaml::json_kind(other)
                 ));
             }
         };
@@ -216,7 +216,7 @@ impl Metadata {
                         Value::Nil => {
                             out.insert(k.clone(), String::new());
                         }
-                        other => match super::yamlio::scalar_as_string(other) {
+                        other => match crate::godata::yaml::scalar_as_string(other) {
                             Some(s) => {
                                 out.insert(k.clone(), s);
                             }
@@ -301,7 +301,7 @@ impl Metadata {
         if self.version.is_empty() {
             return Err("validation: chart.metadata.version is required".into());
         }
-        if super::semver::Version::parse(&self.version).is_err() {
+        if crate::godata::semver::Version::parse(&self.version).is_err() {
             return Err(format!(
                 "validation: chart.metadata.version {:?} is invalid",
                 self.version

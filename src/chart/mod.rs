@@ -4,7 +4,7 @@
 //!
 //! A [`Chart`] is what Helm's `chart.Chart` is: metadata, templates, other
 //! files, default values and the vendored subcharts. Values are
-//! [`crate::render::value::Value`] trees (`Rc`-based), so a chart is loaded and
+//! [`crate::godata::value::Value`] trees (`Rc`-based), so a chart is loaded and
 //! rendered on one thread.
 
 pub mod deps;
@@ -12,7 +12,6 @@ pub mod ignore;
 pub mod load;
 pub mod metadata;
 pub mod schema;
-pub mod semver;
 pub mod strvals;
 pub mod values;
 pub mod yamlio;
@@ -21,7 +20,7 @@ use std::cell::OnceCell;
 use std::path::PathBuf;
 use std::rc::Rc;
 
-use crate::render::value::Value;
+use crate::godata::value::Value;
 pub use load::{LoadError, load};
 pub use metadata::{Dependency, Maintainer, Metadata};
 

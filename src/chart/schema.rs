@@ -18,7 +18,7 @@
 use serde_json::Value as Json;
 
 use super::Chart;
-use crate::render::value::Value;
+use crate::godata::value::Value;
 
 /// One validation failure, possibly with causes (nested output).
 #[derive(Debug, Clone)]
@@ -530,10 +530,10 @@ mod tests {
     #[test]
     fn lists_failures_like_helm() {
         let schema = br#"{"type":"object","required":["name","port"],"properties":{"port":{"type":"integer","minimum":1},"mode":{"enum":["a","b"]},"obj":{"type":"object","additionalProperties":false,"properties":{"x":{"type":"string","pattern":"^a"}}}}}"#;
-        let mut m = crate::render::value::Map::new();
+        let mut m = crate::godata::value::Map::new();
         m.insert("port".into(), Value::str("x"));
         m.insert("mode".into(), Value::str("c"));
-        let mut o = crate::render::value::Map::new();
+        let mut o = crate::godata::value::Map::new();
         o.insert("x".into(), Value::str("b"));
         o.insert("y".into(), Value::Float(1.0));
         m.insert("obj".into(), Value::map(o));

@@ -7,7 +7,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use crate::render::value::{Map, MapKind, MapRef, Value};
+use crate::godata::value::{Map, MapKind, MapRef, Value};
 
 /// Helm's limit on list indexes (`strvals.MaxIndex`).
 const MAX_INDEX: i64 = 65536;
@@ -205,7 +205,7 @@ impl Parser<'_> {
             }
             return Err(PErr::msg(format!(
                 "key {} has no value",
-                crate::render::gofmt::quote(&k)
+                crate::godata::gofmt::quote(&k)
             )));
         };
         match last {
@@ -249,7 +249,7 @@ impl Parser<'_> {
                 set(data, &k, Value::str(""));
                 Err(PErr::msg(format!(
                     "key {} has no value (cannot end with ,)",
-                    crate::render::gofmt::quote(&k)
+                    crate::godata::gofmt::quote(&k)
                 )))
             }
             _ => {
@@ -270,7 +270,7 @@ impl Parser<'_> {
                 if e.is_ok() && empty {
                     return Err(PErr::msg(format!(
                         "key map {} has no value",
-                        crate::render::gofmt::quote(&k)
+                        crate::godata::gofmt::quote(&k)
                     )));
                 }
                 if !empty {
@@ -303,7 +303,7 @@ impl Parser<'_> {
                 list,
                 Some(PErr::msg(format!(
                     "unexpected data at end of array index: {}",
-                    crate::render::gofmt::quote(&k)
+                    crate::godata::gofmt::quote(&k)
                 ))),
             );
         }
@@ -393,7 +393,7 @@ impl Parser<'_> {
         }
         let rest: String = self.chars[self.pos..].iter().collect();
         let (v, used) =
-            crate::render::json::parse_prefix(&rest).map_err(|e| PErr::msg(e.to_string()))?;
+            crate::godata::json::parse_prefix(&rest).map_err(|e| PErr::msg(e.to_string()))?;
         self.pos += rest[..used].chars().count();
         Ok(v)
     }
@@ -468,7 +468,7 @@ mod literal {
                 }
                 return Err(PErr::msg(format!(
                     "key {} has no value",
-                    crate::render::gofmt::quote(&k)
+                    crate::godata::gofmt::quote(&k)
                 )));
             };
             match last {
@@ -497,7 +497,7 @@ mod literal {
                     if e.is_ok() && empty {
                         return Err(PErr::msg(format!(
                             "key map {} has no value",
-                            crate::render::gofmt::quote(&k)
+                            crate::godata::gofmt::quote(&k)
                         )));
                     }
                     if !empty {
@@ -548,7 +548,7 @@ mod literal {
                     list,
                     Some(PErr::msg(format!(
                         "unexpected data at end of array index: {}",
-                        crate::render::gofmt::quote(&k)
+                        crate::godata::gofmt::quote(&k)
                     ))),
                 );
             }
@@ -636,13 +636,13 @@ fn go_atoi(s: &str) -> Result<i64, PErr> {
     if body.is_empty() || !body.bytes().all(|b| b.is_ascii_digit()) {
         return Err(PErr::msg(format!(
             "strconv.Atoi: parsing {}: invalid syntax",
-            crate::render::gofmt::quote(s)
+            crate::godata::gofmt::quote(s)
         )));
     }
     s.parse::<i64>().map_err(|_| {
         PErr::msg(format!(
             "strconv.Atoi: parsing {}: value out of range",
-            crate::render::gofmt::quote(s)
+            crate::godata::gofmt::quote(s)
         ))
     })
 }
@@ -679,8 +679,34 @@ fn typed_val(v: &str, string_only: bool) -> Value {
 
 #[cfg(test)]
 mod tests {
+
+    /// `--set` parsers never panic on arbitrary text (random pieces of the
+    /// syntax glued together).
+    #[test]
+    fn random_set_lines_do_not_panic() {
+        const PIECES: &[&str] = &[
+            "a", "b.c", "=", ",", "[0]", "[", "]", "\\", "\"", "{", "}", ":", "null", "1", "-1.5",
+            " ", "\n", "é", "[999999]", "..", "\\,",
+        ];
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for _ in 0..20_000 {
+            let len = next(20);
+            let s: String = (0..len).map(|_| PIECES[next(PIECES.len())]).collect();
+            let v = crate::godata::value::Value::empty_map();
+            let _ = parse_set(&s, &v);
+            let _ = parse_set_json(&s, &v);
+            let _ = parse_set_literal(&s, &v);
+        }
+    }
+
     use super::*;
-    use crate::render::json::to_json;
+    use crate::godata::json::to_json;
 
     fn set_json(expr: &str) -> Result<String, String> {
         let v = Value::empty_map();

@@ -10,7 +10,7 @@
 use std::fmt::Write as _;
 
 use super::Chart;
-use crate::render::value::{Map, MapKind, MapRef, Value};
+use crate::godata::value::{Map, MapKind, MapRef, Value};
 
 /// Warnings Helm would log (`coalesce.go` printf); rudder collects them.
 pub type Warnings = Vec<String>;

@@ -8,12 +8,12 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use crate::action::{self, RenderOptions, Teardown};
 use crate::chart::{self, strvals, yamlio};
+use crate::godata::value::{Map, Value};
 use crate::render::RENDER_STACK;
 use crate::render::context::KubeVersion;
-use crate::render::driver::{self, RenderOptions, Teardown};
 use crate::render::parse_ahead::ParseAhead;
-use crate::render::value::{Map, Value};
 
 /// Arguments of `rudder template [NAME] CHART`.
 #[derive(Args, Debug, Clone, Default)]
@@ -180,7 +180,7 @@ fn render_to(args: &TemplateArgs, teardown: Teardown, out: &mut dyn Write) -> Re
         skip_tests: args.skip_tests,
         subchart_notes: args.render_subchart_notes,
     };
-    let rendered = driver::render_with(chart, ahead, &vals, &opts, teardown).map_err(|e| {
+    let rendered = action::render_with(chart, ahead, &vals, &opts, teardown).map_err(|e| {
         if e.has_debug_hint() {
             format!("{e}\n\nUse --debug flag to render out invalid YAML")
         } else {
@@ -286,7 +286,7 @@ pub fn merge_values(args: &TemplateArgs) -> Result<Value, String> {
 /// only the expression when either fails.
 fn merge_set_json(base: Map, expr: &str) -> Result<Map, String> {
     if expr.trim_start().starts_with('{') {
-        let object = crate::render::json::parse_map(expr.trim())
+        let object = crate::godata::json::parse_map(expr.trim())
             .map_err(|_| format!("failed parsing --set-json data JSON: {expr}"))?;
         return Ok(match object.as_map() {
             Some(m) => yamlio::merge_maps(base, m.borrow().clone()),

@@ -20,7 +20,7 @@ pub mod release_failure;
 pub mod release_status;
 pub mod sources;
 pub mod status;
-pub mod values;
+pub mod values_from;
 mod watches;
 
 use std::fmt::Display;

@@ -6,7 +6,7 @@
 use super::impersonate::ImpersonationError;
 use super::release_status::Outcome;
 use super::sources::SourceError;
-use super::values::ValuesError;
+use super::values_from::ValuesError;
 use crate::apply::ApplyError;
 use crate::release::StoreError;
 use crate::release::build::BuildError;

@@ -23,8 +23,8 @@ use crate::api::HelmRepository;
 use crate::api::duration::parse_duration;
 use crate::api::helmrelease::ChartSpec;
 use crate::chart::Chart;
-use crate::chart::semver::is_compatible_range;
 use crate::chart::yamlio;
+use crate::godata::semver::is_compatible_range;
 use crate::repo::cache::sha256_hex;
 use crate::repo::{
     BasicAuth, ChartCache, ChartRepository, FetchError, FetchOptions, OciClient, OciError,
@@ -674,9 +674,9 @@ fn lock_versions(archive: &[u8]) -> Vec<(String, String, String)> {
     let Some(deps) = deps else {
         return Vec::new();
     };
-    let field = |m: &crate::render::value::Map, k: &str| {
+    let field = |m: &crate::godata::value::Map, k: &str| {
         m.get(k)
-            .and_then(yamlio::scalar_as_string)
+            .and_then(crate::godata::yaml::scalar_as_string)
             .unwrap_or_default()
     };
     deps.as_list()

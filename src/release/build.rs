@@ -6,9 +6,9 @@
 use serde_json::{Map as JsonMap, Value as Json};
 
 use super::record::{ChartRecord, HookRecord, RecordError, chart_record, manifest_text};
+use crate::action::{self, RenderError, RenderOptions};
 use crate::chart::Chart;
-use crate::render::driver::{self, RenderError, RenderOptions};
-use crate::render::json;
+use crate::godata::json;
 use crate::render::manifest::Manifest;
 
 /// A rendered revision, ready to be recorded and applied.
@@ -52,7 +52,7 @@ pub fn build(
     let record = chart_record(&chart)?;
     let text = serde_json::to_string(config).map_err(RecordError::from)?;
     let values = json::parse(&text)?;
-    let rendered = driver::render(chart, &values, opts)?;
+    let rendered = action::render(chart, &values, opts)?;
     Ok(Built {
         chart: record,
         manifest: manifest_text(&rendered.manifests),

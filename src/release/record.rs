@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map as JsonMap, Value as Json};
 
 use crate::chart::{Chart, Metadata};
-use crate::render::json;
+use crate::godata::json;
 use crate::render::manifest::{Hook as RenderedHook, Manifest};
 
 /// Helm's release status strings.
@@ -364,7 +364,7 @@ pub enum RecordError {
 }
 
 /// A render value as serde JSON.
-pub fn value_to_json(v: &crate::render::value::Value) -> Result<Json, RecordError> {
+pub fn value_to_json(v: &crate::godata::value::Value) -> Result<Json, RecordError> {
     Ok(serde_json::from_str(&json::to_json(v)?)?)
 }
 

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::chart::Contents;
-use crate::chart::ignore::files_glob;
-use crate::render::value::{List, ListKind, Map, Object, Value};
+use crate::godata::glob::files_glob;
+use crate::godata::value::{List, ListKind, Map, Object, Value};
 
 /// The Kubernetes version rudder's client targets (k8s-openapi `v1_35`),
 /// Helm's default `.Capabilities.KubeVersion` for client-go v0.35.
@@ -146,10 +146,10 @@ impl Files {
             })
             .collect();
         let v = Value::Map(
-            crate::render::value::MapKind::String,
+            crate::godata::value::MapKind::String,
             Rc::new(std::cell::RefCell::new(m)),
         );
-        match crate::render::yaml::to_yaml(&v) {
+        match crate::godata::yaml::to_yaml(&v) {
             Ok(s) => Value::str(s.trim_end_matches('\n')),
             Err(_) => Value::str(""),
         }
@@ -254,7 +254,7 @@ impl Object for Files {
     fn collection(&self) -> Option<Value> {
         let m: Map = self.entries().into_iter().collect();
         Some(Value::Map(
-            crate::render::value::MapKind::Interface,
+            crate::godata::value::MapKind::Interface,
             Rc::new(std::cell::RefCell::new(m)),
         ))
     }

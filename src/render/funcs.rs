@@ -11,7 +11,7 @@
 //! Engine-aware functions (`include`, `tpl`, `lookup`, `template`) are not in
 //! this table: the engine implements them itself.
 
-use super::value::Value;
+use crate::godata::value::Value;
 
 /// A Go parameter type, as far as assignability checks need it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,7 +37,7 @@ pub enum GoType {
     /// `[]byte`
     Bytes,
     /// A Go struct/pointer type, named as `%T` prints it (e.g. `*semver.Version`,
-    /// `time.Time`); the argument must be an [`crate::render::value::Object`] of that name.
+    /// `time.Time`); the argument must be an [`crate::godata::value::Object`] of that name.
     Object(&'static str),
 }
 

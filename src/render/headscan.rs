@@ -13,8 +13,19 @@
 //! full parser. Debug builds check every answer against the full
 //! decoder.
 
-use crate::render::manifest::Head;
-use crate::render::yaml::resolve::{Resolved, all_chars, reader_allows, resolve_plain};
+use std::collections::BTreeMap;
+
+use crate::godata::yaml::resolve::{Resolved, all_chars, reader_allows, resolve_plain};
+
+/// The head of a manifest (`releaseutil.SimpleHead`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Head {
+    pub api_version: String,
+    pub kind: String,
+    /// `None` when the document has no `metadata`.
+    pub name: Option<String>,
+    pub annotations: BTreeMap<String, String>,
+}
 
 /// Where an open block collection sits in the head structure.
 #[derive(Clone, Copy, PartialEq)]

@@ -11,15 +11,12 @@
 //! message (`HELM_ERR_START…HELM_ERR_END`), which the engine unwraps into
 //! Helm's `execution error at (file:line:col): …` exactly as Helm does.
 
+use crate::godata::value::{Map, Value};
+use crate::godata::{json, toml, yaml};
 use crate::render::funcs::{FuncError, FuncResult, FuncSpec, GoType as T};
 use crate::render::sprig::{arg, arg_str, spec};
-use crate::render::value::{Map, Value};
-use crate::render::{json, toml, yaml};
 
-/// Helm's delimiters around `required`/`fail` messages (engine.go).
-pub const WARN_START: &str = "HELM_ERR_START";
-/// See [`WARN_START`].
-pub const WARN_END: &str = "HELM_ERR_END";
+use crate::render::gotmpl::error::{WARN_END, WARN_START};
 
 const A: T = T::Any;
 const S: T = T::String;

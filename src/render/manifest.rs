@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::render::value::Value;
+use crate::godata::value::Value;
 
 /// Helm v4's `releaseutil.InstallOrder`.
 pub const INSTALL_ORDER: &[&str] = &[
@@ -100,15 +100,7 @@ pub const HOOK_ANNOTATION: &str = "helm.sh/hook";
 pub const HOOK_WEIGHT_ANNOTATION: &str = "helm.sh/hook-weight";
 pub const HOOK_DELETE_ANNOTATION: &str = "helm.sh/hook-delete-policy";
 
-/// The head of a manifest (`releaseutil.SimpleHead`).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Head {
-    pub api_version: String,
-    pub kind: String,
-    /// `None` when the document has no `metadata`.
-    pub name: Option<String>,
-    pub annotations: BTreeMap<String, String>,
-}
+pub use super::headscan::Head;
 
 /// A non-hook manifest document.
 #[derive(Clone, Debug)]
@@ -213,27 +205,16 @@ pub fn go_space(c: char) -> bool {
     ) || (c > '\u{ff}' && c.is_whitespace())
 }
 
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Nil => "null",
-        Value::Bool(_) => "bool",
-        Value::Int(_) | Value::Int64(_) | Value::Float(_) => "number",
-        Value::Str(_) | Value::Bytes(_) => "string",
-        Value::List(_) => "array",
-        Value::Map(..) | Value::Object(_) => "object",
-    }
-}
-
 /// A scalar decoded into a Go string field (sigs.k8s.io/yaml converts
 /// numbers and booleans to their text).
 fn as_string(v: &Value) -> Option<String> {
-    crate::chart::yamlio::scalar_as_string(v)
+    crate::godata::yaml::scalar_as_string(v)
 }
 
 fn unmarshal_err(got: &Value, field: &str, ty: &str) -> String {
     format!(
         "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go struct field {field} of type {ty}",
-        json_kind(got)
+        crate::godata::yaml::json_kind(got)
     )
 }
 
@@ -316,7 +297,7 @@ fn head_path(stack: &[Frame]) -> Option<Vec<String>> {
 
 /// The fast path of [`parse_head`]; `None` means "use the full decoder".
 fn fast_head(doc: &str) -> Option<Head> {
-    use crate::render::yaml::resolve::{
+    use crate::godata::yaml::resolve::{
         Resolved, all_chars, reader_allows, reader_allows_ascii, resolve_plain,
     };
     use saphyr_parser::{Event, Parser, ScalarStyle};
@@ -433,14 +414,14 @@ fn fast_head(doc: &str) -> Option<Head> {
 
 /// The full decoder path of [`parse_head`].
 pub(crate) fn parse_head_full(doc: &str) -> Result<Head, String> {
-    let v = crate::chart::yamlio::parse(doc)?;
+    let v = crate::godata::yaml::parse_any(doc).map_err(|e| e.to_string())?;
     let m = match &v {
         Value::Nil => return Ok(Head::default()),
         Value::Map(_, m) => m.borrow(),
         other => {
             return Err(format!(
                 "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type util.SimpleHead",
-                json_kind(other)
+                crate::godata::yaml::json_kind(other)
             ));
         }
     };

@@ -1,25 +1,20 @@
 //! Rendering charts exactly as Helm v4 does: our own Go text/template engine
-//! ([`gotmpl`]), Sprig and Helm functions ([`sprig`], [`helmfuncs`]), YAML and JSON
-//! as Helm reads and writes them ([`yaml`], [`json`]), the Tera engine for
-//! `engine: tera` charts ([`tera`]) and manifest splitting/ordering ([`manifest`]).
-//! Nothing here talks to the cluster.
+//! ([`gotmpl`]), Sprig and Helm functions ([`sprig`], [`helmfuncs`]), the
+//! Tera engine for `engine: tera` charts ([`tera`]) and manifest
+//! splitting/ordering ([`manifest`]), over Go's data model
+//! ([`crate::godata`]). Nothing here talks to the cluster.
 
 pub mod context;
-pub mod driver;
+pub mod execute;
 pub mod funcs;
-pub mod gofmt;
 pub mod gotmpl;
 mod headscan;
 pub mod helmfuncs;
-pub mod json;
+pub mod job;
 pub mod manifest;
 pub mod parse_ahead;
-pub mod run;
 pub mod sprig;
 pub mod tera;
-pub mod toml;
-pub mod value;
-pub mod yaml;
 
 /// Stack size of a render thread. Rendering is recursive (nested
 /// `include`/`tpl`/`template` calls, deep values), and a chart may recurse

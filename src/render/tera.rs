@@ -15,9 +15,9 @@ use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
 
+use crate::godata::value::Value;
 use crate::render::context::{Capabilities, Files, HelmVersion, KubeVersion, VersionSet};
-use crate::render::driver::{RenderError, TemplateJob};
-use crate::render::value::Value;
+use crate::render::job::{RenderError, TemplateJob};
 
 /// Renders the templates of `engine: tera` charts; returns name → output
 /// for non-partials.
@@ -29,7 +29,7 @@ pub fn render(jobs: &[&TemplateJob]) -> Result<BTreeMap<String, String>, RenderE
         |v: ::tera::Value, _: ::tera::Kwargs, _: &::tera::State| {
             let json: Json = serde_json::to_value(&v).unwrap_or(Json::Null);
             let value = from_json(&json);
-            crate::render::yaml::to_yaml(&value)
+            crate::godata::yaml::to_yaml(&value)
                 .map(|s| s.trim_end_matches('\n').to_string())
                 .unwrap_or_default()
         },
@@ -150,7 +150,7 @@ fn versions_json(v: &VersionSet) -> Json {
 }
 
 fn helm_json() -> Json {
-    use crate::render::value::Object;
+    use crate::godata::value::Object;
     let h = HelmVersion;
     let field = |n: &str| {
         h.field(n)

@@ -13,9 +13,9 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use crate::chart::metadata::Metadata;
-use crate::chart::semver::Version;
-use crate::chart::yamlio::{json_kind, scalar_as_string};
-use crate::render::value::{Map, Value};
+use crate::godata::semver::Version;
+use crate::godata::value::{Map, Value};
+use crate::godata::yaml::{json_kind, scalar_as_string};
 
 /// Why an index could not be read (Helm fails the whole index for these).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -201,11 +201,11 @@ pub fn parse_index(data: &[u8]) -> Result<IndexFile, IndexError> {
 fn decode_text(text: &str) -> Result<Value, IndexError> {
     let trimmed = text.trim_start();
     if (trimmed.starts_with('{') || trimmed.starts_with('['))
-        && let Ok(v) = crate::render::json::parse(text)
+        && let Ok(v) = crate::godata::json::parse(text)
     {
         return Ok(v);
     }
-    crate::render::yaml::parse_any(text).map_err(|e| IndexError::Syntax(e.to_string()))
+    crate::godata::yaml::parse_any(text).map_err(|e| IndexError::Syntax(e.to_string()))
 }
 
 fn type_error(got: &Value, field: &str, go_type: &str) -> IndexError {

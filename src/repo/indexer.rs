@@ -14,8 +14,8 @@ use url::Url;
 use super::cache::sha256_hex;
 use crate::chart::load::{clean_path, load_archive_file};
 use crate::chart::metadata::{Dependency, Metadata};
-use crate::chart::semver::Version;
-use crate::render::value::{Map, Value};
+use crate::godata::semver::Version;
+use crate::godata::value::{Map, Value};
 
 /// Why a folder could not be indexed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -55,7 +55,7 @@ pub fn index_directory_merged(
     merge_into: Option<&str>,
 ) -> Result<String, IndexerError> {
     let merge_into = merge_into
-        .map(crate::render::yaml::parse_any)
+        .map(crate::godata::yaml::parse_any)
         .transpose()
         .map_err(|e| IndexerError::Merge(e.to_string()))?;
     let merge_into = merge_into.as_ref();
@@ -105,7 +105,7 @@ pub fn index_directory_merged(
     let by_name = by_name_map;
     root.insert("entries".into(), Value::map(by_name));
     root.insert("generated".into(), Value::str(now));
-    crate::render::yaml::to_yaml(&Value::map(root)).map_err(|e| IndexerError::Yaml(e.to_string()))
+    crate::godata::yaml::to_yaml(&Value::map(root)).map_err(|e| IndexerError::Yaml(e.to_string()))
 }
 
 /// Helm's `IndexFile.Merge`: adds the entries of `old` whose name and
@@ -133,7 +133,7 @@ fn merge_missing(by_name: &mut BTreeMap<String, Vec<Value>>, old: &Value) {
 
 fn version_of(entry: &Value) -> String {
     map_get(entry, "version")
-        .map(|v| crate::render::gofmt::format_value(&v))
+        .map(|v| crate::godata::gofmt::format_value(&v))
         .unwrap_or_default()
 }
 

@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::cache::sha256_hex;
 use super::fetch::{FetchError, FetchOptions, build_client, classify, read_limited};
-use crate::chart::semver::{Constraints, Version};
+use crate::godata::semver::{Constraints, Version};
 
 /// Helm's chart config and layer media types.
 pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.cncf.helm.config.v1+json";

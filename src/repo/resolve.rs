@@ -8,7 +8,7 @@
 use url::Url;
 
 use super::index::{ChartVersion, IndexFile};
-use crate::chart::semver::Constraints;
+use crate::godata::semver::Constraints;
 
 /// Why no chart version could be chosen or located.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

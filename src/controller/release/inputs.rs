@@ -14,7 +14,7 @@ use crate::controller::ownership::Names;
 use crate::controller::release_failure::Failure;
 use crate::controller::release_status::Outcome;
 use crate::controller::sources::PulledChart;
-use crate::controller::values;
+use crate::controller::values_from;
 use crate::release::store::{CHART_DIGEST, OPTIONS_DIGEST, VALUES_DIGEST};
 
 /// What the spec asks for, digested for comparison with the live record.
@@ -30,7 +30,7 @@ fn options_digest(obj: &HelmRelease, n: &Names) -> String {
         "install": obj.spec.install,
         "upgrade": obj.spec.upgrade,
     });
-    values::digest(
+    values_from::digest(
         opts.as_object()
             .cloned()
             .as_ref()
@@ -48,7 +48,7 @@ pub(super) async fn desired(
         .pull_chart(&ctx.client, &n.namespace, &obj.spec.chart)
         .await
         .map_err(Failure::Pull)?;
-    let config = values::compose(&ctx.client, &n.namespace, &obj.spec)
+    let config = values_from::compose(&ctx.client, &n.namespace, &obj.spec)
         .await
         .map_err(Failure::Values)?;
     let mut chart_digest = pulled.digest.clone();
@@ -58,7 +58,7 @@ pub(super) async fn desired(
     }
     let annotations = BTreeMap::from([
         (CHART_DIGEST.to_string(), chart_digest),
-        (VALUES_DIGEST.to_string(), values::digest(&config)),
+        (VALUES_DIGEST.to_string(), values_from::digest(&config)),
         (OPTIONS_DIGEST.to_string(), options_digest(obj, n)),
     ]);
     Ok(Desired {

@@ -10,6 +10,7 @@ use kube::runtime::events::EventType;
 use super::inputs::Desired;
 use super::{Job, commit, render, send, timeout_of};
 use crate::api::helmrelease::CrdPolicy;
+use crate::apply::CrdPolicy as CrdAction;
 use crate::apply::{ApplyError, ReleaseRef, Resource};
 use crate::controller::ownership::Names;
 use crate::controller::release_failure::Failure;
@@ -208,7 +209,7 @@ async fn roll_out(job: &Job<'_>, r: &RollOut<'_>) -> Result<usize, ApplyError> {
             i.is_some_and(|i| i.disable_hooks),
         )
     };
-    if send(ap.install_crds(&r.built.crds, crds, timeout)).await? > 0 {
+    if send(ap.install_crds(&r.built.crds, crd_action(crds), timeout)).await? > 0 {
         send(ap.refresh_discovery()).await?;
     }
     let hooks: Vec<Hook> = r.built.hooks.iter().map(to_hook).collect();
@@ -227,6 +228,15 @@ async fn roll_out(job: &Job<'_>, r: &RollOut<'_>) -> Result<usize, ApplyError> {
         send(ap.wait_ready(r.new_res, timeout)).await?;
     }
     Ok(report.count())
+}
+
+/// The Applier's CRD handling for the HelmRelease's `crds` policy.
+fn crd_action(p: CrdPolicy) -> CrdAction {
+    match p {
+        CrdPolicy::Skip => CrdAction::Skip,
+        CrdPolicy::Create => CrdAction::Create,
+        CrdPolicy::CreateReplace => CrdAction::CreateReplace,
+    }
 }
 
 fn to_hook(h: &HookRecord) -> Hook {

@@ -7,13 +7,13 @@ use std::time::Instant;
 use serde_json::{Map as JsonMap, Value as Json};
 
 use super::{inputs::Desired, send};
+use crate::action::RenderOptions;
 use crate::apply::{Applier, ApplyError, ClaimGuard, ReleaseRef, Resource};
 use crate::controller::Context;
 use crate::controller::ownership::Names;
 use crate::controller::release_failure::Failure;
 use crate::controller::sources::{PulledChart, load_pulled};
 use crate::release::build::{Built, build};
-use crate::render::driver::RenderOptions;
 
 /// Renders the chart for revision `version` (in a blocking task: charts
 /// are not `Send`).
@@ -35,7 +35,10 @@ async fn render(
     let caps = send(ctx.applier.capabilities())
         .await
         .map_err(Failure::Capabilities)?;
-    caps.apply_to(&mut opts);
+    // Render against this cluster (`--api-versions` already in
+    // `opts.api_versions` are still appended, as `helm install` does).
+    opts.kube_version = Some(caps.kube_version());
+    opts.api_versions_replace = Some(caps.api_versions.clone());
     let pulled = pulled.clone();
     let config = config.clone();
     let start = Instant::now();

@@ -36,6 +36,12 @@ pub(super) async fn run(obj: &HelmRelease, ctx: &Context) -> Result<Action, Rele
             tracing::info!(error = %e, "no readable release records; nothing to uninstall");
             return Ok(Action::await_change());
         }
+        // The namespace is going away, and with it the account's
+        // RoleBindings: what is left there goes with the namespace.
+        Err(e) if namespace_terminating(ctx, &n.namespace).await => {
+            tracing::warn!(error = %e, release = %n.release, "namespace terminating and the release records cannot be read; leaving them to the namespace deletion");
+            return Ok(Action::await_change());
+        }
         Err(e) => return Err(e.into()),
     };
     let uid = obj.uid().unwrap_or_default();

@@ -4,8 +4,8 @@
 //! Arguments arrive as [`Rv`]s (Go `reflect.Value`s), so the builtins can
 //! tell a nil interface from a missing value exactly as Go does.
 
-use crate::render::gofmt;
-use crate::render::value::{List, Value};
+use crate::godata::gofmt;
+use crate::godata::value::{List, Value};
 use std::rc::Rc;
 
 /// A Go `reflect.Value` as the executor sees it.

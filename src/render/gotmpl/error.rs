@@ -2,7 +2,10 @@
 //! the error it wraps) and Helm's rewriting of them into its final messages
 //! (`engine.go`: `cleanupParseError`, `reformatExecErrorMsg`).
 
-use super::exec::{WARN_END, WARN_START};
+/// Where the text of a `fail`/`required` warning starts and ends in an
+/// error chain (Helm's `warnWrap`).
+pub const WARN_START: &str = "HELM_ERR_START";
+pub const WARN_END: &str = "HELM_ERR_END";
 
 /// One Go error with the error it wraps (`%w`), if any.
 #[derive(Debug, Clone, PartialEq)]

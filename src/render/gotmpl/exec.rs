@@ -6,6 +6,8 @@
 //! `file:line:col` and `<context>` as Go. Also Helm's engine-level
 //! functions `include`, `tpl` and `lookup`.
 
+use super::error::{WARN_END, WARN_START};
+use super::stack::grow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -17,15 +19,9 @@ use super::parse::{
     Tree, VariableNode,
 };
 use super::{FuncTable, is_builtin};
+use crate::godata::gofmt;
+use crate::godata::value::{ListKind, MapKind, Value};
 use crate::render::funcs::GoType;
-use crate::render::gofmt;
-use crate::render::value::{ListKind, MapKind, Value};
-
-/// Runs `f` with at least a red zone of stack left, growing the stack on
-/// the heap when needed (deep template recursion must not overflow).
-pub fn grow<T>(f: impl FnOnce() -> T) -> T {
-    stacker::maybe_grow(256 * 1024, 8 * 1024 * 1024, f)
-}
 
 /// Go's `maxExecDepth` for nested `{{template}}` calls.
 const MAX_EXEC_DEPTH: usize = 100_000;
@@ -210,10 +206,6 @@ fn is_hex_int(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() > 2 && b[0] == b'0' && (b[1] == b'x' || b[1] == b'X') && !s.contains(['p', 'P'])
 }
-
-/// Helm's `HELM_ERR_START…HELM_ERR_END` markers for `required`/`fail`.
-pub const WARN_START: &str = "HELM_ERR_START";
-pub const WARN_END: &str = "HELM_ERR_END";
 
 impl<'t, 'e> State<'t, 'e> {
     fn at(&mut self, node: At<'t>) {
@@ -702,7 +694,7 @@ impl<'t, 'e> State<'t, 'e> {
     fn eval_method(
         &mut self,
         dot: &Rv,
-        o: Rc<dyn crate::render::value::Object>,
+        o: Rc<dyn crate::godata::value::Object>,
         name: &str,
         node: &'t Arg,
         args: &'t [Arg],
@@ -1191,7 +1183,7 @@ impl<'t, 'e> State<'t, 'e> {
 
 /// A map lookup by field name; a missing key gives the zero value of the
 /// map's element type (Helm's `missingkey=zero`).
-fn map_field(kind: MapKind, m: &crate::render::value::Map, name: &str) -> Rv {
+fn map_field(kind: MapKind, m: &crate::godata::value::Map, name: &str) -> Rv {
     let iface = kind.is_interface();
     match m.get(name) {
         Some(x) => elem(x.clone(), iface),

@@ -83,9 +83,9 @@ impl std::fmt::Display for Item<'_> {
             t if t.is_keyword() => write!(f, "<{}>", self.val),
             _ if self.val.chars().count() > 10 => {
                 let head: String = self.val.chars().take(10).collect();
-                write!(f, "{}...", crate::render::gofmt::quote(&head))
+                write!(f, "{}...", crate::godata::gofmt::quote(&head))
             }
-            _ => f.write_str(&crate::render::gofmt::quote(self.val)),
+            _ => f.write_str(&crate::godata::gofmt::quote(self.val)),
         }
     }
 }
@@ -157,7 +157,7 @@ fn is_space(r: Option<char>) -> bool {
 
 fn is_alnum(r: Option<char>) -> bool {
     match r {
-        Some(c) => c == '_' || crate::render::gofmt::is_letter_or_digit(c),
+        Some(c) => c == '_' || crate::godata::gofmt::is_letter_or_digit(c),
         None => false,
     }
 }
@@ -500,9 +500,9 @@ impl<'a> Lexer<'a> {
             }
             Some(c) if c.is_ascii() && !c.is_ascii_control() => self.emit(ItemType::Char),
             Some(c) => {
-                let u = crate::render::gofmt::sprintf(
+                let u = crate::godata::gofmt::sprintf(
                     "%#U",
-                    &[crate::render::value::Value::Int(c as i64)],
+                    &[crate::godata::value::Value::Int(c as i64)],
                 );
                 self.errorf(format!("unrecognized character in action: {u}"))
             }
@@ -557,7 +557,7 @@ impl<'a> Lexer<'a> {
 
     fn bad_character(&mut self, r: Option<char>) -> State {
         let code = r.map_or(-1, |c| c as i64);
-        let u = crate::render::gofmt::sprintf("%#U", &[crate::render::value::Value::Int(code)]);
+        let u = crate::godata::gofmt::sprintf("%#U", &[crate::godata::value::Value::Int(code)]);
         self.errorf(format!("bad character {u}"))
     }
 
@@ -621,14 +621,14 @@ impl<'a> Lexer<'a> {
 
     fn lex_number(&mut self) -> State {
         if !self.scan_number() {
-            let q = crate::render::gofmt::quote(&self.input[self.start..self.pos]);
+            let q = crate::godata::gofmt::quote(&self.input[self.start..self.pos]);
             return self.errorf(format!("bad number syntax: {q}"));
         }
         if let Some('+' | '-') = self.peek() {
             if !self.scan_number()
                 || self.input.as_bytes().get(self.pos.wrapping_sub(1)) != Some(&b'i')
             {
-                let q = crate::render::gofmt::quote(&self.input[self.start..self.pos]);
+                let q = crate::godata::gofmt::quote(&self.input[self.start..self.pos]);
                 return self.errorf(format!("bad number syntax: {q}"));
             }
             return self.emit(ItemType::Complex);

@@ -7,7 +7,7 @@
 //!
 //! ```
 //! use rudder::render::gotmpl::TemplateSet;
-//! use rudder::render::value::Value;
+//! use rudder::godata::value::Value;
 //!
 //! let mut set = TemplateSet::new();
 //! // Parse every file of the chart (and its subcharts) in Helm's order
@@ -17,7 +17,7 @@
 //! set.parse("mychart/templates/cm.yaml", r#"v: {{ include "x" .Values.a }}"#).unwrap();
 //! // Execute one template with its data (the driver sets `Template` —
 //! // `{Name, BasePath}` — on the data map before each call, as Helm does).
-//! let mut top = rudder::render::value::Map::new();
+//! let mut top = rudder::godata::value::Map::new();
 //! top.insert("Values".into(), Value::empty_map());
 //! let out = set.execute("mychart/templates/cm.yaml", &Value::map(top)).unwrap();
 //! assert_eq!(out, "v: hi "); // `.Values.a` is missing: Helm drops "<no value>"
@@ -44,6 +44,7 @@ pub mod error;
 pub mod exec;
 pub mod lexer;
 pub mod parse;
+mod stack;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -52,8 +53,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 pub use error::{GoError, TemplateError};
 use exec::{Env, Namespace};
 
+use crate::godata::value::Value;
 use crate::render::funcs::FuncSpec;
-use crate::render::value::Value;
 
 const BUILTINS: &[&str] = &[
     "and", "call", "html", "index", "slice", "js", "len", "not", "or", "print", "printf",

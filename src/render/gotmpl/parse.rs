@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::lexer::{Item, ItemType, Lexer, Pos};
-use crate::render::gofmt;
+use crate::godata::gofmt;
 
 /// A parsed template: its name, the file it came from and its body.
 #[derive(Debug)]
@@ -885,7 +885,7 @@ impl<'a> Parser<'a> {
 
     fn branch_control(&mut self, context: &str) -> PResult<BranchNode> {
         let mark = self.ctx.vars.len();
-        let r = super::exec::grow(|| self.parse_control(context));
+        let r = super::stack::grow(|| self.parse_control(context));
         self.ctx.vars.truncate(mark);
         r
     }
@@ -1093,7 +1093,7 @@ impl<'a> Parser<'a> {
                     return self.errorf("max expression depth exceeded");
                 }
                 self.ctx.stack_depth += 1;
-                let r = super::exec::grow(|| {
+                let r = super::stack::grow(|| {
                     self.pipeline("parenthesized pipeline", ItemType::RightParen)
                 });
                 self.ctx.stack_depth -= 1;

@@ -2,7 +2,7 @@
 //! helm v4.1.4 (`helm template` on a scratch chart) and Go 1.26.
 
 use super::*;
-use crate::render::value::Map;
+use crate::godata::value::Map;
 
 fn vals(pairs: &[(&str, Value)]) -> Value {
     let mut m = Map::new();

@@ -5,9 +5,9 @@
 //! anything unconvertible silently 0), plus `atoi`, `toDecimal`, `toStrings`.
 
 use super::{arg, arg_str, spec, strings_of, vfmt};
+use crate::godata::gofmt;
+use crate::godata::value::{ListKind, Value};
 use crate::render::funcs::{FuncResult, FuncSpec, GoType as T};
-use crate::render::gofmt;
-use crate::render::value::{ListKind, Value};
 
 pub(super) const FUNCS: &[FuncSpec] = &[
     spec("toString", &[T::Any], None, |a| {

@@ -12,8 +12,8 @@
 
 use super::encoding::{b64_decode, b64_encode};
 use super::{arg_int, arg_str, spec};
+use crate::godata::value::{Object, Value};
 use crate::render::funcs::{FuncError, FuncResult, FuncSpec, GoType as T};
-use crate::render::value::{Object, Value};
 use rand::Rng;
 use std::any::Any;
 use std::rc::Rc;

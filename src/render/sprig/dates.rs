@@ -7,8 +7,8 @@
 //! when a zone cannot be loaded.
 
 use super::{arg, arg_str, spec};
+use crate::godata::value::{Object, Value};
 use crate::render::funcs::{FuncError, FuncResult, FuncSpec, GoType as T};
-use crate::render::value::{Object, Value};
 use std::any::Any;
 use std::rc::Rc;
 
@@ -326,7 +326,7 @@ fn duration_round(args: &[Value]) -> FuncResult {
 /// Go's `time.ParseDuration`, in nanoseconds.
 pub(crate) fn parse_duration(s: &str) -> Result<i64, String> {
     let orig = s;
-    let quoted = || crate::render::gofmt::quote(orig);
+    let quoted = || crate::godata::gofmt::quote(orig);
     let mut s = s;
     let mut neg = false;
     if let Some(r) = s.strip_prefix('-') {
@@ -370,7 +370,7 @@ pub(crate) fn parse_duration(s: &str) -> Result<i64, String> {
             other => {
                 return Err(format!(
                     "time: unknown unit {} in duration {}",
-                    crate::render::gofmt::quote(other),
+                    crate::godata::gofmt::quote(other),
                     quoted()
                 ));
             }
@@ -696,7 +696,7 @@ fn format_offset(off: i32, colon: bool, secs: bool, hours_only: bool) -> String 
 
 /// Go's `parse` error texts.
 fn parse_error(value: &str, layout: &str, value_elem: &str, layout_elem: &str) -> String {
-    let q = crate::render::gofmt::quote;
+    let q = crate::godata::gofmt::quote;
     format!(
         "parsing time {} as {}: cannot parse {} as {}",
         q(value),
@@ -774,8 +774,8 @@ fn parse_time(layout: &str, value_in: &str) -> Result<GoTime, String> {
             if !value.is_empty() {
                 return Err(format!(
                     "parsing time {}: extra text: {}",
-                    crate::render::gofmt::quote(value_in),
-                    crate::render::gofmt::quote(value)
+                    crate::godata::gofmt::quote(value_in),
+                    crate::godata::gofmt::quote(value)
                 ));
             }
             break;
@@ -988,7 +988,7 @@ fn parse_time(layout: &str, value_in: &str) -> Result<GoTime, String> {
     if let Some(what) = range_err {
         return Err(format!(
             "parsing time {}: {what} out of range",
-            crate::render::gofmt::quote(value_in)
+            crate::godata::gofmt::quote(value_in)
         ));
     }
     if pm_set && hour < 12 {
@@ -1009,7 +1009,7 @@ fn parse_time(layout: &str, value_in: &str) -> Result<GoTime, String> {
     if day < 1 || day > days_in(month, year) {
         return Err(format!(
             "parsing time {}: day out of range",
-            crate::render::gofmt::quote(value_in)
+            crate::godata::gofmt::quote(value_in)
         ));
     }
     let local_secs =

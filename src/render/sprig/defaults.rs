@@ -4,8 +4,8 @@
 //! an `int` 1 never equals a `float64` 1).
 
 use super::{arg, arg_bool, arg_str, kind_name, spec};
+use crate::godata::value::Value;
 use crate::render::funcs::{FuncError, FuncResult, FuncSpec, GoType as T};
-use crate::render::value::Value;
 
 const A: T = T::Any;
 const S: T = T::String;

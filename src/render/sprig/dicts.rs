@@ -7,8 +7,8 @@
 use super::cast::strval;
 use super::defaults::empty;
 use super::{arg, arg_str, spec, strings_of};
+use crate::godata::value::{Map, MapRef, Value};
 use crate::render::funcs::{FuncError, FuncResult, FuncSpec, GoType as T};
-use crate::render::value::{Map, MapRef, Value};
 
 const M: T = T::Map;
 const S: T = T::String;

@@ -4,8 +4,8 @@
 //! `sha256sum`, `sha512sum`, `adler32sum`.
 
 use super::{arg_str, spec};
+use crate::godata::value::Value;
 use crate::render::funcs::{FuncResult, FuncSpec, GoType as T};
-use crate::render::value::Value;
 use sha2::Digest;
 
 const S: T = T::String;

@@ -7,8 +7,8 @@
 
 use super::defaults::{deep_equal, empty};
 use super::{NIL_DEREF, arg, arg_int, kind_name, list_of, slice_items, spec};
+use crate::godata::value::{List, Value};
 use crate::render::funcs::{FuncError, FuncResult, FuncSpec, GoType as T};
-use crate::render::value::{List, Value};
 use std::rc::Rc;
 
 const A: T = T::Any;

@@ -6,8 +6,8 @@
 //! `until`, `untilStep`, `seq`.
 
 use super::{arg, arg_int, list_of, spec, to_float64, to_int64};
+use crate::godata::value::Value;
 use crate::render::funcs::{FuncError, FuncResult, FuncSpec, GoType as T};
-use crate::render::value::Value;
 use num_bigint::BigInt;
 
 const A: T = T::Any;
@@ -237,7 +237,7 @@ impl Decimal {
         if !f.is_finite() {
             return Err(FuncError::new(format!(
                 "Cannot create a Decimal from {}",
-                crate::render::gofmt::format_float(f, 'g', -1)
+                crate::godata::gofmt::format_float(f, 'g', -1)
             )));
         }
         let sci = format!("{f:e}");

@@ -15,15 +15,15 @@ pub(crate) mod dates;
 mod defaults;
 mod dicts;
 mod encoding;
-mod json;
+mod jsonfuncs;
 mod lists;
 mod math;
 mod paths;
 mod regex;
-pub mod semver;
 mod strings;
 mod tomlparse;
 mod url;
+pub mod versions;
 
 #[cfg(test)]
 mod oracle_tests;
@@ -31,7 +31,7 @@ mod oracle_tests;
 use std::sync::OnceLock;
 
 use super::funcs::{FuncError, FuncResult, FuncSpec, GoType};
-use super::value::Value;
+use crate::godata::value::Value;
 
 pub(crate) use cast::{to_float64, to_int64};
 pub(crate) use tomlparse::from_toml;
@@ -49,10 +49,10 @@ pub fn functions() -> &'static [FuncSpec] {
             defaults::FUNCS,
             regex::FUNCS,
             encoding::FUNCS,
-            json::FUNCS,
+            jsonfuncs::FUNCS,
             paths::FUNCS,
             url::FUNCS,
-            semver::FUNCS,
+            versions::FUNCS,
             dates::FUNCS,
             crypto::FUNCS,
         ];
@@ -114,7 +114,7 @@ fn bad_arg(i: usize, want: &str, got: Option<&Value>) -> FuncError {
 
 /// Go's `%v` of a value (the engine's formatter).
 pub(crate) fn vfmt(v: &Value) -> String {
-    crate::render::gofmt::format_value(v)
+    crate::godata::gofmt::format_value(v)
 }
 
 /// A Go `[]interface{}` result.

@@ -7,9 +7,9 @@
 //! untyped constants as Go's template engine does.
 
 use super::functions;
+use crate::godata::gofmt::format_value;
+use crate::godata::value::Value;
 use crate::render::funcs::GoType;
-use crate::render::gofmt::format_value;
-use crate::render::value::Value;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Tok {

@@ -2,8 +2,8 @@
 //! `filepath` twins (`osBase`, …), identical on Linux.
 
 use super::{arg_str, spec};
+use crate::godata::value::Value;
 use crate::render::funcs::{FuncResult, FuncSpec, GoType as T};
-use crate::render::value::Value;
 
 const S: T = T::String;
 

@@ -11,9 +11,9 @@
 //! Unicode tables (`\p{..}` classes, case folding) use `regex`.
 
 use super::{arg_int, arg_str, spec, strings_of};
+use crate::godata::gofmt;
+use crate::godata::value::Value;
 use crate::render::funcs::{FuncError, FuncResult, FuncSpec, GoType as T};
-use crate::render::gofmt;
-use crate::render::value::Value;
 
 const S: T = T::String;
 const I: T = T::Int;

@@ -5,9 +5,9 @@
 
 use super::cast::{strslice, strval};
 use super::{arg, arg_int, arg_str, list_of, spec, strings_of, vfmt};
+use crate::godata::gofmt;
+use crate::godata::value::{Map, MapKind, Value};
 use crate::render::funcs::{FuncError, FuncResult, FuncSpec, GoType as T};
-use crate::render::gofmt;
-use crate::render::value::{Map, MapKind, Value};
 use std::cell::RefCell;
 use std::rc::Rc;
 

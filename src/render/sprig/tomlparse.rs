@@ -6,7 +6,7 @@
 //! wording comes from the `toml` crate, not BurntSushi's.
 
 use super::dates::{GoTime, Zone};
-use crate::render::value::{Map, Value};
+use crate::godata::value::{Map, Value};
 
 /// `fromToml`.
 pub(crate) fn from_toml(text: &str) -> Value {

@@ -3,8 +3,8 @@
 //! `userinfo`) and `URL.String()` back, with Go's escaping rules.
 
 use super::{arg_str, spec};
+use crate::godata::value::{Map, Value};
 use crate::render::funcs::{FuncError, FuncResult, FuncSpec, GoType as T};
-use crate::render::value::{Map, Value};
 
 pub(super) const FUNCS: &[FuncSpec] = &[
     spec("urlParse", &[T::String], None, url_parse),
@@ -100,7 +100,7 @@ fn parse_no_fragment(full: &str, raw: &str) -> Result<Url, String> {
     if raw.bytes().any(|c| c < 0x20 || c == 0x7f) {
         return Err(format!(
             "parse {}: net/url: invalid control character in URL",
-            crate::render::gofmt::quote(full)
+            crate::godata::gofmt::quote(full)
         ));
     }
     let mut u = Url::default();
@@ -114,7 +114,7 @@ fn parse_no_fragment(full: &str, raw: &str) -> Result<Url, String> {
         if i == 0 {
             return Err(format!(
                 "parse {}: missing protocol scheme",
-                crate::render::gofmt::quote(full)
+                crate::godata::gofmt::quote(full)
             ));
         }
         if valid {
@@ -146,7 +146,7 @@ fn parse_no_fragment(full: &str, raw: &str) -> Result<Url, String> {
         rest = path;
     }
     u.path =
-        unescape(rest).map_err(|e| format!("parse {}: {e}", crate::render::gofmt::quote(full)))?;
+        unescape(rest).map_err(|e| format!("parse {}: {e}", crate::godata::gofmt::quote(full)))?;
     Ok(u)
 }
 
@@ -169,7 +169,7 @@ fn unescape(s: &str) -> Result<String, String> {
                     let bad: String = s[i..].chars().take(3).collect();
                     return Err(format!(
                         "invalid URL escape {}",
-                        crate::render::gofmt::quote(&bad)
+                        crate::godata::gofmt::quote(&bad)
                     ));
                 }
             }

@@ -1,12 +1,12 @@
 //! Sprig's JSON functions that Helm keeps (`toPrettyJson`, `toRawJson`,
 //! `mustFromJson` and their `must*` twins; Helm replaces `toJson`,
 //! `fromJson`, `mustToJson`): Go's `json.MarshalIndent(v, "", "  ")` and an
-//! encoder with HTML escaping off, on top of [`crate::render::json`].
+//! encoder with HTML escaping off, on top of [`crate::godata::json`].
 
 use super::{arg, arg_str, spec};
+use crate::godata::json;
+use crate::godata::value::Value;
 use crate::render::funcs::{FuncError, FuncSpec, GoType as T};
-use crate::render::json;
-use crate::render::value::Value;
 
 const A: T = T::Any;
 

@@ -225,5 +225,57 @@ pub fn to_yaml(value: &Value) -> Result<String, YamlError> {
     })
 }
 
+/// sigs.k8s.io/yaml's conversion of a YAML scalar decoded into a Go
+/// `string` field: strings as they are, booleans as `true`/`false`, numbers
+/// as their text (`strconv.FormatFloat(f, 'g', -1, 32)` for floats; YAML
+/// integers keep their digits). `None` for maps and lists.
+pub fn scalar_as_string(v: &Value) -> Option<String> {
+    match v {
+        Value::Str(s) => Some(s.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Int(i) | Value::Int64(i) => Some(i.to_string()),
+        Value::Float(f) => Some(float32_g(*f)),
+        _ => None,
+    }
+}
+
+/// `strconv.FormatFloat(f, 'g', -1, 32)`, except that integral values print
+/// as integers (the YAML decoder hands those over as ints).
+fn float32_g(f: f64) -> String {
+    if f.fract() == 0.0 && f.abs() < 1e15 {
+        return format!("{}", f as i64);
+    }
+    let x = f as f32;
+    let exp = if x == 0.0 {
+        0
+    } else {
+        x.abs().log10().floor() as i32
+    };
+    if (-4..21).contains(&exp) && !(6..21).contains(&exp) {
+        return format!("{x}");
+    }
+    let e = format!("{x:e}");
+    match e.split_once('e') {
+        Some((m, ex)) => {
+            let n: i32 = ex.parse().unwrap_or(0);
+            let sign = if n < 0 { '-' } else { '+' };
+            format!("{m}e{sign}{:02}", n.abs())
+        }
+        None => e,
+    }
+}
+
+/// The JSON kind name Go's decoder uses in "cannot unmarshal X into ...".
+pub fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Nil => "null",
+        Value::Bool(_) => "bool",
+        Value::Int(_) | Value::Int64(_) | Value::Float(_) => "number",
+        Value::Str(_) | Value::Bytes(_) => "string",
+        Value::List(_) => "array",
+        Value::Map(..) | Value::Object(_) => "object",
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests;

@@ -9,10 +9,10 @@
 //! Go's error text, walking the chain of `error calling NAME: ...` wrappers
 //! the way Helm walks `errors.Unwrap`.
 
-use crate::render::driver::{RenderError, Teardown, TemplateJob};
+use crate::godata::value::{Map, Value};
 use crate::render::gotmpl::TemplateSet;
+use crate::render::job::{RenderError, Teardown, TemplateJob};
 use crate::render::parse_ahead::ParseAhead;
-use crate::render::value::{Map, Value};
 use std::rc::Rc;
 
 /// Renders every job, handing each non-partial's output (template name,
@@ -56,7 +56,7 @@ fn render_go(
     let by_name: std::collections::HashMap<&str, &TemplateJob> =
         jobs.iter().map(|j| (j.name.as_str(), *j)).collect();
     let mut names: Vec<String> = by_name.keys().map(|n| n.to_string()).collect();
-    crate::render::driver::sort_template_names(&mut names);
+    crate::render::job::sort_template_names(&mut names);
     let mut set = TemplateSet::new();
     let mut parsed = ahead.map(|a| a.finish(set.funcs())).unwrap_or_default();
     for n in &names {

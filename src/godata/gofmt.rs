@@ -1513,7 +1513,7 @@ mod tests {
 
     #[test]
     fn composite_values() {
-        let mut m = crate::render::value::Map::new();
+        let mut m = crate::godata::value::Map::new();
         m.insert("b".into(), f(2.0));
         m.insert(
             "a".into(),
@@ -1546,7 +1546,7 @@ mod tests {
         let s = Value::str;
         let i = Value::Int;
         let m = || {
-            let mut m = crate::render::value::Map::new();
+            let mut m = crate::godata::value::Map::new();
             m.insert("a".into(), Value::list(vec![s("x"), Value::Nil, f(1e6)]));
             m.insert("b".into(), f(2.0));
             Value::map(m)

@@ -328,7 +328,7 @@ impl Encoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::yaml::{parse_values, tests::helm_render};
+    use crate::godata::yaml::{parse_values, tests::helm_render};
 
     /// `{{ toToml .Values }}` through rudder and through helm.
     fn check(values: &str) {

@@ -1,31 +1,14 @@
-//! `semver` and `semverCompare` with Masterminds/semver v3.4.0's rules (the
-//! version Helm v4 links): loose ("coerced") version parsing (`v1`, `1.2`),
-//! constraints with `=`, `!=`, `>`, `<`, `>=`, `<=`, `~`, `~>`, `^`,
-//! x-ranges (`1.2.x`, `*`), hyphen ranges (`1 - 2`), `,`/space AND, `||` OR,
-//! and the prerelease rule (a prerelease version only satisfies an OR group
-//! whose constraints mention a prerelease). The `*semver.Version` object
-//! exposes Go's methods (`.Major`, `.Prerelease`, `.Compare`, …).
+//! Masterminds/semver v3.4.0's rules (the version Helm v4 links): loose
+//! ("coerced") version parsing (`v1`, `1.2`), constraints with `=`, `!=`,
+//! `>`, `<`, `>=`, `<=`, `~`, `~>`, `^`, x-ranges (`1.2.x`, `*`), hyphen
+//! ranges (`1 - 2`), `,`/space AND, `||` OR, and the prerelease rule (a
+//! prerelease version only satisfies an OR group whose constraints mention
+//! a prerelease). Used for chart dependencies, `kubeVersion`, repository
+//! resolution and Sprig's `semver`/`semverCompare`.
 
-use super::{arg_str, spec};
-use crate::render::funcs::{FuncError, FuncSpec, GoType as T};
-use crate::render::value::{Object, Value};
 use regex_lite::Regex;
-use std::any::Any;
 use std::cmp::Ordering;
-use std::rc::Rc;
 use std::sync::OnceLock;
-
-pub(super) const FUNCS: &[FuncSpec] = &[
-    spec("semver", &[T::String], None, |a| {
-        let v = Version::parse(arg_str(a, 0)?).map_err(FuncError::new)?;
-        Ok(Value::Object(Rc::new(SemverObject { v, pointer: true })))
-    }),
-    spec("semverCompare", &[T::String, T::String], None, |a| {
-        let c = Constraints::parse(arg_str(a, 0)?).map_err(FuncError::new)?;
-        let v = Version::parse(arg_str(a, 1)?).map_err(FuncError::new)?;
-        Ok(Value::Bool(c.check(&v)))
-    }),
-];
 
 /// A parsed version (Masterminds `Version`).
 #[derive(Clone, Debug, PartialEq)]
@@ -139,12 +122,12 @@ fn parse_segment(s: &str) -> Result<u64, String> {
     s.parse::<u64>().map_err(|_| {
         format!(
             "error parsing version segment: strconv.ParseUint: parsing {}: value out of range",
-            crate::render::gofmt::quote(s)
+            crate::godata::gofmt::quote(s)
         )
     })
 }
 
-fn validate_prerelease(p: &str) -> Result<(), String> {
+pub(crate) fn validate_prerelease(p: &str) -> Result<(), String> {
     for part in p.split('.') {
         if part.is_empty() {
             return Err("invalid prerelease string".into());
@@ -159,7 +142,7 @@ fn validate_prerelease(p: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn validate_metadata(m: &str) -> Result<(), String> {
+pub(crate) fn validate_metadata(m: &str) -> Result<(), String> {
     if m.split('.')
         .any(|p| p.is_empty() || !p.chars().all(|c| ALLOWED.contains(c)))
     {
@@ -225,7 +208,7 @@ impl Version {
             })
     }
 
-    fn inc(&self, which: u8) -> Version {
+    pub(crate) fn inc(&self, which: u8) -> Version {
         let mut n = self.clone();
         n.metadata.clear();
         match which {
@@ -530,138 +513,33 @@ impl Constraint {
     }
 }
 
-/// `*semver.Version` (or `semver.Version` from `IncMajor` & co.) in templates.
-struct SemverObject {
-    v: Version,
-    pointer: bool,
-}
-
-impl SemverObject {
-    fn wrap(v: Version, pointer: bool) -> Value {
-        Value::Object(Rc::new(SemverObject { v, pointer }))
-    }
-}
-
-fn version_arg(args: &[Value]) -> Result<Version, String> {
-    match args.first() {
-        Some(Value::Object(o)) => o
-            .as_any()
-            .downcast_ref::<SemverObject>()
-            .map(|s| s.v.clone())
-            .ok_or_else(|| {
-                format!(
-                    "wrong type for value; expected *semver.Version; got {}",
-                    o.type_name()
-                )
-            }),
-        Some(other) => Err(format!(
-            "wrong type for value; expected *semver.Version; got {}",
-            other.type_name()
-        )),
-        None => Err("wrong number of args: got 0 want 1".into()),
-    }
-}
-
-impl Object for SemverObject {
-    fn type_name(&self) -> &str {
-        if self.pointer {
-            "*semver.Version"
-        } else {
-            "semver.Version"
-        }
-    }
-
-    fn field(&self, name: &str) -> Option<Value> {
-        let v = &self.v;
-        Some(match name {
-            "Major" => Value::Int64(v.major as i64),
-            "Minor" => Value::Int64(v.minor as i64),
-            "Patch" => Value::Int64(v.patch as i64),
-            "Prerelease" => Value::str(v.pre.as_str()),
-            "Metadata" => Value::str(v.metadata.as_str()),
-            "Original" => Value::str(v.original.as_str()),
-            "String" => Value::str(v.to_string()),
-            "IncMajor" => SemverObject::wrap(v.inc(0), false),
-            "IncMinor" => SemverObject::wrap(v.inc(1), false),
-            "IncPatch" => SemverObject::wrap(v.inc(2), false),
-            _ => return None,
-        })
-    }
-
-    /// `semver.Version` marshals as its `String()` (`MarshalJSON`).
-    fn json_value(&self) -> Option<Value> {
-        Some(Value::str(self.v.to_string()))
-    }
-
-    fn has_method(&self, name: &str) -> bool {
-        matches!(
-            name,
-            "Compare"
-                | "LessThan"
-                | "LessThanEqual"
-                | "GreaterThan"
-                | "GreaterThanEqual"
-                | "Equal"
-                | "SetPrerelease"
-                | "SetMetadata"
-        )
-    }
-
-    fn call(&self, name: &str, args: &[Value]) -> Result<Value, String> {
-        if name == "SetPrerelease" || name == "SetMetadata" {
-            let s = args
-                .first()
-                .and_then(Value::as_str)
-                .ok_or("wrong type for value; expected string")?;
-            let mut n = self.v.clone();
-            if name == "SetPrerelease" {
-                if !s.is_empty() {
-                    validate_prerelease(s)?;
-                }
-                n.pre = s.to_string();
-            } else {
-                if !s.is_empty() {
-                    validate_metadata(s)?;
-                }
-                n.metadata = s.to_string();
-            }
-            let prefix = if self.v.original.starts_with('v') {
-                "v"
-            } else {
-                ""
-            };
-            n.original = format!("{prefix}{n}");
-            return Ok(SemverObject::wrap(n, false));
-        }
-        let o = version_arg(args)?;
-        let ord = self.v.compare(&o);
-        Ok(match name {
-            "Compare" => Value::Int(match ord {
-                Ordering::Less => -1,
-                Ordering::Equal => 0,
-                Ordering::Greater => 1,
-            }),
-            "LessThan" => Value::Bool(ord == Ordering::Less),
-            "LessThanEqual" => Value::Bool(ord != Ordering::Greater),
-            "GreaterThan" => Value::Bool(ord == Ordering::Greater),
-            "GreaterThanEqual" => Value::Bool(ord != Ordering::Less),
-            "Equal" => Value::Bool(ord == Ordering::Equal),
-            _ => return Err(format!("can't call method/function {name:?}")),
-        })
-    }
-
-    fn format(&self) -> String {
-        self.v.to_string()
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
+/// Helm's `IsCompatibleRange`: false when either side does not parse.
+pub fn is_compatible_range(constraint: &str, version: &str) -> bool {
+    match (Version::parse(version), Constraints::parse(constraint)) {
+        (Ok(v), Ok(c)) => c.check(&v),
+        _ => false,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ranges() {
+        assert!(is_compatible_range("^1.2.0", "1.9.3"));
+        assert!(!is_compatible_range("^1.2.0", "2.0.0"));
+        assert!(is_compatible_range("~1.2", "1.2.9"));
+        assert!(is_compatible_range(">= 1.0, < 2", "1.5.0"));
+        assert!(is_compatible_range("1.2 - 1.4.5", "1.4.5"));
+        assert!(!is_compatible_range("1.2 - 1.4.5", "1.4.6"));
+        assert!(is_compatible_range("1.x || >3", "4.0.0"));
+        assert!(!is_compatible_range("1.x || >3", "3.1.0"));
+        assert!(!is_compatible_range(">=1.0.0", "1.1.0-rc1"));
+        assert!(!is_compatible_range("", "1.1.0"));
+        assert!(is_compatible_range(">=1.20.0-0", "v1.31.0"));
+        assert!(is_compatible_range("*", "0.1.0"));
+    }
 
     fn check(c: &str, v: &str) -> bool {
         Constraints::parse(c)

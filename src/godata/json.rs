@@ -108,7 +108,7 @@ pub fn from_json(text: &str) -> Value {
         // `null` leaves Go's map nil.
         Ok((Value::Nil, e)) => (
             Value::Map(
-                crate::render::value::MapKind::NilInterface,
+                crate::godata::value::MapKind::NilInterface,
                 std::rc::Rc::new(std::cell::RefCell::new(Map::new())),
             ),
             e,
@@ -130,8 +130,8 @@ pub fn from_json(text: &str) -> Value {
 pub fn from_json_array(text: &str) -> Value {
     if matches!(decode(text), Ok((Value::Nil, None))) {
         // `null` leaves Go's slice nil.
-        return Value::List(std::rc::Rc::new(crate::render::value::List {
-            kind: crate::render::value::ListKind::NilInterface,
+        return Value::List(std::rc::Rc::new(crate::godata::value::List {
+            kind: crate::godata::value::ListKind::NilInterface,
             items: Vec::new(),
         }));
     }

@@ -10,8 +10,8 @@ use std::cmp::Ordering;
 use std::rc::Rc;
 
 use super::resolve::{Resolved, is_base60_float, reader_allows, resolve_plain};
-use crate::render::json::{base64_std, deep, format_float, json_float_text};
-use crate::render::value::Value;
+use crate::godata::json::{base64_std, deep, format_float, json_float_text};
+use crate::godata::value::Value;
 
 const BEST_INDENT: i32 = 2;
 const BEST_WIDTH: usize = 80;
@@ -296,7 +296,7 @@ fn json_key_too_long(k: &str) -> bool {
         return false;
     }
     let mut quoted = String::new();
-    crate::render::json::encode_string(k, &mut quoted);
+    crate::godata::json::encode_string(k, &mut quoted);
     quoted.chars().count() - 2 > 1022
 }
 

@@ -13,8 +13,8 @@ use sha2::{Digest, Sha256};
 use crate::api::HelmReleaseSpec;
 use crate::api::helmrelease::{ValuesKind, ValuesReference};
 use crate::chart::{strvals, yamlio};
-use crate::render::json;
-use crate::render::value::Value;
+use crate::godata::json;
+use crate::godata::value::Value;
 
 /// Why the values could not be composed.
 #[derive(Debug, thiserror::Error)]
@@ -83,7 +83,7 @@ pub fn compose_from(
     sources: &[(&ValuesReference, Option<String>)],
     values: Option<&JsonMap<String, Json>>,
 ) -> Result<JsonMap<String, Json>, ValuesError> {
-    let mut out = crate::render::value::Map::new();
+    let mut out = crate::godata::value::Map::new();
     for (r, text) in sources {
         let Some(text) = text else { continue };
         let what = format!("{:?} {} key {}", r.kind, r.name, r.values_key);

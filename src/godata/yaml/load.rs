@@ -10,8 +10,8 @@ use std::collections::{HashMap, HashSet};
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError};
 
 use super::resolve::{Resolved, TAG_PREFIX, resolve_plain, resolve_tagged};
-use crate::render::json::format_float;
-use crate::render::value::{Map, Value};
+use crate::godata::json::format_float;
+use crate::godata::value::{Map, Value};
 
 /// Why loading failed: `Yaml` errors come from go-yaml (`yaml: line 3: ...`),
 /// `Json` errors from the JSON step (`json: unsupported value: NaN`).
@@ -76,7 +76,7 @@ fn decode_doc(doc: &Doc<'_>) -> Result<Value, LoadError> {
 
 /// Rejects what `json.Marshal` cannot encode (NaN and infinities).
 fn check_json(v: &Value) -> Result<(), LoadError> {
-    crate::render::json::deep(|| check_json_here(v))
+    crate::godata::json::deep(|| check_json_here(v))
 }
 
 fn check_json_here(v: &Value) -> Result<(), LoadError> {
@@ -626,7 +626,7 @@ impl Decoder<'_, '_> {
     }
 
     fn decode(&mut self, id: Id) -> Result<Value, LoadError> {
-        crate::render::json::deep(|| self.decode_here(id))
+        crate::godata::json::deep(|| self.decode_here(id))
     }
 
     fn decode_here(&mut self, id: Id) -> Result<Value, LoadError> {
@@ -779,7 +779,7 @@ fn float_key(f: f64) -> String {
 impl Decoder<'_, '_> {
     /// Go's `%#v` of the go-yaml value of a node (for "invalid map key").
     fn go_sharp_v(&self, id: Id) -> String {
-        crate::render::json::deep(|| self.go_sharp_v_here(id))
+        crate::godata::json::deep(|| self.go_sharp_v_here(id))
     }
 
     fn go_sharp_v_here(&self, id: Id) -> String {
@@ -792,7 +792,7 @@ impl Decoder<'_, '_> {
                     Ok(Resolved::Int(i)) => i.to_string(),
                     Ok(Resolved::Uint(u)) => format!("{u:#x}"),
                     Ok(Resolved::Float(f)) => format_float(f, 'g', 64),
-                    _ => crate::render::gofmt::quote(
+                    _ => crate::godata::gofmt::quote(
                         &scalar_string(value, tag.as_deref()).unwrap_or_default(),
                     ),
                 }
