@@ -224,7 +224,7 @@ impl Applier {
     }
 
     /// Claims `resources` for `release` until the guard is dropped (see
-    /// [`claims`]): take it before the ownership check and hold it through
+    /// the `claims` module): take it before the ownership check and hold it through
     /// the apply. Another release holding one of them is an ownership error.
     pub fn claim(
         &self,

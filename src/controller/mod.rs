@@ -14,10 +14,10 @@ pub mod impersonate;
 pub mod leader;
 pub mod metrics;
 pub mod ownership;
-pub mod reconcile_repository;
 pub mod release;
 pub mod release_failure;
 pub mod release_status;
+pub mod repository;
 pub mod sources;
 pub mod status;
 pub mod values_from;
@@ -84,7 +84,7 @@ pub struct Context {
     /// Chart repositories and the shared archive cache.
     pub sources: Sources,
     /// When each HelmRepository was fetched last (fetch scheduling).
-    pub repo_tracker: reconcile_repository::FetchTracker,
+    pub repo_tracker: repository::FetchTracker,
     /// Server-side apply of release objects (shares discovery and its write count).
     pub applier: crate::apply::Applier,
     /// API writes of the HelmRelease reconciler other than the Applier's
@@ -125,7 +125,7 @@ pub async fn run(
 ) -> Result<(), ControllerError> {
     let metrics = Metrics::new()?;
     metrics.register_kind(release::KIND);
-    metrics.register_kind(reconcile_repository::KIND);
+    metrics.register_kind(repository::KIND);
     let health = Arc::new(Health::default());
     let listener =
         http::bind(options.metrics_addr)
@@ -327,7 +327,7 @@ async fn run_controllers(
         .for_each(log_result);
     let repositories = repositories
         .graceful_shutdown_on(stop.cancelled_owned())
-        .run(reconcile_repository::reconcile, error_policy, ctx)
+        .run(repository::reconcile, error_policy, ctx)
         .for_each(log_result);
     let crds = watches::forget_discovery_on_crd_change(ctx_crds, stop_crds);
     tokio::join!(releases, repositories, synced, crds);

@@ -1,11 +1,11 @@
 //! The HelmRelease reconciler, as decide + act: [`reconcile`] runs the
 //! finalizer; a reconciliation checks who may act ([`super::ownership`]),
 //! reads the release's history under the release's own authority, fixes
-//! records a dead run left ([`recover`]), gathers what the spec asks for
-//! ([`inputs`]), lets the pure [`decide`] step name the state and the next
-//! action, and runs that action — [`install`] (install or upgrade),
-//! [`rollback`], or [`uninstall`] from the finalizer — then reports the
-//! outcome ([`report`]): status, a Warning event for every new failure,
+//! records a dead run left (`recover`), gathers what the spec asks for
+//! (`inputs`), lets the pure `decide` step name the state and the next
+//! action, and runs that action — `install` (install or upgrade),
+//! `rollback`, or `uninstall` from the finalizer — then reports the
+//! outcome (`report`): status, a Warning event for every new failure,
 //! metrics. Decisions are taken before any write: render and ownership
 //! errors leave the live revision and its record untouched, and an
 //! unchanged release makes no API write at all.

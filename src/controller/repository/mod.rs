@@ -9,24 +9,28 @@
 //! Status updates re-trigger the controller, so when a fetch is due is
 //! decided by a per-object [`FetchTracker`], not by the watch events.
 
+mod status;
+
+pub use status::failure_reason;
+use status::{
+    condition, current_artifact, now_rfc3339, publish, suspended_condition, write_status,
+};
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
-use kube::{Api, Resource, ResourceExt};
+use kube::{Resource, ResourceExt};
 
-use super::events;
 use super::metrics::Outcome;
 use super::sources::SourceError;
-use super::status::{FIELD_MANAGER, StatusError};
+use super::status::StatusError;
 use super::{Context, interval_or_default};
-use crate::api::condition::READY;
 use crate::api::helmrepository::RepositoryArtifact;
-use crate::api::{Condition, ConditionStatus, HelmRepository};
-use crate::repo::{FetchError, IndexSnapshot, RefreshError};
+use crate::api::{ConditionStatus, HelmRepository};
+use crate::repo::IndexSnapshot;
 
 /// Kind label used in logs and metrics.
 pub const KIND: &str = "HelmRepository";
@@ -293,143 +297,6 @@ async fn on_failure(
     )
     .await;
     Ok(())
-}
-
-/// The condition reason for a failed fetch.
-pub fn failure_reason(err: &SourceError) -> &'static str {
-    use crate::repo::PullError;
-    match err {
-        SourceError::SecretNotFound { .. } | SourceError::SecretKeyMissing { .. } => {
-            "CredentialsNotFound"
-        }
-        SourceError::Client { .. } | SourceError::InvalidTimeout { .. } => "InvalidConfiguration",
-        SourceError::Pull { source, .. } => match source.as_ref() {
-            PullError::Refresh(RefreshError::InvalidIndex { .. }) => "InvalidIndex",
-            PullError::Refresh(RefreshError::Fetch(f)) => fetch_reason(f),
-            _ => "IndexFetchFailed",
-        },
-        _ => "IndexFetchFailed",
-    }
-}
-
-fn fetch_reason(f: &FetchError) -> &'static str {
-    match f {
-        FetchError::Status {
-            status: 401 | 403, ..
-        } => "Unauthorized",
-        FetchError::Status { .. } => "HTTPError",
-        FetchError::Unreachable { .. } => "Unreachable",
-        FetchError::Timeout { .. } => "Timeout",
-        FetchError::Truncated { .. } => "Truncated",
-        FetchError::TooLarge { .. } => "TooLarge",
-        FetchError::InvalidUrl { .. } | FetchError::Tls(_) | FetchError::Client(_) => {
-            "InvalidConfiguration"
-        }
-    }
-}
-
-fn current_artifact(obj: &HelmRepository) -> Option<RepositoryArtifact> {
-    obj.status.as_ref().and_then(|s| s.artifact.clone())
-}
-
-fn suspended_condition(obj: &HelmRepository) -> Condition {
-    let previous = obj
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.iter().find(|c| c.type_ == READY));
-    match previous {
-        Some(c) => Condition {
-            observed_generation: obj.metadata.generation,
-            ..c.clone()
-        },
-        None => condition(
-            obj,
-            ConditionStatus::Unknown,
-            "Suspended",
-            "fetching is suspended",
-        ),
-    }
-}
-
-/// The Ready condition, keeping the transition time when the status stays.
-fn condition(
-    obj: &HelmRepository,
-    status: ConditionStatus,
-    reason: &str,
-    message: &str,
-) -> Condition {
-    let previous = obj
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.iter().find(|c| c.type_ == READY));
-    let last_transition_time = match previous {
-        Some(c) if c.status == status => c.last_transition_time.clone(),
-        _ => now_rfc3339(),
-    };
-    Condition {
-        type_: READY.into(),
-        status,
-        reason: reason.into(),
-        message: message.into(),
-        last_transition_time,
-        observed_generation: obj.metadata.generation,
-    }
-}
-
-fn now_rfc3339() -> String {
-    jiff::Timestamp::now()
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
-}
-
-/// Applies the status rudder owns: Ready, artifact, observedGeneration.
-async fn write_status(
-    ctx: &Context,
-    obj: &HelmRepository,
-    ready: Condition,
-    artifact: Option<RepositoryArtifact>,
-) -> Result<(), RepositoryError> {
-    let (Some(namespace), name) = (obj.namespace(), obj.name_any()) else {
-        return Err(StatusError::Unnamed { kind: KIND.into() }.into());
-    };
-    let mut status = serde_json::json!({
-        "conditions": [ready],
-        "observedGeneration": obj.metadata.generation,
-    });
-    if let Some(a) = artifact {
-        status["artifact"] = serde_json::json!(a);
-    }
-    let patch = serde_json::json!({
-        "apiVersion": HelmRepository::api_version(&()),
-        "kind": KIND,
-        "status": status,
-    });
-    let api: Api<HelmRepository> = Api::namespaced(ctx.client.clone(), &namespace);
-    let params = PatchParams::apply(FIELD_MANAGER).force();
-    api.patch_status(&name, &params, &Patch::Apply(&patch))
-        .await
-        .map(|_| ())
-        .map_err(|source| {
-            StatusError::Patch {
-                kind: KIND.into(),
-                namespace,
-                name,
-                source,
-            }
-            .into()
-        })
-}
-
-/// Publishes an Event about `obj` (failures are logged, not fatal).
-async fn publish(
-    ctx: &Context,
-    obj: &HelmRepository,
-    type_: EventType,
-    reason: &str,
-    action: &str,
-    note: String,
-) {
-    events::publish(&ctx.client, obj, type_, reason, action, note).await;
 }
 
 #[cfg(test)]

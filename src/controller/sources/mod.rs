@@ -1,0 +1,377 @@
+//! Where the controller gets charts from: one [`ChartRepository`] per
+//! HelmRepository (keyed `namespace/name`, rebuilt when its URL, timeout,
+//! credentials or TLS material change, so its last good index and parse
+//! count survive across reconciliations), ad-hoc repositories for
+//! dependencies named by URL, and the shared archive [`ChartCache`].
+//!
+//! [`Sources::pull_chart`] is the HelmRelease reconciler's entry point: read
+//! the HelmRepository and its Secrets, resolve the chart, download and
+//! verify it, then fetch the dependencies its Chart.yaml (or
+//! requirements.yaml) declares but does not vendor under `charts/` —
+//! `helm dependency build` at reconcile time, honouring Chart.lock
+//! (requirements.lock) versions, each archive verified against its index
+//! digest. [`load_pulled`] turns the result into a [`crate::chart::Chart`] on the render
+//! thread. This module talks to the cluster; `crate::repo` does not.
+
+mod auth;
+mod deps;
+mod load;
+mod oci;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use kube::Api;
+
+use crate::api::HelmRepository;
+use crate::api::helmrelease::ChartSpec;
+use crate::repo::{ChartCache, ChartRepository, FetchError, FetchOptions, OciError, PullError};
+use auth::fetch_options;
+pub use load::{digest_of, load_pulled};
+use oci::pull_oci;
+
+/// Why a chart (or one of its dependencies) could not be provided. Every
+/// variant names what and where.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SourceError {
+    #[error("HelmRepository {namespace}/{name} not found")]
+    RepositoryNotFound { namespace: String, name: String },
+    #[error("reading {what}: {reason}")]
+    Kube { what: String, reason: String },
+    #[error("Secret {namespace}/{name} (referenced by HelmRepository {repository}) not found")]
+    SecretNotFound {
+        namespace: String,
+        name: String,
+        repository: String,
+    },
+    #[error(
+        "Secret {namespace}/{name}: key {key:?} is missing (needed by HelmRepository {repository})"
+    )]
+    SecretKeyMissing {
+        namespace: String,
+        name: String,
+        key: String,
+        repository: String,
+    },
+    #[error("HelmRepository {repository}: invalid timeout {timeout:?}: {reason}")]
+    InvalidTimeout {
+        repository: String,
+        timeout: String,
+        reason: String,
+    },
+    #[error("HelmRepository {repository}: {source}")]
+    Client {
+        repository: String,
+        #[source]
+        source: Box<FetchError>,
+    },
+    #[error("HelmRepository {repository} ({url}): {source}")]
+    Pull {
+        repository: String,
+        url: String,
+        #[source]
+        source: Box<PullError>,
+    },
+    #[error("HelmRepository {repository}: {source}")]
+    Oci {
+        repository: String,
+        #[source]
+        source: Box<OciError>,
+    },
+    #[error("chart {chart} {version}: {reason}")]
+    Load {
+        chart: String,
+        version: String,
+        reason: String,
+    },
+    #[error("chart {chart}: dependency {dependency}: {source}")]
+    Dependency {
+        chart: String,
+        dependency: String,
+        #[source]
+        source: Box<SourceError>,
+    },
+    #[error(
+        "chart {chart}: dependency {dependency} is not vendored under charts/ and its repository {repository:?} cannot be fetched from (use an http(s):// or oci:// URL, or @name / alias:name of a HelmRepository)"
+    )]
+    UnsupportedDependencyRepository {
+        chart: String,
+        dependency: String,
+        repository: String,
+    },
+}
+
+/// A chart ready for [`load_pulled`]: the verified archive and the
+/// dependencies fetched for it.
+#[derive(Clone, Debug)]
+pub struct PulledChart {
+    pub name: String,
+    pub version: String,
+    pub app_version: Option<String>,
+    /// `sha256:<hex>` of the archive.
+    pub digest: String,
+    /// The verified `.tgz`.
+    pub archive: Arc<[u8]>,
+    /// Dependencies fetched because they were not vendored (empty if none).
+    pub dependencies: Vec<PulledDependency>,
+}
+
+/// One fetched (non-vendored) dependency.
+#[derive(Clone, Debug)]
+pub struct PulledDependency {
+    /// Chart name (not the alias).
+    pub name: String,
+    pub version: String,
+    /// The `repository:` it was fetched from, as written.
+    pub repository: String,
+    /// `sha256:<hex>` of the archive.
+    pub digest: String,
+    pub archive: Arc<[u8]>,
+}
+
+/// What a repository client is built from; a change rebuilds it.
+#[derive(Debug, Clone, PartialEq)]
+struct RepoConfig {
+    url: String,
+    opts: FetchOptions,
+}
+
+struct RepoEntry {
+    config: RepoConfig,
+    repo: Arc<ChartRepository>,
+}
+
+/// Chart sources shared by the reconcilers (`Send + Sync`).
+pub struct Sources {
+    cache: Arc<ChartCache>,
+    /// HelmRepository `namespace/name` → its client and last good index.
+    repos: Mutex<HashMap<String, RepoEntry>>,
+    /// Repositories named by URL in a dependency (anonymous).
+    by_url: Mutex<HashMap<String, Arc<ChartRepository>>>,
+}
+
+impl std::fmt::Debug for Sources {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let repos = self.repos.lock().map(|r| r.len()).unwrap_or(0);
+        f.debug_struct("Sources")
+            .field("repositories", &repos)
+            .finish()
+    }
+}
+
+/// A HelmRepository read from the cluster, with its client.
+pub struct ResolvedRepository {
+    /// `namespace/name`.
+    pub key: String,
+    pub url: String,
+    pub repo: Arc<ChartRepository>,
+}
+
+impl Sources {
+    /// Sources sharing `cache`.
+    pub fn new(cache: ChartCache) -> Sources {
+        Sources {
+            cache: Arc::new(cache),
+            repos: Mutex::new(HashMap::new()),
+            by_url: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The shared archive cache.
+    pub fn cache(&self) -> &ChartCache {
+        &self.cache
+    }
+
+    /// The client of HelmRepository `obj` (built or rebuilt as needed),
+    /// with credentials and TLS material read from its Secrets.
+    pub async fn repository(
+        &self,
+        client: &kube::Client,
+        obj: &HelmRepository,
+    ) -> Result<ResolvedRepository, SourceError> {
+        let namespace = obj.metadata.namespace.clone().unwrap_or_default();
+        let name = obj.metadata.name.clone().unwrap_or_default();
+        let key = format!("{namespace}/{name}");
+        let opts = fetch_options(client, &namespace, &key, obj).await?;
+        let config = RepoConfig {
+            url: obj.spec.url.clone(),
+            opts,
+        };
+        let repo = self.http_repository(&key, config)?;
+        Ok(ResolvedRepository {
+            key,
+            url: obj.spec.url.clone(),
+            repo,
+        })
+    }
+
+    /// The cached client for `key`, rebuilt if `config` differs.
+    fn http_repository(
+        &self,
+        key: &str,
+        config: RepoConfig,
+    ) -> Result<Arc<ChartRepository>, SourceError> {
+        let mut repos = self.repos.lock().map_err(|_| poisoned())?;
+        if let Some(e) = repos.get(key)
+            && e.config == config
+        {
+            return Ok(e.repo.clone());
+        }
+        let repo = Arc::new(
+            ChartRepository::new(&config.url, config.opts.clone()).map_err(|source| {
+                SourceError::Client {
+                    repository: key.into(),
+                    source: Box::new(source),
+                }
+            })?,
+        );
+        repos.insert(
+            key.into(),
+            RepoEntry {
+                config,
+                repo: repo.clone(),
+            },
+        );
+        Ok(repo)
+    }
+
+    /// Forgets the client of a deleted HelmRepository.
+    pub fn forget(&self, namespace: &str, name: &str) {
+        if let Ok(mut repos) = self.repos.lock() {
+            repos.remove(&format!("{namespace}/{name}"));
+        }
+    }
+
+    /// The current client of a HelmRepository, if one was built.
+    pub fn existing(&self, namespace: &str, name: &str) -> Option<Arc<ChartRepository>> {
+        let repos = self.repos.lock().ok()?;
+        repos
+            .get(&format!("{namespace}/{name}"))
+            .map(|e| e.repo.clone())
+    }
+
+    /// Resolve + download + verify the chart a HelmRelease asks for.
+    /// `release_ns` is the HelmRelease's namespace (default for
+    /// `repositoryRef.namespace`). Reads the HelmRepository object and its
+    /// Secrets with `client`.
+    pub async fn pull_chart(
+        &self,
+        client: &kube::Client,
+        release_ns: &str,
+        chart: &ChartSpec,
+    ) -> Result<PulledChart, SourceError> {
+        let ns = chart
+            .repository_ref
+            .namespace
+            .as_deref()
+            .unwrap_or(release_ns);
+        let obj = get_repository(client, ns, &chart.repository_ref.name).await?;
+        let mut pulled = self
+            .pull_from(client, &obj, &chart.name, &chart.version)
+            .await?;
+        pulled.dependencies = self.pull_dependencies(client, ns, &pulled).await?;
+        Ok(pulled)
+    }
+
+    /// One chart (no dependencies) from a HelmRepository object.
+    async fn pull_from(
+        &self,
+        client: &kube::Client,
+        obj: &HelmRepository,
+        name: &str,
+        constraint: &str,
+    ) -> Result<PulledChart, SourceError> {
+        if obj.spec.url.starts_with("oci://") {
+            let key = format!(
+                "{}/{}",
+                obj.metadata.namespace.as_deref().unwrap_or_default(),
+                obj.metadata.name.as_deref().unwrap_or_default()
+            );
+            let opts = fetch_options(
+                client,
+                obj.metadata.namespace.as_deref().unwrap_or_default(),
+                &key,
+                obj,
+            )
+            .await?;
+            let url = format!("{}/{name}", obj.spec.url.trim_end_matches('/'));
+            return pull_oci(&key, &url, constraint, opts).await;
+        }
+        let r = self.repository(client, obj).await?;
+        self.pull_http(&r.key, &r.url, &r.repo, name, constraint)
+            .await
+    }
+
+    async fn pull_http(
+        &self,
+        key: &str,
+        url: &str,
+        repo: &ChartRepository,
+        name: &str,
+        constraint: &str,
+    ) -> Result<PulledChart, SourceError> {
+        let pulled = crate::repo::pull(repo, &self.cache, name, constraint)
+            .await
+            .map_err(|source| SourceError::Pull {
+                repository: key.into(),
+                url: url.into(),
+                source: Box::new(source),
+            })?;
+        let app_version = Some(pulled.entry.app_version.clone()).filter(|a| !a.is_empty());
+        Ok(PulledChart {
+            name: pulled.entry.name,
+            version: pulled.entry.version,
+            app_version,
+            digest: format!("sha256:{}", pulled.archive.digest),
+            archive: Arc::from(pulled.archive.bytes.as_slice()),
+            dependencies: Vec::new(),
+        })
+    }
+}
+
+fn poisoned() -> SourceError {
+    SourceError::Kube {
+        what: "chart sources".into(),
+        reason: "internal lock poisoned".into(),
+    }
+}
+
+/// Reads HelmRepository `ns/name`.
+pub async fn get_repository(
+    client: &kube::Client,
+    ns: &str,
+    name: &str,
+) -> Result<HelmRepository, SourceError> {
+    let api: Api<HelmRepository> = Api::namespaced(client.clone(), ns);
+    match api.get_opt(name).await {
+        Ok(Some(obj)) => Ok(obj),
+        Ok(None) => Err(SourceError::RepositoryNotFound {
+            namespace: ns.into(),
+            name: name.into(),
+        }),
+        Err(e) => Err(SourceError::Kube {
+            what: format!("HelmRepository {ns}/{name}"),
+            reason: e.to_string(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn sources_are_shareable() {
+        assert_send_sync::<Sources>();
+        assert_send_sync::<PulledChart>();
+    }
+
+    /// The reconcilers run on a multi-threaded runtime: the pull must be `Send`.
+    #[allow(dead_code)]
+    fn pull_is_send(s: &Sources, c: &kube::Client, spec: &ChartSpec) {
+        fn send<F: std::future::Future + Send>(_: F) {}
+        send(s.pull_chart(c, "ns", spec));
+    }
+}
