@@ -67,6 +67,10 @@ pub struct RunArgs {
     /// identity then acts there). Off: such releases are refused.
     #[arg(long)]
     pub allow_cross_namespace_targets: bool,
+    /// HelmRelease reconciliations running at once (renders, applies and
+    /// waits); more queue and are taken in turn.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    pub concurrency: u16,
     /// How long running reconciliations may take to finish on shutdown (Go
     /// duration); the lease is not renewed meanwhile, so keep it below
     /// --lease-duration, and below the pod's termination grace period.
@@ -169,6 +173,7 @@ async fn async_main(args: RunArgs) -> Result<(), RunError> {
         watch_namespace: args.watch_namespace,
         watch_label_selector: args.watch_label_selector,
         allow_cross_namespace_targets: args.allow_cross_namespace_targets,
+        concurrency: args.concurrency,
         shutdown_timeout: args.shutdown_timeout,
         cache_dir: Some(args.cache_dir),
         cache_memory: args.cache_memory,

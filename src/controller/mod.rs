@@ -64,6 +64,8 @@ pub struct Options {
     /// Let HelmReleases without `serviceAccountName` use target and
     /// storage namespaces other than their own (with rudder's identity).
     pub allow_cross_namespace_targets: bool,
+    /// HelmRelease reconciliations running at once.
+    pub concurrency: u16,
     /// How long running reconciliations may take to finish on shutdown.
     pub shutdown_timeout: Duration,
     /// Directory of the chart archive cache (`None`: memory only).
@@ -227,6 +229,7 @@ async fn lead(
         Scope {
             namespace: options.watch_namespace.clone(),
             labels: options.watch_label_selector.clone(),
+            concurrency: options.concurrency,
         },
         stop.clone(),
         health.clone(),
@@ -279,6 +282,7 @@ where
 struct Scope {
     namespace: Option<String>,
     labels: Option<String>,
+    concurrency: u16,
 }
 
 impl Scope {
@@ -291,6 +295,37 @@ impl Scope {
     }
 }
 
+/// The HelmRelease controller: at most `scope.concurrency` reconciliations
+/// at once, triggered by changes to what a HelmRelease asks for (spec,
+/// annotations, finalizers, deletion) — not by rudder's own status writes.
+fn release_controller(client: &Client, scope: &Scope) -> Controller<HelmRelease> {
+    use kube::runtime::{WatchStreamExt, reflector};
+    let (reader, writer) = reflector::store();
+    let triggers = watcher(
+        api_for::<HelmRelease>(client, scope.namespace.as_deref()),
+        scope.own(),
+    )
+    .default_backoff()
+    .reflect(writer)
+    .applied_objects()
+    .predicate_filter(asked_for, Default::default());
+    Controller::for_stream(triggers, reader)
+        .with_config(kube::runtime::controller::Config::default().concurrency(scope.concurrency))
+}
+
+/// A hash of what a HelmRelease asks for: a change of it is a reason to
+/// reconcile; a status change (rudder's own write) is not.
+fn asked_for(obj: &HelmRelease) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let meta = &obj.metadata;
+    meta.generation.hash(&mut h);
+    meta.deletion_timestamp.is_some().hash(&mut h);
+    meta.finalizers.hash(&mut h);
+    meta.annotations.hash(&mut h);
+    Some(h.finish())
+}
+
 /// Both controllers until `stop` fires; marks the process Leading once both
 /// caches have synced.
 async fn run_controllers(
@@ -300,7 +335,7 @@ async fn run_controllers(
     health: Arc<Health>,
 ) {
     let ns = scope.namespace.as_deref();
-    let releases = Controller::new(api_for::<HelmRelease>(&ctx.client, ns), scope.own());
+    let releases = release_controller(&ctx.client, &scope);
     let releases = watches::requeue_on_index_change(releases, &ctx.client, ns, scope.own());
     let releases = watches::requeue_on_values_change(releases, &ctx.client, ns);
     let releases = watches::requeue_dependents(releases, &ctx.client, ns);
