@@ -41,6 +41,23 @@ pub fn parse(text: &str) -> Result<Value, JsonError> {
     }
 }
 
+/// A `serde_json` value as Go's decoder would have read its text into an
+/// `interface{}`: every number a float64 (rounded to nearest, as parsing
+/// the decimal text does), objects as maps, arrays as lists. No text round
+/// trip.
+pub fn from_serde(v: &serde_json::Value) -> Value {
+    match v {
+        serde_json::Value::Null => Value::Nil,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => n.as_f64().map(Value::Float).unwrap_or(Value::Nil),
+        serde_json::Value::String(s) => Value::str(s.as_str()),
+        serde_json::Value::Array(items) => Value::list(items.iter().map(from_serde).collect()),
+        serde_json::Value::Object(m) => {
+            Value::map(m.iter().map(|(k, v)| (k.clone(), from_serde(v))).collect())
+        }
+    }
+}
+
 /// Go's decoding: a syntax error rejects the whole text; a type error (a
 /// number beyond float64) is remembered while decoding goes on with `nil`
 /// in its place, as `json.Unmarshal` does.
@@ -749,6 +766,25 @@ mod tests {
 
     // Expected strings below come from helm v4.1.4 runs of
     // `{{ fromJson "..." | toJson }}` / `{{ fromJsonArray "..." | toJson }}`.
+    #[test]
+    fn serde_values_are_what_the_decoder_reads_from_their_text() {
+        let samples = [
+            r#"{"a": 1, "b": -2.5, "c": [true, null, "x"], "d": {"e": 9007199254740993}}"#,
+            r#"[18446744073709551615, -9223372036854775808, 1e300, 0.1, 12345678901234567890123]"#,
+            r#""\u00e9\ud83d\ude00""#,
+        ];
+        for text in samples {
+            let sj: serde_json::Value = serde_json::from_str(text).expect("serde_json");
+            let direct = from_serde(&sj);
+            let decoded = parse(&serde_json::to_string(&sj).expect("text")).expect("decode");
+            assert_eq!(
+                to_json(&direct).expect("json"),
+                to_json(&decoded).expect("json"),
+                "{text}"
+            );
+        }
+    }
+
     #[test]
     fn from_json_keeps_partial_results_like_helm() {
         let v = from_json(r#"{"a":[1e400, 2], "b": 1}"#);

@@ -34,9 +34,6 @@ pub enum BuildError {
     /// The chart could not be recorded.
     #[error(transparent)]
     Record(#[from] RecordError),
-    /// The user values are not valid JSON for the engine.
-    #[error("values: {0}")]
-    Values(#[from] json::JsonError),
     /// Rendering failed (schema, template error, ...).
     #[error(transparent)]
     Render(#[from] RenderError),
@@ -50,8 +47,7 @@ pub fn build(
     opts: &RenderOptions,
 ) -> Result<Built, BuildError> {
     let record = chart_record(&chart)?;
-    let text = serde_json::to_string(config).map_err(RecordError::from)?;
-    let values = json::parse(&text)?;
+    let values = json::from_serde(&Json::Object(config.clone()));
     let rendered = action::render(chart, &values, opts)?;
     Ok(Built {
         chart: record,
