@@ -84,15 +84,6 @@ impl Command {
             _ => None,
         }
     }
-
-    /// Whether the process's heap should sit on transparent huge pages
-    /// (see the binary's `main`): only for `template`, a short process
-    /// whose run time is a tenth page faults otherwise. The operator lives
-    /// long and reuses its heap, so it keeps 4 KiB pages and the smaller
-    /// resident size they give.
-    pub fn huge_page_heap(&self) -> bool {
-        matches!(self, Command::Template(_))
-    }
 }
 
 /// Runs a parsed command line.
