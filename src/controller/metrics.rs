@@ -54,6 +54,7 @@ pub struct Metrics {
     objects_applied: IntCounter,
     render: Histogram,
     api_writes: IntCounter,
+    chart_loads: IntCounter,
 }
 
 impl Metrics {
@@ -127,7 +128,12 @@ impl Metrics {
         registry.register(Box::new(releases.clone()))?;
         registry.register(Box::new(objects_applied.clone()))?;
         registry.register(Box::new(render.clone()))?;
+        let chart_loads = IntCounter::new(
+            "rudder_chart_loads_total",
+            "Charts loaded from their archives by the render threads (renders of a chart already loaded do not count).",
+        )?;
         registry.register(Box::new(api_writes.clone()))?;
+        registry.register(Box::new(chart_loads.clone()))?;
         Ok(Self {
             registry,
             reconciles,
@@ -140,7 +146,13 @@ impl Metrics {
             objects_applied,
             render,
             api_writes,
+            chart_loads,
         })
+    }
+
+    /// The counter of charts loaded from their archives.
+    pub fn chart_loads(&self) -> IntCounter {
+        self.chart_loads.clone()
     }
 
     /// Initialises the series of `kind` to zero so they show up before the

@@ -17,6 +17,7 @@ pub mod ownership;
 pub mod release;
 pub mod release_failure;
 pub mod release_status;
+pub mod renderers;
 pub mod repository;
 pub mod sources;
 pub mod status;
@@ -98,6 +99,8 @@ pub struct Context {
     pub backoff: backoff::Backoff,
     /// `--allow-cross-namespace-targets`.
     pub allow_cross_namespace: bool,
+    /// Render threads and the charts they keep loaded.
+    pub renderers: renderers::Renderers,
 }
 
 /// Why the controller process stopped with an error.
@@ -148,6 +151,7 @@ pub async fn run(
         metrics: metrics.clone(),
     });
     let http_task = tokio::spawn(http::serve(listener, state, http_stop.clone()));
+    let chart_loads = metrics.chart_loads();
     let ctx = Arc::new(Context {
         client: client.clone(),
         metrics,
@@ -161,6 +165,7 @@ pub async fn run(
         impersonation: impersonate::Impersonation::new(options.kube_config.clone()),
         backoff: Default::default(),
         allow_cross_namespace: options.allow_cross_namespace_targets,
+        renderers: renderers::Renderers::for_this_machine(chart_loads),
     });
     let mut elector = LeaderElector::new(client, options.lease.clone());
     let result = elect_and_run(&mut elector, &ctx, &health, &options, &shutdown).await;

@@ -1,6 +1,7 @@
 //! Rendering a revision and reading it into objects that pass the
-//! ownership check, before any write: the chart is loaded and rendered on a
-//! render thread (charts are not `Send`), with the cluster's capabilities.
+//! ownership check, before any write: the chart is rendered on a render
+//! thread that keeps it loaded ([`crate::controller::renderers`]), with the
+//! cluster's capabilities.
 
 use std::time::Instant;
 
@@ -12,11 +13,10 @@ use crate::apply::{Applier, ApplyError, ClaimGuard, ReleaseRef, Resource};
 use crate::controller::Context;
 use crate::controller::ownership::Names;
 use crate::controller::release_failure::Failure;
-use crate::controller::sources::{PulledChart, load_pulled};
-use crate::release::build::{Built, build};
+use crate::controller::sources::PulledChart;
+use crate::release::build::Built;
 
-/// Renders the chart for revision `version` (in a blocking task: charts
-/// are not `Send`).
+/// Renders the chart for revision `version` on a render thread.
 async fn render(
     ctx: &Context,
     n: &Names,
@@ -39,24 +39,11 @@ async fn render(
     // `opts.api_versions` are still appended, as `helm install` does).
     opts.kube_version = Some(caps.kube_version());
     opts.api_versions_replace = Some(caps.api_versions.clone());
-    let pulled = pulled.clone();
-    let config = config.clone();
     let start = Instant::now();
-    // A render thread with a big stack (not a 2 MiB blocking-pool thread):
-    // a chart recursing to the engine's depth limits must fail, not crash
-    // the controller.
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    crate::render::spawn_render(move || {
-        let built = load_pulled(&pulled)
-            .map_err(Failure::Load)
-            .and_then(|chart| build(chart, &config, &opts).map_err(Failure::Build));
-        // The receiver is gone only if the reconciliation was dropped.
-        let _ = tx.send(built);
-    })
-    .map_err(|e| Failure::RenderThread(format!("cannot start render thread: {e}")))?;
-    let result = rx.await.map_err(|_| {
-        Failure::RenderThread("rendering template failed: render thread panicked".into())
-    })?;
+    let result = ctx
+        .renderers
+        .build(pulled.clone(), config.clone(), opts)
+        .await;
     ctx.metrics.observe_render(start);
     result
 }
