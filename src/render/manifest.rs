@@ -219,10 +219,11 @@ fn unmarshal_err(got: &Value, field: &str, ty: &str) -> String {
 }
 
 /// Reads the head of one document (sigs.k8s.io/yaml into `SimpleHead`).
-/// Common documents take a fast path over parser events (the whole document
-/// is still parsed, so invalid YAML is still found); anything unusual
-/// (anchors, tags, non-string head fields, parse errors, …) goes through the
-/// full decoder, which yields Helm's exact result or error.
+/// Plain block YAML (nearly every rendered manifest) is read by a line
+/// scanner that declines anything it is not sure of; everything else
+/// (anchors, tags, flow collections, non-string head fields, parse errors,
+/// …) goes through the full decoder, which yields Helm's exact result or
+/// error. Two readers, no more.
 pub fn parse_head(doc: &str) -> Result<Head, String> {
     // Plain block YAML (nearly every rendered manifest): a line scanner.
     if let Some(head) = super::headscan::scan_head(doc) {
@@ -234,182 +235,7 @@ pub fn parse_head(doc: &str) -> Result<Head, String> {
         );
         return Ok(head);
     }
-    match fast_head(doc) {
-        Some(head) => {
-            // Debug builds (all tests) check the fast path against the decoder.
-            #[cfg(debug_assertions)]
-            assert_eq!(
-                Ok(&head),
-                parse_head_full(doc).as_ref(),
-                "fast head path differs for:\n{doc}"
-            );
-            Ok(head)
-        }
-        None => parse_head_full(doc),
-    }
-}
-
-/// One open collection while scanning events.
-enum Frame {
-    Map { key: Option<String>, want_key: bool },
-    Seq,
-}
-
-/// The head fields a scalar at `path` (keys of the enclosing maps) sets.
-fn set_head_field(head: &mut Head, path: &[&str], value: String) {
-    match path {
-        ["apiVersion"] => head.api_version = value,
-        ["kind"] => head.kind = value,
-        ["metadata", "name"] => head.name = Some(value),
-        ["metadata", "annotations", k] => {
-            head.annotations.insert((*k).to_string(), value);
-        }
-        _ => {}
-    }
-}
-
-fn is_head_path(path: &[&str]) -> bool {
-    matches!(
-        path,
-        ["apiVersion"]
-            | ["kind"]
-            | ["metadata"]
-            | ["metadata", "name"]
-            | ["metadata", "annotations"]
-            | ["metadata", "annotations", _]
-    )
-}
-
-/// The keys of the enclosing maps when the position is at most three maps
-/// deep (where head fields live); `None` deeper or inside a sequence.
-fn head_path(stack: &[Frame]) -> Option<Vec<String>> {
-    if stack.len() > 3 {
-        return None;
-    }
-    stack
-        .iter()
-        .map(|f| match f {
-            Frame::Map { key, .. } => Some(key.clone().unwrap_or_default()),
-            Frame::Seq => None,
-        })
-        .collect()
-}
-
-/// The fast path of [`parse_head`]; `None` means "use the full decoder".
-fn fast_head(doc: &str) -> Option<Head> {
-    use crate::godata::yaml::resolve::{
-        Resolved, all_chars, reader_allows, reader_allows_ascii, resolve_plain,
-    };
-    use saphyr_parser::{Event, Parser, ScalarStyle};
-    if !all_chars(doc, reader_allows_ascii, |c| {
-        reader_allows(c) && c != '\u{85}'
-    }) {
-        return None;
-    }
-    let mut head = Head::default();
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut docs = 0;
-    let mut root_done = false;
-    for ev in Parser::new_from_str(doc) {
-        let (ev, _) = ev.ok()?;
-        match ev {
-            Event::StreamStart | Event::StreamEnd | Event::Nothing | Event::DocumentEnd => {}
-            Event::DocumentStart(_) => {
-                docs += 1;
-                if docs > 1 || root_done {
-                    return None;
-                }
-            }
-            Event::Alias(_) => return None,
-            Event::Scalar(v, style, anchor, tag) => {
-                if anchor != 0 || tag.is_some() {
-                    return None;
-                }
-                let plain = style == ScalarStyle::Plain;
-                let resolved = if plain { Some(resolve_plain(&v)) } else { None };
-                if let Some(Resolved::Float(f)) = resolved
-                    && !f.is_finite()
-                {
-                    return None;
-                }
-                let path = head_path(&stack);
-                match stack.last_mut() {
-                    None => return None,
-                    Some(Frame::Map { want_key: true, .. }) => {
-                        if matches!(
-                            resolved,
-                            Some(Resolved::Null | Resolved::Uint(_) | Resolved::Merge)
-                        ) {
-                            return None;
-                        }
-                    }
-                    Some(Frame::Map { .. }) => {
-                        if let Some(path) = &path {
-                            let p: Vec<&str> = path.iter().map(String::as_str).collect();
-                            if is_head_path(&p) {
-                                if !matches!(resolved, None | Some(Resolved::Str)) {
-                                    return None;
-                                }
-                                if p == ["metadata"] || p == ["metadata", "annotations"] {
-                                    return None;
-                                }
-                                set_head_field(&mut head, &p, v.to_string());
-                            }
-                        }
-                    }
-                    Some(Frame::Seq) => {}
-                }
-                if let Some(Frame::Map { key, want_key }) = stack.last_mut() {
-                    if *want_key {
-                        *key = Some(v.into_owned());
-                        *want_key = false;
-                    } else {
-                        *want_key = true;
-                    }
-                }
-            }
-            Event::SequenceStart(anchor, ref tag) | Event::MappingStart(anchor, ref tag) => {
-                if anchor != 0 || tag.is_some() {
-                    return None;
-                }
-                let is_map = matches!(ev, Event::MappingStart(..));
-                let path = head_path(&stack);
-                let p: Option<Vec<&str>> = path
-                    .as_ref()
-                    .map(|v| v.iter().map(String::as_str).collect());
-                match (stack.last(), p.as_deref()) {
-                    (None, _) if !is_map || root_done => return None,
-                    (Some(Frame::Map { want_key: true, .. }), _) => return None,
-                    (Some(Frame::Map { .. }), Some(p)) if is_head_path(p) => match p {
-                        ["metadata"] if is_map => {
-                            head.name = Some(String::new());
-                            head.annotations.clear();
-                        }
-                        ["metadata", "annotations"] if is_map => head.annotations.clear(),
-                        _ => return None,
-                    },
-                    _ => {}
-                }
-                stack.push(if is_map {
-                    Frame::Map {
-                        key: None,
-                        want_key: true,
-                    }
-                } else {
-                    Frame::Seq
-                });
-            }
-            Event::SequenceEnd | Event::MappingEnd => {
-                stack.pop();
-                match stack.last_mut() {
-                    Some(Frame::Map { want_key, .. }) => *want_key = true,
-                    Some(Frame::Seq) => {}
-                    None => root_done = true,
-                }
-            }
-        }
-    }
-    Some(head)
+    parse_head_full(doc)
 }
 
 /// The full decoder path of [`parse_head`].
@@ -835,7 +661,7 @@ mod tests {
     }
 
     #[test]
-    fn fast_heads_match_the_decoder() {
+    fn heads_match_the_decoder() {
         let docs = [
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  annotations:\n    a: \"1\"\n    helm.sh/hook: pre-install\ndata:\n  k: [1, {a: b}]\n",
             "kind: A\nkind: B\nmetadata: {name: a}\nmetadata:\n  annotations: {x: y2}\n",
@@ -854,14 +680,11 @@ mod tests {
             "kind: \"A\"\n...\n",
         ];
         for d in docs {
-            if let Some(h) = fast_head(d) {
-                assert_eq!(Ok(h), parse_head_full(d), "{d}");
-            }
+            assert_eq!(parse_head(d), parse_head_full(d), "{d}");
         }
-        assert!(fast_head("apiVersion: 5\n").is_none());
         assert_eq!(
-            fast_head("kind: A\nkind: B\n").map(|h| h.kind),
-            Some("B".to_string())
+            parse_head("kind: A\nkind: B\n").map(|h| h.kind),
+            Ok("B".to_string())
         );
     }
 
