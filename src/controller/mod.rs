@@ -363,7 +363,7 @@ async fn run_controllers(
     let (ctx_crds, stop_crds) = (ctx.clone(), stop.clone());
     let releases = releases
         .graceful_shutdown_on(stop.clone().cancelled_owned())
-        .run(release::reconcile, error_policy, ctx.clone())
+        .run(release::reconcile, release::error_policy, ctx.clone())
         .for_each(log_result);
     let repositories = repositories
         .graceful_shutdown_on(stop.cancelled_owned())

@@ -68,6 +68,32 @@ pub enum ReleaseError {
     /// Uninstalling failed.
     #[error("uninstall: {0}")]
     Uninstall(Box<ApplyError>),
+    /// The reconciliation failed as the status says (reason, message);
+    /// retried after `retry`.
+    #[error("{reason}: {message}")]
+    Failed {
+        /// The Ready condition's reason.
+        reason: String,
+        /// Its message.
+        message: String,
+        /// When to try again (back-off, or the interval when stalled).
+        retry: Duration,
+    },
+}
+
+/// When a failed reconciliation runs again: as the failure says, else
+/// after the HelmRelease's back-off.
+pub fn error_policy(obj: Arc<HelmRelease>, err: &ReleaseError, ctx: Arc<Context>) -> Action {
+    match err {
+        ReleaseError::Failed { retry, .. } => Action::requeue(*retry),
+        _ => {
+            let key = format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any());
+            Action::requeue(
+                ctx.backoff
+                    .failed(&key, obj.metadata.generation, Instant::now()),
+            )
+        }
+    }
 }
 
 /// What the actions of one reconciliation work with: the HelmRelease, the
@@ -99,7 +125,11 @@ pub async fn reconcile(obj: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Actio
         }
     })
     .await
-    .map_err(|e| ReleaseError::Finalizer(e.to_string()));
+    .map_err(|e| match e {
+        kube::runtime::finalizer::Error::ApplyFailed(e)
+        | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
+        other => ReleaseError::Finalizer(other.to_string()),
+    });
     let outcome = if result.is_ok() {
         MetricOutcome::Success
     } else {
@@ -155,13 +185,24 @@ async fn apply(obj: &HelmRelease, ctx: &Context) -> Result<Action, ReleaseError>
     };
     report::report(ctx, obj, &n, &hist, &outcome).await?;
     Ok(match outcome {
-        Outcome::Failed { stalled, .. } => {
+        // A failure is an error of the reconciliation: logged, counted, and
+        // retried by the error policy.
+        Outcome::Failed {
+            stalled,
+            reason,
+            message,
+        } => {
             let wait = ctx.backoff.failed(&key, generation, Instant::now());
-            if stalled {
-                requeue_after(&obj.spec.interval)
+            let retry = if stalled {
+                super::interval_or_default(&obj.spec.interval)
             } else {
-                Action::requeue(wait)
-            }
+                wait
+            };
+            return Err(ReleaseError::Failed {
+                reason,
+                message,
+                retry,
+            });
         }
         Outcome::Waiting { .. } => Action::requeue(DEPENDENCY_RETRY),
         Outcome::Ready { .. } => {

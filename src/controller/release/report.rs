@@ -34,8 +34,7 @@ pub(super) async fn report(
         } = outcome
     {
         // Every refusal is visible: one Warning event per new failure,
-        // with the condition's reason.
-        tracing::warn!(release = %format!("{}/{}", n.namespace, obj.name_any()), reason = %reason, "{message}");
+        // with the condition's reason (the error policy logs and counts it).
         publish(
             ctx,
             obj,
