@@ -114,13 +114,17 @@ async fn run_leads_serves_records_generation_and_exits_cleanly() {
 
     let (code, body) = http_get(rudder.addr, "/metrics").expect("/metrics answers");
     assert_eq!(code, 200);
+    // Its chart's repository does not exist: each reconciliation fails,
+    // and failures are counted as errors.
+    let count = |series: &str| metric(&body, series).unwrap_or(0.0);
     assert!(
-        metric(
-            &body,
-            r#"rudder_reconcile_total{kind="HelmRelease",result="success"}"#
-        )
-        .unwrap_or(0.0)
+        count(r#"rudder_reconcile_total{kind="HelmRelease",result="success"}"#)
+            + count(r#"rudder_reconcile_total{kind="HelmRelease",result="error"}"#)
             >= 2.0,
+        "{body}"
+    );
+    assert!(
+        count(r#"rudder_reconcile_errors_total{kind="HelmRelease"}"#) >= 1.0,
         "{body}"
     );
     assert!(

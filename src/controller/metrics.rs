@@ -55,6 +55,7 @@ pub struct Metrics {
     render: Histogram,
     api_writes: IntCounter,
     chart_loads: IntCounter,
+    template_parses: IntCounter,
 }
 
 impl Metrics {
@@ -134,6 +135,11 @@ impl Metrics {
         )?;
         registry.register(Box::new(api_writes.clone()))?;
         registry.register(Box::new(chart_loads.clone()))?;
+        let template_parses = IntCounter::new(
+            "rudder_template_parses_total",
+            "Template files parsed by the render threads (files of a chart already parsed on that thread do not count).",
+        )?;
+        registry.register(Box::new(template_parses.clone()))?;
         Ok(Self {
             registry,
             reconciles,
@@ -147,7 +153,13 @@ impl Metrics {
             render,
             api_writes,
             chart_loads,
+            template_parses,
         })
+    }
+
+    /// The counter of template files parsed.
+    pub fn template_parses(&self) -> IntCounter {
+        self.template_parses.clone()
     }
 
     /// The counter of charts loaded from their archives.

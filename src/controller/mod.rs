@@ -151,7 +151,7 @@ pub async fn run(
         metrics: metrics.clone(),
     });
     let http_task = tokio::spawn(http::serve(listener, state, http_stop.clone()));
-    let chart_loads = metrics.chart_loads();
+    let (chart_loads, template_parses) = (metrics.chart_loads(), metrics.template_parses());
     let ctx = Arc::new(Context {
         client: client.clone(),
         metrics,
@@ -165,7 +165,7 @@ pub async fn run(
         impersonation: impersonate::Impersonation::new(options.kube_config.clone()),
         backoff: Default::default(),
         allow_cross_namespace: options.allow_cross_namespace_targets,
-        renderers: renderers::Renderers::for_this_machine(chart_loads),
+        renderers: renderers::Renderers::for_this_machine(chart_loads, template_parses),
     });
     let mut elector = LeaderElector::new(client, options.lease.clone());
     let result = elect_and_run(&mut elector, &ctx, &health, &options, &shutdown).await;

@@ -5,7 +5,9 @@
 //! crash rudder) keeps the charts it loaded, by the digests of the archive
 //! and its fetched dependencies, and every render of the same chart goes
 //! to the same thread: an upgrade storm over many releases of one chart
-//! unpacks and loads it once. A render takes a fresh copy of the cached
+//! unpacks and loads it once, and parses each template file once (the
+//! thread's parse cache, [`crate::render::execute`], keys parsed files by
+//! their shared text). A render takes a fresh copy of the cached
 //! chart (files are shared, values are copied, since coalescing writes into
 //! them). Threads start on first use.
 
@@ -39,23 +41,31 @@ pub struct Renderers {
     threads: usize,
     senders: OnceLock<Result<Vec<Mutex<mpsc::Sender<Job>>>, String>>,
     loads: IntCounter,
+    parses: IntCounter,
 }
 
 impl Renderers {
     /// `threads` render threads (at least one), started on first use;
-    /// `loads` counts charts loaded from their archives (cache misses).
-    pub fn new(threads: usize, loads: IntCounter) -> Renderers {
+    /// `loads` counts charts loaded from their archives and `parses`
+    /// template files parsed (cache misses both).
+    pub fn new(threads: usize, loads: IntCounter, parses: IntCounter) -> Renderers {
         Renderers {
             threads: threads.max(1),
             senders: OnceLock::new(),
             loads,
+            parses,
         }
     }
 
     /// One thread per CPU, at most four.
-    pub fn for_this_machine(loads: IntCounter) -> Renderers {
+    pub fn for_this_machine(loads: IntCounter, parses: IntCounter) -> Renderers {
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Renderers::new(cpus.min(4), loads)
+        Renderers::new(cpus.min(4), loads, parses)
+    }
+
+    /// How many template files the render threads parsed.
+    pub fn parses(&self) -> u64 {
+        self.parses.get()
     }
 
     /// How many times a chart was loaded from its archive (cache misses).
@@ -103,8 +113,8 @@ impl Renderers {
         (0..self.threads)
             .map(|_| {
                 let (tx, rx) = mpsc::channel::<Job>();
-                let loads = self.loads.clone();
-                crate::render::spawn_render(move || serve(rx, &loads))
+                let (loads, parses) = (self.loads.clone(), self.parses.clone());
+                crate::render::spawn_render(move || serve(rx, &loads, &parses))
                     .map(|_| Mutex::new(tx))
                     .map_err(|e| e.to_string())
             })
@@ -114,13 +124,16 @@ impl Renderers {
 
 /// A render thread's life: take jobs until every sender is gone. A job
 /// that panics is answered by its dropped reply; the thread goes on.
-fn serve(rx: mpsc::Receiver<Job>, loads: &IntCounter) {
+fn serve(rx: mpsc::Receiver<Job>, loads: &IntCounter, parses: &IntCounter) {
+    use crate::render::execute::parses_on_this_thread;
     let mut cache: VecDeque<(String, Chart)> = VecDeque::new();
     for job in rx {
+        let before = parses_on_this_thread();
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let chart = cached(&mut cache, &job.pulled, loads)?;
             build(chart, &job.config, &job.opts).map_err(Failure::Build)
         }));
+        parses.inc_by(parses_on_this_thread() - before);
         if let Ok(result) = result {
             // The receiver is gone only if the reconciliation was dropped.
             let _ = job.reply.send(result);
@@ -183,7 +196,7 @@ mod tests {
     use std::sync::Arc as StdArc;
 
     fn counter() -> IntCounter {
-        IntCounter::new("loads", "test").expect("counter")
+        IntCounter::new("n", "test").expect("counter")
     }
 
     fn scaffold() -> PulledChart {
@@ -211,11 +224,12 @@ mod tests {
     }
 
     /// Fifty releases of one chart, each with its own values: one load,
-    /// and no render sees another's values.
+    /// each template file parsed once, and no render sees another's values.
     #[tokio::test]
-    async fn an_upgrade_storm_loads_a_chart_once() {
-        let renderers = Renderers::new(2, counter());
+    async fn an_upgrade_storm_loads_and_parses_a_chart_once() {
+        let renderers = Renderers::new(2, counter(), counter());
         let pulled = scaffold();
+        let mut first_parses = 0;
         for i in 0..50 {
             let mut config = JsonMap::new();
             config.insert("replicaCount".into(), Json::from(i + 1));
@@ -231,13 +245,18 @@ mod tests {
                 built.manifest.contains(&format!("r{i}-scaffold")),
                 "release {i}"
             );
+            if i == 0 {
+                first_parses = renderers.parses();
+            }
         }
         assert_eq!(renderers.loads(), 1);
+        assert!(first_parses >= 5, "scaffold's files: {first_parses}");
+        assert_eq!(renderers.parses(), first_parses, "parsed again");
     }
 
     #[tokio::test]
     async fn a_bad_archive_is_a_load_failure_and_the_thread_goes_on() {
-        let renderers = Renderers::new(1, counter());
+        let renderers = Renderers::new(1, counter(), counter());
         let mut bad = scaffold();
         bad.archive = StdArc::from(&b"not a tarball"[..]);
         bad.digest = "sha256:bad".into();

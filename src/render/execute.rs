@@ -11,9 +11,61 @@
 
 use crate::godata::value::{Map, Value};
 use crate::render::gotmpl::TemplateSet;
+use crate::render::gotmpl::parse::{self, ParseError, Tree};
 use crate::render::job::{RenderError, Teardown, TemplateJob};
 use crate::render::parse_ahead::ParseAhead;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::rc::Rc;
+
+/// A file's parsed templates.
+type Trees = HashMap<Rc<str>, Rc<Tree>>;
+
+/// Parsed files kept by a rendering thread, keyed by the address of the
+/// file's text and its name; the entry holds the text, so the address
+/// stays its own. A chart kept loaded (the operator's render threads)
+/// shares its template texts with every render of it, so each file is
+/// parsed once; a text seen for the first time is parsed. Parse trees are
+/// immutable and shared; the function table is the same for every set.
+#[derive(Default)]
+struct ParseCache {
+    files: HashMap<(usize, String), (Rc<str>, Trees)>,
+}
+
+/// Files kept per thread; past this the cache starts over.
+const PARSE_CACHE_FILES: usize = 8192;
+
+thread_local! {
+    static PARSED: RefCell<ParseCache> = RefCell::new(ParseCache::default());
+    /// Files this thread parsed (cache hits do not count).
+    static PARSES: Cell<u64> = const { Cell::new(0) };
+}
+
+/// How many template files the calling thread has parsed.
+pub fn parses_on_this_thread() -> u64 {
+    PARSES.with(Cell::get)
+}
+
+/// The trees of file `name` with `text`: from this thread's cache, else
+/// parsed (and kept when the parse succeeded).
+fn parse_cached(set: &TemplateSet, name: &str, text: &Rc<str>) -> Result<Trees, ParseError> {
+    let key = (Rc::as_ptr(text) as *const u8 as usize, name.to_string());
+    let hit = PARSED.with(|c| c.borrow().files.get(&key).map(|(_, t)| t.clone()));
+    if let Some(trees) = hit {
+        return Ok(trees);
+    }
+    PARSES.with(|p| p.set(p.get() + 1));
+    let funcs = set.funcs();
+    let trees = parse::parse_shared(name, text, &|n| funcs.has(n))?;
+    PARSED.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.files.len() >= PARSE_CACHE_FILES {
+            c.files.clear();
+        }
+        c.files.insert(key, (text.clone(), trees.clone()));
+    });
+    Ok(trees)
+}
 
 /// Renders every job, handing each non-partial's output (template name,
 /// text) to `sink` as soon as it is made.
@@ -63,7 +115,10 @@ fn render_go(
         let text = &by_name[n.as_str()].text;
         let done = match parsed.remove(n.as_str()) {
             Some((same, trees)) if Rc::ptr_eq(&same, text) => set.add_parsed(n, trees),
-            _ => set.parse_shared(n, text),
+            _ => {
+                let trees = parse_cached(&set, n, text);
+                set.add_parsed(n, trees)
+            }
         };
         done.map_err(|e| RenderError::Template(e.to_string()))?;
     }
