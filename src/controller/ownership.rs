@@ -119,6 +119,16 @@ pub fn is_ours(s: &StoredRelease, uid: &str) -> bool {
     !uid.is_empty() && s.annotation(OWNER_UID) == Some(uid)
 }
 
+/// Whether an uninstall by `uid` removes record `s`: one it wrote, or one
+/// rudder wrote before records carried a claim (its digest annotations and
+/// no owner) — a release whose claim [`check_claim`] already accepted, read
+/// with the HelmRelease's own authority. Records of the helm CLI are left.
+pub fn uninstalls(s: &StoredRelease, uid: &str) -> bool {
+    is_ours(s, uid)
+        || (s.annotation(OWNER_UID).is_none_or(str::is_empty)
+            && s.annotation(crate::release::store::CHART_DIGEST).is_some())
+}
+
 /// Refuses a release another live HelmRelease claims. A claimant that no
 /// longer exists (or was re-created with another UID) holds nothing.
 pub async fn check_claim(
@@ -260,6 +270,16 @@ mod tests {
             Claim::Other { .. }
         ));
         assert!(is_ours(&record(3, Some("a")), "a"));
+        // Written by an older rudder (digests, no owner): uninstalled;
+        // written by the helm CLI (neither): left.
+        let mut legacy = record(4, None);
+        legacy.annotations.insert(
+            crate::release::store::CHART_DIGEST.into(),
+            "sha256:x".into(),
+        );
+        assert!(uninstalls(&legacy, "a"));
+        assert!(!uninstalls(&record(5, None), "a"));
+        assert!(!uninstalls(&record(6, Some("b")), "a"));
         assert!(!is_ours(&record(3, None), "a"));
         assert!(!is_ours(&record(3, Some("a")), ""));
     }

@@ -54,7 +54,7 @@ pub(super) async fn run(obj: &HelmRelease, ctx: &Context) -> Result<Action, Rele
     }
     let ours: Vec<&StoredRelease> = hist
         .iter()
-        .filter(|s| ownership::is_ours(s, &uid))
+        .filter(|s| ownership::uninstalls(s, &uid))
         .collect();
     let terminating = namespace_terminating(ctx, &n.target).await;
     let live = ours
