@@ -30,6 +30,8 @@ const CHARTS_PER_THREAD: usize = 16;
 
 /// One render request.
 struct Job {
+    /// [`PulledChart::digests`] of `pulled`: the cache key.
+    key: String,
     pulled: PulledChart,
     config: JsonMap<String, Json>,
     opts: RenderOptions,
@@ -85,13 +87,14 @@ impl Renderers {
             .get_or_init(|| self.start())
             .as_ref()
             .map_err(|e| Failure::RenderThread(format!("cannot start render thread: {e}")))?;
-        let key = chart_key(&pulled);
+        let key = pulled.digests();
         let (reply, rx) = tokio::sync::oneshot::channel();
         let sent = senders[shard(&key, senders.len())]
             .lock()
             .map_err(|_| ())
             .and_then(|tx| {
                 tx.send(Job {
+                    key,
                     pulled,
                     config,
                     opts,
@@ -130,7 +133,7 @@ fn serve(rx: mpsc::Receiver<Job>, loads: &IntCounter, parses: &IntCounter) {
     for job in rx {
         let before = parses_on_this_thread();
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let chart = cached(&mut cache, &job.pulled, loads)?;
+            let chart = cached(&mut cache, &job.key, &job.pulled, loads)?;
             build(chart, &job.config, &job.opts).map_err(Failure::Build)
         }));
         parses.inc_by(parses_on_this_thread() - before);
@@ -141,14 +144,14 @@ fn serve(rx: mpsc::Receiver<Job>, loads: &IntCounter, parses: &IntCounter) {
     }
 }
 
-/// A fresh copy of the chart of `pulled`, loaded on a miss.
+/// A fresh copy of the chart of `pulled` (cached as `key`), loaded on a miss.
 fn cached(
     cache: &mut VecDeque<(String, Chart)>,
+    key: &str,
     pulled: &PulledChart,
     loads: &IntCounter,
 ) -> Result<Chart, Failure> {
-    let key = chart_key(pulled);
-    if let Some(i) = cache.iter().position(|(k, _)| *k == key) {
+    if let Some(i) = cache.iter().position(|(k, _)| k == key) {
         let hit = cache
             .remove(i)
             .ok_or_else(|| Failure::RenderThread("chart cache".into()))?;
@@ -159,7 +162,7 @@ fn cached(
     let chart = load_pulled(pulled).map_err(Failure::Load)?;
     loads.inc();
     let copy = fresh_copy(&chart);
-    cache.push_front((key, chart));
+    cache.push_front((key.to_string(), chart));
     cache.truncate(CHARTS_PER_THREAD);
     Ok(copy)
 }
@@ -171,17 +174,6 @@ fn fresh_copy(chart: &Chart) -> Chart {
     c.values = chart.values.deep_copy();
     c.dependencies = chart.dependencies.iter().map(fresh_copy).collect();
     c
-}
-
-/// What identifies a loaded chart: the archive's digest and its fetched
-/// dependencies'.
-fn chart_key(p: &PulledChart) -> String {
-    let mut key = p.digest.clone();
-    for d in &p.dependencies {
-        key.push(',');
-        key.push_str(&d.digest);
-    }
-    key
 }
 
 fn shard(key: &str, n: usize) -> usize {

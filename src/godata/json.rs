@@ -52,10 +52,13 @@ pub fn from_serde(v: &serde_json::Value) -> Value {
         serde_json::Value::Number(n) => n.as_f64().map(Value::Float).unwrap_or(Value::Nil),
         serde_json::Value::String(s) => Value::str(s.as_str()),
         serde_json::Value::Array(items) => Value::list(items.iter().map(from_serde).collect()),
-        serde_json::Value::Object(m) => {
-            Value::map(m.iter().map(|(k, v)| (k.clone(), from_serde(v))).collect())
-        }
+        serde_json::Value::Object(m) => from_serde_map(m),
     }
+}
+
+/// [`from_serde`] of a JSON object.
+pub fn from_serde_map(m: &serde_json::Map<String, serde_json::Value>) -> Value {
+    Value::map(m.iter().map(|(k, v)| (k.clone(), from_serde(v))).collect())
 }
 
 /// Go's decoding: a syntax error rejects the whole text; a type error (a

@@ -47,7 +47,7 @@ pub fn build(
     opts: &RenderOptions,
 ) -> Result<Built, BuildError> {
     let record = chart_record(&chart)?;
-    let values = json::from_serde(&Json::Object(config.clone()));
+    let values = json::from_serde_map(config);
     let rendered = action::render(chart, &values, opts)?;
     Ok(Built {
         chart: record,

@@ -51,13 +51,8 @@ pub(super) async fn desired(
     let config = values_from::compose(&ctx.client, &n.namespace, &obj.spec)
         .await
         .map_err(Failure::Values)?;
-    let mut chart_digest = pulled.digest.clone();
-    for d in &pulled.dependencies {
-        chart_digest.push(',');
-        chart_digest.push_str(&d.digest);
-    }
     let annotations = BTreeMap::from([
-        (CHART_DIGEST.to_string(), chart_digest),
+        (CHART_DIGEST.to_string(), pulled.digests()),
         (VALUES_DIGEST.to_string(), values_from::digest(&config)),
         (OPTIONS_DIGEST.to_string(), options_digest(obj, n)),
     ]);

@@ -116,6 +116,19 @@ pub struct PulledChart {
     pub dependencies: Vec<PulledDependency>,
 }
 
+impl PulledChart {
+    /// What identifies the chart as rendered: the archive's digest and its
+    /// fetched dependencies', comma-separated.
+    pub fn digests(&self) -> String {
+        let mut key = self.digest.clone();
+        for d in &self.dependencies {
+            key.push(',');
+            key.push_str(&d.digest);
+        }
+        key
+    }
+}
+
 /// One fetched (non-vendored) dependency.
 #[derive(Clone, Debug)]
 pub struct PulledDependency {
