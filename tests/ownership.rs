@@ -127,30 +127,6 @@ async fn records(client: &Client, ns: &str, release: &str) -> Records {
     out
 }
 
-/// Serves chart `app` 0.1.0 (one ConfigMap `<release>-cm`) and creates
-/// HelmRepository `charts` for it in each of `namespaces`.
-async fn serve_app(
-    client: &Client,
-    shard: &str,
-    namespaces: &[&str],
-) -> (tempfile::TempDir, repo_server::Site) {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let site = serve(repository_files(&[write_chart(
-        tmp.path(),
-        "app",
-        "0.1.0",
-        &[
-            ("templates/cm.yaml", CM_TEMPLATE),
-            ("values.yaml", "v: one\n"),
-        ],
-    )]))
-    .await;
-    for ns in namespaces {
-        create_repository_labelled(client, ns, "charts", &site.base(), &labels(shard)).await;
-    }
-    (tmp, site)
-}
-
 fn ready_reason(obj: &HelmRelease) -> Option<(ConditionStatus, String)> {
     let st = obj.status.as_ref()?;
     if st.observed_generation != obj.metadata.generation {
@@ -169,7 +145,7 @@ async fn a_tenant_cannot_take_or_delete_another_tenants_release() {
     let a = tenant(&client, "owna").await;
     let b = tenant(&client, "ownb").await;
     let shard = a.name.clone();
-    let (_tmp, _site) = serve_app(&client, &shard, &[&a.name, &b.name]).await;
+    let (_tmp, _site) = serve_app_chart_in(&client, &[&a.name, &b.name], &labels(&shard)).await;
     let _rudder = rudder_for(&shard, &a.name);
 
     // Tenant B's release, at revision 2.
@@ -249,7 +225,7 @@ async fn two_helmreleases_cannot_share_one_release() {
     let ns = tenant(&client, "ownshare").await;
     let n = ns.name.as_str();
     let shard = ns.name.clone();
-    let (_tmp, _site) = serve_app(&client, &shard, &[n]).await;
+    let (_tmp, _site) = serve_app_chart_in(&client, &[n], &labels(&shard)).await;
     let _rudder = rudder_for(&shard, n);
     let api: Api<HelmRelease> = Api::namespaced(client.clone(), n);
 

@@ -688,13 +688,7 @@ mod tests {
             "a", "b.c", "=", ",", "[0]", "[", "]", "\\", "\"", "{", "}", ":", "null", "1", "-1.5",
             " ", "\n", "é", "[999999]", "..", "\\,",
         ];
-        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut next = crate::godata::xorshift(0x2545_f491_4f6c_dd1d);
         for _ in 0..20_000 {
             let len = next(20);
             let s: String = (0..len).map(|_| PIECES[next(PIECES.len())]).collect();

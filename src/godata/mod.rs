@@ -14,3 +14,15 @@ pub mod semver;
 pub mod toml;
 pub mod value;
 pub mod yaml;
+
+/// A xorshift generator from `seed` for robustness tests: each call gives
+/// a number below its argument.
+#[cfg(test)]
+pub(crate) fn xorshift(mut seed: u64) -> impl FnMut(usize) -> usize {
+    move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    }
+}

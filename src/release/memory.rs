@@ -65,6 +65,18 @@ impl MemoryStore {
     }
 }
 
+/// Revision `version` of release `app` with `status` and no annotations.
+#[cfg(test)]
+pub(crate) fn record(version: i64, status: &str) -> StoredRelease {
+    StoredRelease {
+        release: serde_json::from_value(serde_json::json!({
+            "name": "app", "version": version, "info": {"status": status},
+        }))
+        .expect("record"),
+        annotations: Default::default(),
+    }
+}
+
 impl ReleaseStore for MemoryStore {
     async fn history(&self, release: &str) -> Result<Vec<StoredRelease>, StoreError> {
         Ok(self

@@ -72,6 +72,16 @@ pub async fn serve(files: Vec<(String, Vec<u8>)>) -> Site {
 /// Serves chart `app` 0.1.0 (one ConfigMap) from a loopback repository
 /// that HelmRepository `charts` in `ns` points at; keep both alive.
 pub async fn serve_app_chart(client: &Client, ns: &str) -> (tempfile::TempDir, Site) {
+    serve_app_chart_in(client, &[ns], &json!({})).await
+}
+
+/// [`serve_app_chart`] with HelmRepository `charts`, labelled `labels`, in
+/// each of `namespaces`.
+pub async fn serve_app_chart_in(
+    client: &Client,
+    namespaces: &[&str],
+    labels: &Json,
+) -> (tempfile::TempDir, Site) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let site = serve(repository_files(&[write_chart(
         tmp.path(),
@@ -83,7 +93,9 @@ pub async fn serve_app_chart(client: &Client, ns: &str) -> (tempfile::TempDir, S
         ],
     )]))
     .await;
-    create_repository(client, ns, "charts", &site.base()).await;
+    for ns in namespaces {
+        create_repository_labelled(client, ns, "charts", &site.base(), labels).await;
+    }
     (tmp, site)
 }
 

@@ -44,17 +44,8 @@ fn rel_name(hist: &[StoredRelease]) -> String {
 mod tests {
     use super::*;
     use crate::release::MemoryStore;
+    use crate::release::memory::record as rec;
     use serde_json::json;
-
-    fn rec(version: i64, status: &str) -> StoredRelease {
-        StoredRelease {
-            release: serde_json::from_value(json!({
-                "name": "app", "version": version, "info": {"status": status},
-            }))
-            .expect("record"),
-            annotations: Default::default(),
-        }
-    }
 
     fn spec(max_history: i32, revision: Option<i64>) -> HelmReleaseSpec {
         serde_json::from_value(json!({

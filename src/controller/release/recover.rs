@@ -26,18 +26,8 @@ pub(super) async fn run<S: ReleaseStore>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::release::memory::record as rec;
     use crate::release::{MemoryStore, Status};
-    use serde_json::json;
-
-    fn rec(version: i64, status: &str) -> StoredRelease {
-        StoredRelease {
-            release: serde_json::from_value(json!({
-                "name": "app", "version": version, "info": {"status": status},
-            }))
-            .expect("record"),
-            annotations: Default::default(),
-        }
-    }
 
     #[tokio::test]
     async fn a_dead_runs_pending_record_is_failed_in_the_store() {

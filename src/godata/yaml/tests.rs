@@ -825,13 +825,7 @@ fn random_strings_match_helm() {
         "lorem ipsum dolor sit amet consectetur",
         "\u{1}",
     ];
-    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = |n: usize| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        (seed % n as u64) as usize
-    };
+    let mut next = crate::godata::xorshift(0x9e37_79b9_7f4a_7c15);
     let mut values = Map::new();
     for i in 0..400 {
         let len = if next(10) == 0 {
@@ -939,13 +933,7 @@ fn random_soup_never_panics() {
         "\"\\u12",
         "null",
     ];
-    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut next = |n: usize| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        (seed % n as u64) as usize
-    };
+    let mut next = crate::godata::xorshift(0x2545_f491_4f6c_dd1d);
     for _ in 0..50_000 {
         let len = next(30);
         let s: String = (0..len).map(|_| PIECES[next(PIECES.len())]).collect();
