@@ -27,11 +27,20 @@ pub(super) async fn report(
     hist: &[StoredRelease],
     outcome: &Outcome,
 ) -> Result<(), ReleaseError> {
+    ctx.metrics.set_release_status(
+        &format!("{}/{}", n.namespace, obj.name_any()),
+        history::deployed(hist.iter().map(|s| &s.release))
+            .map(|r| r.status().as_str())
+            .unwrap_or("none"),
+    );
     let status = release_status::compute(obj, hist, outcome);
-    if release_status::differs(obj.status.as_ref(), &status)
-        && let Outcome::Failed {
-            reason, message, ..
-        } = outcome
+    if !release_status::differs(obj.status.as_ref(), &status) {
+        // The steady state writes nothing.
+        return Ok(());
+    }
+    if let Outcome::Failed {
+        reason, message, ..
+    } = outcome
     {
         // Every refusal is visible: one Warning event per new failure,
         // with the condition's reason (the error policy logs and counts it).
@@ -45,25 +54,15 @@ pub(super) async fn report(
         )
         .await;
     }
-    write_status(ctx, obj, &status).await?;
-    ctx.metrics.set_release_status(
-        &format!("{}/{}", n.namespace, obj.name_any()),
-        history::deployed(hist.iter().map(|s| &s.release))
-            .map(|r| r.status().as_str())
-            .unwrap_or("none"),
-    );
-    Ok(())
+    write_status(ctx, obj, &status).await
 }
 
-/// Applies the status when it differs from the current one.
+/// Applies `status` (server-side apply of the status subresource).
 async fn write_status(
     ctx: &Context,
     obj: &HelmRelease,
     status: &crate::api::HelmReleaseStatus,
 ) -> Result<(), ReleaseError> {
-    if !release_status::differs(obj.status.as_ref(), status) {
-        return Ok(());
-    }
     let name = obj.name_any();
     let api: Api<HelmRelease> =
         Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
