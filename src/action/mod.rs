@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::chart::{Chart, deps, schema, values};
+use crate::godata::named;
 use crate::godata::semver;
 use crate::godata::value::{Map, Value};
 use crate::render::context::{Capabilities, Files, KubeVersion};
@@ -220,6 +221,14 @@ fn top_context(chart: &Chart, caps: &Capabilities, vals: Value, opts: &RenderOpt
     top
 }
 
+/// The same map as Helm's `common.Values` (a named map type with methods).
+fn as_values(v: Value) -> Value {
+    match v {
+        Value::Map(_, m) => named::values(m),
+        other => other,
+    }
+}
+
 /// Helm's `recAllTpls`: builds each chart's context and queues its
 /// templates; returns the chart's context (for the parent's `.Subcharts`).
 fn collect_templates(
@@ -257,7 +266,7 @@ fn collect_templates(
         "Capabilities".into(),
         parent.get("Capabilities").cloned().unwrap_or(Value::Nil),
     );
-    next.insert("Values".into(), values);
+    next.insert("Values".into(), as_values(values));
     next.insert("Subcharts".into(), subcharts.clone());
     for dep in &chart.dependencies {
         let sub_path = format!("{full_path}/charts/{}", dep.name());
@@ -267,12 +276,15 @@ fn collect_templates(
         }
     }
     let next_value = Value::map(next);
+    // Each template's `.` is a `common.Values`; `.Subcharts` holds the
+    // same map as a plain `map[string]interface {}`.
+    let context = as_values(next_value.clone());
     let tera = chart.metadata.engine == "tera";
     for t in chart.render_templates() {
         jobs.push(TemplateJob {
             name: format!("{full_path}/{}", t.name),
             text: t.text(),
-            context: next_value.clone(),
+            context: context.clone(),
             base_path: format!("{full_path}/templates"),
             tera,
         });

@@ -7,7 +7,7 @@
 //!
 //! Follows `src/fmt/print.go` and `src/fmt/format.go` of Go closely.
 
-use super::value::Value;
+use super::value::{Object, Value};
 
 /// `fmt.Sprint(args...)`: spaces between operands when neither is a string.
 pub fn sprint(args: &[Value]) -> String {
@@ -1037,6 +1037,9 @@ impl Printer {
                 }
                 self.buf.push(if self.f.sharp_v { '}' } else { ']' });
             }
+            Value::Object(o) if o.go_fields().is_some() => {
+                self.print_struct(&**o, verb, depth);
+            }
             Value::Object(o) => {
                 let s = o.format();
                 match verb {
@@ -1046,6 +1049,35 @@ impl Printer {
                 }
             }
         }
+    }
+
+    /// A Go struct (`&{…}` for a pointer at the top), as `printValue`
+    /// prints it: field names with `%+v` and `%#v`, the type with `%#v`.
+    fn print_struct(&mut self, o: &dyn Object, verb: char, depth: usize) {
+        let fields = o.go_fields().unwrap_or_default();
+        let name = o.type_name();
+        if let Some(pointee) = name.strip_prefix('*') {
+            if depth == 0 {
+                self.buf.push('&');
+            }
+            if self.f.sharp_v {
+                self.buf.push_str(pointee);
+            }
+        } else if self.f.sharp_v {
+            self.buf.push_str(name);
+        }
+        self.buf.push('{');
+        for (i, (field, value)) in fields.iter().enumerate() {
+            if i > 0 {
+                self.buf.push_str(if self.f.sharp_v { ", " } else { " " });
+            }
+            if self.f.plus_v || self.f.sharp_v {
+                self.buf.push_str(field);
+                self.buf.push(':');
+            }
+            self.print_value(value, verb, depth + 1);
+        }
+        self.buf.push('}');
     }
 
     /// An element of a slice or map: interface elements holding nil print

@@ -10,6 +10,7 @@
 pub mod glob;
 pub mod gofmt;
 pub mod json;
+pub mod named;
 pub mod semver;
 pub mod toml;
 pub mod value;

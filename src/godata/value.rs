@@ -61,6 +61,10 @@ pub enum ListKind {
     /// A nil `[]interface {}` (`fromJsonArray "null"`): reads as an empty
     /// slice, marshals as `null`.
     NilInterface,
+    /// Helm's `common.VersionSet` (`.Capabilities.APIVersions`): a named
+    /// `[]string` with the method `Has`. It is assignable to `[]string`
+    /// parameters but fails Go type switches on `[]string`.
+    VersionSet,
 }
 
 impl ListKind {
@@ -82,12 +86,27 @@ pub enum MapKind {
     NilString,
     /// A nil `map[string]interface {}` (`fromJson "null"`), likewise.
     NilInterface,
+    /// Helm's `common.Values` (`.Values`, `.Template`, the top-level `.`):
+    /// a named `map[string]interface {}` with the methods `AsMap`, `YAML`,
+    /// `Table`, `PathValue` and `Encode`. It is assignable to
+    /// `map[string]interface {}` parameters but fails Go type assertions to
+    /// that type (Sprig's `dig`).
+    Values,
 }
 
 impl MapKind {
     /// Whether the Go value type is `interface {}` (missing keys read as
     /// nil rather than "").
     pub fn is_interface(self) -> bool {
+        matches!(
+            self,
+            MapKind::Interface | MapKind::NilInterface | MapKind::Values
+        )
+    }
+
+    /// Whether a Go type assertion `v.(map[string]interface{})` succeeds
+    /// (the unnamed type only).
+    pub fn is_plain_interface(self) -> bool {
         matches!(self, MapKind::Interface | MapKind::NilInterface)
     }
 }
@@ -110,6 +129,34 @@ pub struct List {
     pub items: Vec<Value>,
 }
 
+/// A Go parameter type, as far as assignability checks need it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GoType {
+    /// `interface{}`: anything, including nil.
+    Any,
+    /// `string`
+    String,
+    /// `int`
+    Int,
+    /// `int64`
+    Int64,
+    /// `float64`
+    Float64,
+    /// `bool`
+    Bool,
+    /// `[]interface{}`
+    List,
+    /// `[]string`
+    StringList,
+    /// `map[string]interface{}`
+    Map,
+    /// `[]byte`
+    Bytes,
+    /// A Go struct/pointer type, named as `%T` prints it (e.g. `*semver.Version`,
+    /// `time.Time`); the argument must be an [`Object`] of that name.
+    Object(&'static str),
+}
+
 /// A Go struct or pointer (`.Chart`, `.Release`, `.Files`, `*semver.Version`,
 /// `time.Time`, Sprig's certificate structs, …).
 pub trait Object {
@@ -118,12 +165,14 @@ pub trait Object {
     /// A field or niladic-method result for `.Name` chains; `None` when the
     /// object has no such field or method (the engine reports Go's error).
     fn field(&self, name: &str) -> Option<Value>;
-    /// Whether `name` is a method taking arguments (e.g. `Files.Get`,
-    /// `APIVersions.Has`); the engine then calls [`Object::call`].
-    fn has_method(&self, _name: &str) -> bool {
-        false
+    /// The parameters of the method `name` (e.g. `Files.Get` takes one
+    /// string), or `None` when the type has no such method. The engine
+    /// checks the arguments against them as Go's `evalCall` does, then calls
+    /// [`Object::call`]. Methods win over fields of the same name.
+    fn method(&self, _name: &str) -> Option<&'static [GoType]> {
+        None
     }
-    /// Calls a method with arguments.
+    /// Calls a method with arguments already checked against its parameters.
     fn call(&self, name: &str, _args: &[Value]) -> Result<Value, String> {
         Err(format!(
             "can't call method/function {name:?} with arguments"
@@ -131,6 +180,26 @@ pub trait Object {
     }
     /// Go's `%v` rendering of the value.
     fn format(&self) -> String;
+    /// What a template action prints for the value when the value is
+    /// addressable (a field reached through a pointer, a variable): Go then
+    /// calls a `String()` method declared on the pointer type, which
+    /// `print` and `printf` of the same value do not see.
+    fn addressable_string(&self) -> Option<String> {
+        None
+    }
+    /// For Go structs (or pointers to them): every field, exported or not,
+    /// in declaration order, as `fmt`'s `%+v` and `%#v` print them.
+    fn go_fields(&self) -> Option<Vec<(&'static str, Value)>> {
+        None
+    }
+    /// Go's `reflect.Kind` of the type, as Sprig's `kindOf` names it.
+    fn kind(&self) -> &'static str {
+        if self.type_name().starts_with('*') {
+            "ptr"
+        } else {
+            "struct"
+        }
+    }
     /// Go truthiness (`if`): structs are always true; nil pointers false.
     fn truthy(&self) -> bool {
         true
@@ -226,8 +295,10 @@ impl Value {
             Value::List(l) => match l.kind {
                 ListKind::Interface | ListKind::NilInterface => "[]interface {}",
                 ListKind::String => "[]string",
+                ListKind::VersionSet => "common.VersionSet",
             },
             Value::Map(MapKind::Interface | MapKind::NilInterface, _) => "map[string]interface {}",
+            Value::Map(MapKind::Values, _) => "common.Values",
             Value::Map(MapKind::String | MapKind::NilString, _) => "map[string]string",
             Value::Object(o) => o.type_name(),
         }

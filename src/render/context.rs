@@ -9,7 +9,9 @@ use std::rc::Rc;
 
 use crate::chart::Contents;
 use crate::godata::glob::files_glob;
-use crate::godata::value::{List, ListKind, Map, Object, Value};
+use crate::godata::gofmt;
+use crate::godata::named;
+use crate::godata::value::{GoType, Map, Object, Value};
 
 /// The Kubernetes version rudder's client targets (k8s-openapi `v1_35`),
 /// Helm's default `.Capabilities.KubeVersion` for client-go v0.35.
@@ -211,11 +213,17 @@ impl Object for Files {
         }
     }
 
-    fn has_method(&self, name: &str) -> bool {
-        matches!(
-            name,
-            "Get" | "GetBytes" | "Glob" | "Lines" | "AsConfig" | "AsSecrets"
-        )
+    fn method(&self, name: &str) -> Option<&'static [GoType]> {
+        match name {
+            "Get" | "GetBytes" | "Glob" | "Lines" => Some(&[GoType::String]),
+            "AsConfig" | "AsSecrets" => Some(&[]),
+            _ => None,
+        }
+    }
+
+    /// A `map[string][]byte` with methods.
+    fn kind(&self) -> &'static str {
+        "map"
     }
 
     fn call(&self, name: &str, args: &[Value]) -> Result<Value, String> {
@@ -350,12 +358,28 @@ impl Object for KubeVersion {
             "Version" | "GitVersion" => Some(Value::str(self.version.as_str())),
             "Major" => Some(Value::str(self.major.as_str())),
             "Minor" => Some(Value::str(self.minor.as_str())),
-            "String" => Some(Value::str(self.format())),
+            "String" => Some(Value::str(self.normalized.as_str())),
             _ => None,
         }
     }
+    /// `fmt` sees the struct: `String()` is declared on the pointer.
     fn format(&self) -> String {
-        self.normalized.clone()
+        format!(
+            "{{{} {} {} {}}}",
+            self.version, self.normalized, self.major, self.minor
+        )
+    }
+    fn go_fields(&self) -> Option<Vec<(&'static str, Value)>> {
+        Some(vec![
+            ("Version", Value::str(self.version.as_str())),
+            ("normalizedVersion", Value::str(self.normalized.as_str())),
+            ("Major", Value::str(self.major.as_str())),
+            ("Minor", Value::str(self.minor.as_str())),
+        ])
+    }
+    /// `(*KubeVersion).String`: the normalized version.
+    fn addressable_string(&self) -> Option<String> {
+        Some(self.normalized.clone())
     }
     /// Helm v4's `common.KubeVersion` has no json tags; its unexported
     /// normalized version is not marshalled.
@@ -371,56 +395,15 @@ impl Object for KubeVersion {
     }
 }
 
-/// `.Capabilities.APIVersions` (`common.VersionSet`, a `[]string` with `Has`).
+/// The API versions behind `.Capabilities.APIVersions` (`common.VersionSet`,
+/// a named `[]string` with `Has`; see [`named::version_set`]).
 #[derive(Clone, Debug)]
 pub struct VersionSet(pub Rc<Vec<String>>);
 
 impl VersionSet {
-    /// The entries `range`/`index`/`len` see.
+    /// The value templates see: a named `[]string` with `Has`.
     pub fn items(&self) -> Value {
-        Value::List(Rc::new(List {
-            kind: ListKind::String,
-            items: self.0.iter().map(|s| Value::str(s.as_str())).collect(),
-        }))
-    }
-}
-
-impl Object for VersionSet {
-    fn type_name(&self) -> &str {
-        "common.VersionSet"
-    }
-    fn field(&self, _name: &str) -> Option<Value> {
-        None
-    }
-    fn has_method(&self, name: &str) -> bool {
-        name == "Has"
-    }
-    fn call(&self, name: &str, args: &[Value]) -> Result<Value, String> {
-        match name {
-            "Has" => {
-                let v = arg_str(args, name)?;
-                Ok(Value::Bool(self.0.iter().any(|x| x == v)))
-            }
-            _ => Err(format!(
-                "can't evaluate field {name} in type common.VersionSet"
-            )),
-        }
-    }
-    fn format(&self) -> String {
-        format!("[{}]", self.0.join(" "))
-    }
-    fn truthy(&self) -> bool {
-        !self.0.is_empty()
-    }
-
-    fn collection(&self) -> Option<Value> {
-        Some(self.items())
-    }
-    fn json_value(&self) -> Option<Value> {
-        Some(self.items())
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
+        named::version_set(&self.0)
     }
 }
 
@@ -445,6 +428,20 @@ impl Object for HelmVersion {
     fn format(&self) -> String {
         format!(
             "{{{HELM_VERSION} {HELM_GIT_COMMIT} clean {HELM_GO_VERSION} {HELM_KUBE_CLIENT_VERSION}}}"
+        )
+    }
+    fn go_fields(&self) -> Option<Vec<(&'static str, Value)>> {
+        Some(
+            [
+                "Version",
+                "GitCommit",
+                "GitTreeState",
+                "GoVersion",
+                "KubeClientVersion",
+            ]
+            .into_iter()
+            .filter_map(|k| Some((k, self.field(k)?)))
+            .collect(),
         )
     }
     /// `version.BuildInfo`'s json tags.
@@ -504,12 +501,15 @@ impl Object for Capabilities {
     fn field(&self, name: &str) -> Option<Value> {
         match name {
             "KubeVersion" => Some(Value::Object(Rc::new(self.kube_version.clone()))),
-            "APIVersions" => Some(Value::Object(Rc::new(self.api_versions.clone()))),
+            "APIVersions" => Some(self.api_versions.items()),
             "HelmVersion" => Some(Value::Object(Rc::new(HelmVersion))),
             _ => None,
         }
     }
     fn json_fields(&self) -> Option<Vec<(&'static str, Value)>> {
+        self.go_fields()
+    }
+    fn go_fields(&self) -> Option<Vec<(&'static str, Value)>> {
         Some(
             ["KubeVersion", "APIVersions", "HelmVersion"]
                 .into_iter()
@@ -520,12 +520,12 @@ impl Object for Capabilities {
     fn format(&self) -> String {
         let kv = &self.kube_version;
         format!(
-            "{{{{{} {} {} {}}} {} {}}}",
+            "&{{{{{} {} {} {}}} {} {}}}",
             kv.version,
             kv.normalized,
             kv.major,
             kv.minor,
-            self.api_versions.format(),
+            gofmt::format_value(&self.api_versions.items()),
             HelmVersion.format()
         )
     }

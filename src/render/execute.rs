@@ -9,6 +9,7 @@
 //! Go's error text, walking the chain of `error calling NAME: ...` wrappers
 //! the way Helm walks `errors.Unwrap`.
 
+use crate::godata::named;
 use crate::godata::value::{Map, Value};
 use crate::render::gotmpl::TemplateSet;
 use crate::render::gotmpl::parse::{self, ParseError, Tree};
@@ -131,7 +132,8 @@ fn render_go(
             let mut t = Map::new();
             t.insert("Name".into(), Value::str(n.as_str()));
             t.insert("BasePath".into(), Value::str(job.base_path.as_str()));
-            m.borrow_mut().insert("Template".into(), Value::map(t));
+            m.borrow_mut()
+                .insert("Template".into(), named::new_values(t));
         }
         let text = set
             .execute(&n, &job.context)

@@ -13,33 +13,7 @@
 
 use crate::godata::value::Value;
 
-/// A Go parameter type, as far as assignability checks need it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GoType {
-    /// `interface{}`: anything, including nil.
-    Any,
-    /// `string`
-    String,
-    /// `int`
-    Int,
-    /// `int64`
-    Int64,
-    /// `float64`
-    Float64,
-    /// `bool`
-    Bool,
-    /// `[]interface{}`
-    List,
-    /// `[]string`
-    StringList,
-    /// `map[string]interface{}`
-    Map,
-    /// `[]byte`
-    Bytes,
-    /// A Go struct/pointer type, named as `%T` prints it (e.g. `*semver.Version`,
-    /// `time.Time`); the argument must be an [`crate::godata::value::Object`] of that name.
-    Object(&'static str),
-}
+pub use crate::godata::value::GoType;
 
 /// What a function returns on failure: Go's `error` text. The engine wraps it
 /// as Go does (`error calling NAME: MESSAGE`).

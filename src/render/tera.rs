@@ -135,9 +135,6 @@ fn object_json(any: &dyn std::any::Any) -> Option<Json> {
     if let Some(k) = any.downcast_ref::<KubeVersion>() {
         return Some(kube_json(k));
     }
-    if let Some(v) = any.downcast_ref::<VersionSet>() {
-        return Some(versions_json(v));
-    }
     any.downcast_ref::<HelmVersion>().map(|_| helm_json())
 }
 

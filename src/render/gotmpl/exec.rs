@@ -20,6 +20,7 @@ use super::parse::{
 };
 use super::{FuncTable, is_builtin};
 use crate::godata::gofmt;
+use crate::godata::named;
 use crate::godata::value::{ListKind, MapKind, Value};
 use crate::render::funcs::GoType;
 
@@ -194,11 +195,29 @@ fn assignable(v: &Value, t: GoType) -> bool {
         (GoType::Float64, Value::Float(_)) => true,
         (GoType::Bool, Value::Bool(_)) => true,
         (GoType::List, Value::List(l)) => l.kind.is_interface(),
-        (GoType::StringList, Value::List(l)) => l.kind == ListKind::String,
+        (GoType::StringList, Value::List(l)) => {
+            matches!(l.kind, ListKind::String | ListKind::VersionSet)
+        }
         (GoType::Map, Value::Map(k, _)) => k.is_interface(),
         (GoType::Bytes, Value::Bytes(_)) => true,
         (GoType::Object(n), Value::Object(o)) => o.type_name() == n,
         _ => false,
+    }
+}
+
+/// A value of a named map or slice type (`common.Values`,
+/// `common.VersionSet`) passed for a parameter of the unnamed type: the
+/// function sees (and returns) the unnamed type, as Go's conversion does.
+fn unnamed(v: Value, typ: GoType) -> Value {
+    match (typ, v) {
+        (GoType::Map, Value::Map(MapKind::Values, m)) => Value::Map(MapKind::Interface, m),
+        (GoType::StringList, Value::List(l)) if l.kind == ListKind::VersionSet => {
+            Value::List(Rc::new(crate::godata::value::List {
+                kind: ListKind::String,
+                items: l.items.clone(),
+            }))
+        }
+        (_, v) => v,
     }
 }
 
@@ -662,11 +681,15 @@ impl<'t, 'e> State<'t, 'e> {
             Rv::Val(v) => (false, v),
         };
         let has_args = args.len() > 1 || fin.is_some();
+        let methods = match &v {
+            Value::Object(o) => Some(o.clone()),
+            other => named::methods_of(other),
+        };
+        if let Some(o) = methods.filter(|o| o.method(name).is_some()) {
+            return self.eval_method(dot, o, name, node, args, fin);
+        }
         match &v {
             Value::Object(o) => {
-                if o.has_method(name) {
-                    return self.eval_method(dot, o.clone(), name, node, args, fin);
-                }
                 if let Some(field) = o.field(name) {
                     if has_args {
                         return self.errorf(format!(
@@ -700,13 +723,10 @@ impl<'t, 'e> State<'t, 'e> {
         args: &'t [Arg],
         fin: Option<Rv>,
     ) -> R<Rv> {
-        let mut argv = Vec::new();
-        for a in args.iter().skip(1) {
-            argv.push(self.eval_arg(dot, GoType::Any, a)?);
-        }
-        if let Some(f) = fin {
-            argv.push(self.validate_type(f, GoType::Any)?);
-        }
+        let params = o.method(name).unwrap_or_default();
+        let rest = args.get(1..).unwrap_or_default();
+        self.check_arity(name, params.len(), false, rest.len(), fin.is_some())?;
+        let argv = self.eval_args_typed(dot, params, None, rest, fin)?;
         match o.call(name, &argv) {
             Ok(v) => Ok(if v.is_nil() { Rv::Invalid } else { Rv::Val(v) }),
             Err(e) => {
@@ -1155,7 +1175,7 @@ impl<'t, 'e> State<'t, 'e> {
             }
             Rv::Iface(v) | Rv::Val(v) => {
                 if assignable(&v, typ) {
-                    return Ok(v);
+                    return Ok(unnamed(v, typ));
                 }
                 self.errorf(format!(
                     "wrong type for value; expected {}; got {}",
@@ -1175,6 +1195,10 @@ impl<'t, 'e> State<'t, 'e> {
                 Value::Int(i) | Value::Int64(i) => {
                     let _ = std::fmt::Write::write_fmt(out, format_args!("{i}"));
                 }
+                Value::Object(o) => match o.addressable_string() {
+                    Some(s) => out.push_str(&s),
+                    None => out.push_str(&gofmt::format_value(v)),
+                },
                 other => out.push_str(&gofmt::format_value(other)),
             },
         }

@@ -215,7 +215,7 @@ fn dig(args: &[Value]) -> FuncResult {
 /// Go's `v.(map[string]interface{})` type assertion.
 fn assert_map(v: &Value) -> Result<MapRef, FuncError> {
     match v {
-        Value::Map(k, m) if k.is_interface() => Ok(m.clone()),
+        Value::Map(k, m) if k.is_plain_interface() => Ok(m.clone()),
         other => Err(interface_conversion(other, "map[string]interface {}")),
     }
 }

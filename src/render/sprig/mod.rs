@@ -143,13 +143,7 @@ pub(crate) fn kind_name(v: &Value) -> &'static str {
         Value::Str(_) => "string",
         Value::Bytes(_) | Value::List(_) => "slice",
         Value::Map(..) => "map",
-        Value::Object(o) => {
-            if o.type_name().starts_with('*') {
-                "ptr"
-            } else {
-                "struct"
-            }
-        }
+        Value::Object(o) => o.kind(),
     }
 }
 

@@ -142,7 +142,7 @@ impl P {
                         let Value::Object(o) = &v else {
                             return Err("field of non-object".into());
                         };
-                        if o.has_method(&f) {
+                        if o.method(&f).is_some() {
                             let mut margs = Vec::new();
                             while self.i < self.t.len() && self.t[self.i] != Tok::Close {
                                 if let Arg::Val(x) = self.arg()? {

@@ -85,18 +85,13 @@ impl Object for SemverObject {
         Some(Value::str(self.v.to_string()))
     }
 
-    fn has_method(&self, name: &str) -> bool {
-        matches!(
-            name,
-            "Compare"
-                | "LessThan"
-                | "LessThanEqual"
-                | "GreaterThan"
-                | "GreaterThanEqual"
-                | "Equal"
-                | "SetPrerelease"
-                | "SetMetadata"
-        )
+    fn method(&self, name: &str) -> Option<&'static [T]> {
+        match name {
+            "Compare" | "LessThan" | "LessThanEqual" | "GreaterThan" | "GreaterThanEqual"
+            | "Equal" => Some(&[T::Object("*semver.Version")]),
+            "SetPrerelease" | "SetMetadata" => Some(&[T::String]),
+            _ => None,
+        }
     }
 
     fn call(&self, name: &str, args: &[Value]) -> Result<Value, String> {
