@@ -37,6 +37,9 @@ pub struct RenderOptions {
     pub api_versions_replace: Option<Vec<String>>,
     pub include_crds: bool,
     pub skip_tests: bool,
+    /// Helm's `--skip-schema-validation`: `values.schema.json` is not
+    /// checked.
+    pub skip_schema_validation: bool,
     /// Render NOTES.txt of subcharts too (`--render-subchart-notes`).
     pub subchart_notes: bool,
 }
@@ -53,6 +56,7 @@ impl Default for RenderOptions {
             api_versions_replace: None,
             include_crds: false,
             skip_tests: false,
+            skip_schema_validation: false,
             subchart_notes: false,
         }
     }
@@ -113,6 +117,21 @@ pub fn render_with(
     })
 }
 
+/// Every rendered template file as text, before it is read as YAML
+/// (`--debug` shows them when they are not valid YAML).
+pub fn render_files(
+    chart: Chart,
+    user_values: &Value,
+    opts: &RenderOptions,
+) -> Result<BTreeMap<String, String>, RenderError> {
+    let (_chart, jobs) = prepare(chart, user_values, opts)?;
+    let mut files = BTreeMap::new();
+    crate::render::execute::render_jobs(jobs, None, Teardown::Free, &mut |name, text| {
+        files.insert(name, text);
+    })?;
+    Ok(files)
+}
+
 /// Everything before executing templates: dependencies processed, values
 /// coalesced and validated, and every template of the tree queued with the
 /// context its chart sees. Returns the processed chart and the jobs.
@@ -133,7 +152,9 @@ pub fn prepare(
         .map_err(|e| RenderError::Dependencies(e.to_string()))?;
     let vals = values::coalesce_values(&chart, user_values)
         .map_err(|e| RenderError::Chart(e.to_string()))?;
-    schema::validate(&chart, &vals).map_err(RenderError::Schema)?;
+    if !opts.skip_schema_validation {
+        schema::validate(&chart, &vals).map_err(RenderError::Schema)?;
+    }
     let caps = match &opts.api_versions_replace {
         Some(base) => Capabilities::exact(opts.kube_version.clone(), base, &opts.api_versions),
         None => Capabilities::new(opts.kube_version.clone(), &opts.api_versions),

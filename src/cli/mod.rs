@@ -5,6 +5,7 @@ pub mod crds;
 pub mod repo;
 pub mod run;
 pub mod template;
+pub mod template_output;
 
 use std::process::ExitCode;
 
@@ -27,9 +28,11 @@ pub enum Command {
     /// one file per CRD into a directory.
     Crds(crds::CrdsArgs),
     /// Run the controller (operator) process.
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     /// Render chart templates locally, exactly as `helm template` does.
-    Template(template::TemplateArgs),
+    /// A flag given twice keeps its last value, as Go's flag parser does.
+    #[command(args_override_self = true)]
+    Template(Box<template::TemplateArgs>),
     /// List the charts of an index URL, a local folder of archives or an
     /// `oci://` repository (`helm search repo`).
     Search(repo::SearchArgs),
@@ -64,11 +67,13 @@ impl Cli {
         if args.get(1)?.to_str()? != "template" {
             return None;
         }
-        let command = template::TemplateArgs::augment_args(clap::Command::new("template"));
+        let command = template::TemplateArgs::augment_args(
+            clap::Command::new("template").args_override_self(true),
+        );
         let matches = command.try_get_matches_from(&args[1..]).ok()?;
         let args = template::TemplateArgs::from_arg_matches(&matches).ok()?;
         Some(Cli {
-            command: Command::Template(args),
+            command: Command::Template(Box::new(args)),
         })
     }
 }
@@ -90,8 +95,8 @@ impl Command {
 pub fn dispatch(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Crds(args) => crds::run(&args),
-        Command::Run(args) => run::run(args),
-        Command::Template(args) => template::run(args),
+        Command::Run(args) => run::run(*args),
+        Command::Template(args) => template::run(*args),
         Command::Search(args) => repo::search(args),
         Command::Package(args) => repo::package(args),
         Command::Repo(args) => repo::repo(args),

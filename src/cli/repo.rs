@@ -239,13 +239,13 @@ pub fn fetch_chart_archive(
     repo_url: Option<&str>,
     version: &str,
     plain_http: bool,
+    opts: FetchOptions,
 ) -> Result<Vec<u8>, String> {
     let rt = runtime()?;
     rt.block_on(async {
         if chart.starts_with("oci://") {
             let reference = OciReference::parse(chart).map_err(|e| e.to_string())?;
-            let client =
-                OciClient::new(FetchOptions::default(), plain_http).map_err(|e| e.to_string())?;
+            let client = OciClient::new(opts, plain_http).map_err(|e| e.to_string())?;
             let pulled = client
                 .pull(&reference, version)
                 .await
@@ -253,7 +253,7 @@ pub fn fetch_chart_archive(
             return Ok(pulled.bytes);
         }
         let url = repo_url.ok_or("no repository URL")?;
-        let repo = ChartRepository::new(url, FetchOptions::default()).map_err(|e| e.to_string())?;
+        let repo = ChartRepository::new(url, opts).map_err(|e| e.to_string())?;
         let cache = ChartCache::new(None, crate::repo::cache::DEFAULT_MEMORY_LIMIT);
         let pulled = crate::repo::pull(&repo, &cache, chart, version)
             .await

@@ -15,6 +15,8 @@ use crate::render::RENDER_STACK;
 use crate::render::context::KubeVersion;
 use crate::render::parse_ahead::ParseAhead;
 
+use super::template_output::{self, OutputDir, OutputOptions};
+
 /// Arguments of `rudder template [NAME] CHART`.
 #[derive(Args, Debug, Clone, Default)]
 pub struct TemplateArgs {
@@ -75,6 +77,149 @@ pub struct TemplateArgs {
     /// Talk plain HTTP to an OCI registry.
     #[arg(long = "plain-http")]
     pub plain_http: bool,
+    /// Only show manifests rendered from these templates (paths after the
+    /// chart name, Go `filepath.Match` patterns).
+    #[arg(short = 's', long = "show-only")]
+    pub show_only: Vec<String>,
+    /// Leave out hooks.
+    #[arg(long = "no-hooks")]
+    pub no_hooks: bool,
+    /// Do not check values against `values.schema.json`.
+    #[arg(long = "skip-schema-validation")]
+    pub skip_schema_validation: bool,
+    /// Write each template's manifests to a file under this directory.
+    #[arg(long = "output-dir")]
+    pub output_dir: Option<String>,
+    /// With `--output-dir`: put the files under a directory named after the
+    /// release.
+    #[arg(long = "release-name")]
+    pub release_name_dir: bool,
+    /// Name the release by this template (Sprig functions, no data).
+    #[arg(long = "name-template")]
+    pub name_template: Option<String>,
+    /// Generate the release name (`helm template` uses "release-name").
+    #[arg(short = 'g', long = "generate-name")]
+    pub generate_name: bool,
+    /// On a render error, print the rendered files anyway.
+    #[arg(long = "debug")]
+    pub debug: bool,
+    /// Use development versions too (version constraint `>0.0.0-0`).
+    #[arg(long = "devel")]
+    pub devel: bool,
+    /// `client` (the default) renders offline; `server` needs a cluster.
+    #[arg(long = "dry-run", num_args = 0..=1, default_missing_value = "unset")]
+    pub dry_run: Option<String>,
+    /// Deprecated: `--dry-run=server`.
+    #[arg(long = "validate")]
+    pub validate: bool,
+    /// A post-renderer plugin (rudder has no plugins: always refused).
+    #[arg(long = "post-renderer")]
+    pub post_renderer: Option<String>,
+    #[arg(long = "post-renderer-args")]
+    pub post_renderer_args: Vec<String>,
+    /// Chart repository credentials and TLS for `--repo` / `oci://` charts.
+    #[arg(long = "username")]
+    pub username: Option<String>,
+    #[arg(long = "password")]
+    pub password: Option<String>,
+    #[arg(long = "pass-credentials")]
+    pub pass_credentials: bool,
+    #[arg(long = "ca-file")]
+    pub ca_file: Option<String>,
+    #[arg(long = "cert-file")]
+    pub cert_file: Option<String>,
+    #[arg(long = "key-file")]
+    pub key_file: Option<String>,
+    /// Refused: rudder always verifies TLS certificates.
+    #[arg(long = "insecure-skip-tls-verify")]
+    pub insecure_skip_tls_verify: bool,
+    /// Refused: rudder does not check provenance files.
+    #[arg(long = "verify")]
+    pub verify: bool,
+    #[arg(long = "keyring")]
+    pub keyring: Option<String>,
+    /// DNS lookups stay off: `getHostByName` returns "" (a warning says so).
+    #[arg(long = "enable-dns")]
+    pub enable_dns: bool,
+    #[command(flatten)]
+    pub no_effect: NoEffectFlags,
+}
+
+/// `helm template` flags that only matter to a real install or a cluster
+/// connection; `helm template` accepts them and its output does not change,
+/// and neither does rudder's.
+#[derive(Args, Debug, Clone, Default)]
+pub struct NoEffectFlags {
+    #[arg(long = "create-namespace")]
+    create_namespace: bool,
+    #[arg(long = "dependency-update")]
+    dependency_update: bool,
+    #[arg(long = "description")]
+    description: Option<String>,
+    #[arg(long = "disable-openapi-validation")]
+    disable_openapi_validation: bool,
+    #[arg(long = "force-conflicts")]
+    force_conflicts: bool,
+    #[arg(long = "force-replace")]
+    force_replace: bool,
+    #[arg(long = "hide-notes")]
+    hide_notes: bool,
+    #[arg(short = 'l', long = "labels")]
+    labels: Vec<String>,
+    #[arg(long = "replace")]
+    replace: bool,
+    #[arg(long = "rollback-on-failure")]
+    rollback_on_failure: bool,
+    #[arg(long = "atomic", hide = true)]
+    atomic: bool,
+    #[arg(long = "force", hide = true)]
+    force: bool,
+    #[arg(long = "server-side", num_args = 0..=1, default_missing_value = "true")]
+    server_side: Option<String>,
+    #[arg(long = "skip-crds")]
+    skip_crds: bool,
+    #[arg(long = "take-ownership")]
+    take_ownership: bool,
+    #[arg(long = "timeout")]
+    timeout: Option<String>,
+    #[arg(long = "wait", num_args = 0..=1, default_missing_value = "watcher")]
+    wait: Option<String>,
+    #[arg(long = "wait-for-jobs")]
+    wait_for_jobs: bool,
+    #[arg(long = "burst-limit")]
+    burst_limit: Option<String>,
+    #[arg(long = "color")]
+    color: Option<String>,
+    #[arg(long = "colour")]
+    colour: Option<String>,
+    #[arg(long = "content-cache")]
+    content_cache: Option<String>,
+    #[arg(long = "kube-apiserver")]
+    kube_apiserver: Option<String>,
+    #[arg(long = "kube-as-group")]
+    kube_as_group: Vec<String>,
+    #[arg(long = "kube-as-user")]
+    kube_as_user: Option<String>,
+    #[arg(long = "kube-ca-file")]
+    kube_ca_file: Option<String>,
+    #[arg(long = "kube-context")]
+    kube_context: Option<String>,
+    #[arg(long = "kube-insecure-skip-tls-verify")]
+    kube_insecure_skip_tls_verify: bool,
+    #[arg(long = "kube-tls-server-name")]
+    kube_tls_server_name: Option<String>,
+    #[arg(long = "kube-token")]
+    kube_token: Option<String>,
+    #[arg(long = "kubeconfig")]
+    kubeconfig: Option<String>,
+    #[arg(long = "qps")]
+    qps: Option<String>,
+    #[arg(long = "registry-config")]
+    registry_config: Option<String>,
+    #[arg(long = "repository-cache")]
+    repository_cache: Option<String>,
+    #[arg(long = "repository-config")]
+    repository_config: Option<String>,
 }
 
 /// Runs `rudder template`; prints the manifests or `Error: ...`.
@@ -135,21 +280,8 @@ pub fn render(args: &TemplateArgs) -> Result<String, String> {
 /// template` process, which exits after printing) nothing is freed piece by
 /// piece.
 fn render_to(args: &TemplateArgs, teardown: Teardown, out: &mut dyn Write) -> Result<(), Failure> {
-    let (name, chart_ref) = match args.args.as_slice() {
-        [chart] => ("release-name".to_string(), chart.clone()),
-        [name, chart] => (name.clone(), chart.clone()),
-        [_, _, rest @ ..] => {
-            return Err(Failure::Render(format!(
-                "expected at most two arguments, unexpected arguments: {}",
-                rest.join(", ")
-            )));
-        }
-        [] => {
-            return Err(Failure::Render(
-                "\"rudder template\" requires at least 1 argument".into(),
-            ));
-        }
-    };
+    check_offline(args)?;
+    let (name, chart_ref) = name_and_chart(args)?;
     let kube_version = match &args.kube_version {
         Some(v) => {
             Some(KubeVersion::parse(v).map_err(|e| format!("invalid kube version '{v}': {e}"))?)
@@ -178,23 +310,181 @@ fn render_to(args: &TemplateArgs, teardown: Teardown, out: &mut dyn Write) -> Re
         api_versions_replace: None,
         include_crds: args.include_crds,
         skip_tests: args.skip_tests,
+        skip_schema_validation: args.skip_schema_validation,
         subchart_notes: args.render_subchart_notes,
     };
-    let rendered = action::render_with(chart, ahead, &vals, &opts, teardown).map_err(|e| {
-        if e.has_debug_hint() {
-            format!("{e}\n\nUse --debug flag to render out invalid YAML")
-        } else {
-            e.to_string()
+    let rendered = match action::render_with(chart, ahead, &vals, &opts, teardown) {
+        Ok(r) => r,
+        Err(e) if args.debug && e.has_debug_hint() => {
+            // Helm prints what it has, then the error: the rendered files
+            // when they are not valid YAML, nothing when a template failed.
+            let files = match e {
+                action::RenderError::Manifest(_) => debug_files(args, &chart_ref, &vals, &opts),
+                _ => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "{}",
+                files.trim_matches(crate::render::manifest::go_space)
+            );
+            return Err(Failure::Render(e.to_string()));
         }
-    })?;
-    rendered
-        .write_template_output(out, args.include_crds, args.skip_tests, args.notes)
-        .map_err(|_| Failure::Write)?;
+        Err(e) if e.has_debug_hint() => {
+            return Err(Failure::Render(format!(
+                "{e}\n\nUse --debug flag to render out invalid YAML"
+            )));
+        }
+        Err(e) => return Err(Failure::Render(e.to_string())),
+    };
+    let output = OutputOptions {
+        include_crds: args.include_crds,
+        skip_tests: args.skip_tests,
+        no_hooks: args.no_hooks,
+        notes: args.notes,
+        show_only: &args.show_only,
+        output_dir: args.output_dir.as_ref().map(|root| {
+            let root = std::path::PathBuf::from(root);
+            let dir = if args.release_name_dir {
+                root.join(&opts.release_name)
+            } else {
+                root.clone()
+            };
+            OutputDir { root, dir }
+        }),
+    };
+    template_output::write(&rendered, &output, out).map_err(Failure::Render)?;
     if teardown == Teardown::LeaveToExit {
         std::mem::forget(rendered);
         std::mem::forget(vals);
     }
     Ok(())
+}
+
+/// `--debug` after a YAML error: every rendered file that is not blank
+/// (notes aside) as `---\n# Source: NAME\nTEXT\n` blocks. Helm prints them
+/// in Go's random map order; rudder in path order.
+fn debug_files(args: &TemplateArgs, chart_ref: &str, vals: &Value, opts: &RenderOptions) -> String {
+    let Ok(chart) = locate_chart(args, chart_ref).and_then(load_chart) else {
+        return String::new();
+    };
+    let files = action::render_files(chart, vals, opts).unwrap_or_default();
+    let mut text = String::new();
+    for (name, content) in files {
+        if !name.ends_with("NOTES.txt") && !content.trim().is_empty() {
+            crate::render::manifest::write_source(&mut text, &name, &content);
+        }
+    }
+    text
+}
+
+/// Refuses what needs a cluster or a plugin, as `helm template` does
+/// without them, and says which offline choices rudder makes.
+fn check_offline(args: &TemplateArgs) -> Result<(), String> {
+    if let Some(name) = &args.post_renderer {
+        return Err(format!(
+            "invalid argument {name:?} for \"--post-renderer\" flag: plugin: {{Name:{name} Type:postrenderer/v1}} not found"
+        ));
+    }
+    args.no_effect
+        .exclusive(args.validate, args.dry_run.is_some())?;
+    for notice in args.no_effect.deprecations() {
+        eprintln!("{notice}");
+    }
+    if args.validate {
+        eprintln!("Flag --validate has been deprecated, use '--dry-run=server' instead");
+    }
+    match args.dry_run.as_deref() {
+        _ if args.validate => return Err(UNREACHABLE.into()),
+        None | Some("client" | "unset" | "true" | "false" | "none") => {}
+        Some("server") => return Err(UNREACHABLE.into()),
+        Some(other) => {
+            return Err(format!(
+                "invalid dry-run value ({other:?}). Must be \"none\", \"server\", or \"client\""
+            ));
+        }
+    }
+    if args.insecure_skip_tls_verify {
+        return Err("--insecure-skip-tls-verify is not supported: rudder always verifies TLS certificates (use --ca-file)".into());
+    }
+    if args.verify {
+        return Err("--verify is not supported: rudder does not check provenance files (verify with `helm verify`)".into());
+    }
+    if args.enable_dns {
+        eprintln!(
+            "WARNING: --enable-dns has no effect: rudder renders without DNS lookups (getHostByName returns \"\")"
+        );
+    }
+    Ok(())
+}
+
+impl NoEffectFlags {
+    /// Helm's mutually exclusive flag groups, checked in cobra's order.
+    fn exclusive(&self, validate: bool, dry_run: bool) -> Result<(), String> {
+        // (the group as declared, the flags set in sorted order)
+        let groups = [
+            (
+                "force force-conflicts",
+                "force force-conflicts",
+                self.force && self.force_conflicts,
+            ),
+            (
+                "force-replace force-conflicts",
+                "force-conflicts force-replace",
+                self.force_replace && self.force_conflicts,
+            ),
+            ("validate dry-run", "dry-run validate", validate && dry_run),
+        ];
+        match groups.into_iter().find(|(_, _, both)| *both) {
+            Some((group, set, _)) => Err(format!(
+                "if any flags in the group [{group}] are set none of the others can be; [{set}] were all set"
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Helm's deprecation notices for the flags given.
+    fn deprecations(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.atomic {
+            out.push("Flag --atomic has been deprecated, use --rollback-on-failure instead");
+        }
+        if self.force {
+            out.push("Flag --force has been deprecated, use --force-replace instead");
+        }
+        if self.hide_notes {
+            out.push("Flag --hide-notes has been deprecated, this flag has no effect for 'helm template' and will be removed in Helm 5");
+        }
+        out
+    }
+}
+
+/// `--dry-run=server` (and `--validate`) need a cluster; rudder renders
+/// offline.
+const UNREACHABLE: &str = "cluster reachability check failed: kubernetes cluster unreachable: rudder template renders without a cluster (--dry-run=server)";
+
+/// Helm's `NameAndChart` for `helm template` (whose release name defaults
+/// to "release-name", so `--generate-name` alone changes nothing).
+fn name_and_chart(args: &TemplateArgs) -> Result<(String, String), String> {
+    match args.args.as_slice() {
+        [_, _, _, ..] => Err(format!(
+            "expected at most two arguments, unexpected arguments: {}",
+            args.args[2..].join(", ")
+        )),
+        [name, chart] => {
+            if args.generate_name {
+                return Err("cannot set --generate-name and also specify a name".into());
+            }
+            if args.name_template.is_some() {
+                return Err("cannot set --name-template and also specify a name".into());
+            }
+            Ok((name.clone(), chart.clone()))
+        }
+        [chart] => match &args.name_template {
+            Some(t) => Ok((crate::render::name_template(t)?, chart.clone())),
+            None => Ok(("release-name".to_string(), chart.clone())),
+        },
+        [] => Err("\"rudder template\" requires at least 1 argument".into()),
+    }
 }
 
 /// A chart found as Helm's `LocateChart` finds it, not yet loaded.
@@ -210,11 +500,17 @@ enum Located<'a> {
 /// exist.
 fn locate_chart<'a>(args: &TemplateArgs, chart_ref: &'a str) -> Result<Located<'a>, String> {
     if chart_ref.starts_with("oci://") || args.repo.is_some() {
+        // Helm's `--devel`: without a version, pre-releases count too.
+        let version = match args.version.as_str() {
+            "" if args.devel => ">0.0.0-0",
+            v => v,
+        };
         let bytes = super::repo::fetch_chart_archive(
             chart_ref,
             args.repo.as_deref(),
-            &args.version,
+            version,
             args.plain_http,
+            fetch_options(args)?,
         )?;
         return Ok(Located::Fetched(bytes));
     }
@@ -228,6 +524,27 @@ fn locate_chart<'a>(args: &TemplateArgs, chart_ref: &'a str) -> Result<Located<'
     Err(format!(
         "non-absolute URLs should be in form of repo_name/path_to_chart, got: {chart_ref}"
     ))
+}
+
+/// Credentials and TLS material for a remote chart, from the flags.
+fn fetch_options(args: &TemplateArgs) -> Result<crate::repo::FetchOptions, String> {
+    let read = |flag: &str, path: &Option<String>| -> Result<Option<Vec<u8>>, String> {
+        path.as_ref()
+            .map(|p| std::fs::read(p).map_err(|e| format!("{flag}: open {p}: {}", io_text(&e))))
+            .transpose()
+    };
+    let mut opts = crate::repo::FetchOptions::default();
+    if let (Some(username), Some(password)) = (&args.username, &args.password) {
+        opts.basic_auth = Some(crate::repo::BasicAuth {
+            username: username.clone(),
+            password: password.clone(),
+        });
+    }
+    opts.pass_credentials = args.pass_credentials;
+    opts.tls.ca_pem = read("--ca-file", &args.ca_file)?;
+    opts.tls.client_cert_pem = read("--cert-file", &args.cert_file)?;
+    opts.tls.client_key_pem = read("--key-file", &args.key_file)?;
+    Ok(opts)
 }
 
 /// Helm's `loader.Load` of a located chart.

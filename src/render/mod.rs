@@ -150,3 +150,14 @@ impl OtherCpus {
 
     fn confine<T>(&self, _thread: &std::thread::JoinHandle<T>) {}
 }
+
+/// Helm's `TemplateName` (`--name-template`): the text run as a Go
+/// template with Sprig's functions and no data.
+pub fn name_template(text: &str) -> Result<String, String> {
+    let funcs = gotmpl::FuncTable::from_specs(sprig::functions());
+    let mut set = gotmpl::TemplateSet::with_funcs(funcs);
+    set.parse("name-template", text)
+        .map_err(|e| e.to_string())?;
+    set.execute_raw("name-template", &crate::godata::value::Value::Nil)
+        .map_err(|e| e.to_string())
+}
