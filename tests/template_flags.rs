@@ -286,3 +286,103 @@ fn debug_prints_the_invalid_yaml_as_helm_does() {
     assert_eq!(blocks(&h.stdout), blocks(&r.stdout));
     assert!(r.stdout.contains("# Source: c/templates/bad.yaml"));
 }
+
+/// helm's `level=…` notices on stderr (its other log lines aside).
+fn notices(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter(|l| l.contains("found symbolic link") || l.contains("chart is deprecated"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn directory_symlinks_are_followed_with_helms_notice() {
+    helm_present();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let c = fixture(tmp.path());
+    let outside = tmp.path().join("outside");
+    write(&outside.join("file.txt"), "hello\n");
+    let manifests = tmp.path().join("manifests");
+    write(
+        &manifests.join("o.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: o\n",
+    );
+    std::os::unix::fs::symlink(&manifests, c.join("templates/linked")).expect("dir symlink");
+    std::os::unix::fs::symlink(outside.join("file.txt"), c.join("linked.txt")).expect("symlink");
+    write(
+        &c.join("templates/f.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: f\ndata:\n  f: {{ .Files.Get \"linked.txt\" | quote }}\n",
+    );
+    let (h, r) = both(
+        tmp.path(),
+        &[
+            "r",
+            "c",
+            "-s",
+            "templates/f.yaml",
+            "-s",
+            "templates/linked/o.yaml",
+        ],
+    );
+    assert!(h.ok && r.ok, "helm: {}\nrudder: {}", h.stderr, r.stderr);
+    assert_eq!(h.stdout, r.stdout);
+    assert!(r.stdout.contains("f: \"hello\\n\""), "{}", r.stdout);
+    assert_eq!(notices(&h.stderr), notices(&r.stderr));
+    assert_eq!(notices(&r.stderr).len(), 2, "{}", r.stderr);
+}
+
+#[test]
+fn a_symlink_loop_is_an_error_not_a_hang() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let c = fixture(tmp.path());
+    std::os::unix::fs::symlink(&c, c.join("templates/loop")).expect("loop symlink");
+    let mut r = Command::new(env!("CARGO_BIN_EXE_rudder"));
+    r.args(["template", "r", "c"]);
+    let r = run(r, tmp.path());
+    assert!(!r.ok);
+    assert!(r.stderr.contains("symlink loop"), "{}", r.stderr);
+}
+
+#[test]
+fn archive_symlink_entries_are_ignored_as_helm_ignores_them() {
+    helm_present();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let src = tmp.path().join("src");
+    let c = fixture(&src);
+    write(
+        &c.join("templates/f.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: f\ndata:\n  a: {{ .Files.Get \"in.txt\" | quote }}\n  b: {{ .Files.Get \"out.txt\" | quote }}\n",
+    );
+    write(&c.join("real.txt"), "inner\n");
+    std::os::unix::fs::symlink("real.txt", c.join("in.txt")).expect("symlink");
+    std::os::unix::fs::symlink("/etc/hostname", c.join("out.txt")).expect("symlink");
+    let tar = Command::new("tar")
+        .args(["-czf", "../c.tgz", "c"])
+        .current_dir(&src)
+        .status()
+        .expect("tar");
+    assert!(tar.success());
+    let (h, r) = both(tmp.path(), &["r", "c.tgz", "-s", "templates/f.yaml"]);
+    assert!(h.ok && r.ok, "helm: {}\nrudder: {}", h.stderr, r.stderr);
+    assert_eq!(h.stdout, r.stdout);
+}
+
+#[test]
+fn deprecated_charts_get_helms_warning() {
+    helm_present();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let c = fixture(tmp.path());
+    write(
+        &c.join("Chart.yaml"),
+        "apiVersion: v2\nname: c\nversion: 0.1.0\ndeprecated: true\n",
+    );
+    let (h, r) = both(tmp.path(), &["r", "c"]);
+    assert!(h.ok && r.ok);
+    assert_eq!(h.stdout, r.stdout);
+    assert_eq!(notices(&h.stderr), notices(&r.stderr));
+    assert_eq!(
+        notices(&r.stderr),
+        ["level=WARN msg=\"this chart is deprecated\""]
+    );
+}

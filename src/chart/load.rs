@@ -5,8 +5,12 @@
 //!
 //! Safety limits: archives at most [`MAX_PACKED`] bytes, all files together
 //! at most [`MAX_UNPACKED`] bytes unpacked, one file at most [`MAX_FILE`];
-//! archive entries with absolute paths or `..`, and symlinks pointing out of
-//! the chart, are rejected with an error naming the entry.
+//! archive entries with absolute paths or `..` are rejected with an error
+//! naming the entry; symlink entries of an archive are ignored, as Helm
+//! ignores them. In a directory chart (only the command line loads those:
+//! `rudder template`, `rudder package`) symlinks are followed wherever they
+//! point, as Helm follows them, each with Helm's notice; a symlink loop is
+//! an error.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -68,7 +72,7 @@ impl RawFile {
 
 /// Loads a chart from a directory or a `.tgz` file.
 pub fn load(path: &Path) -> Result<Chart, LoadError> {
-    load_with(path, false)
+    load_with(path, false, &mut Vec::new())
 }
 
 /// [`load`] for a chart about to be rendered once (`rudder template`): of a
@@ -77,14 +81,34 @@ pub fn load(path: &Path) -> Result<Chart, LoadError> {
 /// archives, at every subchart level) are listed and size-checked but left
 /// on disk until a template reads them (see [`super::Contents`]).
 pub fn load_for_render(path: &Path) -> Result<Chart, LoadError> {
-    load_with(path, true)
+    load_with(path, true, &mut Vec::new())
 }
 
-fn load_with(path: &Path, defer: bool) -> Result<Chart, LoadError> {
+/// [`load_for_render`], also returning Helm's notices about symlinks the
+/// walk followed (`found symbolic link in path…`), for the command line
+/// to print.
+pub fn load_for_render_noting(path: &Path) -> Result<(Chart, Vec<SymlinkNotice>), LoadError> {
+    let mut notices = Vec::new();
+    let chart = load_with(path, true, &mut notices)?;
+    Ok((chart, notices))
+}
+
+/// A symlink a directory walk followed: where it is, what it resolves to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SymlinkNotice {
+    pub path: PathBuf,
+    pub resolved: PathBuf,
+}
+
+fn load_with(
+    path: &Path,
+    defer: bool,
+    notices: &mut Vec<SymlinkNotice>,
+) -> Result<Chart, LoadError> {
     let meta =
         std::fs::metadata(path).map_err(|_| LoadError::NotFound(path.display().to_string()))?;
     if meta.is_dir() {
-        load_dir_with(path, defer)
+        load_dir_with(path, defer, notices)
     } else {
         load_archive_file(path)
     }
@@ -183,7 +207,10 @@ fn archive_files(data: &[u8]) -> Result<Vec<RawFile>, LoadError> {
             continue;
         }
         let name = archive_entry_name(&raw_name)?;
-        if kind.is_symlink() || kind.is_hard_link() {
+        if kind.is_symlink() {
+            continue;
+        }
+        if kind.is_hard_link() {
             let target = entry
                 .link_name_bytes()
                 .map(|b| String::from_utf8_lossy(&b).to_string())
@@ -320,10 +347,14 @@ fn strip_bom(mut data: Vec<u8>) -> Vec<u8> {
 
 /// Loads a chart from a directory, honouring `.helmignore`.
 pub fn load_dir(dir: &Path) -> Result<Chart, LoadError> {
-    load_dir_with(dir, false)
+    load_dir_with(dir, false, &mut Vec::new())
 }
 
-fn load_dir_with(dir: &Path, defer: bool) -> Result<Chart, LoadError> {
+fn load_dir_with(
+    dir: &Path,
+    defer: bool,
+    notices: &mut Vec<SymlinkNotice>,
+) -> Result<Chart, LoadError> {
     let top =
         std::fs::canonicalize(dir).map_err(|_| LoadError::NotFound(dir.display().to_string()))?;
     let mut rules = match std::fs::read_to_string(top.join(".helmignore")) {
@@ -347,8 +378,11 @@ fn load_dir_with(dir: &Path, defer: bool) -> Result<Chart, LoadError> {
         files: Vec::new(),
         total: 0,
         buf: Vec::with_capacity(16 * 1024),
+        notices: Vec::new(),
+        linked_dirs: Vec::new(),
     };
     walker.walk(&top, "")?;
+    notices.append(&mut walker.notices);
     load_files(walker.files)
 }
 
@@ -361,6 +395,11 @@ struct DirWalker {
     total: u64,
     /// Read buffer shared by every file (see [`read_capped`]).
     buf: Vec<u8>,
+    /// Symlinks followed, in walk order.
+    notices: Vec<SymlinkNotice>,
+    /// Directories entered through a symlink on the current path (a link
+    /// back into one of them is a loop).
+    linked_dirs: Vec<PathBuf>,
 }
 
 impl DirWalker {
@@ -389,17 +428,26 @@ impl DirWalker {
             } else {
                 format!("{rel}/{name}")
             };
-            let (is_dir, is_file, target) = if kind.is_symlink() {
-                let meta = self.resolve_symlink(&child, &child_rel)?;
-                (meta.is_dir(), meta.is_file(), Some(meta))
+            let (is_dir, is_file, target, resolved) = if kind.is_symlink() {
+                let (meta, resolved) = self.resolve_symlink(&child, &child_rel)?;
+                (meta.is_dir(), meta.is_file(), Some(meta), Some(resolved))
             } else {
-                (kind.is_dir(), kind.is_file(), None)
+                (kind.is_dir(), kind.is_file(), None, None)
             };
             if self.rules.ignore(&child_rel, is_dir) {
                 continue;
             }
+            if let Some(resolved) = &resolved {
+                self.notices.push(SymlinkNotice {
+                    path: child.clone(),
+                    resolved: resolved.clone(),
+                });
+            }
             if is_dir {
-                self.walk(&child, &child_rel)?;
+                match resolved {
+                    Some(dir) => self.walk_linked(&child, &child_rel, dir)?,
+                    None => self.walk(&child, &child_rel)?,
+                }
                 continue;
             }
             if !is_file {
@@ -441,26 +489,39 @@ impl DirWalker {
         Ok(())
     }
 
-    /// The metadata of what the symlink `child` points to, which must be
-    /// inside the chart.
+    /// Walks a directory reached through a symlink, refusing a loop (a
+    /// link to the chart or to a directory being walked).
+    fn walk_linked(&mut self, child: &Path, rel: &str, dir: PathBuf) -> Result<(), LoadError> {
+        let looping =
+            self.top.starts_with(&dir) || self.linked_dirs.iter().any(|d| d.starts_with(&dir));
+        if looping {
+            return Err(LoadError::Invalid(format!(
+                "symlink loop at {}: {} contains it",
+                child.display(),
+                dir.display()
+            )));
+        }
+        self.linked_dirs.push(dir);
+        let walked = self.walk(child, rel);
+        self.linked_dirs.pop();
+        walked
+    }
+
+    /// The metadata of what the symlink `child` points to, and its
+    /// resolved path.
     fn resolve_symlink(
         &self,
         child: &Path,
         child_rel: &str,
-    ) -> Result<std::fs::Metadata, LoadError> {
+    ) -> Result<(std::fs::Metadata, PathBuf), LoadError> {
         let resolved = std::fs::canonicalize(child).map_err(|e| {
             LoadError::Invalid(format!("error evaluating symlink {}: {e}", child.display()))
         })?;
-        if !resolved.starts_with(&self.top) {
-            return Err(LoadError::Unsafe(format!(
-                "chart file {child_rel:?} is a symlink out of the chart (to {})",
-                resolved.display()
-            )));
-        }
-        std::fs::metadata(&resolved).map_err(|source| LoadError::Io {
+        let meta = std::fs::metadata(&resolved).map_err(|source| LoadError::Io {
             path: child_rel.to_string(),
             source,
-        })
+        })?;
+        Ok((meta, resolved))
     }
 }
 

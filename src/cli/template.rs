@@ -295,6 +295,9 @@ fn render_to(args: &TemplateArgs, teardown: Teardown, out: &mut dyn Write) -> Re
     let ahead = chart.as_ref().ok().and_then(ParseAhead::start);
     let vals = merge_values(args)?;
     let chart = chart?;
+    if chart.metadata.deprecated {
+        eprintln!("level=WARN msg=\"this chart is deprecated\"");
+    }
     let opts = RenderOptions {
         release_name: name,
         namespace: args.namespace.clone(),
@@ -551,7 +554,16 @@ fn fetch_options(args: &TemplateArgs) -> Result<crate::repo::FetchOptions, Strin
 fn load_chart(located: Located) -> Result<chart::Chart, String> {
     match located {
         Located::Fetched(bytes) => chart::load::load_archive(&bytes),
-        Located::Local(path) => chart::load::load_for_render(path),
+        Located::Local(path) => chart::load::load_for_render_noting(path).map(|(chart, notices)| {
+            for n in notices {
+                eprintln!(
+                    "level=INFO msg=\"found symbolic link in path. Contents of linked file included and used\" path={} resolved={}",
+                    n.path.display(),
+                    n.resolved.display()
+                );
+            }
+            chart
+        }),
     }
     .map_err(|e| e.to_string())
 }
