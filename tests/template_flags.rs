@@ -4,7 +4,9 @@
 //! `--output-dir` / `--release-name` (same files, same contents),
 //! `--name-template`, `--generate-name`, `--debug`, `--dry-run`, the
 //! deprecated and cluster-only flags `helm template` accepts without effect,
-//! and the errors for misuse. Requires `helm` on PATH.
+//! and the errors for misuse; helm's warnings on stderr (deprecated chart,
+//! non-bool conditions and tags, followed symlinks) and its handling of
+//! symlinks. Requires `helm` on PATH.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -291,7 +293,11 @@ fn debug_prints_the_invalid_yaml_as_helm_does() {
 fn notices(stderr: &str) -> Vec<String> {
     stderr
         .lines()
-        .filter(|l| l.contains("found symbolic link") || l.contains("chart is deprecated"))
+        .filter(|l| {
+            l.contains("found symbolic link")
+                || l.contains("chart is deprecated")
+                || l.contains("non-bool value")
+        })
         .map(str::to_string)
         .collect()
 }
@@ -385,4 +391,37 @@ fn deprecated_charts_get_helms_warning() {
         notices(&r.stderr),
         ["level=WARN msg=\"this chart is deprecated\""]
     );
+}
+
+#[test]
+fn non_bool_conditions_and_tags_get_helms_warnings() {
+    helm_present();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let p = tmp.path().join("p");
+    write(
+        &p.join("Chart.yaml"),
+        "apiVersion: v2\nname: p\nversion: 0.1.0\ndependencies:\n- name: sub\n  version: 0.1.0\n  condition: sub.enabled,other.flag,sub.go\n  tags: [front, back]\n",
+    );
+    write(
+        &p.join("values.yaml"),
+        "sub:\n  enabled: \"yes\"\n  go: true\nother:\n  flag: 1\ntags:\n  front: maybe\n  back: false\n",
+    );
+    write(
+        &p.join("charts/sub/Chart.yaml"),
+        "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+    );
+    write(
+        &p.join("charts/sub/templates/s.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: s\n",
+    );
+    let (h, r) = both(tmp.path(), &["r", "p"]);
+    assert!(h.ok && r.ok, "helm: {}\nrudder: {}", h.stderr, r.stderr);
+    assert_eq!(h.stdout, r.stdout);
+    assert!(
+        r.stdout.contains("name: s"),
+        "the bool condition enables it: {}",
+        r.stdout
+    );
+    assert_eq!(notices(&h.stderr), notices(&r.stderr));
+    assert_eq!(notices(&r.stderr).len(), 3, "{}", r.stderr);
 }

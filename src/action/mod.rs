@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use crate::chart::deps::NonBoolWarning;
 use crate::chart::{Chart, deps, schema, values};
 use crate::godata::named;
 use crate::godata::semver;
@@ -82,7 +83,11 @@ pub fn render_with(
     opts: &RenderOptions,
     teardown: Teardown,
 ) -> Result<Rendered, RenderError> {
-    let (chart, jobs) = prepare(chart, user_values, opts)?;
+    let Prepared {
+        chart,
+        jobs,
+        warnings,
+    } = prepare(chart, user_values, opts)?;
     // Keep only what is needed after rendering (the CRDs and the name), so
     // the chart's template sources are freed before outputs pile up.
     let name = chart.name().to_string();
@@ -114,6 +119,7 @@ pub fn render_with(
         manifests,
         hooks,
         notes,
+        warnings,
     })
 }
 
@@ -124,7 +130,7 @@ pub fn render_files(
     user_values: &Value,
     opts: &RenderOptions,
 ) -> Result<BTreeMap<String, String>, RenderError> {
-    let (_chart, jobs) = prepare(chart, user_values, opts)?;
+    let jobs = prepare(chart, user_values, opts)?.jobs;
     let mut files = BTreeMap::new();
     crate::render::execute::render_jobs(jobs, None, Teardown::Free, &mut |name, text| {
         files.insert(name, text);
@@ -139,7 +145,7 @@ pub fn prepare(
     mut chart: Chart,
     user_values: &Value,
     opts: &RenderOptions,
-) -> Result<(Chart, Vec<TemplateJob>), RenderError> {
+) -> Result<Prepared, RenderError> {
     if !matches!(chart.metadata.chart_type.as_str(), "" | "application") {
         return Err(RenderError::Chart(format!(
             "{} charts are not installable",
@@ -148,7 +154,7 @@ pub fn prepare(
     }
     check_dependencies_present(&chart)?;
     validate_release_name(&opts.release_name)?;
-    deps::process_dependencies(&mut chart, user_values)
+    let warnings = deps::process_dependencies(&mut chart, user_values)
         .map_err(|e| RenderError::Dependencies(e.to_string()))?;
     let vals = values::coalesce_values(&chart, user_values)
         .map_err(|e| RenderError::Chart(e.to_string()))?;
@@ -171,7 +177,19 @@ pub fn prepare(
     let mut jobs = Vec::new();
     let name = chart.name().to_string();
     collect_templates(&chart, &top, &name, true, &mut jobs);
-    Ok((chart, jobs))
+    Ok(Prepared {
+        chart,
+        jobs,
+        warnings,
+    })
+}
+
+/// A chart ready to render: dependencies processed, jobs queued.
+pub struct Prepared {
+    pub chart: Chart,
+    pub jobs: Vec<TemplateJob>,
+    /// Helm's warnings about conditions and tags that are not bools.
+    pub warnings: Vec<NonBoolWarning>,
 }
 
 /// Helm's `CheckDependencies`: every declared dependency must be vendored.

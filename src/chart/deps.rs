@@ -14,13 +14,44 @@ use super::metadata::Dependency;
 use super::values::{
     CoalesceError, coalesce_values, merge_tables, merge_values, path_value, table_at,
 };
+use crate::godata::gofmt;
 use crate::godata::semver::is_compatible_range;
 use crate::godata::value::{Map, MapKind, MapRef, Value};
 
-/// Enables/disables subcharts from `vals` and imports child values.
-pub fn process_dependencies(chart: &mut Chart, vals: &Value) -> Result<(), CoalesceError> {
-    process_enabled(chart, vals, "")?;
-    process_import_values_rec(chart)
+/// A condition or tag Helm warns about while enabling subcharts: it holds
+/// something other than a bool, so it decides nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NonBoolWarning {
+    /// `path` (a condition) or `tag`.
+    pub field: &'static str,
+    /// The condition path or tag name.
+    pub name: String,
+    /// The dependency it was read for.
+    pub chart: String,
+}
+
+impl NonBoolWarning {
+    /// Helm's log line for it (Go's slog text format).
+    pub fn helm_line(&self) -> String {
+        format!(
+            "level=WARN msg=\"returned non-bool value\" {}={} chart={}",
+            self.field,
+            gofmt::slog_value(&self.name),
+            gofmt::slog_value(&self.chart)
+        )
+    }
+}
+
+/// Enables/disables subcharts from `vals` and imports child values;
+/// returns Helm's warnings about conditions and tags that are not bools.
+pub fn process_dependencies(
+    chart: &mut Chart,
+    vals: &Value,
+) -> Result<Vec<NonBoolWarning>, CoalesceError> {
+    let mut warnings = Vec::new();
+    process_enabled(chart, vals, "", &mut warnings)?;
+    process_import_values_rec(chart)?;
+    Ok(warnings)
 }
 
 /// Helm's `getAliasDependency`: a copy of the vendored chart for `dep`
@@ -36,7 +67,12 @@ fn alias_dependency(charts: &[Chart], dep: &Dependency) -> Option<Chart> {
     Some(out)
 }
 
-fn process_enabled(c: &mut Chart, v: &Value, path: &str) -> Result<(), CoalesceError> {
+fn process_enabled(
+    c: &mut Chart,
+    v: &Value,
+    path: &str,
+    warnings: &mut Vec<NonBoolWarning>,
+) -> Result<(), CoalesceError> {
     if !c.metadata.has_dependencies {
         return Ok(());
     }
@@ -63,8 +99,8 @@ fn process_enabled(c: &mut Chart, v: &Value, path: &str) -> Result<(), CoalesceE
         req.enabled = true;
     }
     let cvals = coalesce_values(c, v)?;
-    process_tags(&mut c.metadata.dependencies, &cvals);
-    process_conditions(&mut c.metadata.dependencies, &cvals, path);
+    process_tags(&mut c.metadata.dependencies, &cvals, warnings);
+    process_conditions(&mut c.metadata.dependencies, &cvals, path, warnings);
     let removed: Vec<String> = c
         .metadata
         .dependencies
@@ -79,12 +115,12 @@ fn process_enabled(c: &mut Chart, v: &Value, path: &str) -> Result<(), CoalesceE
         .retain(|r| !removed.contains(&r.name));
     for t in &mut c.dependencies {
         let sub_path = format!("{path}{}.", t.name());
-        process_enabled(t, &cvals, &sub_path)?;
+        process_enabled(t, &cvals, &sub_path, warnings)?;
     }
     Ok(())
 }
 
-fn process_tags(reqs: &mut [Dependency], cvals: &Value) {
+fn process_tags(reqs: &mut [Dependency], cvals: &Value, warnings: &mut Vec<NonBoolWarning>) {
     let Some(tags) = table_at(cvals, "tags") else {
         return;
     };
@@ -95,12 +131,15 @@ fn process_tags(reqs: &mut [Dependency], cvals: &Value) {
     for r in reqs {
         let (mut has_true, mut has_false) = (false, false);
         for k in &r.tags {
-            if let Some(Value::Bool(b)) = tags.get(k) {
-                if *b {
-                    has_true = true;
-                } else {
-                    has_false = true;
-                }
+            match tags.get(k) {
+                Some(Value::Bool(true)) => has_true = true,
+                Some(Value::Bool(false)) => has_false = true,
+                Some(_) => warnings.push(NonBoolWarning {
+                    field: "tag",
+                    name: k.clone(),
+                    chart: r.name.clone(),
+                }),
+                None => {}
             }
         }
         if !has_true && has_false {
@@ -111,15 +150,28 @@ fn process_tags(reqs: &mut [Dependency], cvals: &Value) {
     }
 }
 
-fn process_conditions(reqs: &mut [Dependency], cvals: &Value, path: &str) {
+fn process_conditions(
+    reqs: &mut [Dependency],
+    cvals: &Value,
+    path: &str,
+    warnings: &mut Vec<NonBoolWarning>,
+) {
     for r in reqs {
         for c in r.condition.trim().split(',') {
             if c.is_empty() {
                 continue;
             }
-            if let Some(Value::Bool(b)) = path_value(cvals, &format!("{path}{c}")) {
-                r.enabled = b;
-                break;
+            match path_value(cvals, &format!("{path}{c}")) {
+                Some(Value::Bool(b)) => {
+                    r.enabled = b;
+                    break;
+                }
+                Some(_) => warnings.push(NonBoolWarning {
+                    field: "path",
+                    name: c.to_string(),
+                    chart: r.name.clone(),
+                }),
+                None => {}
             }
         }
     }

@@ -339,6 +339,9 @@ fn render_to(args: &TemplateArgs, teardown: Teardown, out: &mut dyn Write) -> Re
         }
         Err(e) => return Err(Failure::Render(e.to_string())),
     };
+    for w in &rendered.warnings {
+        eprintln!("{}", w.helm_line());
+    }
     let output = OutputOptions {
         include_crds: args.include_crds,
         skip_tests: args.skip_tests,

@@ -67,6 +67,16 @@ pub fn quote(s: &str) -> String {
     out
 }
 
+/// A value as Go's `log/slog` text handler writes it: bare, or quoted
+/// (`strconv.Quote`) when empty or holding a space, `=`, `"` or a
+/// character that does not print.
+pub fn slog_value(s: &str) -> String {
+    let needs = s.is_empty()
+        || s.chars()
+            .any(|c| c == '=' || c == '"' || c.is_whitespace() || c.is_control());
+    if needs { quote(s) } else { s.to_string() }
+}
+
 /// `strconv.QuoteToASCII(s)`.
 pub fn quote_ascii(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);

@@ -26,6 +26,9 @@ pub struct Built {
     pub notes: String,
     /// `crds/` files (path, text).
     pub crds: Vec<(String, String)>,
+    /// Helm's warnings about subchart conditions and tags that are not
+    /// bools.
+    pub warnings: Vec<crate::chart::deps::NonBoolWarning>,
 }
 
 /// Why a revision could not be built.
@@ -56,5 +59,6 @@ pub fn build(
         notes: rendered.notes,
         crds: rendered.crds,
         manifests: rendered.manifests,
+        warnings: rendered.warnings,
     })
 }

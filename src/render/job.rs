@@ -7,6 +7,7 @@ use std::rc::Rc;
 
 use thiserror::Error;
 
+use crate::chart::deps::NonBoolWarning;
 use crate::godata::value::Value;
 use crate::render::manifest::{self, Hook, Manifest};
 
@@ -45,6 +46,9 @@ pub struct Rendered {
     pub hooks: Vec<Hook>,
     /// Rendered NOTES.txt (root chart, plus subcharts if asked).
     pub notes: String,
+    /// Helm's warnings about subchart conditions and tags that are not
+    /// bools (the command line prints them, the operator logs them).
+    pub warnings: Vec<NonBoolWarning>,
 }
 
 impl Rendered {

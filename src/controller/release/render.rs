@@ -61,6 +61,16 @@ pub(super) async fn prepare(
     upgrade: bool,
 ) -> Result<(Built, Vec<Resource>, ClaimGuard), Failure> {
     let built = render(ctx, n, &want.pulled, &want.config, version, upgrade).await?;
+    for w in &built.warnings {
+        tracing::warn!(
+            release = %n.release,
+            namespace = %n.target,
+            chart = %w.chart,
+            "{} {} of a dependency returned a non-bool value: it does not enable or disable the subchart",
+            w.field,
+            w.name
+        );
+    }
     let new_res = match send(ap.resources(&built.manifest, &n.target)).await {
         Ok(r) => r,
         Err(e) => {
