@@ -190,7 +190,7 @@ fn values_match_helm_for_every_corpus_chart() {
         std::env::set_current_dir(cwd).expect("chdir back");
         let vals = vals.expect("merge values");
         let chart = rudder::chart::load(&copy).expect("load");
-        let (_, jobs) = prepare(chart, &vals, &g.opts).expect("prepare");
+        let jobs = prepare(chart, &vals, &g.opts).expect("prepare").jobs;
         for (path, helm_json) in probes {
             let Some(job) = jobs.iter().find(|j| j.name == path) else {
                 failures.push(format!("{name}: rudder has no template {path}"));
