@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use crate::chart::deps::NonBoolWarning;
+use crate::chart::NonBoolWarning;
 use crate::chart::{Chart, deps, schema, values};
 use crate::godata::named;
 use crate::godata::semver;

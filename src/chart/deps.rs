@@ -9,38 +9,13 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use super::Chart;
 use super::metadata::Dependency;
 use super::values::{
     CoalesceError, coalesce_values, merge_tables, merge_values, path_value, table_at,
 };
-use crate::godata::gofmt;
+use super::{Chart, NonBoolWarning};
 use crate::godata::semver::is_compatible_range;
 use crate::godata::value::{Map, MapKind, MapRef, Value};
-
-/// A condition or tag Helm warns about while enabling subcharts: it holds
-/// something other than a bool, so it decides nothing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NonBoolWarning {
-    /// `path` (a condition) or `tag`.
-    pub field: &'static str,
-    /// The condition path or tag name.
-    pub name: String,
-    /// The dependency it was read for.
-    pub chart: String,
-}
-
-impl NonBoolWarning {
-    /// Helm's log line for it (Go's slog text format).
-    pub fn helm_line(&self) -> String {
-        format!(
-            "level=WARN msg=\"returned non-bool value\" {}={} chart={}",
-            self.field,
-            gofmt::slog_value(&self.name),
-            gofmt::slog_value(&self.chart)
-        )
-    }
-}
 
 /// Enables/disables subcharts from `vals` and imports child values;
 /// returns Helm's warnings about conditions and tags that are not bools.

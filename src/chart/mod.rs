@@ -237,3 +237,27 @@ mod file_tests {
         assert_eq!(&*bad.text(), "x\u{fffd}y");
     }
 }
+
+/// A condition or tag Helm warns about while enabling subcharts: it holds
+/// something other than a bool, so it decides nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NonBoolWarning {
+    /// `path` (a condition) or `tag`.
+    pub field: &'static str,
+    /// The condition path or tag name.
+    pub name: String,
+    /// The dependency it was read for.
+    pub chart: String,
+}
+
+impl NonBoolWarning {
+    /// Helm's log line for it (Go's slog text format).
+    pub fn helm_line(&self) -> String {
+        format!(
+            "level=WARN msg=\"returned non-bool value\" {}={} chart={}",
+            self.field,
+            crate::godata::gofmt::slog_value(&self.name),
+            crate::godata::gofmt::slog_value(&self.chart)
+        )
+    }
+}

@@ -28,7 +28,7 @@ pub struct Built {
     pub crds: Vec<(String, String)>,
     /// Helm's warnings about subchart conditions and tags that are not
     /// bools.
-    pub warnings: Vec<crate::chart::deps::NonBoolWarning>,
+    pub warnings: Vec<crate::chart::NonBoolWarning>,
 }
 
 /// Why a revision could not be built.

@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use thiserror::Error;
 
-use crate::chart::deps::NonBoolWarning;
+use crate::chart::NonBoolWarning;
 use crate::godata::value::Value;
 use crate::render::manifest::{self, Hook, Manifest};
 
