@@ -221,23 +221,6 @@ fn has_manifest_extension(name: &str) -> bool {
     }
 }
 
-#[cfg(test)]
-mod file_tests {
-    use super::*;
-
-    #[test]
-    fn utf8_files_share_one_allocation_between_bytes_and_text() {
-        let f = File::new("templates/a.yaml".into(), b"a: \xc3\xa9\n".to_vec());
-        let text = f.text();
-        assert_eq!(&*text, "a: é\n");
-        assert_eq!(text.as_ptr(), f.bytes().unwrap().as_ptr());
-
-        let bad = File::new("files/b.bin".into(), vec![b'x', 0xff, b'y']);
-        assert_eq!(&*bad.bytes().unwrap(), &[b'x', 0xff, b'y']);
-        assert_eq!(&*bad.text(), "x\u{fffd}y");
-    }
-}
-
 /// A condition or tag Helm warns about while enabling subcharts: it holds
 /// something other than a bool, so it decides nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -259,5 +242,22 @@ impl NonBoolWarning {
             crate::godata::gofmt::slog_value(&self.name),
             crate::godata::gofmt::slog_value(&self.chart)
         )
+    }
+}
+
+#[cfg(test)]
+mod file_tests {
+    use super::*;
+
+    #[test]
+    fn utf8_files_share_one_allocation_between_bytes_and_text() {
+        let f = File::new("templates/a.yaml".into(), b"a: \xc3\xa9\n".to_vec());
+        let text = f.text();
+        assert_eq!(&*text, "a: é\n");
+        assert_eq!(text.as_ptr(), f.bytes().unwrap().as_ptr());
+
+        let bad = File::new("files/b.bin".into(), vec![b'x', 0xff, b'y']);
+        assert_eq!(&*bad.bytes().unwrap(), &[b'x', 0xff, b'y']);
+        assert_eq!(&*bad.text(), "x\u{fffd}y");
     }
 }
