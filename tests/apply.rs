@@ -33,13 +33,18 @@ fn scaffold(version: &str) -> PathBuf {
 /// Renders a chart as a release and returns (manifest as Helm stores it,
 /// the rendered result).
 fn render(chart: &Path, release: &str, ns: &str) -> (String, action::Rendered) {
+    render_with(chart, release, ns, Value::empty_map())
+}
+
+/// [`render`] with user values.
+fn render_with(chart: &Path, release: &str, ns: &str, values: Value) -> (String, action::Rendered) {
     let chart = rudder::chart::load(chart).expect("chart loads");
     let opts = RenderOptions {
         release_name: release.into(),
         namespace: ns.into(),
         ..Default::default()
     };
-    let rendered = action::render(chart, &Value::empty_map(), &opts).expect("chart renders");
+    let rendered = action::render(chart, &values, &opts).expect("chart renders");
     let manifest = rudder::render::manifest::template_output(&[], &rendered.manifests, &[], false);
     (manifest, rendered)
 }
@@ -607,7 +612,12 @@ async fn wait_ready_times_out_then_succeeds_when_pods_are_ready() {
     let client = e2e::client().await;
     let ns = e2e::TestNamespace::create(&client, "apply-wait").await;
     let applier = Applier::new(client.clone());
-    let (manifest, _) = render(&scaffold("0.1.0"), "web", &ns.name);
+    // The simulated kubelet runs these Pods but never reports them Ready
+    // (a failing readiness probe).
+    let values =
+        rudder::godata::json::parse_map(r#"{"podLabels": {"rudder.dev/simulate": "never-ready"}}"#)
+            .expect("values");
+    let (manifest, _) = render_with(&scaffold("0.1.0"), "web", &ns.name, values);
     let resources = applier
         .resources(&manifest, &ns.name)
         .await
@@ -619,7 +629,7 @@ async fn wait_ready_times_out_then_succeeds_when_pods_are_ready() {
     let err = applier
         .wait_ready(&resources, Duration::from_secs(2))
         .await
-        .expect_err("no kubelet: not ready");
+        .expect_err("the Pod never becomes Ready");
     let text = err.to_string();
     assert!(matches!(err, ApplyError::Timeout { .. }), "{err:?}");
     assert!(
@@ -653,36 +663,17 @@ async fn wait_ready_times_out_then_succeeds_when_pods_are_ready() {
 }
 
 /// A hook Job `name` for `event` with `delete_policy`; its Pod is
-/// labelled `hook=NAME`.
-fn hook_job(name: &str, event: &str, delete_policy: &str) -> String {
+/// labelled `hook=NAME`, and `rudder.dev/simulate=fail` when it must fail
+/// (the simulated kubelet completes every other Job Pod).
+fn hook_job(name: &str, event: &str, delete_policy: &str, fail: bool) -> String {
+    let simulate = if fail {
+        "\n        rudder.dev/simulate: fail"
+    } else {
+        ""
+    };
     format!(
-        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {name}\n  annotations:\n    helm.sh/hook: {event}\n    helm.sh/hook-delete-policy: {delete_policy}\nspec:\n  backoffLimit: 0\n  template:\n    metadata:\n      labels:\n        hook: {name}\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: m\n        image: busybox\n"
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {name}\n  annotations:\n    helm.sh/hook: {event}\n    helm.sh/hook-delete-policy: {delete_policy}\nspec:\n  backoffLimit: 0\n  template:\n    metadata:\n      labels:\n        hook: {name}{simulate}\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: m\n        image: busybox\n"
     )
-}
-
-/// Runs the `event` hooks of `rendered` while acting as the kubelet: the
-/// Pod of hook Job `job` gets `pod_status` once it exists.
-async fn run_hooks_as_kubelet(
-    client: &Client,
-    applier: &Applier,
-    rendered: &action::Rendered,
-    event: &str,
-    ns: &str,
-    job: &str,
-    pod_status: serde_json::Value,
-) -> Result<(), ApplyError> {
-    let hooks = rendered.hooks.clone();
-    let runner = applier.clone();
-    let (event, hook_ns) = (event.to_string(), ns.to_string());
-    let task =
-        tokio::spawn(async move { runner.run_hooks(&hooks, &event, &hook_ns, TIMEOUT).await });
-    let selector = format!("hook={job}");
-    e2e::eventually("the hook Job's Pod", TIMEOUT, || async {
-        let n = set_pods_status(client, ns, &selector, pod_status.clone()).await;
-        (n > 0).then_some(())
-    })
-    .await;
-    task.await.expect("hook task")
 }
 
 #[tokio::test]
@@ -704,26 +695,15 @@ async fn pre_install_job_hook_runs_and_is_deleted_on_success() {
     write(
         dir.path(),
         "templates/hook.yaml",
-        &hook_job("migrate", "pre-install", "hook-succeeded"),
+        &hook_job("migrate", "pre-install", "hook-succeeded", false),
     );
     let (_, rendered) = render(dir.path(), "web", &ns.name);
     assert_eq!(rendered.hooks.len(), 1);
-    // The Job's Pod succeeds.
-    let pod = serde_json::json!({
-        "phase": "Succeeded",
-        "conditions": [{"type": "Ready", "status": "False", "lastTransitionTime": now()}]
-    });
-    run_hooks_as_kubelet(
-        &client,
-        &applier,
-        &rendered,
-        "pre-install",
-        &ns.name,
-        "migrate",
-        pod,
-    )
-    .await
-    .expect("hook succeeds");
+    // The Job's Pod is scheduled, runs and succeeds.
+    applier
+        .run_hooks(&rendered.hooks, "pre-install", &ns.name, TIMEOUT)
+        .await
+        .expect("hook succeeds");
     let jobs = Api::<Job>::namespaced(client.clone(), &ns.name);
     assert!(
         jobs.get_opt("migrate").await.expect("get").is_none(),
@@ -858,21 +838,13 @@ async fn failed_hook_job_is_an_error_and_deleted_by_hook_failed_policy() {
     write(
         dir.path(),
         "templates/hook.yaml",
-        &hook_job("check", "pre-upgrade", "hook-failed"),
+        &hook_job("check", "pre-upgrade", "hook-failed", true),
     );
     let (_, rendered) = render(dir.path(), "web", &ns.name);
-    let pod = serde_json::json!({"phase": "Failed"});
-    let err = run_hooks_as_kubelet(
-        &client,
-        &applier,
-        &rendered,
-        "pre-upgrade",
-        &ns.name,
-        "check",
-        pod,
-    )
-    .await
-    .expect_err("the hook failed");
+    let err = applier
+        .run_hooks(&rendered.hooks, "pre-upgrade", &ns.name, TIMEOUT)
+        .await
+        .expect_err("the hook failed");
     let text = err.to_string();
     assert!(
         text.starts_with("pre-upgrade hook c/templates/hook.yaml failed: "),

@@ -12,6 +12,8 @@ STATE_DIR=${RUDDER_TESTENV_DIR:-${TMPDIR:-/tmp}/rudder-testenv}
 STATE_DIR=${STATE_DIR%/}
 # The Kubernetes version is whatever go.mod requires (single source of truth).
 K8S_VERSION=$(awk '$1 == "k8s.io/kubernetes" { print $2; exit }' "$TESTENV_SRC/go.mod")
+# kwok (simulated nodes), built from the module proxy at this version.
+KWOK_VERSION=v0.7.0
 CACHE_DIR=${RUDDER_TESTENV_CACHE:-$HOME/.cache/rudder-testenv}/$K8S_VERSION
 BIN_DIR=$CACHE_DIR/bin
 # A file that marks a directory as ours, so down.sh never deletes anything else.

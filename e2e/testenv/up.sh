@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # up.sh — start (or reuse) rudder's test control plane: a real etcd,
-# kube-apiserver and kube-controller-manager on 127.0.0.1.
+# kube-apiserver, kube-controller-manager and kube-scheduler on 127.0.0.1,
+# and kwok simulating $RUDDER_TESTENV_NODES nodes (default 3) whose Pods
+# start, become Ready and complete as kwok.yaml says (no containers run).
 #
 # Prints the path of an admin kubeconfig as the LAST line of stdout; all
 # progress goes to stderr. If a healthy control plane from an earlier run is
@@ -14,6 +16,7 @@
 #   RUDDER_TESTENV_CONTROLLERS  kube-controller-manager --controllers value
 #                               (default: the defaults minus node-only ones)
 #   RUDDER_TESTENV_TIMEOUT      seconds to wait for readiness (default 120)
+#   RUDDER_TESTENV_NODES        simulated nodes (default 3)
 set -euo pipefail
 
 # shellcheck source=lib.sh
@@ -23,9 +26,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 exec 3>&1 1>&2
 
 # Everything kube-controller-manager runs by default except the controllers
-# that only act on Nodes (there are none: no kubelet, no scheduler).
-CONTROLLERS=${RUDDER_TESTENV_CONTROLLERS:-*,-node-ipam-controller,-node-lifecycle-controller,-ttl-controller,-persistentvolume-attach-detach-controller,-taint-eviction-controller,-device-taint-eviction-controller}
+# that need real Nodes (IPAM, volume attachment, TTL, eviction). The node
+# lifecycle controller runs: it lifts the not-ready taint once kwok reports
+# a node Ready, and watches the leases kwok renews.
+CONTROLLERS=${RUDDER_TESTENV_CONTROLLERS:-*,-node-ipam-controller,-ttl-controller,-persistentvolume-attach-detach-controller,-taint-eviction-controller,-device-taint-eviction-controller}
 TIMEOUT=${RUDDER_TESTENV_TIMEOUT:-120}
+NODES=${RUDDER_TESTENV_NODES:-3}
 KUBECONFIG_OUT=$STATE_DIR/kubeconfig
 
 for tool in go openssl curl awk; do
@@ -37,7 +43,7 @@ done
 
 # Fingerprint of the sources; a change forces a rebuild into the same cache dir.
 source_stamp() {
-    (cd "$TESTENV_SRC" && cat go.mod go.sum cmd/*/main.go) | openssl dgst -sha256 -r | awk '{ print $1 }'
+    (cd "$TESTENV_SRC" && cat go.mod go.sum cmd/*/main.go && echo "kwok $KWOK_VERSION") | openssl dgst -sha256 -r | awk '{ print $1 }'
 }
 
 build_binaries() {
@@ -48,11 +54,12 @@ build_binaries() {
     exec 8>"$CACHE_DIR/build.lock"
     if command -v flock >/dev/null; then flock 8; fi
     if [[ -x $BIN_DIR/etcd && -x $BIN_DIR/kube-apiserver && -x $BIN_DIR/kube-controller-manager &&
+        -x $BIN_DIR/kube-scheduler && -x $BIN_DIR/kwok &&
         $(cat "$CACHE_DIR/stamp" 2>/dev/null) == "$stamp" ]]; then
         exec 8>&-
         return 0
     fi
-    log "building etcd, kube-apiserver, kube-controller-manager $K8S_VERSION into $BIN_DIR (takes minutes when cold)"
+    log "building etcd, kube-apiserver, kube-controller-manager, kube-scheduler $K8S_VERSION and kwok $KWOK_VERSION into $BIN_DIR (takes minutes when cold)"
     minor=${K8S_VERSION#v1.}
     minor=${minor%%.*}
     # Version strings that kubernetes' own build (hack/lib/version.sh) would stamp.
@@ -66,9 +73,17 @@ build_binaries() {
     # builds an API server that serves its OpenAPI with Go field names, which
     # breaks kubectl apply; force the experiment off.
     if ! (cd "$TESTENV_SRC" && GOEXPERIMENT=nojsonv2 GOFLAGS="${GOFLAGS:-} -buildvcs=false" nice go build -trimpath \
-        -ldflags "$ldflags" -o "$tmp/" ./cmd/etcd ./cmd/kube-apiserver ./cmd/kube-controller-manager); then
+        -ldflags "$ldflags" -o "$tmp/" ./cmd/etcd ./cmd/kube-apiserver ./cmd/kube-controller-manager \
+        ./cmd/kube-scheduler); then
         rm -rf "$tmp"
         die "go build failed"
+    fi
+    # kwok builds with its own go.mod (its own k8s.io versions), from the
+    # module proxy at the pinned version.
+    if ! (cd "$tmp" && GOBIN="$tmp" GOFLAGS="-buildvcs=false" nice go install -ldflags "-s -w" \
+        "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"); then
+        rm -rf "$tmp"
+        die "go install kwok failed"
     fi
     rm -rf "$BIN_DIR"
     mv "$tmp" "$BIN_DIR"
@@ -101,6 +116,9 @@ make_pki() {
 subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
     new_cert admin "/O=system:masters/CN=rudder-testenv-admin" "extendedKeyUsage=clientAuth"
     new_cert controller-manager "/CN=system:kube-controller-manager" "extendedKeyUsage=clientAuth"
+    new_cert scheduler "/CN=system:kube-scheduler" "extendedKeyUsage=clientAuth"
+    # kwok writes node and pod status, leases and events: an admin.
+    new_cert kwok "/O=system:masters/CN=kwok" "extendedKeyUsage=clientAuth"
     # Service-account token signing key pair.
     openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$pki/sa.key" 2>/dev/null
     openssl pkey -in "$pki/sa.key" -pubout -out "$pki/sa.pub"
@@ -216,7 +234,7 @@ start_apiserver() {
         --authorization-mode Node,RBAC \
         --service-account-issuer https://kubernetes.default.svc.cluster.local \
         --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
-        --service-cluster-ip-range 10.0.0.0/24 \
+        --service-cluster-ip-range 10.0.0.0/16 \
         --endpoint-reconciler-type none \
         --allow-privileged=true --profiling=false
     wait_for kube-apiserver api /readyz
@@ -238,6 +256,39 @@ start_controller_manager() {
     wait_for kube-controller-manager api /api/v1/namespaces/default/serviceaccounts/default
 }
 
+start_scheduler() {
+    write_kubeconfig "$STATE_DIR/scheduler.kubeconfig" scheduler
+    # --secure-port 0: no health endpoint, so several test control planes can coexist.
+    start kube-scheduler --kubeconfig "$STATE_DIR/scheduler.kubeconfig" \
+        --secure-port 0 --leader-elect=false
+}
+
+# node_json NAME: a Node that kwok manages (annotation kwok.x-k8s.io/node).
+node_json() {
+    printf '{"apiVersion":"v1","kind":"Node","metadata":{"name":"%s","annotations":{"kwok.x-k8s.io/node":"fake"},"labels":{"kubernetes.io/hostname":"%s","kubernetes.io/os":"linux","kubernetes.io/arch":"amd64","type":"kwok"}}}' "$1" "$1"
+}
+
+node_ready() {
+    api "/api/v1/nodes/$1?pretty=false" | grep -q '"type":"Ready","status":"True"'
+}
+
+start_kwok() {
+    local i name pki=$STATE_DIR/pki
+    write_kubeconfig "$STATE_DIR/kwok.kubeconfig" kwok
+    start kwok --kubeconfig "$STATE_DIR/kwok.kubeconfig" --config "$TESTENV_SRC/kwok.yaml" \
+        --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
+        --cidr 10.244.0.0/16 --node-ip 10.240.0.1 --node-lease-duration-seconds 40
+    for ((i = 0; i < NODES; i++)); do
+        name=rudder-node-$i
+        curl -sf --max-time 5 --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" \
+            -H 'Content-Type: application/json' -X POST --data "$(node_json "$name")" \
+            "https://127.0.0.1:$API_PORT/api/v1/nodes" >/dev/null || return 1
+    done
+    for ((i = 0; i < NODES; i++)); do
+        wait_for kwok node_ready "rudder-node-$i" || return 1
+    done
+}
+
 # One attempt at a fresh control plane; fails (leaving processes for cleanup)
 # if a component dies or does not become ready, e.g. because a port was taken.
 start_plane() {
@@ -251,6 +302,10 @@ start_plane() {
     start_apiserver || return 1
     log "starting kube-controller-manager"
     start_controller_manager || return 1
+    log "starting kube-scheduler"
+    start_scheduler || return 1
+    log "starting kwok with $NODES simulated nodes"
+    start_kwok || return 1
 }
 
 # --- main ---------------------------------------------------------------------
