@@ -915,3 +915,95 @@ async fn namespaces_are_created_once_with_helms_label() {
         .await
         .expect("delete namespace");
 }
+
+/// `--wait` on custom resources reads them as kstatus does: one with no
+/// status (a ServiceMonitor-like object) does not hold the wait; one whose
+/// status says `Ready=False` does, naming the condition; `Stalled=True`
+/// fails at once.
+#[tokio::test]
+async fn custom_resources_wait_as_kstatus_reads_them() {
+    let client = e2e::client().await;
+    let ns = e2e::TestNamespace::create(&client, "apply-crwait").await;
+    let applier = Applier::new(client.clone());
+    let group = format!("w{}.apply.rudder.dev", std::process::id());
+    let crd_name = format!("gizmos.{group}");
+    let crd = format!(
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: {crd_name}\nspec:\n  group: {group}\n  scope: Namespaced\n  names:\n    plural: gizmos\n    singular: gizmo\n    kind: Gizmo\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    subresources:\n      status: {{}}\n    schema:\n      openAPIV3Schema:\n        type: object\n        x-kubernetes-preserve-unknown-fields: true\n"
+    );
+    applier
+        .install_crds(
+            &[("c/crds/gizmos.yaml".to_string(), crd)],
+            rudder::apply::CrdPolicy::Create,
+            TIMEOUT,
+        )
+        .await
+        .expect("install crds");
+    let manifest = format!(
+        "---\n# Source: c/templates/g.yaml\napiVersion: {group}/v1\nkind: Gizmo\nmetadata:\n  name: g1\nspec:\n  size: 3\n"
+    );
+    let resources = applier
+        .resources(&manifest, &ns.name)
+        .await
+        .expect("resources");
+    applier
+        .apply(&resources, &release("web", &ns.name))
+        .await
+        .expect("apply CR");
+    applier
+        .wait_ready(&resources, Duration::from_secs(20))
+        .await
+        .expect("a custom resource without a status does not hold the wait");
+    let gizmos = Api::<kube::core::DynamicObject>::namespaced_with(
+        client.clone(),
+        &ns.name,
+        &kube::discovery::ApiResource {
+            group: group.clone(),
+            version: "v1".into(),
+            api_version: format!("{group}/v1"),
+            kind: "Gizmo".into(),
+            plural: "gizmos".into(),
+        },
+    );
+    let set_status = |status: serde_json::Value| {
+        let gizmos = gizmos.clone();
+        async move {
+            gizmos
+                .patch_status(
+                    "g1",
+                    &PatchParams::default(),
+                    &Patch::Merge(serde_json::json!({ "status": status })),
+                )
+                .await
+                .expect("patch status");
+        }
+    };
+    set_status(serde_json::json!({"observedGeneration": 1, "conditions": [
+        {"type": "Ready", "status": "False", "reason": "Provisioning", "message": "waiting for the disk"}
+    ]}))
+    .await;
+    let err = applier
+        .wait_ready(&resources, Duration::from_secs(2))
+        .await
+        .expect_err("Ready=False holds the wait");
+    let text = err.to_string();
+    assert!(matches!(err, ApplyError::Timeout { .. }), "{err:?}");
+    assert!(
+        text.contains("Gizmo") && text.contains("Ready=False Provisioning waiting for the disk"),
+        "{text}"
+    );
+    set_status(serde_json::json!({"conditions": [
+        {"type": "Ready", "status": "False", "reason": "Provisioning", "message": "waiting for the disk"},
+        {"type": "Stalled", "status": "True", "reason": "QuotaExceeded", "message": "no disks left"}
+    ]}))
+    .await;
+    let err = applier
+        .wait_ready(&resources, Duration::from_secs(20))
+        .await
+        .expect_err("Stalled=True fails");
+    assert!(matches!(err, ApplyError::Failed { .. }), "{err:?}");
+    assert!(err.to_string().contains("no disks left"), "{err}");
+    let crds = Api::<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition>::all(client.clone());
+    crds.delete(&crd_name, &DeleteParams::default())
+        .await
+        .expect("delete CRD");
+}

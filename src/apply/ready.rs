@@ -46,11 +46,23 @@ fn condition_true(v: &Json, type_: &str) -> bool {
     condition(v, type_).is_some_and(|(s, _, _)| s == "True")
 }
 
-/// `Pending` unless the controller saw the latest spec.
+/// `Pending` unless the controller saw the latest spec (kstatus's
+/// generation check): an object whose status has no `observedGeneration`
+/// (a custom resource without a status, a ServiceMonitor) cannot be
+/// checked and passes; a numeric string (Argo Rollouts) is read as its
+/// number; any other string cannot be compared and passes.
 fn observed(v: &Json) -> Option<Readiness> {
     let generation = int(v, &["metadata", "generation"])?;
-    let seen = int(v, &["status", "observedGeneration"]).unwrap_or(0);
-    (seen < generation).then(|| Readiness::Pending("the latest spec is not yet observed".into()))
+    let seen = match v.pointer("/status/observedGeneration")? {
+        Json::Number(n) => n.as_i64()?,
+        Json::String(s) => s.trim().parse::<i64>().ok()?,
+        _ => return None,
+    };
+    (seen < generation).then(|| {
+        Readiness::Pending(format!(
+            "generation {generation} is not yet observed (status.observedGeneration is {seen})"
+        ))
+    })
 }
 
 fn counts(pairs: &[(&str, i64, i64)]) -> Readiness {
@@ -155,14 +167,30 @@ fn pod(v: &Json, need_success: bool) -> Readiness {
     }
 }
 
+/// Any other kind, custom resources included, as kstatus reads it: being
+/// deleted or an unobserved generation is in progress, `Reconciling=True`
+/// is in progress, `Stalled=True` has failed; beyond kstatus, a
+/// `Ready=False` condition is in progress too (as Flux's health checks
+/// read it). An object with no status at all is ready.
 fn generic(v: &Json) -> Readiness {
+    if v.pointer("/metadata/deletionTimestamp")
+        .is_some_and(|t| !t.is_null())
+    {
+        return Readiness::Pending("scheduled for deletion".into());
+    }
     if let Some(p) = observed(v) {
         return p;
     }
+    let said =
+        |what: &str, reason: &str, msg: &str| format!("{what} {reason} {msg}").trim().to_string();
+    if let Some(("True", reason, msg)) = condition(v, "Stalled") {
+        return Readiness::Failed(said("Stalled=True", reason, msg));
+    }
+    if let Some(("True", reason, msg)) = condition(v, "Reconciling") {
+        return Readiness::Pending(said("Reconciling=True", reason, msg));
+    }
     match condition(v, "Ready") {
-        Some(("False", reason, msg)) => {
-            Readiness::Pending(format!("Ready=False {reason} {msg}").trim().to_string())
-        }
+        Some(("False", reason, msg)) => Readiness::Pending(said("Ready=False", reason, msg)),
         _ => Readiness::Ready,
     }
 }
@@ -317,6 +345,57 @@ mod tests {
         ));
         assert_eq!(readiness("Service", &json!({})), Readiness::Ready);
         assert_eq!(hook_completion("ConfigMap", &json!({})), Readiness::Ready);
+    }
+
+    #[test]
+    fn custom_resources_read_as_kstatus_reads_them() {
+        // No status at all (a ServiceMonitor): nothing to wait for.
+        let cr = json!({"metadata": {"generation": 3}, "spec": {}});
+        assert_eq!(readiness("ServiceMonitor", &cr), Readiness::Ready);
+        // A string observedGeneration (Argo Rollouts) is compared as a number.
+        let mut r = json!({"metadata": {"generation": 3}, "status": {"observedGeneration": "2"}});
+        assert!(matches!(readiness("Rollout", &r), Readiness::Pending(_)));
+        r["status"]["observedGeneration"] = json!("3");
+        assert_eq!(readiness("Rollout", &r), Readiness::Ready);
+        r["status"]["observedGeneration"] = json!("abc123");
+        assert_eq!(readiness("Rollout", &r), Readiness::Ready);
+        // Conditions.
+        let with = |conds: serde_json::Value| json!({"metadata": {"generation": 1}, "status": {"observedGeneration": 1, "conditions": conds}});
+        assert!(matches!(
+            readiness(
+                "Widget",
+                &with(json!([{"type": "Reconciling", "status": "True"}]))
+            ),
+            Readiness::Pending(_)
+        ));
+        assert_eq!(
+            readiness(
+                "Widget",
+                &with(
+                    json!([{"type": "Stalled", "status": "True", "reason": "Broken", "message": "bad spec"}])
+                )
+            ),
+            Readiness::Failed("Stalled=True Broken bad spec".into())
+        );
+        assert!(matches!(
+            readiness(
+                "Widget",
+                &with(json!([{"type": "Ready", "status": "False"}]))
+            ),
+            Readiness::Pending(_)
+        ));
+        assert_eq!(
+            readiness(
+                "Widget",
+                &with(json!([{"type": "Ready", "status": "True"}]))
+            ),
+            Readiness::Ready
+        );
+        let deleting = json!({"metadata": {"deletionTimestamp": "2026-01-01T00:00:00Z"}});
+        assert!(matches!(
+            readiness("Widget", &deleting),
+            Readiness::Pending(_)
+        ));
     }
 
     #[test]
