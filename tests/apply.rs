@@ -716,6 +716,54 @@ async fn pre_install_job_hook_runs_and_is_deleted_on_success() {
         .expect("no post-install hooks");
 }
 
+/// A hook Job that its TTL removes the moment it completes
+/// (`ttlSecondsAfterFinished: 0`, as ingress-nginx's admission Jobs) still
+/// counts as complete: the hook is watched, not polled.
+#[tokio::test]
+async fn a_hook_job_removed_by_its_ttl_on_completion_succeeds() {
+    let client = e2e::client().await;
+    let ns = e2e::TestNamespace::create(&client, "apply-hookttl").await;
+    let applier = Applier::new(client.clone());
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "Chart.yaml",
+        "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+    );
+    let job = hook_job("quick", "pre-install", "before-hook-creation", false).replace(
+        "spec:\n  backoffLimit: 0\n",
+        "spec:\n  backoffLimit: 0\n  ttlSecondsAfterFinished: 0\n",
+    );
+    assert!(job.contains("ttlSecondsAfterFinished: 0"));
+    write(dir.path(), "templates/hook.yaml", &job);
+    let (_, rendered) = render(dir.path(), "web", &ns.name);
+    applier
+        .run_hooks(
+            &rendered.hooks,
+            "pre-install",
+            &ns.name,
+            Duration::from_secs(30),
+        )
+        .await
+        .expect("the hook completed before its TTL removed it");
+    let fail = hook_job("doomed", "pre-install", "before-hook-creation", true).replace(
+        "spec:\n  backoffLimit: 0\n",
+        "spec:\n  backoffLimit: 0\n  ttlSecondsAfterFinished: 0\n",
+    );
+    write(dir.path(), "templates/hook.yaml", &fail);
+    let (_, rendered) = render(dir.path(), "web", &ns.name);
+    let err = applier
+        .run_hooks(
+            &rendered.hooks,
+            "pre-install",
+            &ns.name,
+            Duration::from_secs(30),
+        )
+        .await
+        .expect_err("a failed Job stays a failure when its TTL removes it");
+    assert!(err.to_string().contains("failed"), "{err}");
+}
+
 #[tokio::test]
 async fn capabilities_match_the_cluster() {
     let client = e2e::client().await;

@@ -2,11 +2,20 @@
 //! kind in install order, then name), each created and awaited (Jobs until
 //! complete, Pods until succeeded), honouring the delete policies
 //! `before-hook-creation` (the default), `hook-succeeded` and `hook-failed`.
+//!
+//! A hook is awaited by watching it from the resource version its creation
+//! returned, as Helm watches it: every change arrives in order, so a Job
+//! that completes and is removed at once by `ttlSecondsAfterFinished: 0`
+//! is still seen complete (its last state comes with the deletion).
 
 use std::cmp::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use super::ready::hook_completion;
+use futures::TryStreamExt;
+use kube::api::{DynamicObject, WatchEvent, WatchParams};
+use serde_json::Value as Json;
+
+use super::ready::{Readiness, hook_completion};
 use super::{Applier, ApplyError, Resource};
 use crate::render::manifest::{Hook, kind_order};
 
@@ -86,11 +95,103 @@ impl Applier {
         resources: &[Resource],
         timeout: Duration,
     ) -> Result<(), ApplyError> {
+        let mut created = Vec::with_capacity(resources.len());
         for r in resources {
-            self.server_side_apply(r, &r.object).await?;
+            created.push(self.server_side_apply(r, &r.object).await?);
         }
-        self.wait_until(resources, timeout, "hook completion", hook_completion)
-            .await
+        let deadline = Instant::now() + timeout;
+        for (r, obj) in resources.iter().zip(created) {
+            self.await_hook(r, obj, deadline, timeout).await?;
+        }
+        Ok(())
+    }
+
+    /// Watches one hook object from its creation until it completes or
+    /// fails, or `deadline` passes.
+    async fn await_hook(
+        &self,
+        r: &Resource,
+        created: DynamicObject,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Result<(), ApplyError> {
+        let mut why = match self.judge(r, &created)? {
+            Readiness::Pending(why) => why,
+            done => return settle(r, done),
+        };
+        let mut version = created
+            .metadata
+            .resource_version
+            .clone()
+            .unwrap_or_default();
+        let api = r.api(&self.client);
+        let params = WatchParams::default().fields(&format!("metadata.name={}", r.name()));
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(ApplyError::Timeout {
+                    what: "hook completion".into(),
+                    after: timeout,
+                    pending: vec![format!("{}: {why}", r.display())],
+                });
+            }
+            let params = params.clone().timeout(left.as_secs().clamp(1, 290) as u32);
+            let stream = api
+                .watch(&params, &version)
+                .await
+                .map_err(|e| ApplyError::api("watching", r.display(), e))?;
+            let mut stream = Box::pin(stream);
+            let remaining = || deadline.saturating_duration_since(Instant::now());
+            while let Ok(event) = tokio::time::timeout(remaining(), stream.try_next()).await {
+                let event = event.map_err(|e| ApplyError::api("watching", r.display(), e))?;
+                let Some(event) = event else { break };
+                match event {
+                    WatchEvent::Added(o) | WatchEvent::Modified(o) => {
+                        version = o.metadata.resource_version.clone().unwrap_or(version);
+                        match self.judge(r, &o)? {
+                            Readiness::Pending(w) => why = w,
+                            done => return settle(r, done),
+                        }
+                    }
+                    WatchEvent::Deleted(o) => {
+                        return match self.judge(r, &o)? {
+                            Readiness::Pending(_) => Err(ApplyError::Failed {
+                                object: r.display(),
+                                message: "deleted before it completed".into(),
+                            }),
+                            done => settle(r, done),
+                        };
+                    }
+                    WatchEvent::Bookmark(b) => version = b.metadata.resource_version,
+                    // The version is too old (410): read the object and
+                    // watch on from its current version.
+                    WatchEvent::Error(_) => {
+                        let live = r.read_live(&self.client).await?;
+                        let Some(live) = live else {
+                            return Err(ApplyError::Failed {
+                                object: r.display(),
+                                message: "deleted before it completed".into(),
+                            });
+                        };
+                        match self.judge(r, &live)? {
+                            Readiness::Pending(w) => why = w,
+                            done => return settle(r, done),
+                        }
+                        version = live.metadata.resource_version.clone().unwrap_or_default();
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Where a hook object stands ([`hook_completion`]).
+    fn judge(&self, r: &Resource, obj: &DynamicObject) -> Result<Readiness, ApplyError> {
+        let json: Json = serde_json::to_value(obj).map_err(|e| ApplyError::Parse {
+            document: r.display(),
+            message: e.to_string(),
+        })?;
+        Ok(hook_completion(r.kind(), &json))
     }
 
     /// Deletes a hook's objects and waits until they are gone (never CRDs).
@@ -105,6 +206,17 @@ impl Applier {
         }
         let report = self.uninstall_objects(resources).await?;
         self.wait_gone(&report, timeout).await
+    }
+}
+
+/// A finished hook object: done, or the error saying why it failed.
+fn settle(r: &Resource, state: Readiness) -> Result<(), ApplyError> {
+    match state {
+        Readiness::Failed(message) => Err(ApplyError::Failed {
+            object: r.display(),
+            message,
+        }),
+        _ => Ok(()),
     }
 }
 

@@ -433,7 +433,20 @@ pub fn tls_acceptor(cert: &str, key: &str, client_ca: Option<&str>) -> TlsAccept
 /// The shared test repository (`../shared/charts/index`) as files, with
 /// the index's absolute `http://127.0.0.1:8879/` URLs made relative.
 pub fn shared_index_files() -> Vec<(String, Vec<u8>)> {
-    let dir = shared_charts().join("index");
+    repository_dir_files("index", "http://127.0.0.1:8879/")
+}
+
+/// The wide shared repository (`../shared/charts/index-wide`: podinfo,
+/// ingress-nginx, grafana, …) as files, its URLs made relative.
+#[allow(dead_code)]
+pub fn shared_wide_index_files() -> Vec<(String, Vec<u8>)> {
+    repository_dir_files("index-wide", "http://127.0.0.1:8880/")
+}
+
+/// The files of `../shared/charts/DIR`, with `base` removed from the
+/// index's URLs.
+fn repository_dir_files(dir: &str, base: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = shared_charts().join(dir);
     let mut out = Vec::new();
     for entry in std::fs::read_dir(&dir).expect("reading ../shared/charts/index") {
         let entry = entry.expect("dir entry");
@@ -442,7 +455,7 @@ pub fn shared_index_files() -> Vec<(String, Vec<u8>)> {
         if name == "index.yaml" {
             bytes = String::from_utf8(bytes)
                 .expect("UTF-8 index")
-                .replace("http://127.0.0.1:8879/", "")
+                .replace(base, "")
                 .into_bytes();
         }
         out.push((name, bytes));
