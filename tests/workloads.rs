@@ -112,6 +112,7 @@ fn is_ready(obj: &HelmRelease) -> bool {
 #[tokio::test]
 async fn real_charts_turn_ready_only_once_their_workloads_are_available() {
     let client = e2e::client().await;
+    e2e::install_crds(&client).await;
     let ns = TestNamespace::create(&client, "workloads").await;
     let n = ns.name.as_str();
     let site = hr::serve(repo_server::shared_wide_index_files()).await;
@@ -207,6 +208,7 @@ async fn real_charts_turn_ready_only_once_their_workloads_are_available() {
 #[tokio::test]
 async fn a_release_whose_pods_never_become_ready_fails_at_its_timeout() {
     let client = e2e::client().await;
+    e2e::install_crds(&client).await;
     let ns = TestNamespace::create(&client, "workloads-stuck").await;
     let n = ns.name.as_str();
     let site = hr::serve(repo_server::shared_wide_index_files()).await;
