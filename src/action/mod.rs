@@ -260,14 +260,6 @@ fn top_context(chart: &Chart, caps: &Capabilities, vals: Value, opts: &RenderOpt
     top
 }
 
-/// The same map as Helm's `common.Values` (a named map type with methods).
-fn as_values(v: Value) -> Value {
-    match v {
-        Value::Map(_, m) => named::values(m),
-        other => other,
-    }
-}
-
 /// Helm's `recAllTpls`: builds each chart's context and queues its
 /// templates; returns the chart's context (for the parent's `.Subcharts`).
 fn collect_templates(
@@ -305,7 +297,7 @@ fn collect_templates(
         "Capabilities".into(),
         parent.get("Capabilities").cloned().unwrap_or(Value::Nil),
     );
-    next.insert("Values".into(), as_values(values));
+    next.insert("Values".into(), named::as_values(values));
     next.insert("Subcharts".into(), subcharts.clone());
     for dep in &chart.dependencies {
         let sub_path = format!("{full_path}/charts/{}", dep.name());
@@ -317,7 +309,7 @@ fn collect_templates(
     let next_value = Value::map(next);
     // Each template's `.` is a `common.Values`; `.Subcharts` holds the
     // same map as a plain `map[string]interface {}`.
-    let context = as_values(next_value.clone());
+    let context = named::as_values(next_value.clone());
     let tera = chart.metadata.engine == "tera";
     for t in chart.render_templates() {
         jobs.push(TemplateJob {

@@ -115,9 +115,8 @@ impl Applier {
         deadline: Instant,
         timeout: Duration,
     ) -> Result<(), ApplyError> {
-        let mut why = match self.judge(r, &created)? {
-            Readiness::Pending(why) => why,
-            done => return settle(r, done),
+        let Some(mut why) = self.pending(r, &created)? else {
+            return Ok(());
         };
         let mut version = created
             .metadata
@@ -148,18 +147,16 @@ impl Applier {
                 match event {
                     WatchEvent::Added(o) | WatchEvent::Modified(o) => {
                         version = o.metadata.resource_version.clone().unwrap_or(version);
-                        match self.judge(r, &o)? {
-                            Readiness::Pending(w) => why = w,
-                            done => return settle(r, done),
+                        match self.pending(r, &o)? {
+                            Some(w) => why = w,
+                            None => return Ok(()),
                         }
                     }
+                    // Its last state comes with the deletion.
                     WatchEvent::Deleted(o) => {
-                        return match self.judge(r, &o)? {
-                            Readiness::Pending(_) => Err(ApplyError::Failed {
-                                object: r.display(),
-                                message: "deleted before it completed".into(),
-                            }),
-                            done => settle(r, done),
+                        return match self.pending(r, &o)? {
+                            Some(_) => Err(deleted_early(r)),
+                            None => Ok(()),
                         };
                     }
                     WatchEvent::Bookmark(b) => version = b.metadata.resource_version,
@@ -168,14 +165,11 @@ impl Applier {
                     WatchEvent::Error(_) => {
                         let live = r.read_live(&self.client).await?;
                         let Some(live) = live else {
-                            return Err(ApplyError::Failed {
-                                object: r.display(),
-                                message: "deleted before it completed".into(),
-                            });
+                            return Err(deleted_early(r));
                         };
-                        match self.judge(r, &live)? {
-                            Readiness::Pending(w) => why = w,
-                            done => return settle(r, done),
+                        match self.pending(r, &live)? {
+                            Some(w) => why = w,
+                            None => return Ok(()),
                         }
                         version = live.metadata.resource_version.clone().unwrap_or_default();
                         break;
@@ -185,13 +179,21 @@ impl Applier {
         }
     }
 
-    /// Where a hook object stands ([`hook_completion`]).
-    fn judge(&self, r: &Resource, obj: &DynamicObject) -> Result<Readiness, ApplyError> {
+    /// Where a hook object stands ([`hook_completion`]): why it is still
+    /// pending, `None` once it completed, or the error saying it failed.
+    fn pending(&self, r: &Resource, obj: &DynamicObject) -> Result<Option<String>, ApplyError> {
         let json: Json = serde_json::to_value(obj).map_err(|e| ApplyError::Parse {
             document: r.display(),
             message: e.to_string(),
         })?;
-        Ok(hook_completion(r.kind(), &json))
+        match hook_completion(r.kind(), &json) {
+            Readiness::Ready => Ok(None),
+            Readiness::Pending(why) => Ok(Some(why)),
+            Readiness::Failed(message) => Err(ApplyError::Failed {
+                object: r.display(),
+                message,
+            }),
+        }
     }
 
     /// Deletes a hook's objects and waits until they are gone (never CRDs).
@@ -209,14 +211,11 @@ impl Applier {
     }
 }
 
-/// A finished hook object: done, or the error saying why it failed.
-fn settle(r: &Resource, state: Readiness) -> Result<(), ApplyError> {
-    match state {
-        Readiness::Failed(message) => Err(ApplyError::Failed {
-            object: r.display(),
-            message,
-        }),
-        _ => Ok(()),
+/// A hook object removed while it had not completed.
+fn deleted_early(r: &Resource) -> ApplyError {
+    ApplyError::Failed {
+        object: r.display(),
+        message: "deleted before it completed".into(),
     }
 }
 

@@ -239,22 +239,10 @@ impl Applier {
         resources: &[Resource],
         timeout: Duration,
     ) -> Result<(), ApplyError> {
-        self.wait_until(resources, timeout, "resources to be ready", readiness)
-            .await
-    }
-
-    /// Polls until `rule` says every resource is ready.
-    pub(crate) async fn wait_until(
-        &self,
-        resources: &[Resource],
-        timeout: Duration,
-        what: &str,
-        rule: fn(&str, &Json) -> Readiness,
-    ) -> Result<(), ApplyError> {
         let deadline = Instant::now() + timeout;
         let mut left: Vec<&Resource> = resources.iter().collect();
         loop {
-            let checks: Vec<_> = left.iter().map(|r| self.readiness_of(r, rule)).collect();
+            let checks: Vec<_> = left.iter().map(|r| self.readiness_of(r)).collect();
             let states: Vec<Readiness> = stream::iter(checks).buffered(8).try_collect().await?;
             let mut pending = Vec::new();
             let mut still = Vec::new();
@@ -278,7 +266,7 @@ impl Applier {
             }
             if Instant::now() >= deadline {
                 return Err(ApplyError::Timeout {
-                    what: what.to_string(),
+                    what: "resources to be ready".to_string(),
                     after: timeout,
                     pending,
                 });
@@ -288,11 +276,7 @@ impl Applier {
         }
     }
 
-    async fn readiness_of(
-        &self,
-        r: &Resource,
-        rule: fn(&str, &Json) -> Readiness,
-    ) -> Result<Readiness, ApplyError> {
+    async fn readiness_of(&self, r: &Resource) -> Result<Readiness, ApplyError> {
         let live = r.read_live(&self.client).await?;
         let Some(live) = live else {
             return Ok(Readiness::Pending("not found".into()));
@@ -301,7 +285,7 @@ impl Applier {
             document: r.display(),
             message: e.to_string(),
         })?;
-        Ok(rule(r.kind(), &json))
+        Ok(readiness(r.kind(), &json))
     }
 }
 

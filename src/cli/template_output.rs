@@ -34,49 +34,41 @@ pub struct OutputDir {
 /// Writes what `helm template` prints for `rendered` to `out`.
 pub fn write(rendered: &Rendered, opts: &OutputOptions, out: &mut dyn Write) -> Result<(), String> {
     let io = |e: std::io::Error| e.to_string();
-    if opts.output_dir.is_none() && opts.show_only.is_empty() {
-        let hooks: &[manifest::Hook] = if opts.no_hooks { &[] } else { &rendered.hooks };
-        let crds: &[(String, String)] = if opts.include_crds {
-            &rendered.crds
-        } else {
-            &[]
-        };
-        manifest::write_template_output(out, crds, &rendered.manifests, hooks, opts.skip_tests)
-            .map_err(io)?;
-        return write_notes(rendered, opts, out).map_err(io);
-    }
-    let text = match &opts.output_dir {
-        Some(dir) => write_files(rendered, opts, dir, out)?,
-        None => {
-            let hooks: &[manifest::Hook] = if opts.no_hooks { &[] } else { &rendered.hooks };
-            let crds: &[(String, String)] = if opts.include_crds {
-                &rendered.crds
-            } else {
-                &[]
-            };
-            manifest::template_output(crds, &rendered.manifests, hooks, opts.skip_tests)
-        }
-    };
-    if opts.show_only.is_empty() {
-        out.write_all(text.as_bytes()).map_err(io)?;
+    let hooks: &[manifest::Hook] = if opts.no_hooks { &[] } else { &rendered.hooks };
+    let crds: &[(String, String)] = if opts.include_crds {
+        &rendered.crds
     } else {
-        for m in show_only(&text, opts.show_only)? {
-            write!(out, "---\n{m}\n").map_err(io)?;
+        &[]
+    };
+    match (&opts.output_dir, opts.show_only.is_empty()) {
+        // The common case, streamed piece by piece.
+        (None, true) => {
+            manifest::write_template_output(out, crds, &rendered.manifests, hooks, opts.skip_tests)
+                .map_err(io)?;
+        }
+        (None, false) => {
+            let text = manifest::template_output(crds, &rendered.manifests, hooks, opts.skip_tests);
+            write_show_only(&text, opts.show_only, out)?;
+        }
+        (Some(dir), show_all) => {
+            let text = write_files(rendered, opts, dir, out)?;
+            if show_all {
+                out.write_all(text.as_bytes()).map_err(io)?;
+            } else {
+                write_show_only(&text, opts.show_only, out)?;
+            }
         }
     }
-    write_notes(rendered, opts, out).map_err(io)
+    if opts.notes {
+        rendered.write_notes(out).map_err(io)?;
+    }
+    Ok(())
 }
 
-/// `--notes`: the notes after the manifests, as `helm install --dry-run`.
-fn write_notes(
-    rendered: &Rendered,
-    opts: &OutputOptions,
-    out: &mut dyn Write,
-) -> std::io::Result<()> {
-    if opts.notes && !rendered.notes.is_empty() {
-        out.write_all(b"NOTES:\n")?;
-        out.write_all(rendered.notes.trim_matches(go_space).as_bytes())?;
-        out.write_all(b"\n")?;
+/// `--show-only`: the picked documents of `text`, each after `---`.
+fn write_show_only(text: &str, patterns: &[String], out: &mut dyn Write) -> Result<(), String> {
+    for m in show_only(text, patterns)? {
+        write!(out, "---\n{m}\n").map_err(|e| e.to_string())?;
     }
     Ok(())
 }

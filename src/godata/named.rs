@@ -30,6 +30,14 @@ pub fn values(m: MapRef) -> Value {
     Value::Map(MapKind::Values, m)
 }
 
+/// The same map as a `common.Values` (anything else as it is).
+pub fn as_values(v: Value) -> Value {
+    match v {
+        Value::Map(_, m) => values(m),
+        other => other,
+    }
+}
+
 /// A `common.Values` of fresh entries.
 pub fn new_values(m: Map) -> Value {
     values(Rc::new(RefCell::new(m)))

@@ -70,8 +70,16 @@ impl Rendered {
     ) -> std::io::Result<()> {
         let crds: &[(String, String)] = if include_crds { &self.crds } else { &[] };
         manifest::write_template_output(w, crds, &self.manifests, &self.hooks, skip_tests)?;
-        // As `helm install --dry-run` prints them.
-        if notes && !self.notes.is_empty() {
+        if notes {
+            self.write_notes(w)?;
+        }
+        Ok(())
+    }
+
+    /// The notes under `NOTES:`, as `helm install --dry-run` prints them
+    /// after the manifests (nothing when there are none).
+    pub fn write_notes(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        if !self.notes.is_empty() {
             w.write_all(b"NOTES:\n")?;
             w.write_all(self.notes.trim_matches(manifest::go_space).as_bytes())?;
             w.write_all(b"\n")?;
