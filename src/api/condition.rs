@@ -12,6 +12,11 @@ pub const RELEASED: &str = "Released";
 pub const RECONCILING: &str = "Reconciling";
 /// Condition type: reconciliation cannot make progress without a spec change.
 pub const STALLED: &str = "Stalled";
+/// Condition type (HelmRelease): the live revision's tests passed.
+pub const TEST_SUCCESS: &str = "TestSuccess";
+/// Condition type (HelmRelease): a failure was remediated (rolled back or
+/// uninstalled).
+pub const REMEDIATED: &str = "Remediated";
 
 /// One aspect of the object's current state.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]

@@ -145,6 +145,15 @@ pub struct HelmReleaseSpec {
     /// Options for uninstalling when the HelmRelease is deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uninstall: Option<UninstallOptions>,
+    /// Options for rollbacks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<RollbackOptions>,
+    /// `helm test` after each successful install and upgrade.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test: Option<TestOptions>,
+    /// How to read the health of custom resources while waiting, per kind.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub health_checks: Vec<HealthCheck>,
 }
 
 /// The chart of a HelmRelease.
@@ -231,14 +240,54 @@ pub enum CrdPolicy {
     CreateReplace,
 }
 
+/// What remediation does to a failed install, upgrade or test.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum RemediationStrategy {
+    /// Leave the failed revision in place and try again (the default).
+    #[default]
+    Retry,
+    /// Make the previously live revision live again, without a new
+    /// revision number (upgrades; an install has nothing to roll back to
+    /// and is uninstalled instead).
+    Rollback,
+    /// Remove the failed revision's objects; its record stays, marked
+    /// `uninstalled`.
+    Uninstall,
+}
+
 /// Remediation of a failed install or upgrade.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Remediation {
     /// How many times a failed action is retried; 0 means no retries.
+    /// Failures are counted per input (chart, values, options): any change,
+    /// in the spec or in a `valuesFrom` source, gives the release new tries.
     #[serde(default)]
     #[schemars(range(min = 0))]
     pub retries: i32,
+    /// What is done after a failure before the next try; default `retry`.
+    #[serde(default)]
+    pub strategy: RemediationStrategy,
+    /// Wait between tries (Go duration); unset uses the exponential
+    /// back-off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = DURATION_PATTERN))]
+    pub retry_interval: Option<String>,
+    /// Remediate the last failure too, once no retries remain; default true
+    /// (false leaves the failed revision in place to inspect).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remediate_last_failure: Option<bool>,
+    /// A failed `spec.test` does not count as a failure of the release.
+    #[serde(default)]
+    pub ignore_test_failures: bool,
+}
+
+impl Remediation {
+    /// Whether the failure that exhausts the retries is remediated.
+    pub fn remediates_last(&self) -> bool {
+        self.remediate_last_failure.unwrap_or(true)
+    }
 }
 
 /// Options for the first install.
@@ -248,8 +297,9 @@ pub struct InstallOptions {
     /// Policy for the chart's `crds/` directory; default `Create`.
     #[serde(default = "crd_create")]
     pub crds: CrdPolicy,
-    /// Wait until the chart's workloads are ready before marking the release deployed.
-    #[serde(default)]
+    /// Wait until every object is ready (kstatus rules, `spec.healthChecks`)
+    /// before marking the revision deployed; default true.
+    #[serde(default = "yes")]
     pub wait: bool,
     /// Do not run the chart's hooks.
     #[serde(default)]
@@ -266,8 +316,9 @@ pub struct UpgradeOptions {
     /// Policy for the chart's `crds/` directory; default `Skip` (as `helm upgrade`).
     #[serde(default = "crd_skip")]
     pub crds: CrdPolicy,
-    /// Wait until the chart's workloads are ready before marking the release deployed.
-    #[serde(default)]
+    /// Wait until every object is ready (kstatus rules, `spec.healthChecks`)
+    /// before marking the revision deployed; default true.
+    #[serde(default = "yes")]
     pub wait: bool,
     /// Do not run the chart's hooks.
     #[serde(default)]
@@ -275,10 +326,102 @@ pub struct UpgradeOptions {
     /// What to do when the upgrade fails.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remediation: Option<Remediation>,
+    /// Recreate an object whose change the API server refuses as an
+    /// immutable field (a StatefulSet selector, a Job template): it is
+    /// deleted and created again. Without it the upgrade fails naming the
+    /// object and the field. An object annotated
+    /// `helm.rudder.dev/force: "true"` is recreated likewise.
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// Options for rollbacks (`spec.revision` and the `rollback` remediation).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RollbackOptions {
+    /// Wait until the revision's objects are ready; default true.
+    #[serde(default = "yes")]
+    pub wait: bool,
+    /// Do not run the target revision's rollback hooks.
+    #[serde(default)]
+    pub disable_hooks: bool,
+}
+
+impl Default for RollbackOptions {
+    fn default() -> Self {
+        RollbackOptions {
+            wait: true,
+            disable_hooks: false,
+        }
+    }
+}
+
+/// One `spec.test.filters` entry: a test hook by name.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TestFilter {
+    /// The test hook's object name.
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// Skip this test instead of selecting it.
+    #[serde(default)]
+    pub exclude: bool,
+}
+
+/// `helm test` after every successful install and upgrade.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TestOptions {
+    /// Run the chart's test hooks.
+    #[serde(default)]
+    pub enable: bool,
+    /// Which tests run: the named ones (without `exclude`), or all but the
+    /// excluded ones; empty runs all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<TestFilter>,
+    /// A failed test sets `TestSuccess=False` but leaves the release Ready
+    /// and is not remediated.
+    #[serde(default)]
+    pub ignore_failures: bool,
+    /// Timeout of the test run (Go duration); default `spec.timeout`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = DURATION_PATTERN))]
+    pub timeout: Option<String>,
+}
+
+impl TestOptions {
+    /// Whether the test hook named `name` runs.
+    pub fn selects(&self, name: &str) -> bool {
+        let included: Vec<&TestFilter> = self.filters.iter().filter(|f| !f.exclude).collect();
+        if self.filters.iter().any(|f| f.exclude && f.name == name) {
+            return false;
+        }
+        included.is_empty() || included.iter().any(|f| f.name == name)
+    }
+}
+
+/// How to read the health of objects of one kind (custom resources whose
+/// status kstatus cannot read), as CEL expressions over the object
+/// (`self`); the first that holds decides, in the order failed, current.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthCheck {
+    /// `group/version` (or `v1`) of the kind.
+    #[schemars(length(min = 1))]
+    pub api_version: String,
+    /// The kind.
+    #[schemars(length(min = 1))]
+    pub kind: String,
+    /// True when the object is ready.
+    #[schemars(length(min = 1))]
+    pub current: String,
+    /// True when the object failed (the wait ends in failure at once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
 }
 
 /// Options for uninstalling.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UninstallOptions {
     /// Keep the release records (as `helm uninstall --keep-history`).
@@ -287,9 +430,78 @@ pub struct UninstallOptions {
     /// Do not run the chart's hooks.
     #[serde(default)]
     pub disable_hooks: bool,
-    /// Wait until the chart's objects are gone.
-    #[serde(default)]
+    /// Wait until the chart's objects are gone; default true.
+    #[serde(default = "yes")]
     pub wait: bool,
+}
+
+impl Default for UninstallOptions {
+    fn default() -> Self {
+        UninstallOptions {
+            keep_history: false,
+            disable_hooks: false,
+            wait: true,
+        }
+    }
+}
+
+impl Default for InstallOptions {
+    fn default() -> Self {
+        InstallOptions {
+            crds: CrdPolicy::Create,
+            wait: true,
+            disable_hooks: false,
+            remediation: None,
+        }
+    }
+}
+
+impl Default for UpgradeOptions {
+    fn default() -> Self {
+        UpgradeOptions {
+            crds: CrdPolicy::Skip,
+            wait: true,
+            disable_hooks: false,
+            remediation: None,
+            force: false,
+        }
+    }
+}
+
+impl HelmReleaseSpec {
+    /// `spec.install`, or its defaults.
+    pub fn install_options(&self) -> InstallOptions {
+        self.install.clone().unwrap_or_default()
+    }
+
+    /// `spec.upgrade`, or its defaults.
+    pub fn upgrade_options(&self) -> UpgradeOptions {
+        self.upgrade.clone().unwrap_or_default()
+    }
+
+    /// `spec.rollback`, or its defaults.
+    pub fn rollback_options(&self) -> RollbackOptions {
+        self.rollback.clone().unwrap_or_default()
+    }
+
+    /// `spec.uninstall`, or its defaults.
+    pub fn uninstall_options(&self) -> UninstallOptions {
+        self.uninstall.clone().unwrap_or_default()
+    }
+
+    /// The remediation of a failed install (`upgrade` false) or upgrade.
+    pub fn remediation(&self, upgrade: bool) -> Remediation {
+        let r = if upgrade {
+            self.upgrade.as_ref().and_then(|u| u.remediation.clone())
+        } else {
+            self.install.as_ref().and_then(|i| i.remediation.clone())
+        };
+        r.unwrap_or_default()
+    }
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn crd_create() -> CrdPolicy {
@@ -329,9 +541,20 @@ pub struct HelmReleaseStatus {
     /// Recent revisions, newest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<HistoryEntry>,
-    /// Consecutive failed attempts since the last success.
+    /// Consecutive failed attempts of the inputs digested in
+    /// `failedDigest` since the last success.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failures: Option<i64>,
+    /// Digest of the inputs (chart, composed values, options) whose
+    /// attempts `failures` counts: other inputs start with new tries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_digest: Option<String>,
+    /// The `helm.rudder.dev/reset-at` annotation value last acted upon.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_handled_reset_at: Option<String>,
+    /// The `helm.rudder.dev/requested-at` annotation value last acted upon.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_handled_requested_at: Option<String>,
 }
 
 /// One recorded release revision.
@@ -354,4 +577,7 @@ pub struct HistoryEntry {
     /// Helm's description of the revision, e.g. `Install complete`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// How the revision's last test run ended: `Succeeded` or `Failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tests: Option<String>,
 }

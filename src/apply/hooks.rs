@@ -16,7 +16,7 @@ use kube::api::{DynamicObject, WatchEvent, WatchParams};
 use serde_json::Value as Json;
 
 use super::ready::{Readiness, hook_completion};
-use super::{Applier, ApplyError, Resource};
+use super::{Applier, ApplyError, Phase, Resource};
 use crate::render::manifest::{Hook, kind_order};
 
 pub const BEFORE_HOOK_CREATION: &str = "before-hook-creation";
@@ -49,6 +49,25 @@ pub fn hooks_for<'a>(hooks: &'a [Hook], event: &str) -> Vec<&'a Hook> {
     run
 }
 
+/// How one hook ran: Helm's `release.HookExecution`, recorded in the
+/// release as the hook's `last_run`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HookRun {
+    /// The hook's template path, name and kind (which hook ran).
+    pub path: String,
+    pub name: String,
+    pub kind: String,
+    /// RFC 3339 times.
+    pub started_at: String,
+    pub completed_at: String,
+    /// `Succeeded` or `Failed`.
+    pub phase: &'static str,
+}
+
+fn now() -> String {
+    jiff::Timestamp::now().to_string()
+}
+
 impl Applier {
     /// Runs the hooks of one event (`pre-install`, `post-upgrade`, …).
     pub async fn run_hooks(
@@ -57,6 +76,22 @@ impl Applier {
         event: &str,
         default_ns: &str,
         timeout: Duration,
+    ) -> Result<(), ApplyError> {
+        let mut runs = Vec::new();
+        self.run_hooks_logged(hooks, event, default_ns, timeout, &mut runs, super::quiet())
+            .await
+    }
+
+    /// Runs the hooks of one event, appending how each ran to `runs` and
+    /// naming the hook running now through `phase`.
+    pub async fn run_hooks_logged(
+        &self,
+        hooks: &[Hook],
+        event: &str,
+        default_ns: &str,
+        timeout: Duration,
+        runs: &mut Vec<HookRun>,
+        phase: Phase<'_>,
     ) -> Result<(), ApplyError> {
         let run = hooks_for(hooks, event);
         let mut built = Vec::with_capacity(run.len());
@@ -69,7 +104,22 @@ impl Applier {
                     .await
                     .map_err(wrap)?;
             }
-            if let Err(e) = self.execute_hook(&resources, timeout).await {
+            phase(format!("running {event} hook {} {}", h.kind, h.name));
+            let started_at = now();
+            let result = self.execute_hook(&resources, timeout).await;
+            runs.push(HookRun {
+                path: h.path.clone(),
+                name: h.name.clone(),
+                kind: h.kind.clone(),
+                started_at,
+                completed_at: now(),
+                phase: if result.is_ok() {
+                    "Succeeded"
+                } else {
+                    "Failed"
+                },
+            });
+            if let Err(e) = result {
                 if has_policy(h, HOOK_FAILED) {
                     self.delete_hook(h, &resources, timeout)
                         .await

@@ -10,6 +10,7 @@
 
 mod claims;
 mod discovery;
+mod health;
 mod hooks;
 mod ops;
 mod ready;
@@ -22,8 +23,18 @@ use tokio::sync::RwLock;
 
 pub use claims::ClaimGuard;
 pub use discovery::ClusterCapabilities;
+pub use health::{HealthExpr, HealthExprError, HealthRules};
+pub use hooks::HookRun;
 pub use ready::readiness;
 pub use resource::{Resource, ResourceKey, install_sort, uninstall_sort};
+
+/// Says what an operation is doing now (the phase a status shows).
+pub type Phase<'a> = &'a (dyn Fn(String) + Send + Sync);
+
+/// A [`Phase`] that tells nobody.
+pub fn quiet() -> Phase<'static> {
+    &|_| {}
+}
 
 /// The field manager of every server-side apply rudder makes.
 pub const FIELD_MANAGER: &str = "rudder";
@@ -95,6 +106,11 @@ pub enum ApplyError {
         after: std::time::Duration,
         pending: Vec<String>,
     },
+    /// The API server refused a change to an immutable field.
+    #[error(
+        "{object}: {message} (the change needs the object recreated: set spec.upgrade.force, or annotate the object helm.rudder.dev/force: \"true\")"
+    )]
+    Immutable { object: String, message: String },
     /// A workload failed for good (a Job's Failed condition, a failed Pod).
     #[error("{object} failed: {message}")]
     Failed { object: String, message: String },

@@ -13,7 +13,7 @@ use kube::api::{DeleteParams, DynamicObject, ObjectMeta, Patch, PatchParams, Pos
 use super::resource::{by_key, install_sort, uninstall_sort};
 use super::{
     Applier, ApplyError, ApplyReport, CrdPolicy, FIELD_MANAGER, KEEP_POLICY, MANAGED_BY_HELM,
-    MANAGED_BY_LABEL, PruneReport, RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION,
+    MANAGED_BY_LABEL, Phase, PruneReport, RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION,
     RESOURCE_POLICY_ANNOTATION, ReleaseRef, Resource, UninstallReport, not_found,
 };
 
@@ -124,15 +124,53 @@ impl Applier {
         resources: &[Resource],
         release: &ReleaseRef,
     ) -> Result<ApplyReport, ApplyError> {
+        self.apply_forcing(resources, release, false, super::quiet())
+            .await
+    }
+
+    /// [`Applier::apply`], saying how far it got through `phase`. An
+    /// object whose change the API server refuses as immutable is deleted
+    /// and created again when `force` is set or it is annotated
+    /// `helm.rudder.dev/force: "true"`; otherwise the error names it.
+    pub async fn apply_forcing(
+        &self,
+        resources: &[Resource],
+        release: &ReleaseRef,
+        force: bool,
+        phase: Phase<'_>,
+    ) -> Result<ApplyReport, ApplyError> {
         let mut ordered = resources.to_vec();
         install_sort(&mut ordered);
         let mut report = ApplyReport::default();
-        for r in &ordered {
-            self.server_side_apply(r, &with_ownership(r, release))
-                .await?;
+        let total = ordered.len();
+        for (i, r) in ordered.iter().enumerate() {
+            phase(format!(
+                "applying object {}/{total}: {}",
+                i + 1,
+                r.display()
+            ));
+            let body = with_ownership(r, release);
+            match self.server_side_apply(r, &body).await {
+                Ok(_) => {}
+                Err(e) if is_immutable(&e) => {
+                    if !(force || r.annotation(FORCE_ANNOTATION) == Some("true")) {
+                        return Err(immutable(r, e));
+                    }
+                    self.recreate(r, &body).await?;
+                }
+                Err(e) => return Err(e),
+            }
             report.applied.push(r.display());
         }
         Ok(report)
+    }
+
+    /// Deletes `r`, waits until it is gone, and applies `body` again.
+    async fn recreate(&self, r: &Resource, body: &DynamicObject) -> Result<(), ApplyError> {
+        tracing::info!(object = %r.display(), "recreating an object whose change is immutable (force)");
+        let gone = self.uninstall_objects(std::slice::from_ref(r)).await?;
+        self.wait_gone(&gone, RECREATE_TIMEOUT).await?;
+        self.server_side_apply(r, body).await.map(|_| ())
     }
 
     /// One server-side apply of `obj` (the body of `r`).
@@ -148,7 +186,34 @@ impl Applier {
             .await
             .map_err(|e| ApplyError::api("applying", r.display(), e))
     }
+}
 
+/// Annotation asking that one object be recreated when its change is
+/// immutable.
+pub const FORCE_ANNOTATION: &str = "helm.rudder.dev/force";
+/// How long a forced recreation waits for the old object to go.
+const RECREATE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Whether the API server refused a change as immutable (a field marked
+/// immutable, or a StatefulSet spec field other than the updatable ones).
+fn is_immutable(e: &ApplyError) -> bool {
+    matches!(e, ApplyError::Api { code: Some(422), message, .. }
+        if message.contains("field is immutable") || message.contains("Forbidden: updates to"))
+}
+
+/// The error of an immutable change without force.
+fn immutable(r: &Resource, e: ApplyError) -> ApplyError {
+    let message = match e {
+        ApplyError::Api { message, .. } => message,
+        other => other.to_string(),
+    };
+    ApplyError::Immutable {
+        object: r.display(),
+        message,
+    }
+}
+
+impl Applier {
     /// Deletes one object with background propagation.
     async fn delete_one(&self, r: &Resource) -> Result<Deleted, ApplyError> {
         self.count_write();
@@ -353,6 +418,16 @@ impl Applier {
         resources: &[Resource],
         timeout: Duration,
     ) -> Result<UninstallReport, ApplyError> {
+        self.uninstall_with(resources, Some(timeout)).await
+    }
+
+    /// [`Applier::uninstall`], waiting for the objects to go only when
+    /// `wait` gives a timeout.
+    pub async fn uninstall_with(
+        &self,
+        resources: &[Resource],
+        wait: Option<Duration>,
+    ) -> Result<UninstallReport, ApplyError> {
         let mut ordered = resources.to_vec();
         uninstall_sort(&mut ordered);
         let mut report = UninstallReport::default();
@@ -377,7 +452,9 @@ impl Applier {
         if let Some(e) = first_err {
             return Err(e);
         }
-        self.wait_gone(&deleted, timeout).await?;
+        if let Some(timeout) = wait {
+            self.wait_gone(&deleted, timeout).await?;
+        }
         Ok(report)
     }
 

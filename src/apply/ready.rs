@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 use futures::{StreamExt, TryStreamExt, stream};
 use serde_json::Value as Json;
 
+use super::health::HealthRules;
 use super::ops::POLL;
-use super::{Applier, ApplyError, Resource};
+use super::{Applier, ApplyError, Phase, Resource};
 
 /// Where an object stands.
 #[derive(Clone, Debug, PartialEq)]
@@ -239,10 +240,24 @@ impl Applier {
         resources: &[Resource],
         timeout: Duration,
     ) -> Result<(), ApplyError> {
+        self.wait_ready_with(resources, timeout, &HealthRules::default(), super::quiet())
+            .await
+    }
+
+    /// [`Applier::wait_ready`], reading the kinds `health` covers by its
+    /// expressions, and saying through `phase` what is still awaited.
+    pub async fn wait_ready_with(
+        &self,
+        resources: &[Resource],
+        timeout: Duration,
+        health: &HealthRules,
+        phase: Phase<'_>,
+    ) -> Result<(), ApplyError> {
         let deadline = Instant::now() + timeout;
         let mut left: Vec<&Resource> = resources.iter().collect();
+        let total = left.len();
         loop {
-            let checks: Vec<_> = left.iter().map(|r| self.readiness_of(r)).collect();
+            let checks: Vec<_> = left.iter().map(|r| self.readiness_of(r, health)).collect();
             let states: Vec<Readiness> = stream::iter(checks).buffered(8).try_collect().await?;
             let mut pending = Vec::new();
             let mut still = Vec::new();
@@ -271,12 +286,21 @@ impl Applier {
                     pending,
                 });
             }
+            phase(format!(
+                "waiting for {}/{total} objects to be ready: {}",
+                still.len(),
+                pending[0]
+            ));
             left = still;
             tokio::time::sleep(POLL).await;
         }
     }
 
-    async fn readiness_of(&self, r: &Resource) -> Result<Readiness, ApplyError> {
+    async fn readiness_of(
+        &self,
+        r: &Resource,
+        health: &HealthRules,
+    ) -> Result<Readiness, ApplyError> {
         let live = r.read_live(&self.client).await?;
         let Some(live) = live else {
             return Ok(Readiness::Pending("not found".into()));
@@ -285,7 +309,9 @@ impl Applier {
             document: r.display(),
             message: e.to_string(),
         })?;
-        Ok(readiness(r.kind(), &json))
+        Ok(health
+            .readiness(&json)
+            .unwrap_or_else(|| readiness(r.kind(), &json)))
     }
 }
 

@@ -384,10 +384,23 @@ where
 {
     match result {
         Ok((obj, _)) => tracing::debug!(object = %obj, "reconciled"),
-        // Reconciler errors and watch errors (e.g. CRDs not installed, RBAC).
-        Err(e) => tracing::warn!(error = %e, "controller error"),
+        // Reconciler errors (with their cause: the object and why) and
+        // watch errors (e.g. CRDs not installed, RBAC).
+        Err(e) => tracing::warn!(error = %error_chain(&e), "controller error"),
     }
     std::future::ready(())
+}
+
+/// An error and its sources, `: `-joined.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 /// The requeue action for an object whose spec says `interval`.

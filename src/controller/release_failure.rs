@@ -7,7 +7,7 @@ use super::impersonate::ImpersonationError;
 use super::release_status::Outcome;
 use super::sources::SourceError;
 use super::values_from::ValuesError;
-use crate::apply::ApplyError;
+use crate::apply::{ApplyError, HealthExprError};
 use crate::release::StoreError;
 use crate::release::build::BuildError;
 
@@ -98,6 +98,9 @@ pub enum Failure {
         /// Where it came from.
         from: &'static str,
     },
+    /// A `spec.healthChecks` expression does not compile.
+    #[error("spec.healthChecks: {0}; nothing was changed")]
+    HealthCheck(HealthExprError),
 }
 
 impl Failure {
@@ -123,6 +126,7 @@ impl Failure {
             Failure::ReleaseClaimed { .. } => "ReleaseClaimed",
             Failure::CrossNamespace { .. } => "CrossNamespaceRefused",
             Failure::InvalidReleaseName { .. } => "InvalidReleaseName",
+            Failure::HealthCheck(_) => "InvalidHealthCheck",
         }
     }
 

@@ -4,7 +4,9 @@
 //! chart of the live revision and recent history. Pure; written only when
 //! it differs from the current status (the steady state writes nothing).
 
-use crate::api::condition::{Condition, ConditionStatus, READY, RECONCILING, RELEASED, STALLED};
+use crate::api::condition::{
+    Condition, ConditionStatus, READY, RECONCILING, RELEASED, REMEDIATED, STALLED, TEST_SUCCESS,
+};
 use crate::api::helmrelease::{HelmRelease, HelmReleaseStatus, HistoryEntry};
 use crate::release::store::{StoredRelease, VALUES_DIGEST};
 use crate::release::{Release, Status};
@@ -51,16 +53,36 @@ impl Outcome {
     }
 }
 
-/// The status for `obj` given its history (oldest first) and `outcome`.
+/// What one reconciliation adds to its outcome for the status: the
+/// digest of the inputs it attempted, a remediation it ran, a test run,
+/// and the annotations it acted upon.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Attempt {
+    /// Digest of the inputs (chart, values, options) followed, if any.
+    pub digest: Option<String>,
+    /// A remediation that ran: (reason, message).
+    pub remediated: Option<(String, String)>,
+    /// A test run of the live revision: (passed, message).
+    pub tested: Option<(bool, String)>,
+    /// The `reset-at` annotation value acted upon.
+    pub reset_at: Option<String>,
+    /// The `requested-at` annotation value acted upon.
+    pub requested_at: Option<String>,
+}
+
+/// The status for `obj` given its history (oldest first), `outcome` and
+/// what the attempt adds.
 pub fn compute(
     obj: &HelmRelease,
     history: &[StoredRelease],
     outcome: &Outcome,
+    attempt: &Attempt,
 ) -> HelmReleaseStatus {
     let old = obj.status.clone().unwrap_or_default();
     let generation = obj.metadata.generation;
     let live = crate::release::history::deployed(history.iter().map(|s| &s.release));
     let latest = history.last().map(|s| &s.release);
+    let (failures, failed_digest) = count_failures(obj, outcome, attempt);
     let mut status = HelmReleaseStatus {
         observed_generation: generation,
         revision: live.map(|r| r.version),
@@ -76,24 +98,28 @@ pub fn compute(
             .take(HISTORY_LEN)
             .map(history_entry)
             .collect(),
-        failures: None,
+        failures,
+        failed_digest,
+        last_handled_reset_at: attempt
+            .reset_at
+            .clone()
+            .or(old.last_handled_reset_at.clone()),
+        last_handled_requested_at: attempt
+            .requested_at
+            .clone()
+            .or(old.last_handled_requested_at.clone()),
         conditions: Vec::new(),
     };
-    let waiting_released;
+    let released_now = released_message(history, live);
     let (ready, released, stalled) = match outcome {
-        Outcome::Waiting { reason, message } => {
-            let before = failures_at(obj, generation);
-            status.failures = (before > 0).then_some(before);
-            waiting_released = match live {
-                Some(r) => (ConditionStatus::True, "Deployed", released_message(r)),
+        Outcome::Waiting { reason, message } => (
+            (ConditionStatus::False, reason.as_str(), message.as_str()),
+            match live {
+                Some(_) => (ConditionStatus::True, "Deployed", released_now.as_str()),
                 None => (ConditionStatus::False, reason.as_str(), message.as_str()),
-            };
-            (
-                (ConditionStatus::False, reason.as_str(), message.as_str()),
-                waiting_released,
-                None,
-            )
-        }
+            },
+            None,
+        ),
         Outcome::Ready { reason, message } => (
             (ConditionStatus::True, reason.as_str(), message.as_str()),
             (ConditionStatus::True, reason.as_str(), message.as_str()),
@@ -103,30 +129,14 @@ pub fn compute(
             reason,
             message,
             stalled,
-        } => {
-            let before = failures_at(obj, generation);
-            status.failures = if counts_as_attempt(reason) {
-                Some(before + 1)
-            } else {
-                (before > 0).then_some(before)
-            };
-            let released = match live {
-                Some(r) => (ConditionStatus::True, "Deployed", released_message(r)),
+        } => (
+            (ConditionStatus::False, reason.as_str(), message.as_str()),
+            match live {
+                Some(_) => (ConditionStatus::True, "Deployed", released_now.as_str()),
                 None => (ConditionStatus::False, reason.as_str(), message.as_str()),
-            };
-            (
-                (ConditionStatus::False, reason.as_str(), message.as_str()),
-                released,
-                stalled.then_some((reason.as_str(), message.as_str())),
-            )
-        }
-    };
-    let released_text;
-    let released = if matches!(outcome, Outcome::Failed { .. } | Outcome::Waiting { .. }) {
-        released_text = released.2.to_string();
-        (released.0, released.1, released_text.as_str())
-    } else {
-        released
+            },
+            stalled.then_some((reason.as_str(), message.as_str())),
+        ),
     };
     let mut conds = vec![
         condition(&old, generation, READY, ready.0, ready.1, ready.2),
@@ -152,33 +162,155 @@ pub fn compute(
             message,
         ));
     }
+    conds.extend(test_condition(&old, generation, outcome, attempt));
+    conds.extend(remediated_condition(&old, generation, outcome, attempt));
     status.conditions = conds;
     status
+}
+
+/// The status while an action runs: `Reconciling=True` with the phase,
+/// `Ready=Unknown` (the new revision is not live yet), everything else as
+/// it was; `observedGeneration` current.
+pub fn progressing(obj: &HelmRelease, phase: &str) -> HelmReleaseStatus {
+    let old = obj.status.clone().unwrap_or_default();
+    let generation = obj.metadata.generation;
+    let mut status = old.clone();
+    status.observed_generation = generation;
+    let mut set = |type_: &str, st: ConditionStatus, reason: &str, message: &str| {
+        let c = condition(&old, generation, type_, st, reason, message);
+        match status.conditions.iter_mut().find(|c| c.type_ == type_) {
+            Some(slot) => *slot = c,
+            None => status.conditions.push(c),
+        }
+    };
+    set(READY, ConditionStatus::Unknown, "Progressing", phase);
+    set(RECONCILING, ConditionStatus::True, "Progressing", phase);
+    status.conditions.retain(|c| c.type_ != STALLED);
+    status
+}
+
+/// `TestSuccess`: set by a test run; dropped when a new revision went
+/// live untested; kept otherwise.
+fn test_condition(
+    old: &HelmReleaseStatus,
+    generation: Option<i64>,
+    outcome: &Outcome,
+    attempt: &Attempt,
+) -> Option<Condition> {
+    let kept = old.conditions.iter().find(|c| c.type_ == TEST_SUCCESS);
+    match &attempt.tested {
+        Some((true, m)) => Some(condition(
+            old,
+            generation,
+            TEST_SUCCESS,
+            ConditionStatus::True,
+            "TestSucceeded",
+            m,
+        )),
+        Some((false, m)) => Some(condition(
+            old,
+            generation,
+            TEST_SUCCESS,
+            ConditionStatus::False,
+            "TestFailed",
+            m,
+        )),
+        None if went_live(outcome) => None,
+        None => kept.cloned(),
+    }
+}
+
+/// `Remediated`: set by a remediation; dropped once a revision goes live
+/// again; kept otherwise.
+fn remediated_condition(
+    old: &HelmReleaseStatus,
+    generation: Option<i64>,
+    outcome: &Outcome,
+    attempt: &Attempt,
+) -> Option<Condition> {
+    match &attempt.remediated {
+        Some((reason, m)) => Some(condition(
+            old,
+            generation,
+            REMEDIATED,
+            ConditionStatus::True,
+            reason,
+            m,
+        )),
+        None if went_live(outcome) => None,
+        None => old
+            .conditions
+            .iter()
+            .find(|c| c.type_ == REMEDIATED)
+            .cloned(),
+    }
+}
+
+/// Whether the outcome is a revision that just went live.
+fn went_live(outcome: &Outcome) -> bool {
+    matches!(outcome, Outcome::Ready { reason, .. } if matches!(reason.as_str(), "InstallSucceeded" | "UpgradeSucceeded" | "RollbackSucceeded"))
 }
 
 /// Reasons of failed install/upgrade attempts, which count towards
 /// `install.remediation.retries` / `upgrade.remediation.retries`.
 fn counts_as_attempt(reason: &str) -> bool {
-    matches!(reason, "InstallFailed" | "UpgradeFailed")
+    matches!(reason, "InstallFailed" | "UpgradeFailed" | "TestFailed")
 }
 
-/// Consecutive failed install/upgrade attempts recorded in `status` at
-/// `generation` (a spec change starts over).
-fn failures_at(obj: &HelmRelease, generation: Option<i64>) -> i64 {
+/// `failures` and `failedDigest` after `outcome`: a failed attempt counts
+/// one more against its inputs' digest; success clears them.
+fn count_failures(
+    obj: &HelmRelease,
+    outcome: &Outcome,
+    attempt: &Attempt,
+) -> (Option<i64>, Option<String>) {
+    let old = obj.status.as_ref();
+    let kept = (
+        old.and_then(|s| s.failures).filter(|f| *f > 0),
+        old.and_then(|s| s.failed_digest.clone()),
+    );
+    match outcome {
+        Outcome::Ready { .. } if attempt.digest.is_some() => (None, None),
+        Outcome::Failed { reason, .. } if counts_as_attempt(reason) => {
+            let Some(digest) = &attempt.digest else {
+                return kept;
+            };
+            let before = failures_for(obj, digest, attempt.reset_at.is_some());
+            (Some(before + 1), Some(digest.clone()))
+        }
+        _ if attempt.reset_at.is_some() => (None, None),
+        _ => kept,
+    }
+}
+
+/// Consecutive failed attempts of the inputs digested as `digest` (0 when
+/// the inputs changed, or when `reset` clears the count).
+pub fn failures_for(obj: &HelmRelease, digest: &str, reset: bool) -> i64 {
     match &obj.status {
-        Some(s) if s.observed_generation == generation => s.failures.unwrap_or(0),
+        Some(s) if !reset && s.failed_digest.as_deref() == Some(digest) => s.failures.unwrap_or(0),
         _ => 0,
     }
 }
 
-/// Consecutive failed install/upgrade attempts of the current spec.
-pub fn consecutive_failures(obj: &HelmRelease) -> i64 {
-    failures_at(obj, obj.metadata.generation)
-}
-
-fn released_message(r: &Release) -> &'static str {
-    let _ = r;
-    "the live revision keeps running"
+/// What the Released condition says of a release whose last action
+/// failed: which revision is recorded live, and whether a newer failed
+/// revision's objects were applied over it.
+fn released_message(history: &[StoredRelease], live: Option<&Release>) -> String {
+    let Some(live) = live else {
+        return String::new();
+    };
+    let failed_after = history
+        .iter()
+        .map(|s| &s.release)
+        .filter(|r| r.version > live.version && r.status() == Status::Failed)
+        .max_by_key(|r| r.version);
+    match failed_after {
+        Some(f) => format!(
+            "revision {} is the recorded live revision; revision {} failed ({}) and may have replaced some of its objects",
+            live.version, f.version, f.info.description
+        ),
+        None => format!("revision {} is live", live.version),
+    }
 }
 
 fn history_entry(s: &StoredRelease) -> HistoryEntry {
@@ -190,6 +322,25 @@ fn history_entry(s: &StoredRelease) -> HistoryEntry {
         values_digest: s.annotation(VALUES_DIGEST).map(String::from),
         deployed: (!r.info.last_deployed.is_empty()).then(|| r.info.last_deployed.clone()),
         description: (!r.info.description.is_empty()).then(|| r.info.description.clone()),
+        tests: test_result(r),
+    }
+}
+
+/// How the revision's last test run ended, from its test hooks' last runs.
+fn test_result(r: &Release) -> Option<String> {
+    let runs: Vec<&str> = r
+        .hooks
+        .iter()
+        .filter(|h| h.events.iter().any(|e| e == "test"))
+        .map(|h| h.last_run.phase.as_str())
+        .filter(|p| !p.is_empty())
+        .collect();
+    if runs.is_empty() {
+        None
+    } else if runs.iter().all(|p| *p == "Succeeded") {
+        Some("Succeeded".into())
+    } else {
+        Some("Failed".into())
     }
 }
 

@@ -20,8 +20,11 @@ pub(super) async fn finish<S: ReleaseStore>(
         s.release = rel;
         store.update(&s.release, &s.annotations).await?;
     }
+    // A failed revision a rollback replaces stays failed.
     if let Some(p) = previous
-        && let Some(s) = hist.iter_mut().find(|s| s.release.version == p)
+        && let Some(s) = hist
+            .iter_mut()
+            .find(|s| s.release.version == p && s.release.status() != Status::Failed)
     {
         s.release.info.status = Status::Superseded;
         store.update(&s.release, &s.annotations).await?;

@@ -7,14 +7,14 @@
 use std::collections::BTreeMap;
 
 use crate::api::HelmRelease;
-use crate::api::condition::READY;
+use crate::api::condition::{ConditionStatus, READY, TEST_SUCCESS};
 use crate::controller::release_failure::Failure;
 use crate::controller::release_status::{self, Outcome};
 use crate::release::Status;
 use crate::release::history;
 use crate::release::store::{CHART_DIGEST, OPTIONS_DIGEST, StoredRelease, VALUES_DIGEST};
 
-use super::RETRIES_EXHAUSTED;
+use super::{RESET_AT, RETRIES_EXHAUSTED};
 
 /// Where a release stands against its HelmRelease.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,6 +44,9 @@ pub enum Next {
     Upgrade { live: i64 },
     /// Make `target` live again (no new revision number).
     Rollback { target: i64, live: Option<i64> },
+    /// Run the live revision's tests again (they failed, and retries
+    /// remain); `ready` is the outcome should they pass.
+    Test { ready: Outcome },
 }
 
 /// A record to rewrite before anything else: left pending by a dead run,
@@ -152,24 +155,42 @@ pub fn pinned_message(target: i64) -> String {
 }
 
 /// What a release following its spec does next: nothing when in sync,
-/// nothing while its retries are exhausted, else install or upgrade.
-pub fn next_following(obj: &HelmRelease, state: &State, hist: &[StoredRelease]) -> Next {
+/// nothing while the retries of these inputs (digested as `digest`) are
+/// exhausted, else install or upgrade. `reset` clears the failure count
+/// (the reset annotation was set).
+pub fn next_following(
+    obj: &HelmRelease,
+    state: &State,
+    hist: &[StoredRelease],
+    digest: &str,
+    reset: bool,
+) -> Next {
     let live = match *state {
         State::InSync(_) => {
             let message = live(hist)
                 .map(|l| format!("{} is live", release_status::describe(&l.release)))
                 .unwrap_or_default();
-            return Next::Report(Outcome::Ready {
+            let ready = Outcome::Ready {
                 reason: "UpToDate".into(),
                 message,
-            });
+            };
+            if !tests_failed(obj) {
+                return Next::Report(ready);
+            }
+            let upgrade = hist.len() > 1;
+            let failures = release_status::failures_for(obj, digest, reset);
+            let allowed = i64::from(obj.spec.remediation(upgrade).retries);
+            if failures > allowed {
+                return Next::Report(retries_exhausted(obj, failures, allowed, upgrade));
+            }
+            return Next::Test { ready };
         }
         State::OutOfSync(live) => live,
         _ => None,
     };
     let upgrade = live.is_some();
-    let failures = release_status::consecutive_failures(obj);
-    let allowed = retries(obj, upgrade);
+    let failures = release_status::failures_for(obj, digest, reset);
+    let allowed = i64::from(obj.spec.remediation(upgrade).retries);
     if failures > allowed {
         return Next::Report(retries_exhausted(obj, failures, allowed, upgrade));
     }
@@ -177,6 +198,23 @@ pub fn next_following(obj: &HelmRelease, state: &State, hist: &[StoredRelease]) 
         Some(live) => Next::Upgrade { live },
         None => Next::Install,
     }
+}
+
+/// Whether the live revision's tests failed and that counts: tests
+/// enabled, failures not ignored, `TestSuccess=False`.
+fn tests_failed(obj: &HelmRelease) -> bool {
+    let Some(t) = obj.spec.test.as_ref().filter(|t| t.enable) else {
+        return false;
+    };
+    let ignored = t.ignore_failures
+        || obj.spec.remediation(true).ignore_test_failures
+        || obj.spec.remediation(false).ignore_test_failures;
+    !ignored
+        && obj.status.as_ref().is_some_and(|s| {
+            s.conditions
+                .iter()
+                .any(|c| c.type_ == TEST_SUCCESS && c.status == ConditionStatus::False)
+        })
 }
 
 /// Stalled: `failures` failed installs/upgrades, more than `retries` allow.
@@ -191,7 +229,7 @@ fn retries_exhausted(obj: &HelmRelease, failures: i64, retries: i64, upgrade: bo
             let verb = if upgrade { "upgrade" } else { "install" };
             let cause = last.map(|c| c.message.as_str()).unwrap_or_default();
             format!(
-                "{verb} failed {failures} time(s) (remediation retries: {retries}); not retrying until the spec changes. Last failure: {cause}"
+                "{verb} failed {failures} time(s) (remediation retries: {retries}); not retrying until the chart, the values (spec or valuesFrom) or the options change, or the {RESET_AT} annotation is set. Last failure: {cause}"
             )
         }
     };
@@ -200,22 +238,6 @@ fn retries_exhausted(obj: &HelmRelease, failures: i64, retries: i64, upgrade: bo
         message,
         stalled: true,
     }
-}
-
-/// `install.remediation.retries` or `upgrade.remediation.retries`.
-fn retries(obj: &HelmRelease, upgrade: bool) -> i64 {
-    let r = if upgrade {
-        obj.spec
-            .upgrade
-            .as_ref()
-            .and_then(|u| u.remediation.as_ref())
-    } else {
-        obj.spec
-            .install
-            .as_ref()
-            .and_then(|i| i.remediation.as_ref())
-    };
-    i64::from(r.map(|r| r.retries).unwrap_or(0))
 }
 
 #[cfg(test)]

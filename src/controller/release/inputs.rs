@@ -63,6 +63,16 @@ pub(super) async fn desired(
     })
 }
 
+/// One digest of all the inputs (chart, values, options) the record
+/// annotations `annotations` digest: what failures are counted against.
+pub(super) fn digest(annotations: &BTreeMap<String, String>) -> String {
+    let map: JsonMap<String, Json> = annotations
+        .iter()
+        .map(|(k, v)| (k.clone(), Json::String(v.clone())))
+        .collect();
+    values_from::digest(&map)
+}
+
 /// `spec.dependsOn`: the first HelmRelease named there that is not
 /// Ready at its current generation, as a waiting outcome.
 pub(super) async fn dependencies_waiting(obj: &HelmRelease, ctx: &Context) -> Option<Outcome> {

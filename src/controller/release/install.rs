@@ -11,13 +11,13 @@ use super::inputs::Desired;
 use super::{Job, commit, render, send, timeout_of};
 use crate::api::helmrelease::CrdPolicy;
 use crate::apply::CrdPolicy as CrdAction;
-use crate::apply::{ApplyError, ReleaseRef, Resource};
+use crate::apply::{ApplyError, HookRun, ReleaseRef, Resource};
 use crate::controller::ownership::Names;
 use crate::controller::release_failure::Failure;
 use crate::controller::release_status::Outcome;
 use crate::release::build::Built;
 use crate::release::history::{self, now_rfc3339};
-use crate::release::record::{HookRecord, NewRelease};
+use crate::release::record::{HookRecord, HookRun as HookRunRecord, NewRelease};
 use crate::release::{Release, Status, StoredRelease};
 use crate::render::manifest::Hook;
 
@@ -31,6 +31,10 @@ pub(super) async fn run(
     let Job { obj, ap, n, .. } = job;
     let upgrade = live.is_some();
     let version = history::next_version(hist.iter().map(|s| &s.release));
+    job.phase(format!(
+        "rendering revision {version} ({} {})",
+        want.pulled.name, want.pulled.version
+    ));
     let owner = ReleaseRef {
         name: n.release.clone(),
         namespace: n.target.clone(),
@@ -68,9 +72,29 @@ pub(super) async fn run(
         new_res: &new_res,
         upgrade,
     };
-    let result = roll_out(job, &rollout).await;
+    let mut runs = Vec::new();
+    let result = roll_out(job, &rollout, &mut runs).await;
+    let mut rel = rel;
+    record_runs(&mut rel.hooks, &runs);
     let previous = live.as_ref().map(|l| l.release.version);
     conclude(job, hist, rel, previous, &want, result).await
+}
+
+/// Records how each hook ran in the release's hooks (`last_run`), as
+/// Helm does.
+pub(super) fn record_runs(hooks: &mut [HookRecord], runs: &[HookRun]) {
+    for run in runs {
+        if let Some(h) = hooks
+            .iter_mut()
+            .find(|h| h.path == run.path && h.name == run.name && h.kind == run.kind)
+        {
+            h.last_run = HookRunRecord {
+                started_at: run.started_at.clone(),
+                completed_at: run.completed_at.clone(),
+                phase: run.phase.to_string(),
+            };
+        }
+    }
 }
 
 /// The record of revision `version` while it is being rolled out.
@@ -189,43 +213,46 @@ struct RollOut<'a> {
     upgrade: bool,
 }
 
-/// CRDs, pre-hooks, apply, prune, post-hooks, wait. Returns the number of
-/// objects applied.
-async fn roll_out(job: &Job<'_>, r: &RollOut<'_>) -> Result<usize, ApplyError> {
+/// CRDs, pre-hooks, apply, prune, post-hooks, wait; how each hook ran
+/// goes to `runs`. Returns the number of objects applied.
+async fn roll_out(
+    job: &Job<'_>,
+    r: &RollOut<'_>,
+    runs: &mut Vec<HookRun>,
+) -> Result<usize, ApplyError> {
     let Job { obj, ap, n, .. } = job;
     let timeout = timeout_of(obj);
-    let (crds, wait, no_hooks) = if r.upgrade {
-        let u = obj.spec.upgrade.as_ref();
-        (
-            u.map(|u| u.crds).unwrap_or(CrdPolicy::Skip),
-            u.is_some_and(|u| u.wait),
-            u.is_some_and(|u| u.disable_hooks),
-        )
+    let (crds, wait, no_hooks, force) = if r.upgrade {
+        let u = obj.spec.upgrade_options();
+        (u.crds, u.wait, u.disable_hooks, u.force)
     } else {
-        let i = obj.spec.install.as_ref();
-        (
-            i.map(|i| i.crds).unwrap_or(CrdPolicy::Create),
-            i.is_some_and(|i| i.wait),
-            i.is_some_and(|i| i.disable_hooks),
-        )
+        let i = obj.spec.install_options();
+        (i.crds, i.wait, i.disable_hooks, false)
     };
+    let phases = job.phases();
+    if !r.built.crds.is_empty() {
+        job.phase("installing the chart's CRDs");
+    }
     if send(ap.install_crds(&r.built.crds, crd_action(crds), timeout)).await? > 0 {
         send(ap.refresh_discovery()).await?;
     }
     let hooks: Vec<Hook> = r.built.hooks.iter().map(to_hook).collect();
-    let phase = if r.upgrade { "upgrade" } else { "install" };
+    let event = if r.upgrade { "upgrade" } else { "install" };
     if !no_hooks {
-        send(ap.run_hooks(&hooks, &format!("pre-{phase}"), &n.target, timeout)).await?;
+        let pre = format!("pre-{event}");
+        send(ap.run_hooks_logged(&hooks, &pre, &n.target, timeout, runs, &phases)).await?;
     }
-    let report = send(ap.apply(r.new_res, r.owner)).await?;
+    let report = send(ap.apply_forcing(r.new_res, r.owner, force, &phases)).await?;
     if r.upgrade {
+        job.phase("pruning objects the new revision dropped");
         send(ap.prune(r.old_res, r.new_res)).await?;
     }
     if !no_hooks {
-        send(ap.run_hooks(&hooks, &format!("post-{phase}"), &n.target, timeout)).await?;
+        let post = format!("post-{event}");
+        send(ap.run_hooks_logged(&hooks, &post, &n.target, timeout, runs, &phases)).await?;
     }
     if wait {
-        send(ap.wait_ready(r.new_res, timeout)).await?;
+        send(ap.wait_ready_with(r.new_res, timeout, &job.health, &phases)).await?;
     }
     Ok(report.count())
 }
@@ -239,7 +266,7 @@ fn crd_action(p: CrdPolicy) -> CrdAction {
     }
 }
 
-fn to_hook(h: &HookRecord) -> Hook {
+pub(super) fn to_hook(h: &HookRecord) -> Hook {
     Hook {
         name: h.name.clone(),
         kind: h.kind.clone(),

@@ -14,10 +14,13 @@ mod commit;
 mod decide;
 mod inputs;
 mod install;
+mod progress;
 mod recover;
+mod remediate;
 mod render;
 mod report;
 mod rollback;
+mod test;
 mod uninstall;
 
 use std::sync::Arc;
@@ -32,13 +35,14 @@ use kube::{Api, ResourceExt};
 use super::metrics::Outcome as MetricOutcome;
 use super::ownership::{self, Names};
 use super::release_failure::Failure;
-use super::release_status::Outcome;
+use super::release_status::{self, Attempt, Outcome};
 use super::{Context, requeue_after};
 use crate::api::HelmRelease;
 use crate::api::duration::parse_duration;
-use crate::apply::{Applier, ApplyError};
+use crate::apply::{Applier, ApplyError, HealthExpr, HealthRules};
 use crate::release::{SecretStore, StoreError, StoredRelease};
 use decide::Next;
+use progress::Progress;
 use report::publish;
 
 /// Kind label used in logs and metrics.
@@ -47,6 +51,11 @@ pub const KIND: &str = "HelmRelease";
 pub const FINALIZER: &str = "helm.rudder.dev/uninstall";
 /// Reason of the stall after too many failed installs/upgrades.
 pub const RETRIES_EXHAUSTED: &str = "RetriesExhausted";
+/// Annotation: reconcile now and forget the failures counted so far (a
+/// stalled release gets new tries); any new value acts once.
+pub const RESET_AT: &str = "helm.rudder.dev/reset-at";
+/// Annotation: reconcile now, skipping the back-off; any new value acts once.
+pub const REQUESTED_AT: &str = "helm.rudder.dev/requested-at";
 /// Requeue while waiting for `spec.dependsOn`.
 const DEPENDENCY_RETRY: Duration = Duration::from_secs(5);
 
@@ -98,14 +107,28 @@ pub fn error_policy(obj: Arc<HelmRelease>, err: &ReleaseError, ctx: Arc<Context>
 
 /// What the actions of one reconciliation work with: the HelmRelease, the
 /// shared context, the Applier acting with the release's authority, where
-/// the release lives, and its records (read and written with that same
-/// authority).
+/// the release lives, its records (read and written with that same
+/// authority), the phase writer and the health expressions.
 pub(super) struct Job<'a> {
     obj: &'a HelmRelease,
     ctx: &'a Context,
     ap: Applier,
     n: &'a Names,
     store: SecretStore,
+    progress: &'a Progress,
+    health: HealthRules,
+}
+
+impl Job<'_> {
+    /// Says what the action does now (`Reconciling=True` with this phase).
+    fn phase(&self, phase: impl Into<String>) {
+        self.progress.set(phase.into());
+    }
+
+    /// The phase writer as the Applier takes it.
+    fn phases(&self) -> impl Fn(String) + Send + Sync + '_ {
+        move |p| self.progress.set(p)
+    }
 }
 
 /// Reconciles one HelmRelease.
@@ -174,16 +197,27 @@ async fn apply(obj: &HelmRelease, ctx: &Context) -> Result<Action, ReleaseError>
     }
     let key = format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any());
     let generation = obj.metadata.generation;
-    if let Some(wait) = ctx.backoff.wait(&key, generation, Instant::now()) {
+    let mut attempt = Attempt {
+        reset_at: new_annotation(obj, RESET_AT, |s| s.last_handled_reset_at.as_deref()),
+        requested_at: new_annotation(obj, REQUESTED_AT, |s| {
+            s.last_handled_requested_at.as_deref()
+        }),
+        ..Attempt::default()
+    };
+    if attempt.reset_at.is_some() || attempt.requested_at.is_some() {
+        ctx.backoff.reset(&key);
+    } else if let Some(wait) = ctx.backoff.wait(&key, generation, Instant::now()) {
         return Ok(Action::requeue(wait));
     }
     let n = Names::of(obj);
+    let progress = Progress::start(ctx, obj);
     let mut hist = Vec::new();
-    let outcome = match act(obj, ctx, &n, &mut hist).await {
+    let outcome = match act(obj, ctx, &n, &mut hist, &progress, &mut attempt).await {
         Ok(o) => o,
         Err(f) => f.into(),
     };
-    report::report(ctx, obj, &n, &hist, &outcome).await?;
+    let progressed = progress.finish().await;
+    report::report(ctx, obj, &n, &hist, &outcome, &attempt, progressed).await?;
     Ok(match outcome {
         // A failure is an error of the reconciliation: logged, counted, and
         // retried by the error policy.
@@ -193,10 +227,11 @@ async fn apply(obj: &HelmRelease, ctx: &Context) -> Result<Action, ReleaseError>
             message,
         } => {
             let wait = ctx.backoff.failed(&key, generation, Instant::now());
+            let upgrade = decide::live_version(&hist).is_some();
             let retry = if stalled {
                 super::interval_or_default(&obj.spec.interval)
             } else {
-                wait
+                retry_interval(obj, upgrade).unwrap_or(wait)
             };
             return Err(ReleaseError::Failed {
                 reason,
@@ -212,6 +247,26 @@ async fn apply(obj: &HelmRelease, ctx: &Context) -> Result<Action, ReleaseError>
     })
 }
 
+/// The value of annotation `name` when the status has not acted on it yet.
+fn new_annotation(
+    obj: &HelmRelease,
+    name: &str,
+    handled: impl Fn(&crate::api::HelmReleaseStatus) -> Option<&str>,
+) -> Option<String> {
+    let value = obj.annotations().get(name)?;
+    let seen = obj.status.as_ref().and_then(handled);
+    (seen != Some(value.as_str())).then(|| value.clone())
+}
+
+/// `remediation.retryInterval` of the action that failed.
+fn retry_interval(obj: &HelmRelease, upgrade: bool) -> Option<Duration> {
+    obj.spec
+        .remediation(upgrade)
+        .retry_interval
+        .as_deref()
+        .and_then(|d| parse_duration(d).ok())
+}
+
 /// Checks who may act, reads the history under the release's own
 /// authority, recovers what a dead run left, decides and acts. `hist` is
 /// left as the history the status reports: empty when the release is not
@@ -221,8 +276,11 @@ async fn act(
     ctx: &Context,
     n: &Names,
     hist: &mut Vec<StoredRelease>,
+    progress: &Progress,
+    attempt: &mut Attempt,
 ) -> Result<Outcome, Failure> {
     ownership::check_names(obj, n, ctx.allow_cross_namespace)?;
+    let health = HealthRules::compile(&health_exprs(obj)).map_err(Failure::HealthCheck)?;
     let ap = applier_for(obj, ctx, n)?;
     let store = store_for(ctx, &ap, obj, n);
     let found = store.history(&n.release).await?;
@@ -245,11 +303,27 @@ async fn act(
         ap,
         n,
         store,
+        progress,
+        health,
     };
     Ok(match obj.spec.revision {
         Some(target) => pin(&job, hist, target).await,
-        None => follow_spec(&job, hist).await?,
+        None => follow_spec(&job, hist, attempt).await?,
     })
+}
+
+/// `spec.healthChecks` as the Applier takes them.
+fn health_exprs(obj: &HelmRelease) -> Vec<HealthExpr> {
+    obj.spec
+        .health_checks
+        .iter()
+        .map(|h| HealthExpr {
+            api_version: h.api_version.clone(),
+            kind: h.kind.clone(),
+            current: h.current.clone(),
+            failed: h.failed.clone(),
+        })
+        .collect()
 }
 
 /// `spec.revision`: keep the pinned revision live.
@@ -258,7 +332,7 @@ async fn pin(job: &Job<'_>, hist: &mut [StoredRelease], target: i64) -> Outcome 
     match decide::next_pinned(&state, &job.n.release) {
         Next::Rollback { target, live } => rollback::run(job, hist, target, live).await,
         Next::Report(o) => o,
-        Next::Install | Next::Upgrade { .. } => Outcome::Ready {
+        Next::Install | Next::Upgrade { .. } | Next::Test { .. } => Outcome::Ready {
             reason: "Pinned".into(),
             message: decide::pinned_message(target),
         },
@@ -266,22 +340,43 @@ async fn pin(job: &Job<'_>, hist: &mut [StoredRelease], target: i64) -> Outcome 
 }
 
 /// Install or upgrade when the chart, values or options differ from the
-/// live revision (once `dependsOn` is Ready).
-async fn follow_spec(job: &Job<'_>, hist: &mut Vec<StoredRelease>) -> Result<Outcome, Failure> {
+/// live revision (once `dependsOn` is Ready); then test the new revision,
+/// and remediate a failure as `remediation.strategy` says.
+async fn follow_spec(
+    job: &Job<'_>,
+    hist: &mut Vec<StoredRelease>,
+    attempt: &mut Attempt,
+) -> Result<Outcome, Failure> {
     if let Some(waiting) = inputs::dependencies_waiting(job.obj, job.ctx).await {
         return Ok(waiting);
     }
     let want = inputs::desired(job.obj, job.ctx, job.n).await?;
+    let digest = inputs::digest(&want.annotations);
+    attempt.digest = Some(digest.clone());
     let state = decide::following_state(hist, &want.annotations);
-    Ok(match decide::next_following(job.obj, &state, hist) {
-        Next::Report(o) => o,
-        Next::Install => install::run(job, hist, want, None).await,
+    let reset = attempt.reset_at.is_some();
+    let next = decide::next_following(job.obj, &state, hist, &digest, reset);
+    let retest = matches!(next, Next::Test { .. });
+    let (outcome, upgrade) = match next {
+        Next::Report(o) => return Ok(o),
+        Next::Test { ready } => {
+            let upgrade = hist.len() > 1;
+            (test::run(job, hist, ready, upgrade, attempt).await, upgrade)
+        }
+        Next::Install => (install::run(job, hist, want, None).await, false),
         Next::Upgrade { live } => {
             let live = hist.iter().find(|s| s.release.version == live).cloned();
-            install::run(job, hist, want, live).await
+            (install::run(job, hist, want, live).await, true)
         }
-        Next::Rollback { target, live } => rollback::run(job, hist, target, live).await,
-    })
+        Next::Rollback { target, live } => return Ok(rollback::run(job, hist, target, live).await),
+    };
+    let outcome = if retest {
+        outcome
+    } else {
+        test::after_release(job, hist, outcome, upgrade, attempt).await
+    };
+    let failures = release_status::failures_for(job.obj, &digest, reset) + 1;
+    Ok(remediate::after_failure(job, hist, outcome, upgrade, failures, attempt).await)
 }
 
 /// The Applier acting for `obj`: rudder's own, or one impersonating

@@ -13,19 +13,23 @@ use crate::api::HelmRelease;
 use crate::controller::Context;
 use crate::controller::events;
 use crate::controller::ownership::Names;
-use crate::controller::release_status::{self, Outcome};
+use crate::controller::release_status::{self, Attempt, Outcome};
 use crate::controller::status::FIELD_MANAGER;
 use crate::release::StoredRelease;
 use crate::release::history;
 
-/// Writes the status `outcome` and `hist` make, with a Warning event when
-/// it reports a new failure, and updates the release gauge.
+/// Writes the status `outcome`, `attempt` and `hist` make, with a Warning
+/// event when it reports a new failure, and updates the release gauge.
+/// `progressed`: phases were written during the reconciliation, so the
+/// status is written even if it equals the one the reconciliation read.
 pub(super) async fn report(
     ctx: &Context,
     obj: &HelmRelease,
     n: &Names,
     hist: &[StoredRelease],
     outcome: &Outcome,
+    attempt: &Attempt,
+    progressed: bool,
 ) -> Result<(), ReleaseError> {
     ctx.metrics.set_release_status(
         &format!("{}/{}", n.namespace, obj.name_any()),
@@ -33,8 +37,8 @@ pub(super) async fn report(
             .map(|r| r.status().as_str())
             .unwrap_or("none"),
     );
-    let status = release_status::compute(obj, hist, outcome);
-    if !release_status::differs(obj.status.as_ref(), &status) {
+    let status = release_status::compute(obj, hist, outcome, attempt);
+    if !progressed && !release_status::differs(obj.status.as_ref(), &status) {
         // The steady state writes nothing.
         return Ok(());
     }

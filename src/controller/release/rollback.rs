@@ -1,16 +1,22 @@
-//! Rollback by `spec.revision: N`: revision N's recorded manifest (not a
-//! re-render) is checked for ownership, N is marked `pending-rollback`,
-//! applied, what N lacks is pruned, and N becomes `deployed` with the
-//! previously live revision `superseded` — no new revision number.
+//! Rollback by `spec.revision: N` (and the `rollback` remediation):
+//! revision N's recorded manifest (not a re-render) is checked for
+//! ownership, N is marked `pending-rollback`, its pre-rollback hooks run,
+//! it is applied, what N lacks is pruned, its post-rollback hooks run, it
+//! is awaited (`spec.rollback.wait`, default on), and N becomes `deployed`
+//! with the previously live revision `superseded` — no new revision
+//! number. How the hooks ran is recorded in N.
 
 use kube::runtime::events::EventType;
 
-use super::{Job, commit, decide, send};
-use crate::apply::{ApplyError, ReleaseRef};
+use super::install::to_hook;
+use super::{Job, commit, decide, send, timeout_of};
+use crate::apply::{ApplyError, HookRun, ReleaseRef, Resource};
 use crate::controller::release_failure::Failure;
 use crate::controller::release_status::Outcome;
+use crate::release::Release;
 use crate::release::history::now_rfc3339;
 use crate::release::{Status, StoredRelease};
+use crate::render::manifest::Hook;
 
 /// Makes `target` live again in place of `live`.
 pub(super) async fn run(
@@ -20,6 +26,7 @@ pub(super) async fn run(
     live: Option<i64>,
 ) -> Outcome {
     let Job { ap, n, store, .. } = job;
+    job.phase(format!("rolling back to revision {target}"));
     let Some(idx) = hist.iter().position(|s| s.release.version == target) else {
         return Failure::RevisionNotFound {
             revision: target,
@@ -63,13 +70,49 @@ pub(super) async fn run(
             return Failure::from(e).into();
         }
     }
-    let applied = async {
-        let report = send(ap.apply(&new_res, &owner)).await?;
-        send(ap.prune(&old_res, &new_res)).await?;
-        Ok::<usize, ApplyError>(report.count())
-    }
+    let mut runs = Vec::new();
+    let applied = roll_back(
+        job,
+        &hist[idx].release,
+        &new_res,
+        &old_res,
+        &owner,
+        &mut runs,
+    )
     .await;
+    super::install::record_runs(&mut hist[idx].release.hooks, &runs);
     conclude(job, hist, idx, live, applied).await
+}
+
+/// Pre-rollback hooks, apply, prune, post-rollback hooks, wait.
+async fn roll_back(
+    job: &Job<'_>,
+    target: &Release,
+    new_res: &[Resource],
+    old_res: &[Resource],
+    owner: &ReleaseRef,
+    runs: &mut Vec<HookRun>,
+) -> Result<usize, ApplyError> {
+    let Job { obj, ap, n, .. } = job;
+    let opts = obj.spec.rollback_options();
+    let timeout = timeout_of(obj);
+    let phases = job.phases();
+    let hooks: Vec<Hook> = target.hooks.iter().map(to_hook).collect();
+    if !opts.disable_hooks {
+        send(ap.run_hooks_logged(&hooks, "pre-rollback", &n.target, timeout, runs, &phases))
+            .await?;
+    }
+    let report = send(ap.apply_forcing(new_res, owner, false, &phases)).await?;
+    job.phase("pruning objects the revision does not have");
+    send(ap.prune(old_res, new_res)).await?;
+    if !opts.disable_hooks {
+        send(ap.run_hooks_logged(&hooks, "post-rollback", &n.target, timeout, runs, &phases))
+            .await?;
+    }
+    if opts.wait {
+        send(ap.wait_ready_with(new_res, timeout, &job.health, &phases)).await?;
+    }
+    Ok(report.count())
 }
 
 /// Records how the rollback ended: `deployed` with a Normal event, or

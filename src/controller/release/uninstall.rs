@@ -1,6 +1,8 @@
-//! Uninstall, from the finalizer: remove the release's objects in Helm's
-//! uninstall order, then its records — under the release's own authority,
-//! and only what this HelmRelease created.
+//! Uninstall, from the finalizer: run the live revision's pre-delete
+//! hooks, remove its objects in Helm's uninstall order (awaited unless
+//! `spec.uninstall.wait` is false), run its post-delete hooks (none with
+//! `spec.uninstall.disableHooks`), then remove its records — under the
+//! release's own authority, and only what this HelmRelease created.
 
 use std::time::Duration;
 
@@ -9,13 +11,15 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::{Api, ResourceExt};
 
+use super::install::to_hook;
 use super::{ReleaseError, applier_for, publish, send, store_for, timeout_of};
 use crate::api::HelmRelease;
-use crate::apply::Applier;
+use crate::apply::{Applier, ApplyError};
 use crate::controller::Context;
 use crate::controller::ownership::{self, Names};
 use crate::release::history::now_rfc3339;
 use crate::release::{Release, Status, StoredRelease};
+use crate::render::manifest::Hook;
 
 /// The finalizer: remove the release's objects, then its records, both
 /// under the release's own authority, and only what this HelmRelease
@@ -120,16 +124,19 @@ async fn uninstall_objects(
     live: &Release,
     terminating: bool,
 ) -> Result<(), ReleaseError> {
-    let res = send(ap.resources(&live.manifest, &n.target))
-        .await
-        .unwrap_or_default();
-    let timeout = if terminating {
-        Duration::from_secs(5)
+    let result = if terminating {
+        // The namespace takes the objects; hooks could not run there.
+        let res = send(ap.resources(&live.manifest, &n.target))
+            .await
+            .unwrap_or_default();
+        send(ap.uninstall(&res, Duration::from_secs(5)))
+            .await
+            .map(|_| ())
     } else {
-        timeout_of(obj)
+        send(remove_release(ap, obj, n, live)).await
     };
-    match send(ap.uninstall(&res, timeout)).await {
-        Ok(_) => Ok(()),
+    match result {
+        Ok(()) => Ok(()),
         Err(e) if terminating => {
             tracing::info!(error = %e, "namespace terminating; not waiting");
             Ok(())
@@ -147,6 +154,32 @@ async fn uninstall_objects(
             Err(e.into())
         }
     }
+}
+
+/// Helm's uninstall of one revision: its pre-delete hooks, its objects in
+/// uninstall order (awaited unless `spec.uninstall.wait` is false), its
+/// post-delete hooks; no hooks with `spec.uninstall.disableHooks`.
+pub(super) async fn remove_release(
+    ap: &Applier,
+    obj: &HelmRelease,
+    n: &Names,
+    rel: &Release,
+) -> Result<(), ApplyError> {
+    let opts = obj.spec.uninstall_options();
+    let timeout = timeout_of(obj);
+    let hooks: Vec<Hook> = rel.hooks.iter().map(to_hook).collect();
+    let res = send(ap.resources(&rel.manifest, &n.target))
+        .await
+        .unwrap_or_default();
+    if !opts.disable_hooks {
+        send(ap.run_hooks(&hooks, "pre-delete", &n.target, timeout)).await?;
+    }
+    let wait = opts.wait.then_some(timeout);
+    send(ap.uninstall_with(&res, wait)).await?;
+    if !opts.disable_hooks {
+        send(ap.run_hooks(&hooks, "post-delete", &n.target, timeout)).await?;
+    }
+    Ok(())
 }
 
 async fn namespace_terminating(ctx: &Context, ns: &str) -> bool {

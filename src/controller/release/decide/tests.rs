@@ -49,7 +49,7 @@ fn hr(failures: i64, retries: i64, last_reason: &str) -> HelmRelease {
             "upgrade": {"remediation": {"retries": retries}},
         },
         "status": {
-            "observedGeneration": 2, "failures": failures,
+            "observedGeneration": 2, "failures": failures, "failedDigest": "d",
             "conditions": [{"type": "Ready", "status": "False", "reason": last_reason,
                             "message": "boom", "lastTransitionTime": "2026-01-01T00:00:00Z"}],
         },
@@ -61,7 +61,10 @@ fn hr(failures: i64, retries: i64, last_reason: &str) -> HelmRelease {
 fn an_empty_history_is_absent_and_installs() {
     let state = following_state(&[], &want());
     assert_eq!(state, State::Absent);
-    assert_eq!(next_following(&hr(0, 0, "x"), &state, &[]), Next::Install);
+    assert_eq!(
+        next_following(&hr(0, 0, "x"), &state, &[], "d", false),
+        Next::Install
+    );
 }
 
 #[test]
@@ -69,7 +72,10 @@ fn only_failed_revisions_install_again() {
     let hist = [rec(1, "failed", true)];
     let state = following_state(&hist, &want());
     assert_eq!(state, State::OutOfSync(None));
-    assert_eq!(next_following(&hr(0, 0, "x"), &state, &hist), Next::Install);
+    assert_eq!(
+        next_following(&hr(0, 0, "x"), &state, &hist, "d", false),
+        Next::Install
+    );
 }
 
 #[test]
@@ -77,7 +83,7 @@ fn a_live_revision_of_the_same_inputs_is_in_sync() {
     let hist = [rec(1, "superseded", false), rec(2, "deployed", true)];
     let state = following_state(&hist, &want());
     assert_eq!(state, State::InSync(2));
-    match next_following(&hr(0, 0, "x"), &state, &hist) {
+    match next_following(&hr(0, 0, "x"), &state, &hist, "d", false) {
         Next::Report(Outcome::Ready { reason, message }) => {
             assert_eq!(reason, "UpToDate");
             assert_eq!(message, "revision 2 (app 0.1.0) deployed is live");
@@ -92,7 +98,7 @@ fn changed_inputs_upgrade_the_live_revision() {
     let state = following_state(&hist, &want());
     assert_eq!(state, State::OutOfSync(Some(1)));
     assert_eq!(
-        next_following(&hr(0, 0, "x"), &state, &hist),
+        next_following(&hr(0, 0, "x"), &state, &hist, "d", false),
         Next::Upgrade { live: 1 }
     );
 }
@@ -105,7 +111,7 @@ fn adopted_helm_records_without_digests_are_upgraded() {
     let state = following_state(&hist, &want());
     assert_eq!(state, State::OutOfSync(Some(3)));
     assert_eq!(
-        next_following(&hr(0, 0, "x"), &state, &hist),
+        next_following(&hr(0, 0, "x"), &state, &hist, "d", false),
         Next::Upgrade { live: 3 }
     );
 }
@@ -116,10 +122,10 @@ fn retries_run_out_and_stall() {
     let state = following_state(&hist, &want());
     // One retry allowed: the first failure may retry, the second may not.
     assert_eq!(
-        next_following(&hr(1, 1, "UpgradeFailed"), &state, &hist),
+        next_following(&hr(1, 1, "UpgradeFailed"), &state, &hist, "d", false),
         Next::Upgrade { live: 1 }
     );
-    match next_following(&hr(2, 1, "UpgradeFailed"), &state, &hist) {
+    match next_following(&hr(2, 1, "UpgradeFailed"), &state, &hist, "d", false) {
         Next::Report(Outcome::Failed {
             reason,
             message,
@@ -136,10 +142,30 @@ fn retries_run_out_and_stall() {
         other => panic!("{other:?}"),
     }
     // Once stalled, the message stays as it was.
-    match next_following(&hr(2, 1, RETRIES_EXHAUSTED), &state, &hist) {
+    match next_following(&hr(2, 1, RETRIES_EXHAUSTED), &state, &hist, "d", false) {
         Next::Report(Outcome::Failed { message, .. }) => assert_eq!(message, "boom"),
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn other_inputs_or_a_reset_get_new_tries() {
+    let hist = [rec(1, "deployed", false), rec(2, "failed", true)];
+    let state = following_state(&hist, &want());
+    let stalled = hr(2, 1, "UpgradeFailed");
+    assert!(matches!(
+        next_following(&stalled, &state, &hist, "d", false),
+        Next::Report(Outcome::Failed { .. })
+    ));
+    // A fix anywhere (spec, valuesFrom, chart) changes the digest.
+    assert_eq!(
+        next_following(&stalled, &state, &hist, "fixed", false),
+        Next::Upgrade { live: 1 }
+    );
+    assert_eq!(
+        next_following(&stalled, &state, &hist, "d", true),
+        Next::Upgrade { live: 1 }
+    );
 }
 
 #[test]

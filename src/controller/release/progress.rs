@@ -1,0 +1,101 @@
+//! The status while an action runs: each phase (rendering, applying n/m,
+//! running hook X, waiting for …) is written as `Reconciling=True` with
+//! `Ready=Unknown`, by a task beside the action so the action never waits
+//! for a status write; phases that follow each other faster than the task
+//! writes are coalesced (only the newest is written).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use kube::api::{Patch, PatchParams};
+use kube::{Api, Resource as _, ResourceExt};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::KIND;
+use crate::api::HelmRelease;
+use crate::controller::Context;
+use crate::controller::release_status;
+use crate::controller::status::FIELD_MANAGER;
+
+/// Least time between two phase writes of one release.
+const SPACING: Duration = Duration::from_millis(500);
+
+/// The phase writer of one reconciliation.
+pub(super) struct Progress {
+    tx: watch::Sender<Option<String>>,
+    task: JoinHandle<bool>,
+}
+
+impl Progress {
+    /// Starts the writer for `obj`; nothing is written until a phase is set.
+    pub fn start(ctx: &Context, obj: &HelmRelease) -> Progress {
+        let (tx, rx) = watch::channel(None);
+        let task = tokio::spawn(write_phases(
+            ctx.client.clone(),
+            ctx.release_writes.clone(),
+            obj.clone(),
+            rx,
+        ));
+        Progress { tx, task }
+    }
+
+    /// Says what the action does now.
+    pub fn set(&self, phase: String) {
+        self.tx.send_replace(Some(phase));
+    }
+
+    /// Stops the writer (a phase not written yet is dropped); returns
+    /// whether any phase was written, so the final status is written even
+    /// if it equals the status the reconciliation started from.
+    pub async fn finish(self) -> bool {
+        self.tx.send_replace(None);
+        drop(self.tx);
+        self.task.await.unwrap_or(true)
+    }
+}
+
+/// Writes each new phase until the sender goes; returns whether it wrote.
+async fn write_phases(
+    client: kube::Client,
+    writes: Arc<AtomicU64>,
+    obj: HelmRelease,
+    mut rx: watch::Receiver<Option<String>>,
+) -> bool {
+    let mut wrote = false;
+    let mut last = String::new();
+    while rx.changed().await.is_ok() {
+        let Some(phase) = rx.borrow_and_update().clone() else {
+            continue;
+        };
+        if phase == last {
+            continue;
+        }
+        writes.fetch_add(1, Ordering::Relaxed);
+        if let Err(e) = write(&client, &obj, &phase).await {
+            tracing::debug!(error = %e, "writing the progress of HelmRelease {}", obj.name_any());
+        }
+        wrote = true;
+        last = phase;
+        tokio::time::sleep(SPACING).await;
+    }
+    wrote
+}
+
+async fn write(client: &kube::Client, obj: &HelmRelease, phase: &str) -> Result<(), kube::Error> {
+    let api: Api<HelmRelease> =
+        Api::namespaced(client.clone(), &obj.namespace().unwrap_or_default());
+    let patch = serde_json::json!({
+        "apiVersion": HelmRelease::api_version(&()),
+        "kind": KIND,
+        "status": release_status::progressing(obj, phase),
+    });
+    api.patch_status(
+        &obj.name_any(),
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await
+    .map(|_| ())
+}
