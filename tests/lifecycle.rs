@@ -760,6 +760,41 @@ async fn status_shows_the_phase_and_health_expressions_decide_custom_resources()
     let obj = api.get("app").await.expect("get");
     assert_eq!(obj.status.as_ref().and_then(|s| s.revision), Some(1));
 
+    // A slow upgrade shows its phase too, and Ready is not True until the
+    // new revision is live.
+    widgets
+        .patch(
+            "app-widget",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"phase": "Working"}})),
+        )
+        .await
+        .expect("patch the Widget");
+    patch_spec(&api, "app", json!({"values": {"v": "two"}})).await;
+    eventually(
+        "Reconciling=True during the upgrade",
+        Duration::from_secs(60),
+        || async {
+            let obj = api.get("app").await.ok()?;
+            let (st, _, message) = condition(&obj, "Reconciling")?;
+            let (ready, _, _) = condition(&obj, "Ready")?;
+            (st == ConditionStatus::True
+                && ready != ConditionStatus::True
+                && message.contains("Widget"))
+            .then_some(())
+        },
+    )
+    .await;
+    widgets
+        .patch(
+            "app-widget",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"phase": "Ready"}})),
+        )
+        .await
+        .expect("patch the Widget");
+    wait_revision(&api, "app", 2).await;
+
     // A failed upgrade is logged, evented and counted as an error.
     patch_spec(
         &api,
@@ -769,12 +804,18 @@ async fn status_shows_the_phase_and_health_expressions_decide_custom_resources()
     .await;
     let note = e2e::wait_warning(&client, n, "app", "UpgradeFailed").await;
     assert!(note.contains("absent"), "{note}");
-    let logs = rudder.logs();
-    assert!(
-        logs.lines()
-            .any(|l| l.contains("WARN") && l.contains("UpgradeFailed")),
-        "a warn line names the failure:\n{logs}"
-    );
+    eventually(
+        "a warn line naming the failure",
+        Duration::from_secs(30),
+        || async {
+            rudder
+                .logs()
+                .lines()
+                .any(|l| l.contains("WARN") && l.contains("UpgradeFailed"))
+                .then_some(())
+        },
+    )
+    .await;
     let (_, body) = e2e::http_get(rudder.addr, "/metrics").expect("metrics");
     let errors = body
         .lines()
