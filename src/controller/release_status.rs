@@ -430,6 +430,121 @@ pub fn is_live(r: &Release) -> bool {
 mod tests {
     use super::*;
 
+    fn hr(status: serde_json::Value) -> HelmRelease {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "helm.rudder.dev/v1alpha1", "kind": "HelmRelease",
+            "metadata": {"name": "app", "namespace": "ns", "generation": 3},
+            "spec": {"chart": {"name": "app", "repositoryRef": {"name": "r"}}},
+            "status": status,
+        }))
+        .expect("HelmRelease")
+    }
+
+    fn failed(reason: &str) -> Outcome {
+        Outcome::Failed {
+            reason: reason.into(),
+            message: "boom".into(),
+            stalled: false,
+        }
+    }
+
+    fn digest(d: &str) -> Attempt {
+        Attempt {
+            digest: Some(d.into()),
+            ..Attempt::default()
+        }
+    }
+
+    #[test]
+    fn failures_count_per_input_digest() {
+        let obj = hr(serde_json::json!({"failures": 2, "failedDigest": "a"}));
+        let same = compute(&obj, &[], &failed("UpgradeFailed"), &digest("a"));
+        assert_eq!(
+            (same.failures, same.failed_digest.as_deref()),
+            (Some(3), Some("a"))
+        );
+        let other = compute(&obj, &[], &failed("UpgradeFailed"), &digest("b"));
+        assert_eq!(
+            (other.failures, other.failed_digest.as_deref()),
+            (Some(1), Some("b"))
+        );
+        // A failure that is not an attempt (a pull) keeps the count.
+        let pull = compute(&obj, &[], &failed("ChartPullFailed"), &digest("b"));
+        assert_eq!(
+            (pull.failures, pull.failed_digest.as_deref()),
+            (Some(2), Some("a"))
+        );
+        let reset = Attempt {
+            reset_at: Some("1".into()),
+            ..digest("a")
+        };
+        let after_reset = compute(&obj, &[], &failed("UpgradeFailed"), &reset);
+        assert_eq!(after_reset.failures, Some(1));
+        assert_eq!(after_reset.last_handled_reset_at.as_deref(), Some("1"));
+        let ok = Outcome::Ready {
+            reason: "UpgradeSucceeded".into(),
+            message: String::new(),
+        };
+        let cleared = compute(&obj, &[], &ok, &digest("a"));
+        assert_eq!((cleared.failures, cleared.failed_digest), (None, None));
+    }
+
+    #[test]
+    fn progress_says_reconciling_with_the_phase_and_ready_unknown() {
+        let obj = hr(serde_json::json!({"observedGeneration": 2, "conditions": [
+            {"type": "Ready", "status": "True", "reason": "UpToDate", "message": "", "lastTransitionTime": "2026-01-01T00:00:00Z"},
+            {"type": "Stalled", "status": "True", "reason": "X", "message": "", "lastTransitionTime": "2026-01-01T00:00:00Z"}]}));
+        let st = progressing(&obj, "applying object 1/2: ConfigMap ns/a");
+        assert_eq!(st.observed_generation, Some(3));
+        let get = |t: &str| st.conditions.iter().find(|c| c.type_ == t).cloned();
+        let ready = get(READY).expect("Ready");
+        assert_eq!(
+            (ready.status, ready.message.as_str()),
+            (
+                ConditionStatus::Unknown,
+                "applying object 1/2: ConfigMap ns/a"
+            )
+        );
+        let rec = get(RECONCILING).expect("Reconciling");
+        assert_eq!(
+            (rec.status, rec.reason.as_str()),
+            (ConditionStatus::True, "Progressing")
+        );
+        assert!(get(STALLED).is_none());
+    }
+
+    #[test]
+    fn test_and_remediation_conditions_last_until_a_new_revision_goes_live() {
+        let tested = Attempt {
+            tested: Some((false, "test failed".into())),
+            remediated: Some(("RolledBack".into(), "rolled back to revision 1".into())),
+            ..digest("a")
+        };
+        let st = compute(
+            &hr(serde_json::json!({})),
+            &[],
+            &failed("TestFailed"),
+            &tested,
+        );
+        let obj = hr(serde_json::to_value(&st).expect("status"));
+        let kept = compute(&obj, &[], &failed("RetriesExhausted"), &digest("a"));
+        let types: Vec<&str> = kept.conditions.iter().map(|c| c.type_.as_str()).collect();
+        assert!(
+            types.contains(&TEST_SUCCESS) && types.contains(&REMEDIATED),
+            "{types:?}"
+        );
+        let live = Outcome::Ready {
+            reason: "UpgradeSucceeded".into(),
+            message: String::new(),
+        };
+        let fresh = compute(&obj, &[], &live, &digest("b"));
+        let types: Vec<&str> = fresh.conditions.iter().map(|c| c.type_.as_str()).collect();
+        assert!(
+            !types.contains(&TEST_SUCCESS) && !types.contains(&REMEDIATED),
+            "{types:?}"
+        );
+    }
+
     #[test]
     fn long_messages_keep_head_and_tail() {
         assert_eq!(clip("short"), "short");

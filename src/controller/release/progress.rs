@@ -78,7 +78,8 @@ async fn write_phases(
         }
         wrote = true;
         last = phase;
-        tokio::time::sleep(SPACING).await;
+        // Space the writes, but stop waiting as soon as the action ends.
+        let _ = tokio::time::timeout(SPACING, rx.wait_for(Option::is_none)).await;
     }
     wrote
 }
