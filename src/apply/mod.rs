@@ -3,7 +3,8 @@
 //! kind → resource mapping), reading a release manifest into objects,
 //! Helm's ownership check, server-side apply in Helm's install order with
 //! Helm's ownership metadata, pruning what a new revision dropped, chart
-//! `crds/`, waiting for readiness (`--wait`), hooks, and uninstall.
+//! `crds/`, waiting for readiness (`--wait`), hooks, uninstall, and the
+//! reads of a template's `lookup`.
 //!
 //! Everything goes through one [`Applier`], which holds the client, a
 //! discovery cache and a counter of API writes (for the `api writes` metric).
@@ -11,6 +12,7 @@
 mod claims;
 mod discovery;
 mod hooks;
+mod lookup;
 mod ops;
 mod ready;
 mod resource;
@@ -22,6 +24,7 @@ use tokio::sync::RwLock;
 
 pub use claims::ClaimGuard;
 pub use discovery::ClusterCapabilities;
+pub use lookup::{LookupReadError, LookupTarget};
 pub use ready::readiness;
 pub use resource::{Resource, ResourceKey, install_sort, uninstall_sort};
 
@@ -268,5 +271,6 @@ mod send_tests {
         is_send(a.uninstall(&r, t));
         is_send(a.wait_ready(&r, t));
         is_send(a.run_hooks(&hooks, "", "", t));
+        is_send(a.lookup(&LookupTarget::default()));
     }
 }
