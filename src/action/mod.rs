@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::chart::NonBoolWarning;
 use crate::chart::{Chart, deps, schema, values};
@@ -18,6 +19,7 @@ use crate::godata::semver;
 use crate::godata::value::{Map, Value};
 use crate::render::context::{Capabilities, Files, KubeVersion};
 pub use crate::render::job::{RenderError, Rendered, Teardown, TemplateJob, sort_template_names};
+pub use crate::render::lookup::{Lookup, LookupError};
 use crate::render::manifest;
 use crate::render::parse_ahead::ParseAhead;
 
@@ -43,6 +45,10 @@ pub struct RenderOptions {
     pub skip_schema_validation: bool,
     /// Render NOTES.txt of subcharts too (`--render-subchart-notes`).
     pub subchart_notes: bool,
+    /// The live cluster templates' `lookup` reads (`helm install` and
+    /// `upgrade`); `None` makes every lookup an empty map, as `helm
+    /// template` does.
+    pub lookup: Option<Arc<dyn Lookup>>,
 }
 
 impl Default for RenderOptions {
@@ -59,6 +65,7 @@ impl Default for RenderOptions {
             skip_tests: false,
             skip_schema_validation: false,
             subchart_notes: false,
+            lookup: None,
         }
     }
 }
@@ -104,7 +111,8 @@ pub fn render_with(
     let template_bytes = jobs.iter().map(|j| j.text.len()).sum();
     let mut reader = manifest::HeadReader::start(template_bytes)
         .map_err(|e| RenderError::Template(format!("cannot start a thread: {e}")))?;
-    crate::render::execute::render_jobs(jobs, ahead, teardown, &mut |name, text| {
+    let cluster = opts.lookup.clone();
+    crate::render::execute::render_jobs(jobs, ahead, teardown, cluster, &mut |name, text| {
         reader.send(name, text)
     })?;
     // A chart file read during the run where Go cannot fail (`AsConfig`):
@@ -132,7 +140,8 @@ pub fn render_files(
 ) -> Result<BTreeMap<String, String>, RenderError> {
     let jobs = prepare(chart, user_values, opts)?.jobs;
     let mut files = BTreeMap::new();
-    crate::render::execute::render_jobs(jobs, None, Teardown::Free, &mut |name, text| {
+    let cluster = opts.lookup.clone();
+    crate::render::execute::render_jobs(jobs, None, Teardown::Free, cluster, &mut |name, text| {
         files.insert(name, text);
     })?;
     Ok(files)
@@ -355,6 +364,69 @@ fn split_notes(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Answers every lookup with a ConfigMap named after the call.
+    struct Echo;
+
+    impl Lookup for Echo {
+        fn lookup(
+            &self,
+            api_version: &str,
+            kind: &str,
+            namespace: &str,
+            name: &str,
+        ) -> Result<Option<serde_json::Value>, LookupError> {
+            Ok(Some(serde_json::json!({
+                "apiVersion": api_version, "kind": kind,
+                "metadata": {"name": name, "namespace": namespace}
+            })))
+        }
+    }
+
+    fn lookup_chart() -> (tempfile::TempDir, Chart) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("templates")).expect("mkdir");
+        std::fs::write(
+            root.join("Chart.yaml"),
+            "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+        )
+        .expect("Chart.yaml");
+        let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  seen: {{ dig \"metadata\" \"namespace\" \"none\" (lookup \"v1\" \"Secret\" .Release.Namespace \"db\") | quote }}\n";
+        std::fs::write(root.join("templates/cm.yaml"), cm).expect("template");
+        let chart = crate::chart::load::load(root).expect("chart");
+        (dir, chart)
+    }
+
+    #[test]
+    fn lookup_reads_the_cluster_of_the_options_only() {
+        let with = RenderOptions {
+            namespace: "apps".into(),
+            lookup: Some(Arc::new(Echo)),
+            ..Default::default()
+        };
+        let without = RenderOptions {
+            namespace: "apps".into(),
+            ..Default::default()
+        };
+        let text = |r: Rendered| r.manifests.iter().map(|m| m.content.clone()).collect();
+        let (_dir, chart) = lookup_chart();
+        let live: String = render(chart, &Value::empty_map(), &with)
+            .map(text)
+            .expect("renders");
+        assert!(live.contains("seen: \"apps\""), "{live}");
+        let (_dir, chart) = lookup_chart();
+        let offline: String = render(chart, &Value::empty_map(), &without)
+            .map(text)
+            .expect("renders");
+        assert!(offline.contains("seen: \"none\""), "{offline}");
+        let (_dir, chart) = lookup_chart();
+        let files = render_files(chart, &Value::empty_map(), &with).expect("renders");
+        assert!(
+            files["c/templates/cm.yaml"].contains("\"apps\""),
+            "{files:?}"
+        );
+    }
 
     #[test]
     fn release_names_like_helm() {

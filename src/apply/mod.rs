@@ -3,7 +3,8 @@
 //! kind → resource mapping), reading a release manifest into objects,
 //! Helm's ownership check, server-side apply in Helm's install order with
 //! Helm's ownership metadata, pruning what a new revision dropped, chart
-//! `crds/`, waiting for readiness (`--wait`), hooks, and uninstall.
+//! `crds/`, waiting for readiness (`--wait`), hooks, uninstall, and the
+//! reads of a template's `lookup`.
 //!
 //! Everything goes through one [`Applier`], which holds the client, a
 //! discovery cache and a counter of API writes (for the `api writes` metric).
@@ -12,6 +13,7 @@ mod claims;
 mod discovery;
 mod health;
 mod hooks;
+mod lookup;
 mod ops;
 mod ready;
 mod resource;
@@ -25,6 +27,7 @@ pub use claims::ClaimGuard;
 pub use discovery::ClusterCapabilities;
 pub use health::{HealthExpr, HealthExprError, HealthRules};
 pub use hooks::HookRun;
+pub use lookup::{LookupReadError, LookupTarget};
 pub use ready::readiness;
 pub use resource::{Resource, ResourceKey, install_sort, uninstall_sort};
 
@@ -284,5 +287,6 @@ mod send_tests {
         is_send(a.uninstall(&r, t));
         is_send(a.wait_ready(&r, t));
         is_send(a.run_hooks(&hooks, "", "", t));
+        is_send(a.lookup(&LookupTarget::default()));
     }
 }

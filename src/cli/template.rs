@@ -315,6 +315,7 @@ fn render_to(args: &TemplateArgs, teardown: Teardown, out: &mut dyn Write) -> Re
         skip_tests: args.skip_tests,
         skip_schema_validation: args.skip_schema_validation,
         subchart_notes: args.render_subchart_notes,
+        lookup: None,
     };
     let rendered = match action::render_with(chart, ahead, &vals, &opts, teardown) {
         Ok(r) => r,

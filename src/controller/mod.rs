@@ -12,6 +12,7 @@ pub mod events;
 pub mod http;
 pub mod impersonate;
 pub mod leader;
+pub mod lookup;
 pub mod metrics;
 pub mod ownership;
 pub mod release;

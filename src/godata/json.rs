@@ -61,6 +61,28 @@ pub fn from_serde_map(m: &serde_json::Map<String, serde_json::Value>) -> Value {
     Value::map(m.iter().map(|(k, v)| (k.clone(), from_serde(v))).collect())
 }
 
+/// A `serde_json` value as apimachinery's unstructured decoding reads an
+/// API server's answer: integers that fit an int64 as int64, every other
+/// number a float64, objects as `map[string]interface {}`, arrays as
+/// `[]interface {}`.
+pub fn from_unstructured(v: &serde_json::Value) -> Value {
+    deep(|| match v {
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int64(i),
+            None => n.as_f64().map(Value::Float).unwrap_or(Value::Nil),
+        },
+        serde_json::Value::Array(items) => {
+            Value::list(items.iter().map(from_unstructured).collect())
+        }
+        serde_json::Value::Object(m) => Value::map(
+            m.iter()
+                .map(|(k, v)| (k.clone(), from_unstructured(v)))
+                .collect(),
+        ),
+        other => from_serde(other),
+    })
+}
+
 /// Go's decoding: a syntax error rejects the whole text; a type error (a
 /// number beyond float64) is remembered while decoding goes on with `nil`
 /// in its place, as `json.Unmarshal` does.

@@ -14,10 +14,12 @@ use crate::godata::value::{Map, Value};
 use crate::render::gotmpl::TemplateSet;
 use crate::render::gotmpl::parse::{self, ParseError, Tree};
 use crate::render::job::{RenderError, Teardown, TemplateJob};
+use crate::render::lookup::Lookup;
 use crate::render::parse_ahead::ParseAhead;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::Arc;
 
 /// A file's parsed templates.
 type Trees = HashMap<Rc<str>, Rc<Tree>>;
@@ -69,17 +71,19 @@ fn parse_cached(set: &TemplateSet, name: &str, text: &Rc<str>) -> Result<Trees, 
 }
 
 /// Renders every job, handing each non-partial's output (template name,
-/// text) to `sink` as soon as it is made.
+/// text) to `sink` as soon as it is made; Go templates' `lookup` reads
+/// `cluster` (none: empty maps, as `helm template`).
 pub fn render_jobs(
     jobs: Vec<TemplateJob>,
     ahead: Option<ParseAhead>,
     teardown: Teardown,
+    cluster: Option<Arc<dyn Lookup>>,
     sink: &mut dyn FnMut(String, String),
 ) -> Result<(), RenderError> {
     let (tera_jobs, go_jobs): (Vec<&TemplateJob>, Vec<&TemplateJob>) =
         jobs.iter().partition(|j| j.tera);
     if !go_jobs.is_empty() {
-        render_go(&go_jobs, ahead, teardown, sink)?;
+        render_go(&go_jobs, ahead, teardown, cluster, sink)?;
     }
     if !tera_jobs.is_empty() {
         for (name, text) in crate::render::tera::render(&tera_jobs)? {
@@ -104,6 +108,7 @@ fn render_go(
     jobs: &[&TemplateJob],
     ahead: Option<ParseAhead>,
     teardown: Teardown,
+    cluster: Option<Arc<dyn Lookup>>,
     sink: &mut dyn FnMut(String, String),
 ) -> Result<(), RenderError> {
     let by_name: std::collections::HashMap<&str, &TemplateJob> =
@@ -111,6 +116,7 @@ fn render_go(
     let mut names: Vec<String> = by_name.keys().map(|n| n.to_string()).collect();
     crate::render::job::sort_template_names(&mut names);
     let mut set = TemplateSet::new();
+    set.set_lookup(cluster);
     let mut parsed = ahead.map(|a| a.finish(set.funcs())).unwrap_or_default();
     for n in &names {
         let text = &by_name[n.as_str()].text;

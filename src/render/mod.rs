@@ -2,7 +2,8 @@
 //! ([`gotmpl`]), Sprig and Helm functions ([`sprig`], [`helmfuncs`]), the
 //! Tera engine for `engine: tera` charts ([`tera`]) and manifest
 //! splitting/ordering ([`manifest`]), over Go's data model
-//! ([`crate::godata`]). Nothing here talks to the cluster.
+//! ([`crate::godata`]). Nothing here talks to the cluster: `lookup` reads
+//! it through the [`lookup::Lookup`] the caller hands in.
 
 pub mod context;
 pub mod execute;
@@ -11,6 +12,7 @@ pub mod gotmpl;
 mod headscan;
 pub mod helmfuncs;
 pub mod job;
+pub mod lookup;
 pub mod manifest;
 pub mod parse_ahead;
 pub mod sprig;

@@ -1,35 +1,38 @@
 //! Rendering a revision and reading it into objects that pass the
 //! ownership check, before any write: the chart is rendered on a render
 //! thread that keeps it loaded ([`crate::controller::renderers`]), with the
-//! cluster's capabilities.
+//! cluster's capabilities, its templates' `lookup` reading the live cluster
+//! with the release's authority ([`crate::controller::lookup`]).
 
+use std::sync::Arc;
 use std::time::Instant;
-
-use serde_json::{Map as JsonMap, Value as Json};
 
 use super::{inputs::Desired, send};
 use crate::action::RenderOptions;
 use crate::apply::{Applier, ApplyError, ClaimGuard, ReleaseRef, Resource};
 use crate::controller::Context;
+use crate::controller::lookup::LiveLookup;
 use crate::controller::ownership::Names;
 use crate::controller::release_failure::Failure;
-use crate::controller::sources::PulledChart;
 use crate::release::build::Built;
 
-/// Renders the chart for revision `version` on a render thread.
+/// Renders the chart for revision `version` on a render thread; `lookup`
+/// reads with `ap`'s authority.
 async fn render(
     ctx: &Context,
+    ap: &Applier,
     n: &Names,
-    pulled: &PulledChart,
-    config: &JsonMap<String, Json>,
+    want: &Desired,
     version: i64,
     upgrade: bool,
 ) -> Result<Built, Failure> {
+    let live = LiveLookup::new(ap.clone(), tokio::runtime::Handle::current());
     let mut opts = RenderOptions {
         release_name: n.release.clone(),
         namespace: n.target.clone(),
         revision: version,
         is_upgrade: upgrade,
+        lookup: Some(Arc::new(live)),
         ..Default::default()
     };
     let caps = send(ctx.applier.capabilities())
@@ -42,7 +45,7 @@ async fn render(
     let start = Instant::now();
     let result = ctx
         .renderers
-        .build(pulled.clone(), config.clone(), opts)
+        .build(want.pulled.clone(), want.config.clone(), opts)
         .await;
     ctx.metrics.observe_render(start);
     result
@@ -60,7 +63,7 @@ pub(super) async fn prepare(
     version: i64,
     upgrade: bool,
 ) -> Result<(Built, Vec<Resource>, ClaimGuard), Failure> {
-    let built = render(ctx, n, &want.pulled, &want.config, version, upgrade).await?;
+    let built = render(ctx, ap, n, want, version, upgrade).await?;
     for w in &built.warnings {
         tracing::warn!(
             release = %n.release,

@@ -23,6 +23,7 @@ use crate::godata::gofmt;
 use crate::godata::named;
 use crate::godata::value::{ListKind, MapKind, Value};
 use crate::render::funcs::GoType;
+use crate::render::lookup::{self, Lookup};
 
 /// Go's `maxExecDepth` for nested `{{template}}` calls.
 const MAX_EXEC_DEPTH: usize = 100_000;
@@ -62,6 +63,8 @@ pub struct Env<'e> {
     pub depth: &'e std::cell::Cell<usize>,
     /// Remaining execution steps (nodes walked); `u64::MAX` means unlimited.
     pub steps: &'e std::cell::Cell<u64>,
+    /// The cluster `lookup` reads, if any.
+    pub lookup: Option<&'e dyn Lookup>,
 }
 
 /// Control flow out of a walk: `break`, `continue` or an error.
@@ -1004,8 +1007,15 @@ impl<'t, 'e> State<'t, 'e> {
             "lookup" => {
                 let p = [GoType::String; 4];
                 self.check_arity(name, 4, false, args.len(), fin.is_some())?;
-                self.eval_args_typed(dot, &p, None, args, fin)?;
-                Ok(Rv::Val(Value::empty_map()))
+                let argv = self.eval_args_typed(dot, &p, None, args, fin)?;
+                let Some(cluster) = self.env.lookup else {
+                    return Ok(Rv::Val(Value::empty_map()));
+                };
+                let arg = |i: usize| argv.get(i).and_then(Value::as_str).unwrap_or("");
+                match lookup::call(cluster, arg(0), arg(1), arg(2), arg(3)) {
+                    Ok(found) => Ok(Rv::Val(found)),
+                    Err(e) => self.fail_call(cmd, name, e.to_string()),
+                }
             }
             "include" => {
                 let p = [GoType::String, GoType::Any];
@@ -1317,6 +1327,7 @@ fn tpl_nested(env: &Env<'_>, text: &str, vals: &Value) -> Result<String, GoError
         counts: env.counts,
         depth: env.depth,
         steps: env.steps,
+        lookup: env.lookup,
     };
     match execute_named(&sub, "gotpl", vals) {
         Ok(s) => Ok(s.replace("<no value>", "")),

@@ -33,8 +33,9 @@
 //!   by all executions, as Helm's `includedNames`.
 //! * Functions: Helm's funcs ([`crate::render::helmfuncs::functions`]) over
 //!   Sprig's ([`crate::render::sprig::functions`]) over Go's builtins;
-//!   `include`, `tpl` and `lookup` (empty map, template mode) are the
-//!   engine's. Unknown functions are parse errors (`function "x" not defined`).
+//!   `include`, `tpl` and `lookup` are the engine's; `lookup` reads the
+//!   cluster given by [`TemplateSet::set_lookup`], and without one returns
+//!   an empty map (template mode). Unknown functions are parse errors (`function "x" not defined`).
 //! * Deep recursion: nesting is capped (include: Helm's 1000 per name;
 //!   overall 3000 nested executions) so a recursive chart fails cleanly; run
 //!   renders on a thread with a large stack (e.g. 256 MiB) to be safe.
@@ -55,6 +56,7 @@ use exec::{Env, Namespace};
 
 use crate::godata::value::Value;
 use crate::render::funcs::FuncSpec;
+use crate::render::lookup::Lookup;
 
 const BUILTINS: &[&str] = &[
     "and", "call", "html", "index", "slice", "js", "len", "not", "or", "print", "printf",
@@ -141,6 +143,7 @@ pub struct TemplateSet {
     funcs: FuncTable,
     counts: RefCell<HashMap<String, usize>>,
     step_limit: Option<u64>,
+    lookup: Option<std::sync::Arc<dyn Lookup>>,
 }
 
 impl Default for TemplateSet {
@@ -165,6 +168,7 @@ impl TemplateSet {
             funcs,
             counts: RefCell::new(HashMap::new()),
             step_limit: None,
+            lookup: None,
         }
     }
 
@@ -217,6 +221,12 @@ impl TemplateSet {
         self.step_limit = steps;
     }
 
+    /// The cluster `lookup` reads; `None` (the default) makes every
+    /// lookup an empty map, as `helm template` does.
+    pub fn set_lookup(&mut self, cluster: Option<std::sync::Arc<dyn Lookup>>) {
+        self.lookup = cluster;
+    }
+
     /// Whether a template of that name exists.
     pub fn has_template(&self, name: &str) -> bool {
         self.ns.local.contains_key(name)
@@ -244,6 +254,7 @@ impl TemplateSet {
             counts: &self.counts,
             depth: &depth,
             steps: &steps,
+            lookup: self.lookup.as_deref(),
         };
         exec::execute_named(&env, name, data).map_err(|err| TemplateError::Exec {
             file: name.to_string(),
