@@ -14,6 +14,7 @@ mod commit;
 mod decide;
 mod inputs;
 mod install;
+mod park;
 mod recover;
 mod render;
 mod report;
@@ -252,11 +253,18 @@ async fn act(
     })
 }
 
-/// `spec.revision`: keep the pinned revision live.
+/// `spec.revision`: keep the pinned revision live, and the records newer
+/// than it parked.
 async fn pin(job: &Job<'_>, hist: &mut [StoredRelease], target: i64) -> Outcome {
     let state = decide::pinned_state(hist, target);
     match decide::next_pinned(&state, &job.n.release) {
         Next::Rollback { target, live } => rollback::run(job, hist, target, live).await,
+        Next::Report(o) if state == decide::State::Pinned(target) => {
+            match park::settle(&job.store, hist, Some(target)).await {
+                Ok(_) => o,
+                Err(e) => Failure::from(e).into(),
+            }
+        }
         Next::Report(o) => o,
         Next::Install | Next::Upgrade { .. } => Outcome::Ready {
             reason: "Pinned".into(),

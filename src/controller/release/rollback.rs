@@ -1,11 +1,15 @@
 //! Rollback by `spec.revision: N`: revision N's recorded manifest (not a
 //! re-render) is checked for ownership, N is marked `pending-rollback`,
-//! applied, what N lacks is pruned, and N becomes `deployed` with the
-//! previously live revision `superseded` — no new revision number.
+//! applied, what N lacks is pruned, the records newer than N are parked
+//! (hidden from Helm, see [`super::park`]), and N becomes `deployed` with
+//! the previously live revision `superseded` — no new revision number.
+//! Meanwhile `helm list`/`status`/`get` show revision N and `helm history`
+//! lists revisions 1..N only; every record stays, and the next upgrade
+//! (numbered one past the highest) brings them all back into view.
 
 use kube::runtime::events::EventType;
 
-use super::{Job, commit, decide, send};
+use super::{Job, commit, decide, park, send};
 use crate::apply::{ApplyError, ReleaseRef};
 use crate::controller::release_failure::Failure;
 use crate::controller::release_status::Outcome;
@@ -85,6 +89,11 @@ async fn conclude(
     match applied {
         Ok(count) => {
             job.ctx.metrics.add_objects_applied(count as u64);
+            // Hidden before `target` is deployed: a run killed in between
+            // leaves the previous revision live and the parking undone.
+            if let Err(e) = park::settle(&job.store, hist, Some(target)).await {
+                return Failure::from(e).into();
+            }
             let s = &mut hist[idx];
             s.release.info.status = Status::Deployed;
             s.release.info.last_deployed = now_rfc3339();
