@@ -129,7 +129,7 @@ async fn applies_scaffold_with_helm_metadata_idempotently() {
         Some("web")
     );
     assert_eq!(annos.get("meta.helm.sh/release-namespace"), Some(&ns.name));
-    assert_eq!(managers(&deploy.metadata), vec!["rudder".to_string()]);
+    assert_eq!(managers(&deploy.metadata), vec!["helm".to_string()]);
     let svc_api = Api::<Service>::namespaced(client.clone(), &ns.name);
     let svc_rv = svc_api
         .get("web-scaffold")

@@ -197,19 +197,18 @@ async fn install_upgrade_rollback_uninstall_with_helm_as_observer() {
         "b"
     );
 
-    // Rollback by spec.revision: 1 is live again, no revision 5.
+    // Rollback by spec.revision: 1 is live again, no revision 5; helm sees
+    // revision 1 only (2..4 are parked, still stored).
     patch_spec(&releases, "web", json!({"revision": 1})).await;
     wait_revision(&releases, "web", 1, &rudder).await;
     let h = history(n, "web");
-    assert_eq!(
-        h,
-        vec![
-            (1, "deployed".into()),
-            (2, "superseded".into()),
-            (3, "superseded".into()),
-            (4, "superseded".into())
-        ]
-    );
+    assert_eq!(h, vec![(1, "deployed".into())]);
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), n);
+    let stored = secrets
+        .list(&ListParams::default().labels("name=web"))
+        .await
+        .expect("list");
+    assert_eq!(stored.items.len(), 4, "every record is kept");
     let manifest1 = helm(&["get", "manifest", "web", "-n", n, "--revision", "1"]);
     assert!(manifest1.contains("helm.sh/chart: scaffold-0.1.0"));
     let dep = Api::<Deployment>::namespaced(client.clone(), n)
@@ -241,8 +240,7 @@ async fn install_upgrade_rollback_uninstall_with_helm_as_observer() {
             .then_some(())
     })
     .await;
-    assert_eq!(history(n, "web").len(), 4);
-    assert_eq!(history(n, "web")[0].1, "deployed");
+    assert_eq!(history(n, "web"), vec![(1, "deployed".into())]);
 
     // Steady state: back to the pin, then reconciles make no writes.
     patch_spec(
@@ -282,9 +280,8 @@ async fn install_upgrade_rollback_uninstall_with_helm_as_observer() {
         releases.get_opt("web").await.ok()?.is_none().then_some(())
     })
     .await;
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), n);
     let left = secrets
-        .list(&ListParams::default().labels("owner=helm,name=web"))
+        .list(&ListParams::default().labels("name=web"))
         .await
         .expect("list");
     assert!(left.items.is_empty(), "release Secrets left");

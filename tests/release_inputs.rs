@@ -373,7 +373,7 @@ async fn service_account_rights_are_used_to_apply() {
         .iter()
         .filter_map(|m| m.manager.clone())
         .collect();
-    assert!(managers.contains(&"rudder".to_string()), "{managers:?}");
+    assert!(managers.contains(&"helm".to_string()), "{managers:?}");
 
     // A Deployment too: the API server refuses it for the account. One
     // retry (after a 5 s back-off), then the release stalls.

@@ -39,8 +39,16 @@ pub fn quiet() -> Phase<'static> {
     &|_| {}
 }
 
-/// The field manager of every server-side apply rudder makes.
-pub const FIELD_MANAGER: &str = "rudder";
+/// The field manager of every server-side apply rudder makes: Helm v4's
+/// own (`helm`), so a `helm upgrade` of a rudder release and rudder's next
+/// apply are one manager and never conflict; rudder also forces conflicts,
+/// so a field of the chart that another manager (`kubectl scale`, an HPA)
+/// took is taken back on each apply, while fields the chart does not set
+/// stay theirs.
+pub const FIELD_MANAGER: &str = "helm";
+/// The field manager rudder applied as before; its entry is dropped from
+/// an object rudder applies to, whose fields are then [`FIELD_MANAGER`]'s.
+pub const LEGACY_FIELD_MANAGER: &str = "rudder";
 /// Helm's ownership label and its value.
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 pub const MANAGED_BY_HELM: &str = "Helm";

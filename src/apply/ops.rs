@@ -7,14 +7,16 @@ use std::time::{Duration, Instant};
 use futures::{StreamExt, TryStreamExt, stream};
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
 use kube::Api;
 use kube::api::{DeleteParams, DynamicObject, ObjectMeta, Patch, PatchParams, PostParams};
 
 use super::resource::{by_key, install_sort, uninstall_sort};
 use super::{
-    Applier, ApplyError, ApplyReport, CrdPolicy, FIELD_MANAGER, KEEP_POLICY, MANAGED_BY_HELM,
-    MANAGED_BY_LABEL, Phase, PruneReport, RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION,
-    RESOURCE_POLICY_ANNOTATION, ReleaseRef, Resource, UninstallReport, not_found,
+    Applier, ApplyError, ApplyReport, CrdPolicy, FIELD_MANAGER, KEEP_POLICY, LEGACY_FIELD_MANAGER,
+    MANAGED_BY_HELM, MANAGED_BY_LABEL, Phase, PruneReport, RELEASE_NAME_ANNOTATION,
+    RELEASE_NAMESPACE_ANNOTATION, RESOURCE_POLICY_ANNOTATION, ReleaseRef, Resource,
+    UninstallReport, not_found,
 };
 
 /// How many read calls run at once when checking many objects.
@@ -55,6 +57,19 @@ fn has_keep_policy(annotations: Option<&BTreeMap<String, String>>) -> bool {
     annotations
         .and_then(|a| a.get(RESOURCE_POLICY_ANNOTATION))
         .is_some_and(|p| p.trim().eq_ignore_ascii_case(KEEP_POLICY))
+}
+
+/// `meta`'s managed fields without [`LEGACY_FIELD_MANAGER`]'s apply entry
+/// on the object itself, when it has one and another entry remains.
+fn without_legacy_manager(meta: &ObjectMeta) -> Option<Vec<ManagedFieldsEntry>> {
+    let entries = meta.managed_fields.as_ref()?;
+    let legacy = |m: &ManagedFieldsEntry| {
+        m.manager.as_deref() == Some(LEGACY_FIELD_MANAGER)
+            && m.operation.as_deref() == Some("Apply")
+            && m.subresource.as_deref().is_none_or(str::is_empty)
+    };
+    let kept: Vec<ManagedFieldsEntry> = entries.iter().filter(|m| !legacy(m)).cloned().collect();
+    (kept.len() < entries.len() && !kept.is_empty()).then_some(kept)
 }
 
 /// The object with Helm's ownership label and annotations merged in.
@@ -116,7 +131,7 @@ impl Applier {
         }
     }
 
-    /// Server-side apply (field manager `rudder`, conflicts forced) of every
+    /// Server-side apply (field manager `helm`, conflicts forced) of every
     /// resource in Helm's install order, each carrying Helm's ownership
     /// label and annotations. Stops at the first error, which names the object.
     pub async fn apply(
@@ -173,7 +188,8 @@ impl Applier {
         self.server_side_apply(r, body).await.map(|_| ())
     }
 
-    /// One server-side apply of `obj` (the body of `r`).
+    /// One server-side apply of `obj` (the body of `r`), then the legacy
+    /// manager's entry dropped if the object still has one.
     pub(crate) async fn server_side_apply(
         &self,
         r: &Resource,
@@ -181,10 +197,39 @@ impl Applier {
     ) -> Result<DynamicObject, ApplyError> {
         let params = PatchParams::apply(FIELD_MANAGER).force();
         self.count_write();
-        r.api(&self.client)
+        let applied = r
+            .api(&self.client)
             .patch(r.name(), &params, &Patch::Apply(obj))
             .await
-            .map_err(|e| ApplyError::api("applying", r.display(), e))
+            .map_err(|e| ApplyError::api("applying", r.display(), e))?;
+        Ok(self.drop_legacy_manager(r, applied).await)
+    }
+
+    /// Removes [`LEGACY_FIELD_MANAGER`]'s apply entry from `applied`'s
+    /// managed fields: the forced apply just made every field it set
+    /// [`FIELD_MANAGER`]'s too, and the old entry would keep fields the
+    /// chart drops and make a `helm upgrade` conflict. Guarded by the
+    /// resource version; a failure is logged and retried on the next apply.
+    async fn drop_legacy_manager(&self, r: &Resource, applied: DynamicObject) -> DynamicObject {
+        let Some(kept) = without_legacy_manager(&applied.metadata) else {
+            return applied;
+        };
+        let patch = serde_json::json!({"metadata": {
+            "resourceVersion": applied.metadata.resource_version,
+            "managedFields": kept,
+        }});
+        self.count_write();
+        match r
+            .api(&self.client)
+            .patch(r.name(), &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+        {
+            Ok(patched) => patched,
+            Err(e) => {
+                tracing::info!(object = %r.display(), error = %e, "dropping the legacy field manager; retried on the next apply");
+                applied
+            }
+        }
     }
 }
 
@@ -568,6 +613,43 @@ mod tests {
             name: "web".into(),
             namespace: "apps".into(),
         }
+    }
+
+    fn entry(manager: &str, operation: &str, subresource: Option<&str>) -> ManagedFieldsEntry {
+        ManagedFieldsEntry {
+            manager: Some(manager.into()),
+            operation: Some(operation.into()),
+            subresource: subresource.map(Into::into),
+            ..Default::default()
+        }
+    }
+
+    fn managers(entries: &[ManagedFieldsEntry]) -> Vec<&str> {
+        entries
+            .iter()
+            .filter_map(|m| m.manager.as_deref())
+            .collect()
+    }
+
+    #[test]
+    fn only_the_legacy_apply_entry_is_dropped() {
+        let meta = |entries: Vec<ManagedFieldsEntry>| ObjectMeta {
+            managed_fields: Some(entries),
+            ..Default::default()
+        };
+        let kept = without_legacy_manager(&meta(vec![
+            entry("helm", "Apply", None),
+            entry("rudder", "Apply", None),
+            entry("rudder", "Apply", Some("status")),
+            entry("kubectl-scale", "Update", None),
+        ]))
+        .expect("dropped");
+        assert_eq!(managers(&kept), vec!["helm", "rudder", "kubectl-scale"]);
+        assert_eq!(kept[1].subresource.as_deref(), Some("status"));
+        // Nothing to drop, or nothing would be left: no patch.
+        assert!(without_legacy_manager(&meta(vec![entry("helm", "Apply", None)])).is_none());
+        assert!(without_legacy_manager(&meta(vec![entry("rudder", "Apply", None)])).is_none());
+        assert!(without_legacy_manager(&ObjectMeta::default()).is_none());
     }
 
     #[test]

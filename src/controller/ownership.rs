@@ -119,14 +119,31 @@ pub fn is_ours(s: &StoredRelease, uid: &str) -> bool {
     !uid.is_empty() && s.annotation(OWNER_UID) == Some(uid)
 }
 
-/// Whether an uninstall by `uid` removes record `s`: one it wrote, or one
-/// rudder wrote before records carried a claim (its digest annotations and
-/// no owner) — a release whose claim [`check_claim`] already accepted, read
-/// with the HelmRelease's own authority. Records of the helm CLI are left.
-pub fn uninstalls(s: &StoredRelease, uid: &str) -> bool {
-    is_ours(s, uid)
-        || (s.annotation(OWNER_UID).is_none_or(str::is_empty)
-            && s.annotation(crate::release::store::CHART_DIGEST).is_some())
+/// Whether record `s` was written for `uid`: under its claim, or by an
+/// older rudder before records carried a claim (its digest annotations and
+/// no owner) — for a release whose claim [`check_claim`] already accepted,
+/// read with the HelmRelease's own authority.
+fn written_for(s: &StoredRelease, uid: &str) -> bool {
+    is_ours(s, uid) || (unclaimed(s) && s.annotation(crate::release::store::CHART_DIGEST).is_some())
+}
+
+fn unclaimed(s: &StoredRelease) -> bool {
+    s.annotation(OWNER_UID).is_none_or(str::is_empty)
+}
+
+/// The records an uninstall by `uid` removes: none when it wrote none
+/// (it never acted on the release); else its own and every unclaimed one —
+/// those of the helm CLI, whether from before the release was adopted or
+/// from a `helm upgrade` in between (Helm rewrites the record it
+/// supersedes without rudder's annotations). Records another HelmRelease
+/// claims are left.
+pub fn to_uninstall<'a>(hist: &'a [StoredRelease], uid: &str) -> Vec<&'a StoredRelease> {
+    if !hist.iter().any(|s| written_for(s, uid)) {
+        return Vec::new();
+    }
+    hist.iter()
+        .filter(|s| written_for(s, uid) || unclaimed(s))
+        .collect()
 }
 
 /// Refuses a release another live HelmRelease claims. A claimant that no
@@ -246,6 +263,7 @@ mod tests {
         StoredRelease {
             release,
             annotations,
+            parked: false,
         }
     }
 
@@ -270,18 +288,36 @@ mod tests {
             Claim::Other { .. }
         ));
         assert!(is_ours(&record(3, Some("a")), "a"));
-        // Written by an older rudder (digests, no owner): uninstalled;
-        // written by the helm CLI (neither): left.
+        assert!(!is_ours(&record(3, None), "a"));
+        assert!(!is_ours(&record(3, Some("a")), ""));
+    }
+
+    fn versions(records: Vec<&StoredRelease>) -> Vec<i64> {
+        records.iter().map(|s| s.release.version).collect()
+    }
+
+    #[test]
+    fn uninstall_takes_the_release_it_acted_on() {
+        // The helm CLI's release, never acted on: nothing.
+        let helm_only = [record(1, None), record(2, None)];
+        assert!(to_uninstall(&helm_only, "a").is_empty());
+        // Written by an older rudder (digests, no owner) counts as its own.
         let mut legacy = record(4, None);
         legacy.annotations.insert(
             crate::release::store::CHART_DIGEST.into(),
             "sha256:x".into(),
         );
-        assert!(uninstalls(&legacy, "a"));
-        assert!(!uninstalls(&record(5, None), "a"));
-        assert!(!uninstalls(&record(6, Some("b")), "a"));
-        assert!(!is_ours(&record(3, None), "a"));
-        assert!(!is_ours(&record(3, Some("a")), ""));
+        assert_eq!(versions(to_uninstall(&[legacy], "a")), vec![4]);
+        // Adopted from the helm CLI, upgraded by helm in between (records
+        // 1 and 2 unclaimed), then by rudder: all of it; another
+        // HelmRelease's record stays.
+        let hist = [
+            record(1, None),
+            record(2, None),
+            record(3, Some("b")),
+            record(4, Some("a")),
+        ];
+        assert_eq!(versions(to_uninstall(&hist, "a")), vec![1, 2, 4]);
     }
 
     #[test]

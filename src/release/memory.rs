@@ -1,8 +1,8 @@
 //! Release records in memory, behind the same [`ReleaseStore`] trait as
 //! the Secret store: for fast unit tests of the reconciler's decisions and
-//! record bookkeeping (pending recovery, superseding, pruning) without an
-//! API server. Records are kept as they would be stored, annotations
-//! (with the store's stamp) included.
+//! record bookkeeping (pending recovery, superseding, pruning, parking)
+//! without an API server. Records are kept as they would be stored,
+//! annotations (with the store's stamp) and the parked flag included.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -43,15 +43,19 @@ impl MemoryStore {
         self.writes.lock().map(|w| *w).unwrap_or(0)
     }
 
+    /// Writes a record; a rewritten one stays parked if it was.
     fn put(&self, rel: &Release, annotations: &BTreeMap<String, String>) {
         let mut annotations = annotations.clone();
         annotations.extend(self.stamp.clone());
         if let Ok(mut m) = self.records.lock() {
+            let key = (rel.name.clone(), rel.version);
+            let parked = m.get(&key).is_some_and(|s| s.parked);
             m.insert(
-                (rel.name.clone(), rel.version),
+                key,
                 StoredRelease {
                     release: rel.clone(),
                     annotations,
+                    parked,
                 },
             );
         }
@@ -74,6 +78,7 @@ pub(crate) fn record(version: i64, status: &str) -> StoredRelease {
         }))
         .expect("record"),
         annotations: Default::default(),
+        parked: false,
     }
 }
 
@@ -125,5 +130,67 @@ impl ReleaseStore for MemoryStore {
         }
         self.count();
         Ok(())
+    }
+
+    async fn set_parked(
+        &self,
+        release: &str,
+        version: i64,
+        parked: bool,
+    ) -> Result<(), StoreError> {
+        if let Ok(mut m) = self.records.lock()
+            && let Some(s) = m.get_mut(&(release.to_string(), version))
+        {
+            s.parked = parked;
+        }
+        self.count();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn parked(store: &MemoryStore) -> Vec<(i64, bool)> {
+        store
+            .history("app")
+            .await
+            .expect("history")
+            .iter()
+            .map(|s| (s.release.version, s.parked))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn parking_hides_nothing_from_rudder_and_survives_rewrites() {
+        let store = MemoryStore::with(vec![
+            record(1, "deployed"),
+            record(2, "superseded"),
+            record(3, "superseded"),
+        ]);
+        store.set_parked("app", 2, true).await.expect("park");
+        store.set_parked("app", 3, true).await.expect("park");
+        assert_eq!(parked(&store).await, vec![(1, false), (2, true), (3, true)]);
+        // A status rewrite keeps the record parked.
+        let mut three = record(3, "failed").release;
+        three.info.description = "rewritten".into();
+        store
+            .update(&three, &BTreeMap::new())
+            .await
+            .expect("update");
+        assert_eq!(parked(&store).await, vec![(1, false), (2, true), (3, true)]);
+        // Unparked, then a new revision: created visible.
+        store.set_parked("app", 2, false).await.expect("unpark");
+        store.set_parked("app", 3, false).await.expect("unpark");
+        store
+            .create(&record(4, "pending-upgrade").release, &BTreeMap::new())
+            .await
+            .expect("create");
+        assert_eq!(
+            parked(&store).await,
+            vec![(1, false), (2, false), (3, false), (4, false)]
+        );
+        assert_eq!(store.writes(), 6);
     }
 }

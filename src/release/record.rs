@@ -114,13 +114,13 @@ pub struct ChartFile {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 pub struct ChartRecord {
     /// Chart.yaml with Helm's JSON names (`name`, `version`, `appVersion`, ...).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub metadata: JsonMap<String, Json>,
     /// Chart.lock, or null.
     #[serde(default)]
     pub lock: Json,
     /// `templates/**`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub templates: Vec<ChartFile>,
     /// values.yaml.
     #[serde(default)]
@@ -128,8 +128,8 @@ pub struct ChartRecord {
     /// Base64 of values.schema.json, or null.
     #[serde(default)]
     pub schema: Json,
-    /// Every other file.
-    #[serde(default)]
+    /// Every other file (Helm writes `null` for none).
+    #[serde(default, deserialize_with = "null_default")]
     pub files: Vec<ChartFile>,
     /// Fields rudder does not interpret.
     #[serde(flatten)]
@@ -192,7 +192,11 @@ pub struct HookRecord {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub manifest: String,
     /// Events (`pre-install`, `test`, ...).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub events: Vec<String>,
     /// Last run.
     #[serde(default)]
@@ -201,11 +205,25 @@ pub struct HookRecord {
     #[serde(default, skip_serializing_if = "is_zero")]
     pub weight: i64,
     /// `helm.sh/hook-delete-policy`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub delete_policies: Vec<String>,
     /// Fields rudder does not interpret.
     #[serde(flatten)]
     pub extra: JsonMap<String, Json>,
+}
+
+/// A list or object Go's `encoding/json` wrote as `null` (a nil slice or
+/// map), read as empty.
+fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 fn is_zero(n: &i64) -> bool {
@@ -239,13 +257,21 @@ pub struct Release {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chart: Option<ChartRecord>,
     /// The user-supplied values (what `helm get values` prints).
-    #[serde(default, skip_serializing_if = "JsonMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "JsonMap::is_empty"
+    )]
     pub config: JsonMap<String, Json>,
     /// The rendered manifests (`---\n# Source: ...` blocks), without hooks.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub manifest: String,
     /// The chart's hooks.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub hooks: Vec<HookRecord>,
     /// Revision number (1, 2, ...).
     #[serde(default)]
@@ -501,6 +527,19 @@ mod tests {
         let back = serde_json::to_value(&rel).expect("encode");
         let orig: Json = serde_json::from_str(text).expect("json");
         assert_eq!(back, orig);
+    }
+
+    #[test]
+    fn reads_helms_nil_lists_and_maps() {
+        // What `helm install` of a chart with no other files and no
+        // values writes.
+        let text = r#"{"name":"app","info":{"status":"deployed"},"chart":{"metadata":{"name":"app","version":"0.1.0"},"lock":null,"templates":null,"values":null,"schema":null,"files":null},"config":null,"manifest":"m","hooks":[{"name":"t","events":null,"delete_policies":null}],"version":2}"#;
+        let rel: Release = serde_json::from_str(text).expect("decode");
+        let chart = rel.chart.as_ref().expect("chart");
+        assert!(chart.files.is_empty() && chart.templates.is_empty());
+        assert!(rel.config.is_empty());
+        assert!(rel.hooks[0].events.is_empty());
+        assert_eq!(rel.version, 2);
     }
 
     #[test]

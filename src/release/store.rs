@@ -4,6 +4,14 @@
 //! `createdAt`, `modifiedAt`. rudder adds annotations (`rudder.dev/...`)
 //! with the digests it compares to decide whether an upgrade is needed;
 //! Helm ignores them.
+//!
+//! A record can be *parked*: its `owner` label becomes [`PARKED_OWNER`]
+//! and nothing else changes. Helm finds records by `owner=helm` only, so a
+//! parked record is invisible to `helm list`/`history`/`status`/`get`
+//! (except `--revision N`, which reads the Secret by name), while rudder's
+//! [`SecretStore::history`] still reads it, so revision numbers go on past
+//! it. A rollback parks the records newer than the revision it makes live
+//! again (see `controller::release::park`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{DeleteParams, ListParams, ObjectMeta, PostParams};
+use kube::api::{DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::{Api, Client};
 
 use super::codec::{self, CodecError};
@@ -19,6 +27,13 @@ use super::record::Release;
 
 /// Secret type of Helm's release records.
 pub const SECRET_TYPE: &str = "helm.sh/release.v1";
+/// Label `owner` of Helm's records.
+pub const HELM_OWNER: &str = "helm";
+/// Label `owner` of a parked record: hidden from Helm, read by rudder.
+pub const PARKED_OWNER: &str = "rudder-parked";
+/// Labels of a stored record that rewriting it keeps: when it was created,
+/// and whether it is parked.
+const KEPT_LABELS: [&str; 2] = ["createdAt", "owner"];
 /// Annotation: `sha256:<hex>` of the chart archive.
 pub const CHART_DIGEST: &str = "rudder.dev/chart-digest";
 /// Annotation: `sha256:<hex>` of the composed user values.
@@ -81,6 +96,8 @@ pub struct StoredRelease {
     pub release: Release,
     /// The Secret's annotations.
     pub annotations: BTreeMap<String, String>,
+    /// Whether the record is parked (hidden from Helm's queries).
+    pub parked: bool,
 }
 
 impl StoredRelease {
@@ -116,6 +133,14 @@ pub trait ReleaseStore: Send + Sync {
         release: &str,
         version: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Parks (`parked`) or unparks revision `version` of `release`: only
+    /// whether Helm's queries see it changes.
+    fn set_parked(
+        &self,
+        release: &str,
+        version: i64,
+        parked: bool,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 impl ReleaseStore for SecretStore {
@@ -141,6 +166,15 @@ impl ReleaseStore for SecretStore {
 
     async fn delete(&self, release: &str, version: i64) -> Result<(), StoreError> {
         SecretStore::delete(self, release, version).await
+    }
+
+    async fn set_parked(
+        &self,
+        release: &str,
+        version: i64,
+        parked: bool,
+    ) -> Result<(), StoreError> {
+        SecretStore::set_parked(self, release, version, parked).await
     }
 }
 
@@ -186,10 +220,13 @@ impl SecretStore {
         }
     }
 
-    /// Every revision of `release`, oldest first. Records that do not decode
-    /// are skipped with a warning (as Helm's driver does).
+    /// Every revision of `release`, parked ones included, oldest first.
+    /// Records that do not decode are skipped with a warning (as Helm's
+    /// driver does).
     pub async fn history(&self, release: &str) -> Result<Vec<StoredRelease>, StoreError> {
-        let params = ListParams::default().labels(&format!("owner=helm,name={release}"));
+        let params = ListParams::default().labels(&format!(
+            "owner in ({HELM_OWNER},{PARKED_OWNER}),name={release}"
+        ));
         let list = self
             .api
             .list(&params)
@@ -245,7 +282,8 @@ impl SecretStore {
             })
     }
 
-    /// Replaces the record of an existing revision (status changes).
+    /// Replaces the record of an existing revision (status changes); it
+    /// stays parked if it was.
     pub async fn update(
         &self,
         rel: &Release,
@@ -253,17 +291,17 @@ impl SecretStore {
     ) -> Result<(), StoreError> {
         let name = secret_name(&rel.name, rel.version);
         let mut secret = self.to_secret(rel, annotations, false)?;
-        // Keep the creation label of the existing object.
         if let Ok(Some(old)) = self.api.get_opt(&name).await
-            && let (Some(created), Some(labels)) = (
-                old.metadata
-                    .labels
-                    .as_ref()
-                    .and_then(|l| l.get("createdAt")),
+            && let (Some(old_labels), Some(labels)) = (
+                old.metadata.labels.as_ref(),
                 secret.metadata.labels.as_mut(),
             )
         {
-            labels.insert("createdAt".into(), created.clone());
+            for key in KEPT_LABELS {
+                if let Some(v) = old_labels.get(key) {
+                    labels.insert(key.into(), v.clone());
+                }
+            }
         }
         self.writes.fetch_add(1, Ordering::Relaxed);
         self.api
@@ -282,6 +320,29 @@ impl SecretStore {
             Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
             Err(e) => Err(self.api_error("deleting", &name, e)),
         }
+    }
+
+    /// Parks or unparks revision `version` of `release`: a merge patch of
+    /// its `owner` label, nothing else.
+    pub async fn set_parked(
+        &self,
+        release: &str,
+        version: i64,
+        parked: bool,
+    ) -> Result<(), StoreError> {
+        let name = secret_name(release, version);
+        let (op, owner) = if parked {
+            ("parking", PARKED_OWNER)
+        } else {
+            ("unparking", HELM_OWNER)
+        };
+        let patch = serde_json::json!({"metadata": {"labels": {"owner": owner}}});
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        self.api
+            .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map(|_| ())
+            .map_err(|e| self.api_error(op, &name, e))
     }
 
     fn to_secret(
@@ -303,7 +364,7 @@ impl SecretStore {
         let now = jiff::Timestamp::now().as_second().to_string();
         let mut labels = BTreeMap::from([
             ("name".to_string(), rel.name.clone()),
-            ("owner".to_string(), "helm".to_string()),
+            ("owner".to_string(), HELM_OWNER.to_string()),
             ("status".to_string(), rel.status().as_str().to_string()),
             ("version".to_string(), rel.version.to_string()),
             ("modifiedAt".to_string(), now.clone()),
@@ -342,8 +403,15 @@ pub fn decode_secret(secret: &Secret) -> Result<StoredRelease, StoreError> {
         name: name.clone(),
         source,
     })?;
+    let parked = secret
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get("owner"))
+        .is_some_and(|o| o == PARKED_OWNER);
     Ok(StoredRelease {
         release,
         annotations: secret.metadata.annotations.clone().unwrap_or_default(),
+        parked,
     })
 }

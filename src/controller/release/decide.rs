@@ -83,6 +83,36 @@ pub fn recovery(hist: &[StoredRelease]) -> Vec<Fix> {
         .collect()
 }
 
+/// A record to park (hide from Helm) or unpark.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Park {
+    pub version: i64,
+    pub parked: bool,
+}
+
+/// The changes that leave parked exactly the records newer than `after`
+/// (none when `None`), oldest first.
+pub fn parking(hist: &[StoredRelease], after: Option<i64>) -> Vec<Park> {
+    hist.iter()
+        .filter_map(|s| {
+            let version = s.release.version;
+            let parked = after.is_some_and(|a| version > a);
+            (s.parked != parked).then_some(Park { version, parked })
+        })
+        .collect()
+}
+
+/// After which revision records stay parked, whatever a dead run left
+/// half done: after the live revision when some record newer than it is
+/// parked (a rollback made it live again), else after none. Applied with
+/// [`parking`], a consistent history is left as it is.
+pub fn parked_after(hist: &[StoredRelease]) -> Option<i64> {
+    let live = live_version(hist)?;
+    hist.iter()
+        .any(|s| s.parked && s.release.version > live)
+        .then_some(live)
+}
+
 /// The live (deployed) revision, the newest should several claim it.
 pub fn live_version(hist: &[StoredRelease]) -> Option<i64> {
     history::deployed(hist.iter().map(|s| &s.release)).map(|r| r.version)

@@ -3,12 +3,13 @@
 //! `pending-install`/`pending-upgrade` record, then CRDs, pre-hooks,
 //! server-side apply, prune (upgrade), post-hooks, wait; finally the record
 //! becomes `deployed` (and the previous live one `superseded`) or `failed`
-//! with the previous revision still live.
+//! with the previous revision still live. Records a rollback parked are
+//! shown to Helm again once the new record exists (see [`super::park`]).
 
 use kube::runtime::events::EventType;
 
 use super::inputs::Desired;
-use super::{Job, commit, render, send, timeout_of};
+use super::{Job, commit, park, render, send, timeout_of};
 use crate::api::helmrelease::CrdPolicy;
 use crate::apply::CrdPolicy as CrdAction;
 use crate::apply::{ApplyError, HookRun, ReleaseRef, Resource};
@@ -58,7 +59,12 @@ pub(super) async fn run(
     hist.push(StoredRelease {
         release: rel.clone(),
         annotations: want.annotations.clone(),
+        parked: false,
     });
+    // The release moves on: every record is Helm's to see again.
+    if let Err(e) = park::settle(&job.store, hist, None).await {
+        return Failure::from(e).into();
+    }
     let old_res = match &live {
         Some(l) => send(ap.resources(&l.release.manifest, &n.target))
             .await

@@ -15,6 +15,7 @@ mod decide;
 mod inputs;
 mod install;
 mod progress;
+mod park;
 mod recover;
 mod remediate;
 mod render;
@@ -326,11 +327,18 @@ fn health_exprs(obj: &HelmRelease) -> Vec<HealthExpr> {
         .collect()
 }
 
-/// `spec.revision`: keep the pinned revision live.
+/// `spec.revision`: keep the pinned revision live, and the records newer
+/// than it parked.
 async fn pin(job: &Job<'_>, hist: &mut [StoredRelease], target: i64) -> Outcome {
     let state = decide::pinned_state(hist, target);
     match decide::next_pinned(&state, &job.n.release) {
         Next::Rollback { target, live } => rollback::run(job, hist, target, live).await,
+        Next::Report(o) if state == decide::State::Pinned(target) => {
+            match park::settle(&job.store, hist, Some(target)).await {
+                Ok(_) => o,
+                Err(e) => Failure::from(e).into(),
+            }
+        }
         Next::Report(o) => o,
         Next::Install | Next::Upgrade { .. } | Next::Test { .. } => Outcome::Ready {
             reason: "Pinned".into(),

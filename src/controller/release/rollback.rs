@@ -2,14 +2,18 @@
 //! revision N's recorded manifest (not a re-render) is checked for
 //! ownership, N is marked `pending-rollback`, its pre-rollback hooks run,
 //! it is applied, what N lacks is pruned, its post-rollback hooks run, it
-//! is awaited (`spec.rollback.wait`, default on), and N becomes `deployed`
-//! with the previously live revision `superseded` — no new revision
-//! number. How the hooks ran is recorded in N.
+//! is awaited (`spec.rollback.wait`, default on), the records newer than N
+//! are parked (hidden from Helm, see [`super::park`]), and N becomes
+//! `deployed` with the previously live revision `superseded` — no new
+//! revision number. How the hooks ran is recorded in N. Meanwhile `helm
+//! list`/`status`/`get` show revision N and `helm history` lists revisions
+//! 1..N only; every record stays, and the next upgrade (numbered one past
+//! the highest) brings them all back into view.
 
 use kube::runtime::events::EventType;
 
 use super::install::to_hook;
-use super::{Job, commit, decide, send, timeout_of};
+use super::{Job, commit, decide, park, send, timeout_of};
 use crate::apply::{ApplyError, HookRun, ReleaseRef, Resource};
 use crate::controller::release_failure::Failure;
 use crate::controller::release_status::Outcome;
@@ -128,6 +132,11 @@ async fn conclude(
     match applied {
         Ok(count) => {
             job.ctx.metrics.add_objects_applied(count as u64);
+            // Hidden before `target` is deployed: a run killed in between
+            // leaves the previous revision live and the parking undone.
+            if let Err(e) = park::settle(&job.store, hist, Some(target)).await {
+                return Failure::from(e).into();
+            }
             let s = &mut hist[idx];
             s.release.info.status = Status::Deployed;
             s.release.info.last_deployed = now_rfc3339();

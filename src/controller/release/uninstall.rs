@@ -1,8 +1,12 @@
 //! Uninstall, from the finalizer: run the live revision's pre-delete
 //! hooks, remove its objects in Helm's uninstall order (awaited unless
 //! `spec.uninstall.wait` is false), run its post-delete hooks (none with
-//! `spec.uninstall.disableHooks`), then remove its records — under the
-//! release's own authority, and only what this HelmRelease created.
+//! `spec.uninstall.disableHooks`), then remove its records, parked ones
+//! included — under the release's own authority, and only a release this
+//! HelmRelease acted on (see [`ownership::to_uninstall`]). With
+//! `uninstall.keepHistory` the live record becomes `uninstalled` and parked
+//! records stay parked, so `helm list --uninstalled` shows the revision
+//! that was live.
 
 use std::time::Duration;
 
@@ -18,13 +22,14 @@ use crate::apply::{Applier, ApplyError};
 use crate::controller::Context;
 use crate::controller::ownership::{self, Names};
 use crate::release::history::now_rfc3339;
-use crate::release::{Release, Status, StoredRelease};
+use crate::release::{Release, Status};
 use crate::render::manifest::Hook;
 
 /// The finalizer: remove the release's objects, then its records, both
-/// under the release's own authority, and only what this HelmRelease
-/// created: a release another HelmRelease claims, one outside this
-/// HelmRelease's namespaces, or records it never wrote are left alone.
+/// under the release's own authority, and only a release this HelmRelease
+/// acted on: a release another HelmRelease claims, one outside this
+/// HelmRelease's namespaces, or one it never wrote a record of is left
+/// alone.
 pub(super) async fn run(obj: &HelmRelease, ctx: &Context) -> Result<Action, ReleaseError> {
     let n = Names::of(obj);
     if let Some(why) = nothing_to_uninstall(obj, ctx, &n) {
@@ -56,10 +61,7 @@ pub(super) async fn run(obj: &HelmRelease, ctx: &Context) -> Result<Action, Rele
         tracing::info!(release = %n.release, "the release belongs to another HelmRelease; nothing to uninstall");
         return Ok(Action::await_change());
     }
-    let ours: Vec<&StoredRelease> = hist
-        .iter()
-        .filter(|s| ownership::uninstalls(s, &uid))
-        .collect();
+    let ours = ownership::to_uninstall(&hist, &uid);
     let terminating = namespace_terminating(ctx, &n.target).await;
     let live = ours
         .iter()

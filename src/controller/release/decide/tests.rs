@@ -34,6 +34,7 @@ fn rec(version: i64, status: &str, current: bool) -> StoredRelease {
     StoredRelease {
         release,
         annotations,
+        parked: false,
     }
 }
 
@@ -242,4 +243,95 @@ fn pending_records_of_a_dead_run_are_failed_and_double_deploys_fixed() {
         ]
     );
     assert!(recovery(&[rec(1, "superseded", false), rec(2, "deployed", true)]).is_empty());
+}
+
+/// `(version, status, parked)` records.
+fn parked_hist(records: &[(i64, &str, bool)]) -> Vec<StoredRelease> {
+    records
+        .iter()
+        .map(|&(v, status, parked)| StoredRelease {
+            parked,
+            ..rec(v, status, true)
+        })
+        .collect()
+}
+
+#[test]
+fn parking_leaves_exactly_the_newer_records_hidden() {
+    let hist = parked_hist(&[
+        (1, "deployed", false),
+        (2, "superseded", true),
+        (3, "superseded", false),
+    ]);
+    let park = |version, parked| Park { version, parked };
+    assert_eq!(parking(&hist, Some(1)), vec![park(3, true)]);
+    assert_eq!(parking(&hist, Some(2)), vec![park(2, false), park(3, true)]);
+    assert_eq!(parking(&hist, None), vec![park(2, false)]);
+    assert_eq!(parking(&hist, Some(0)), vec![park(1, true), park(3, true)]);
+}
+
+#[test]
+fn a_consistent_parking_is_kept() {
+    // Rolled back to 1: 2 and 3 parked.
+    let pinned = parked_hist(&[
+        (1, "deployed", false),
+        (2, "superseded", true),
+        (3, "superseded", true),
+    ]);
+    assert_eq!(parked_after(&pinned), Some(1));
+    assert!(parking(&pinned, parked_after(&pinned)).is_empty());
+    // Moved on to 4: nothing parked.
+    let moved = parked_hist(&[
+        (1, "superseded", false),
+        (2, "superseded", false),
+        (3, "superseded", false),
+        (4, "deployed", false),
+    ]);
+    assert_eq!(parked_after(&moved), None);
+    // A failed upgrade over a live revision is shown, as Helm shows it.
+    let failed = parked_hist(&[(1, "deployed", false), (2, "failed", false)]);
+    assert_eq!(parked_after(&failed), None);
+    assert!(parking(&failed, parked_after(&failed)).is_empty());
+}
+
+#[test]
+fn a_dead_runs_half_parking_is_settled() {
+    // Killed while parking for a rollback to 1 from 3 (3 still deployed
+    // and already parked): undone, the rollback is redone.
+    let half = parked_hist(&[
+        (1, "failed", false),
+        (2, "superseded", false),
+        (3, "deployed", true),
+    ]);
+    assert_eq!(parked_after(&half), None);
+    assert_eq!(
+        parking(&half, None),
+        vec![Park {
+            version: 3,
+            parked: false
+        }]
+    );
+    // Killed after the upgrade's new record, before unparking: the
+    // failed attempt is hidden with the rest until the next upgrade.
+    let upgrading = parked_hist(&[
+        (1, "deployed", false),
+        (2, "superseded", true),
+        (3, "superseded", true),
+        (4, "failed", false),
+    ]);
+    assert_eq!(parked_after(&upgrading), Some(1));
+    assert_eq!(
+        parking(&upgrading, Some(1)),
+        vec![Park {
+            version: 4,
+            parked: true
+        }]
+    );
+    // Killed while unparking for a forward rollback from 1 to 3.
+    let forward = parked_hist(&[
+        (1, "deployed", false),
+        (2, "superseded", false),
+        (3, "failed", true),
+    ]);
+    assert_eq!(parked_after(&forward), Some(1));
 }
