@@ -3,7 +3,8 @@
 //! made live again and no record is lost once the release moves on; and a
 //! `helm upgrade` of a rudder release succeeds without `--force-conflicts`
 //! (even over objects an older rudder applied as its own field manager),
-//! after which rudder carries on at the next revision number.
+//! after which rudder carries on at the next revision number. Killing rudder
+//! at random moments of rollbacks still leaves helm seeing the pinned one.
 
 mod e2e;
 mod hr;
@@ -270,4 +271,81 @@ async fn a_helm_upgrade_needs_no_force_and_rudder_carries_on() {
     assert_eq!(record_secrets(&client, n).await, Vec::<String>::new());
     assert!(hr::configmap(&client, n, "app-cm").await.is_none());
     drop(rudder);
+}
+
+async fn lease_holder(client: &Client, ns: &str) -> Option<String> {
+    let lease = Api::<k8s_openapi::api::coordination::v1::Lease>::namespaced(client.clone(), ns)
+        .get_opt("rudder-leader")
+        .await
+        .ok()??;
+    lease.spec?.holder_identity.filter(|h| !h.is_empty())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_rollbacks_leaves_helm_seeing_the_pinned_revision() {
+    let client = e2e::client().await;
+    e2e::install_crds(&client).await;
+    let ns = TestNamespace::create(&client, "helmkill").await;
+    let n = ns.name.as_str();
+    let (_chart, _site) = hr::serve_app_chart(&client, n).await;
+    let releases: Api<HelmRelease> = Api::namespaced(client.clone(), n);
+    releases
+        .create(
+            &PostParams::default(),
+            &hr::release(
+                "app",
+                "charts",
+                "app",
+                "0.1.0",
+                json!({"values": {"v": "r1"}}),
+            ),
+        )
+        .await
+        .expect("create");
+    let first = Rudder::start(n, "kill-0", &[]);
+    hr::wait_revision(&releases, "app", 1).await;
+    for (revision, v) in [(2, "r2"), (3, "r3")] {
+        hr::patch_spec(&releases, "app", json!({"values": {"v": v}})).await;
+        hr::wait_revision(&releases, "app", revision).await;
+    }
+    drop(first);
+    let mut seed: u64 = std::process::id() as u64 * 2654435761 + 777;
+    let pins = [1, 3, 2, 1, 2, 3, 2, 1];
+    for (i, pin) in pins.iter().enumerate() {
+        let id = format!("kill-{}", i + 1);
+        let mut r = Rudder::start(n, &id, &[]);
+        e2e::eventually(&format!("{id} leads"), Duration::from_secs(30), || async {
+            (lease_holder(&client, n).await.as_deref() == Some(id.as_str())).then_some(())
+        })
+        .await;
+        hr::patch_spec(&releases, "app", json!({"revision": pin})).await;
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        tokio::time::sleep(Duration::from_millis(seed % 800)).await;
+        r.child.kill().expect("SIGKILL");
+        let _ = r.child.wait();
+    }
+    let last = Rudder::start(n, "kill-final", &[]);
+    hr::wait_revision(&releases, "app", 1).await;
+    assert_eq!(live_value(&client, n).await.as_deref(), Some("r1"));
+    assert_eq!(helm_list(n), vec![("1".into(), "deployed".into())]);
+    assert_eq!(history(n, "app"), vec![(1, "deployed".to_string())]);
+    assert_eq!(record_secrets(&client, n).await.len(), 3);
+    // Then it moves on, numbered past every record.
+    hr::patch_spec(
+        &releases,
+        "app",
+        json!({"revision": null, "values": {"v": "r4"}}),
+    )
+    .await;
+    hr::wait_revision(&releases, "app", 4).await;
+    let h = history(n, "app");
+    assert_eq!(
+        h.iter().map(|(v, _)| *v).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4],
+        "{h:?}"
+    );
+    assert_eq!(helm_list(n), vec![("4".into(), "deployed".into())]);
+    drop(last);
 }

@@ -4,8 +4,9 @@
 //! records a dead run left (`recover`), gathers what the spec asks for
 //! (`inputs`), lets the pure `decide` step name the state and the next
 //! action, and runs that action — `install` (install or upgrade),
-//! `rollback`, or `uninstall` from the finalizer — then reports the
-//! outcome (`report`): status, a Warning event for every new failure,
+//! `rollback`, or `uninstall` from the finalizer; after a rollback the
+//! records newer than the live revision are hidden from Helm (`park`) —
+//! then reports the outcome (`report`): status, a Warning event for every new failure,
 //! metrics. Decisions are taken before any write: render and ownership
 //! errors leave the live revision and its record untouched, and an
 //! unchanged release makes no API write at all.
