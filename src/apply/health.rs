@@ -1,4 +1,6 @@
-//! Health expressions for kinds kstatus cannot read: per kind, CEL
+//! What "ready" means for one object ([`Readiness`], which the kstatus
+//! rules in `ready` and these expressions both answer), and health
+//! expressions for kinds kstatus cannot read: per kind, CEL
 //! expressions over the live object's top-level fields (`status`,
 //! `metadata`, `spec`, …), as Flux's `healthCheckExprs`. `failed` is
 //! checked first, then `current`; an expression that cannot be evaluated
@@ -7,7 +9,15 @@
 use cel_interpreter::{Context, Program, Value};
 use serde_json::Value as Json;
 
-use super::ready::Readiness;
+/// Where an object stands.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Readiness {
+    Ready,
+    /// Not yet; the text says why.
+    Pending(String),
+    /// Will not get ready (a failed Job or Pod, a stalled rollout).
+    Failed(String),
+}
 
 /// One kind's expressions, as the user wrote them.
 #[derive(Clone, Debug, PartialEq)]

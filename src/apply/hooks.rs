@@ -15,7 +15,8 @@ use futures::TryStreamExt;
 use kube::api::{DynamicObject, WatchEvent, WatchParams};
 use serde_json::Value as Json;
 
-use super::ready::{Readiness, hook_completion};
+use super::health::Readiness;
+use super::ready::hook_completion;
 use super::{Applier, ApplyError, Phase, Resource};
 use crate::render::manifest::{Hook, kind_order};
 

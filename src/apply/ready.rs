@@ -8,19 +8,9 @@ use std::time::{Duration, Instant};
 use futures::{StreamExt, TryStreamExt, stream};
 use serde_json::Value as Json;
 
-use super::health::HealthRules;
+use super::health::{HealthRules, Readiness};
 use super::ops::POLL;
 use super::{Applier, ApplyError, Phase, Resource};
-
-/// Where an object stands.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Readiness {
-    Ready,
-    /// Not yet; the text says why.
-    Pending(String),
-    /// Will not get ready (a failed Job or Pod, a stalled rollout).
-    Failed(String),
-}
 
 fn int(v: &Json, path: &[&str]) -> Option<i64> {
     path.iter().try_fold(v, |cur, p| cur.get(p))?.as_i64()
