@@ -58,7 +58,7 @@ fn has_keep_policy(annotations: Option<&BTreeMap<String, String>>) -> bool {
 }
 
 /// The object with Helm's ownership label and annotations merged in.
-fn with_ownership(r: &Resource, release: &ReleaseRef) -> DynamicObject {
+pub(super) fn with_ownership(r: &Resource, release: &ReleaseRef) -> DynamicObject {
     let mut obj = r.object.clone();
     obj.metadata
         .labels
