@@ -419,10 +419,7 @@ async fn a_fight_with_another_manager_is_reported_with_bounded_corrections() {
     let edits = fighter.await.expect("fighter");
     let corrected = metric(&metrics(&s.rudder), "rudder_drift_corrected_total");
     println!("fighter edits: {edits}, corrections: {corrected}");
-    assert!(
-        corrected >= 1.0 && corrected <= 5.0,
-        "corrections: {corrected}"
-    );
+    assert!((1.0..=5.0).contains(&corrected), "corrections: {corrected}");
     // While the fight holds, the other manager's value stands.
     let cm = cms.get("app-cm").await.expect("cm");
     assert_eq!(data_v(&cm).as_deref(), Some("theirs"));
