@@ -17,6 +17,10 @@ pub const TEST_SUCCESS: &str = "TestSuccess";
 /// Condition type (HelmRelease): a failure was remediated (rolled back or
 /// uninstalled).
 pub const REMEDIATED: &str = "Remediated";
+/// Condition type (HelmRelease): objects of the deployed revision were
+/// changed or deleted by someone else (written by drift detection under
+/// its own field manager).
+pub const DRIFTED: &str = "Drifted";
 
 /// One aspect of the object's current state.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]

@@ -154,6 +154,66 @@ pub struct HelmReleaseSpec {
     /// How to read the health of custom resources while waiting, per kind.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub health_checks: Vec<HealthCheck>,
+    /// Whether objects changed or deleted behind rudder's back are
+    /// reported or put back (default: `warn`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift_detection: Option<DriftDetection>,
+}
+
+/// What to do when a release's objects drift from the deployed revision.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum DriftMode {
+    /// Re-apply drifted objects as the deployed revision recorded them (no
+    /// new revision).
+    Enabled,
+    /// Report drift (the `Drifted` condition and an event) without changing
+    /// anything.
+    #[default]
+    Warn,
+    /// Neither watch nor compare.
+    Disabled,
+}
+
+/// Drift detection and correction of a release's objects.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DriftDetection {
+    /// `enabled` corrects, `warn` only reports, `disabled` does nothing.
+    #[serde(default)]
+    pub mode: DriftMode,
+    /// Fields left to others: neither compared nor corrected.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore: Vec<DriftIgnore>,
+}
+
+/// Fields drift detection leaves alone, on every object or on the ones
+/// `target` selects.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DriftIgnore {
+    /// JSON pointers (RFC 6901), e.g. `/spec/replicas`.
+    #[schemars(length(min = 1))]
+    pub paths: Vec<String>,
+    /// Which objects the rule applies to; unset: all of the release's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<DriftTarget>,
+}
+
+/// Selects objects of a release by kind, name and namespace (each unset
+/// field matches any).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DriftTarget {
+    /// Kind, e.g. `Deployment`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Object name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Object namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
 }
 
 /// The chart of a HelmRelease.
@@ -487,6 +547,11 @@ impl HelmReleaseSpec {
     /// `spec.uninstall`, or its defaults.
     pub fn uninstall_options(&self) -> UninstallOptions {
         self.uninstall.clone().unwrap_or_default()
+    }
+
+    /// `spec.driftDetection`, or its defaults.
+    pub fn drift(&self) -> DriftDetection {
+        self.drift_detection.clone().unwrap_or_default()
     }
 
     /// The remediation of a failed install (`upgrade` false) or upgrade.

@@ -11,6 +11,7 @@
 
 mod claims;
 mod discovery;
+mod drift;
 mod health;
 mod hooks;
 mod lookup;

@@ -73,7 +73,7 @@ fn without_legacy_manager(meta: &ObjectMeta) -> Option<Vec<ManagedFieldsEntry>> 
 }
 
 /// The object with Helm's ownership label and annotations merged in.
-fn with_ownership(r: &Resource, release: &ReleaseRef) -> DynamicObject {
+pub(super) fn with_ownership(r: &Resource, release: &ReleaseRef) -> DynamicObject {
     let mut obj = r.object.clone();
     obj.metadata
         .labels

@@ -56,6 +56,8 @@ pub struct Metrics {
     api_writes: IntCounter,
     chart_loads: IntCounter,
     template_parses: IntCounter,
+    drift_detected: IntCounter,
+    drift_corrected: IntCounter,
 }
 
 impl Metrics {
@@ -124,7 +126,7 @@ impl Metrics {
         )?;
         let api_writes = IntCounter::new(
             "rudder_api_writes_total",
-            "Writes to the API server made by HelmRelease reconciliations (applies, deletes, records, status, events, finalizers).",
+            "Writes to the API server made by HelmRelease reconciliations and drift detection (applies, deletes, records, status, events, finalizers, corrections).",
         )?;
         registry.register(Box::new(releases.clone()))?;
         registry.register(Box::new(objects_applied.clone()))?;
@@ -140,6 +142,16 @@ impl Metrics {
             "Template files parsed by the render threads (files of a chart already parsed on that thread do not count).",
         )?;
         registry.register(Box::new(template_parses.clone()))?;
+        let drift_detected = IntCounter::new(
+            "rudder_drift_detected_total",
+            "Objects found changed or deleted against the deployed revision (each detection counts once).",
+        )?;
+        let drift_corrected = IntCounter::new(
+            "rudder_drift_corrected_total",
+            "Drifted objects re-applied as the deployed revision recorded them.",
+        )?;
+        registry.register(Box::new(drift_detected.clone()))?;
+        registry.register(Box::new(drift_corrected.clone()))?;
         Ok(Self {
             registry,
             reconciles,
@@ -154,6 +166,8 @@ impl Metrics {
             api_writes,
             chart_loads,
             template_parses,
+            drift_detected,
+            drift_corrected,
         })
     }
 
@@ -236,6 +250,16 @@ impl Metrics {
     /// Adds API writes.
     pub fn add_api_writes(&self, n: u64) {
         self.api_writes.inc_by(n);
+    }
+
+    /// Counts one drifted object found.
+    pub fn drift_detected(&self) {
+        self.drift_detected.inc();
+    }
+
+    /// Counts one drifted object corrected.
+    pub fn drift_corrected(&self) {
+        self.drift_corrected.inc();
     }
 
     /// The metrics in Prometheus' text format.

@@ -8,6 +8,7 @@
 //! stops the controllers and returns to standby.
 
 pub mod backoff;
+pub mod drift;
 pub mod events;
 pub mod http;
 pub mod impersonate;
@@ -102,6 +103,8 @@ pub struct Context {
     pub allow_cross_namespace: bool,
     /// Render threads and the charts they keep loaded.
     pub renderers: renderers::Renderers,
+    /// Keeps reconciliations and drift checks of one release apart.
+    pub release_locks: drift::ReleaseLocks,
 }
 
 /// Why the controller process stopped with an error.
@@ -167,6 +170,7 @@ pub async fn run(
         backoff: Default::default(),
         allow_cross_namespace: options.allow_cross_namespace_targets,
         renderers: renderers::Renderers::for_this_machine(chart_loads, template_parses),
+        release_locks: Default::default(),
     });
     let mut elector = LeaderElector::new(client, options.lease.clone());
     let result = elect_and_run(&mut elector, &ctx, &health, &options, &shutdown).await;
@@ -332,8 +336,8 @@ fn asked_for(obj: &HelmRelease) -> Option<u64> {
     Some(h.finish())
 }
 
-/// Both controllers until `stop` fires; marks the process Leading once both
-/// caches have synced.
+/// Both controllers and drift detection until `stop` fires; marks the
+/// process Leading once both caches have synced.
 async fn run_controllers(
     ctx: Arc<Context>,
     scope: Scope,
@@ -362,6 +366,12 @@ async fn run_controllers(
         }
     };
     let (ctx_crds, stop_crds) = (ctx.clone(), stop.clone());
+    let drift = drift::run(
+        ctx.clone(),
+        releases.store(),
+        scope.namespace.clone(),
+        stop.clone(),
+    );
     let releases = releases
         .graceful_shutdown_on(stop.clone().cancelled_owned())
         .run(release::reconcile, release::error_policy, ctx.clone())
@@ -371,7 +381,7 @@ async fn run_controllers(
         .run(repository::reconcile, error_policy, ctx)
         .for_each(log_result);
     let crds = watches::forget_discovery_on_crd_change(ctx_crds, stop_crds);
-    tokio::join!(releases, repositories, synced, crds);
+    tokio::join!(releases, repositories, synced, crds, drift);
 }
 
 fn error_policy<K, E: Display>(_obj: Arc<K>, _err: &E, _ctx: Arc<Context>) -> Action {

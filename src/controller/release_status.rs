@@ -5,7 +5,8 @@
 //! it differs from the current status (the steady state writes nothing).
 
 use crate::api::condition::{
-    Condition, ConditionStatus, READY, RECONCILING, RELEASED, REMEDIATED, STALLED, TEST_SUCCESS,
+    Condition, ConditionStatus, DRIFTED, READY, RECONCILING, RELEASED, REMEDIATED, STALLED,
+    TEST_SUCCESS,
 };
 use crate::api::helmrelease::{HelmRelease, HelmReleaseStatus, HistoryEntry};
 use crate::release::store::{StoredRelease, VALUES_DIGEST};
@@ -170,7 +171,8 @@ pub fn compute(
 
 /// The status while an action runs: `Reconciling=True` with the phase,
 /// `Ready=Unknown` (the new revision is not live yet), everything else as
-/// it was; `observedGeneration` current.
+/// it was (but `Drifted`, which drift detection owns); `observedGeneration`
+/// current.
 pub fn progressing(obj: &HelmRelease, phase: &str) -> HelmReleaseStatus {
     let old = obj.status.clone().unwrap_or_default();
     let generation = obj.metadata.generation;
@@ -185,7 +187,9 @@ pub fn progressing(obj: &HelmRelease, phase: &str) -> HelmReleaseStatus {
     };
     set(READY, ConditionStatus::Unknown, "Progressing", phase);
     set(RECONCILING, ConditionStatus::True, "Progressing", phase);
-    status.conditions.retain(|c| c.type_ != STALLED);
+    status
+        .conditions
+        .retain(|c| c.type_ != STALLED && c.type_ != DRIFTED);
     status
 }
 
@@ -379,7 +383,7 @@ fn ceil_boundary(s: &str, mut i: usize) -> usize {
 }
 
 /// A condition, keeping the old transition time while the status stays.
-fn condition(
+pub(crate) fn condition(
     old: &HelmReleaseStatus,
     generation: Option<i64>,
     type_: &str,
@@ -404,10 +408,17 @@ fn condition(
     }
 }
 
-/// Whether writing `new` would change `old` (ignoring nothing: the
-/// transition times are carried over by [`compute`]).
+/// Whether writing `new` would change `old`. The transition times are
+/// carried over by [`compute`]; `Drifted` is left out on both sides: drift
+/// detection writes it under its own field manager, and the reconciler's
+/// status apply neither sets nor removes it.
 pub fn differs(old: Option<&HelmReleaseStatus>, new: &HelmReleaseStatus) -> bool {
-    old != Some(new)
+    let Some(old) = old else {
+        return true;
+    };
+    let mut old = old.clone();
+    old.conditions.retain(|c| c.type_ != DRIFTED);
+    &old != new
 }
 
 /// A short description of a live revision for messages.

@@ -136,6 +136,15 @@ impl Job<'_> {
 /// Reconciles one HelmRelease.
 pub async fn reconcile(obj: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Action, ReleaseError> {
     let start = Instant::now();
+    // No drift check of this release runs while it is reconciled.
+    let _lock = ctx
+        .release_locks
+        .lock(&format!(
+            "{}/{}",
+            obj.namespace().unwrap_or_default(),
+            obj.name_any()
+        ))
+        .await;
     let writes_before = total_writes(&ctx);
     let api: Api<HelmRelease> =
         Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
@@ -187,7 +196,12 @@ fn timeout_of(obj: &HelmRelease) -> Duration {
 /// The release records, read and written with the authority `ap` acts
 /// with (the HelmRelease's service account, or rudder's own identity),
 /// each record written stamped with the HelmRelease's claim.
-fn store_for(ctx: &Context, ap: &Applier, obj: &HelmRelease, n: &Names) -> SecretStore {
+pub(in crate::controller) fn store_for(
+    ctx: &Context,
+    ap: &Applier,
+    obj: &HelmRelease,
+    n: &Names,
+) -> SecretStore {
     SecretStore::new(ap.client().clone(), &n.storage, ctx.release_writes.clone())
         .stamping(ownership::owner_annotations(obj))
 }
@@ -391,7 +405,11 @@ async fn follow_spec(
 /// The Applier acting for `obj`: rudder's own, or one impersonating
 /// `spec.serviceAccountName` (a service account in the HelmRelease's
 /// namespace, so a tenant cannot borrow another namespace's accounts).
-fn applier_for(obj: &HelmRelease, ctx: &Context, n: &Names) -> Result<Applier, Failure> {
+pub(in crate::controller) fn applier_for(
+    obj: &HelmRelease,
+    ctx: &Context,
+    n: &Names,
+) -> Result<Applier, Failure> {
     match &obj.spec.service_account_name {
         None => Ok(ctx.applier.clone()),
         Some(sa) => ctx
