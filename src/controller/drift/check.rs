@@ -96,9 +96,9 @@ pub async fn deployed(ctx: &Context, obj: &HelmRelease) -> Result<Loaded, CheckE
         return Ok(Loaded::Nothing);
     };
     let uid = obj.uid().unwrap_or_default();
-    let ours = hist
+    let ours = ownership::to_uninstall(&hist, &uid)
         .iter()
-        .any(|s| s.release.version == live.version && ownership::uninstalls(s, &uid));
+        .any(|s| s.release.version == live.version);
     if !ours {
         return Ok(Loaded::Nothing);
     }
