@@ -254,6 +254,12 @@ async fn enabled_mode_undoes_edits_and_deletions_without_a_new_revision() {
         "{body}"
     );
     assert!(metric(&body, "rudder_drift_detected_total") >= 15.0);
+    // Every correction is timed, from the change seen to the re-apply.
+    assert_eq!(
+        metric(&body, "rudder_drift_correction_seconds_count"),
+        metric(&body, "rudder_drift_corrected_total"),
+        "{body}"
+    );
     let st = s.api.get("app").await.expect("get").status.expect("status");
     assert_eq!(st.revision, Some(1));
     assert_eq!(

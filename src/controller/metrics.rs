@@ -58,6 +58,7 @@ pub struct Metrics {
     template_parses: IntCounter,
     drift_detected: IntCounter,
     drift_corrected: IntCounter,
+    drift_correction: Histogram,
 }
 
 impl Metrics {
@@ -150,8 +151,16 @@ impl Metrics {
             "rudder_drift_corrected_total",
             "Drifted objects re-applied as the deployed revision recorded them.",
         )?;
+        let drift_correction = Histogram::with_opts(
+            HistogramOpts::new(
+                "rudder_drift_correction_seconds",
+                "Time from seeing a drifted object change to its correction.",
+            )
+            .buckets(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0]),
+        )?;
         registry.register(Box::new(drift_detected.clone()))?;
         registry.register(Box::new(drift_corrected.clone()))?;
+        registry.register(Box::new(drift_correction.clone()))?;
         Ok(Self {
             registry,
             reconciles,
@@ -168,6 +177,7 @@ impl Metrics {
             template_parses,
             drift_detected,
             drift_corrected,
+            drift_correction,
         })
     }
 
@@ -257,9 +267,10 @@ impl Metrics {
         self.drift_detected.inc();
     }
 
-    /// Counts one drifted object corrected.
-    pub fn drift_corrected(&self) {
+    /// Counts one drifted object corrected `after` its change was seen.
+    pub fn drift_corrected(&self, after: std::time::Duration) {
         self.drift_corrected.inc();
+        self.drift_correction.observe(after.as_secs_f64());
     }
 
     /// The metrics in Prometheus' text format.

@@ -66,6 +66,9 @@ pub struct ReleaseState {
     fights: Fights,
     /// The condition written last.
     written: Option<Drifted>,
+    /// When the change under check was first seen (for the time to
+    /// correction).
+    seen: Option<Instant>,
 }
 
 /// The deployed revision's objects and the authority to act on them.
@@ -128,8 +131,10 @@ pub async fn run(
     ctx: &Context,
     obj: &HelmRelease,
     objects: &BTreeSet<ResourceKey>,
+    seen: Instant,
     st: &mut ReleaseState,
 ) -> Verdict {
+    st.seen = Some(seen);
     let key = format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any());
     // Held for the whole check: the reconciler waits for it, and a
     // reconciliation under way defers the check.
@@ -273,7 +278,8 @@ async fn act(
     ctx.metrics.add_api_writes(1);
     match d.ap.correct(r, &f.body).await {
         Ok(()) => {
-            ctx.metrics.drift_corrected();
+            let after = st.seen.map(|t| t.elapsed()).unwrap_or_default();
+            ctx.metrics.drift_corrected(after);
             st.drifted.remove(&object);
             report::event(ctx, obj, EventType::Normal, "DriftCorrected", what).await;
         }

@@ -68,6 +68,8 @@ impl ReleaseLocks {
 struct Pending {
     objects: BTreeSet<ResourceKey>,
     due: Instant,
+    /// When the first change among `objects` was seen.
+    seen: Instant,
 }
 
 /// The drift task's state.
@@ -186,10 +188,11 @@ impl Drift {
     }
 
     fn enqueue(&mut self, key: &str, objects: impl IntoIterator<Item = ResourceKey>) {
-        let due = Instant::now() + GATHER;
+        let now = Instant::now();
         let p = self.queue.entry(key.to_string()).or_insert(Pending {
             objects: BTreeSet::new(),
-            due,
+            due: now + GATHER,
+            seen: now,
         });
         p.objects.extend(objects);
     }
@@ -223,10 +226,13 @@ impl Drift {
                 continue;
             }
             let st = self.states.entry(key.clone()).or_default();
-            if let Verdict::Later(after) = check::run(&self.ctx, &obj, &p.objects, st).await {
+            if let Verdict::Later(after) =
+                check::run(&self.ctx, &obj, &p.objects, p.seen.into_std(), st).await
+            {
                 let again = self.queue.entry(key).or_insert(Pending {
                     objects: BTreeSet::new(),
                     due: Instant::now() + after,
+                    seen: p.seen,
                 });
                 again.objects.extend(p.objects);
                 again.due = again.due.max(Instant::now() + after);
