@@ -323,6 +323,31 @@ async fn warn_mode_is_the_default_and_only_reports() {
             .filter(|(st, reason, _)| *st == ConditionStatus::False && reason == "NoDrift")
     })
     .await;
+    // Drifted again, then detection disabled: the condition says so
+    // instead of staying True.
+    patch_as(&cms, "app-cm", "editor", json!({"data": {"v": "again"}})).await;
+    eventually("Drifted=True again", Duration::from_secs(30), || async {
+        drifted(&s.api)
+            .await
+            .filter(|(st, ..)| *st == ConditionStatus::True)
+    })
+    .await;
+    hr::patch_spec(
+        &s.api,
+        "app",
+        json!({"driftDetection": {"mode": "disabled"}}),
+    )
+    .await;
+    eventually(
+        "Drifted=False once disabled",
+        Duration::from_secs(30),
+        || async {
+            drifted(&s.api).await.filter(|(st, reason, _)| {
+                *st == ConditionStatus::False && reason == "DriftDetectionDisabled"
+            })
+        },
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -29,11 +29,13 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::HelmRelease;
+use crate::api::condition::ConditionStatus;
 use crate::api::helmrelease::DriftMode;
 use crate::apply::ResourceKey;
 use crate::controller::Context;
 use crate::controller::ownership::Names;
 use check::{Loaded, ReleaseState, Verdict};
+use report::Drifted;
 use watch::{Trigger, Watches};
 
 /// How often the HelmReleases in the cache are looked at for a new
@@ -150,6 +152,12 @@ impl Drift {
         let present: std::collections::HashSet<String> = all.iter().map(|o| key_of(o)).collect();
         self.learnt.retain(|k, _| present.contains(k));
         self.states.retain(|k, _| present.contains(k));
+        for obj in all
+            .iter()
+            .filter(|o| o.spec.drift().mode == DriftMode::Disabled)
+        {
+            self.clear_disabled(obj).await;
+        }
         for obj in all.iter().filter(|o| watched(o)) {
             let (key, lk) = (key_of(obj), learn_key(obj));
             if self.learnt.get(&key) == Some(&lk) {
@@ -172,6 +180,27 @@ impl Drift {
                     tracing::debug!(release = %key, error = %e, "learning a release's objects")
                 }
             }
+        }
+    }
+
+    /// A `Drifted=True` left from before drift detection was disabled
+    /// says so instead (written once: the next scan finds it current).
+    async fn clear_disabled(&mut self, obj: &HelmRelease) {
+        let want = Drifted {
+            status: ConditionStatus::False,
+            reason: "DriftDetectionDisabled".into(),
+            message: "spec.driftDetection.mode is disabled; objects are not compared".into(),
+        };
+        let shown = Drifted::current(obj);
+        if shown
+            .as_ref()
+            .is_none_or(|s| s.status != ConditionStatus::True)
+        {
+            return;
+        }
+        self.states.remove(&key_of(obj));
+        if let Err(e) = report::write_condition(&self.ctx, obj, &want).await {
+            tracing::debug!(release = %key_of(obj), error = %e, "clearing Drifted");
         }
     }
 
