@@ -120,13 +120,9 @@ async fn apply_as_older_rudder(client: &Client, ns: &str) {
         .expect("apply as rudder");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn helm_sees_the_revision_a_rollback_made_live() {
-    let client = e2e::client().await;
-    e2e::install_crds(&client).await;
-    let ns = TestNamespace::create(&client, "helmsee").await;
-    let n = ns.name.as_str();
-    let (_chart, _site) = hr::serve_app_chart(&client, n).await;
+/// HelmRelease `app` of chart `app` installed by a rudder started as
+/// `identity`, then upgraded twice: revisions 1, 2 and 3 (values r1..r3).
+async fn three_revisions(client: &Client, n: &str, identity: &str) -> (Api<HelmRelease>, Rudder) {
     let releases: Api<HelmRelease> = Api::namespaced(client.clone(), n);
     releases
         .create(
@@ -141,12 +137,23 @@ async fn helm_sees_the_revision_a_rollback_made_live() {
         )
         .await
         .expect("create");
-    let rudder = Rudder::start(n, "helmsee", &[]);
+    let rudder = Rudder::start(n, identity, &[]);
     hr::wait_revision(&releases, "app", 1).await;
     for (revision, v) in [(2, "r2"), (3, "r3")] {
         hr::patch_spec(&releases, "app", json!({"values": {"v": v}})).await;
         hr::wait_revision(&releases, "app", revision).await;
     }
+    (releases, rudder)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn helm_sees_the_revision_a_rollback_made_live() {
+    let client = e2e::client().await;
+    e2e::install_crds(&client).await;
+    let ns = TestNamespace::create(&client, "helmsee").await;
+    let n = ns.name.as_str();
+    let (_chart, _site) = hr::serve_app_chart(&client, n).await;
+    let (releases, rudder) = three_revisions(&client, n, "helmsee").await;
 
     // Rollback to 1: helm's default views show revision 1, deployed.
     hr::patch_spec(&releases, "app", json!({"revision": 1})).await;
@@ -288,26 +295,7 @@ async fn sigkill_during_rollbacks_leaves_helm_seeing_the_pinned_revision() {
     let ns = TestNamespace::create(&client, "helmkill").await;
     let n = ns.name.as_str();
     let (_chart, _site) = hr::serve_app_chart(&client, n).await;
-    let releases: Api<HelmRelease> = Api::namespaced(client.clone(), n);
-    releases
-        .create(
-            &PostParams::default(),
-            &hr::release(
-                "app",
-                "charts",
-                "app",
-                "0.1.0",
-                json!({"values": {"v": "r1"}}),
-            ),
-        )
-        .await
-        .expect("create");
-    let first = Rudder::start(n, "kill-0", &[]);
-    hr::wait_revision(&releases, "app", 1).await;
-    for (revision, v) in [(2, "r2"), (3, "r3")] {
-        hr::patch_spec(&releases, "app", json!({"values": {"v": v}})).await;
-        hr::wait_revision(&releases, "app", revision).await;
-    }
+    let (releases, first) = three_revisions(&client, n, "kill-0").await;
     drop(first);
     let mut seed: u64 = std::process::id() as u64 * 2654435761 + 777;
     let pins = [1, 3, 2, 1, 2, 3, 2, 1];

@@ -195,6 +195,18 @@ pub fn next_following(
     digest: &str,
     reset: bool,
 ) -> Next {
+    // Tries of these inputs left, or the stall that says there are none.
+    let tries_left = |upgrade: bool| {
+        let failures = release_status::failures_for(obj, digest, reset);
+        let allowed = i64::from(obj.spec.remediation(upgrade).retries);
+        if failures > allowed {
+            Err(Next::Report(retries_exhausted(
+                obj, failures, allowed, upgrade,
+            )))
+        } else {
+            Ok(())
+        }
+    };
     let live = match *state {
         State::InSync(_) => {
             let message = live(hist)
@@ -207,22 +219,16 @@ pub fn next_following(
             if !tests_failed(obj) {
                 return Next::Report(ready);
             }
-            let upgrade = hist.len() > 1;
-            let failures = release_status::failures_for(obj, digest, reset);
-            let allowed = i64::from(obj.spec.remediation(upgrade).retries);
-            if failures > allowed {
-                return Next::Report(retries_exhausted(obj, failures, allowed, upgrade));
-            }
-            return Next::Test { ready };
+            return match tries_left(hist.len() > 1) {
+                Ok(()) => Next::Test { ready },
+                Err(stalled) => stalled,
+            };
         }
         State::OutOfSync(live) => live,
         _ => None,
     };
-    let upgrade = live.is_some();
-    let failures = release_status::failures_for(obj, digest, reset);
-    let allowed = i64::from(obj.spec.remediation(upgrade).retries);
-    if failures > allowed {
-        return Next::Report(retries_exhausted(obj, failures, allowed, upgrade));
+    if let Err(stalled) = tries_left(live.is_some()) {
+        return stalled;
     }
     match live {
         Some(live) => Next::Upgrade { live },

@@ -8,16 +8,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use kube::api::{Patch, PatchParams};
-use kube::{Api, Resource as _, ResourceExt};
+use kube::ResourceExt;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::KIND;
+use super::report::apply_status;
 use crate::api::HelmRelease;
 use crate::controller::Context;
 use crate::controller::release_status;
-use crate::controller::status::FIELD_MANAGER;
 
 /// Least time between two phase writes of one release.
 const SPACING: Duration = Duration::from_millis(500);
@@ -73,7 +71,9 @@ async fn write_phases(
             continue;
         }
         writes.fetch_add(1, Ordering::Relaxed);
-        if let Err(e) = write(&client, &obj, &phase).await {
+        if let Err(e) =
+            apply_status(&client, &obj, &release_status::progressing(&obj, &phase)).await
+        {
             tracing::debug!(error = %e, "writing the progress of HelmRelease {}", obj.name_any());
         }
         wrote = true;
@@ -82,21 +82,4 @@ async fn write_phases(
         let _ = tokio::time::timeout(SPACING, rx.wait_for(Option::is_none)).await;
     }
     wrote
-}
-
-async fn write(client: &kube::Client, obj: &HelmRelease, phase: &str) -> Result<(), kube::Error> {
-    let api: Api<HelmRelease> =
-        Api::namespaced(client.clone(), &obj.namespace().unwrap_or_default());
-    let patch = serde_json::json!({
-        "apiVersion": HelmRelease::api_version(&()),
-        "kind": KIND,
-        "status": release_status::progressing(obj, phase),
-    });
-    api.patch_status(
-        &obj.name_any(),
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(&patch),
-    )
-    .await
-    .map(|_| ())
 }

@@ -42,11 +42,8 @@ pub(super) async fn after_failure(
         return outcome;
     }
     let failed = hist.last().map(|s| s.release.version).unwrap_or(0);
-    let previous = hist
-        .iter()
-        .filter(|s| s.release.version < failed && s.release.status() == Status::Deployed)
-        .map(|s| s.release.version)
-        .max();
+    // The failed record is not deployed: the live one is the previous.
+    let previous = decide::live_version(hist);
     let done = match (r.strategy, previous) {
         (RemediationStrategy::Rollback, Some(prev)) => roll_back(job, hist, prev, failed).await,
         _ => uninstall(job, hist, failed).await,

@@ -67,23 +67,33 @@ async fn write_status(
     obj: &HelmRelease,
     status: &crate::api::HelmReleaseStatus,
 ) -> Result<(), ReleaseError> {
-    let name = obj.name_any();
+    ctx.release_writes.fetch_add(1, Ordering::Relaxed);
+    apply_status(&ctx.client, obj, status)
+        .await
+        .map_err(|e| ReleaseError::Status(obj.name_any(), Box::new(e)))
+}
+
+/// The one status write of the reconciler (final outcomes and phases
+/// alike): server-side apply of `status` as rudder's status manager.
+pub(super) async fn apply_status(
+    client: &kube::Client,
+    obj: &HelmRelease,
+    status: &crate::api::HelmReleaseStatus,
+) -> Result<(), kube::Error> {
     let api: Api<HelmRelease> =
-        Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+        Api::namespaced(client.clone(), &obj.namespace().unwrap_or_default());
     let patch = serde_json::json!({
         "apiVersion": HelmRelease::api_version(&()),
         "kind": KIND,
         "status": status,
     });
-    ctx.release_writes.fetch_add(1, Ordering::Relaxed);
     api.patch_status(
-        &name,
+        &obj.name_any(),
         &PatchParams::apply(FIELD_MANAGER).force(),
         &Patch::Apply(&patch),
     )
     .await
     .map(|_| ())
-    .map_err(|e| ReleaseError::Status(name, Box::new(e)))
 }
 
 /// Publishes an Event about `obj` (failures are logged).

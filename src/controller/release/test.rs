@@ -50,10 +50,8 @@ pub(super) async fn run(
     upgrade: bool,
     attempt: &mut Attempt,
 ) -> Outcome {
-    let Some(idx) = super::decide::live(hist).map(|l| l.release.version) else {
-        return passed;
-    };
-    let Some(idx) = hist.iter().position(|s| s.release.version == idx) else {
+    let live = super::decide::live_version(hist);
+    let Some(idx) = hist.iter().position(|s| Some(s.release.version) == live) else {
         return passed;
     };
     let opts = job.obj.spec.test.clone().unwrap_or_default();
