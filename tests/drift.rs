@@ -8,17 +8,19 @@
 //! makes no API writes; two managers fighting over a field are reported
 //! after a bounded number of corrections.
 
+mod drift_support;
 mod e2e;
 mod hr;
 mod repo_server;
 
 use std::time::{Duration, Instant};
 
+use drift_support::{metric, metrics, patch_as, summary, time_until};
 use e2e::{Rudder, TestNamespace, eventually, helm_history};
 use hr::*;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Service};
-use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, PostParams};
 use kube::{Client, ResourceExt};
 use rudder::api::{ConditionStatus, HelmRelease};
 use serde_json::{Value as Json, json};
@@ -104,57 +106,6 @@ async fn setup(prefix: &str, spec: Json) -> Setup {
         rudder,
         _chart: chart,
     }
-}
-
-/// Patches `obj` as field manager `manager` (a strategic merge patch).
-async fn patch_as<K>(api: &Api<K>, name: &str, manager: &str, patch: Json)
-where
-    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
-{
-    let params = PatchParams {
-        field_manager: Some(manager.into()),
-        ..Default::default()
-    };
-    api.patch(name, &params, &Patch::Strategic(patch))
-        .await
-        .expect("patch");
-}
-
-fn metric(body: &str, series: &str) -> f64 {
-    body.lines()
-        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
-        .unwrap_or(-1.0)
-}
-
-fn metrics(rudder: &Rudder) -> String {
-    e2e::http_get(rudder.addr, "/metrics").expect("metrics").1
-}
-
-/// Waits (polling every 20 ms, 30 s at most) until `done`; returns how long it took.
-async fn time_until<F, Fut>(what: &str, mut done: F) -> Duration
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let start = Instant::now();
-    while !done().await {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "not corrected within 30 s: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    start.elapsed()
-}
-
-fn summary(times: &mut [Duration]) -> String {
-    times.sort();
-    format!(
-        "median {:?} max {:?} over {}",
-        times[times.len() / 2],
-        times[times.len() - 1],
-        times.len()
-    )
 }
 
 /// The `Drifted` condition of `app`: (status, reason, message).

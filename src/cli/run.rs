@@ -71,6 +71,11 @@ pub struct RunArgs {
     /// waits); more queue and are taken in turn.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: u16,
+    /// Drift corrections of one object within a minute after which another
+    /// controller is taken to be changing it back: the object is reported
+    /// (Drifted, reason DriftFight) and left alone until the minute moves on.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
+    pub drift_fight_limit: u16,
     /// How long running reconciliations may take to finish on shutdown (Go
     /// duration); the lease is not renewed meanwhile, so keep it below
     /// --lease-duration, and below the pod's termination grace period.
@@ -174,6 +179,7 @@ async fn async_main(args: RunArgs) -> Result<(), RunError> {
         watch_label_selector: args.watch_label_selector,
         allow_cross_namespace_targets: args.allow_cross_namespace_targets,
         concurrency: args.concurrency,
+        drift_fight_limit: usize::from(args.drift_fight_limit),
         shutdown_timeout: args.shutdown_timeout,
         cache_dir: Some(args.cache_dir),
         cache_memory: args.cache_memory,

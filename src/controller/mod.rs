@@ -69,6 +69,9 @@ pub struct Options {
     pub allow_cross_namespace_targets: bool,
     /// HelmRelease reconciliations running at once.
     pub concurrency: u16,
+    /// Corrections of one object within a minute after which drift
+    /// detection calls it a fight with another controller and stops.
+    pub drift_fight_limit: usize,
     /// How long running reconciliations may take to finish on shutdown.
     pub shutdown_timeout: Duration,
     /// Directory of the chart archive cache (`None`: memory only).
@@ -240,6 +243,7 @@ async fn lead(
             namespace: options.watch_namespace.clone(),
             labels: options.watch_label_selector.clone(),
             concurrency: options.concurrency,
+            drift_fight_limit: options.drift_fight_limit,
         },
         stop.clone(),
         health.clone(),
@@ -293,6 +297,7 @@ struct Scope {
     namespace: Option<String>,
     labels: Option<String>,
     concurrency: u16,
+    drift_fight_limit: usize,
 }
 
 impl Scope {
@@ -370,6 +375,7 @@ async fn run_controllers(
         ctx.clone(),
         releases.store(),
         scope.namespace.clone(),
+        scope.drift_fight_limit,
         stop.clone(),
     );
     let releases = releases

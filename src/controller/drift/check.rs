@@ -55,7 +55,7 @@ pub enum Verdict {
 }
 
 /// What drift detection remembers of one release between checks.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ReleaseState {
     /// Objects drifted and not corrected: what differs.
     drifted: BTreeMap<String, String>,
@@ -69,6 +69,20 @@ pub struct ReleaseState {
     /// When the change under check was first seen (for the time to
     /// correction).
     seen: Option<Instant>,
+}
+
+impl ReleaseState {
+    /// Nothing seen yet; `fight_limit` corrections of one object within
+    /// [`fight::WINDOW`] make a fight.
+    pub fn new(fight_limit: usize) -> ReleaseState {
+        ReleaseState {
+            drifted: BTreeMap::new(),
+            fighting: BTreeMap::new(),
+            fights: Fights::new(fight_limit, fight::WINDOW),
+            written: None,
+            seen: None,
+        }
+    }
 }
 
 /// The deployed revision's objects and the authority to act on them.
@@ -268,7 +282,7 @@ async fn act(
         if fresh {
             let note = format!(
                 "{what}: corrected {} times within {:?}; another controller keeps changing it, not correcting",
-                fight::LIMIT,
+                st.fights.limit(),
                 fight::WINDOW
             );
             report::event(ctx, obj, EventType::Warning, "DriftFight", note).await;
@@ -342,7 +356,7 @@ mod tests {
     #[test]
     fn a_fight_outranks_plain_drift_and_expires() {
         let now = Instant::now();
-        let mut st = ReleaseState::default();
+        let mut st = ReleaseState::new(5);
         assert_eq!(wanted(&st, now), Drifted::none());
         st.drifted
             .insert("Service a/s".into(), "Service a/s: deleted".into());

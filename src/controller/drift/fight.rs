@@ -6,8 +6,6 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-/// Corrections of one object allowed within [`WINDOW`].
-pub const LIMIT: usize = 5;
 /// The window corrections are counted in.
 pub const WINDOW: Duration = Duration::from_secs(60);
 
@@ -19,12 +17,6 @@ pub struct Fights {
     seen: HashMap<String, VecDeque<Instant>>,
 }
 
-impl Default for Fights {
-    fn default() -> Self {
-        Fights::new(LIMIT, WINDOW)
-    }
-}
-
 impl Fights {
     pub fn new(limit: usize, window: Duration) -> Fights {
         Fights {
@@ -32,6 +24,11 @@ impl Fights {
             window,
             seen: HashMap::new(),
         }
+    }
+
+    /// Corrections of one object allowed within the window.
+    pub fn limit(&self) -> usize {
+        self.limit
     }
 
     /// Whether `object` may be corrected at `now`; if so, the correction is

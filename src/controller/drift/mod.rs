@@ -18,7 +18,7 @@ mod fight;
 mod report;
 mod watch;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -36,7 +36,7 @@ use crate::controller::Context;
 use crate::controller::ownership::Names;
 use check::{Loaded, ReleaseState, Verdict};
 use report::Drifted;
-use watch::{Trigger, Watches};
+use watch::{Trigger, TypeId, Watches};
 
 /// How often the HelmReleases in the cache are looked at for a new
 /// deployed revision or drift settings (reads only what changed).
@@ -79,10 +79,13 @@ struct Drift {
     ctx: Arc<Context>,
     releases: Store<HelmRelease>,
     watches: Watches,
-    /// Per HelmRelease (`namespace/name`): what its objects were learnt from.
-    learnt: HashMap<String, String>,
+    /// Per HelmRelease (`namespace/name`): what its objects were learnt
+    /// from, and the types they have.
+    learnt: HashMap<String, (String, BTreeSet<TypeId>)>,
     states: HashMap<String, ReleaseState>,
     queue: HashMap<String, Pending>,
+    /// Corrections of one object per [`fight::WINDOW`] before it is a fight.
+    fight_limit: usize,
 }
 
 /// Runs drift detection until `stop`: `releases` is the HelmRelease cache
@@ -92,6 +95,7 @@ pub(super) async fn run(
     ctx: Arc<Context>,
     releases: Store<HelmRelease>,
     namespace: Option<String>,
+    fight_limit: usize,
     stop: CancellationToken,
 ) {
     let (tx, mut rx) = mpsc::unbounded_channel();
@@ -102,6 +106,7 @@ pub(super) async fn run(
         learnt: HashMap::new(),
         states: HashMap::new(),
         queue: HashMap::new(),
+        fight_limit,
     };
     let mut scan = tokio::time::interval(SCAN);
     loop {
@@ -146,12 +151,18 @@ fn learn_key(obj: &HelmRelease) -> String {
 impl Drift {
     /// For each HelmRelease whose deployed revision or settings changed:
     /// starts the watches of its objects' types and queues a check of all
-    /// of them. Forgets HelmReleases that went.
+    /// of them. Forgets HelmReleases that went or are no longer watched,
+    /// and stops the watches of types none of the others uses.
     async fn learn(&mut self) {
         let all = self.releases.state();
-        let present: std::collections::HashSet<String> = all.iter().map(|o| key_of(o)).collect();
+        let present: HashSet<String> = all
+            .iter()
+            .filter(|o| watched(o))
+            .map(|o| key_of(o))
+            .collect();
         self.learnt.retain(|k, _| present.contains(k));
         self.states.retain(|k, _| present.contains(k));
+        self.queue.retain(|k, _| present.contains(k));
         for obj in all
             .iter()
             .filter(|o| o.spec.drift().mode == DriftMode::Disabled)
@@ -160,7 +171,7 @@ impl Drift {
         }
         for obj in all.iter().filter(|o| watched(o)) {
             let (key, lk) = (key_of(obj), learn_key(obj));
-            if self.learnt.get(&key) == Some(&lk) {
+            if self.learnt.get(&key).is_some_and(|(k, _)| *k == lk) {
                 continue;
             }
             match check::deployed(&self.ctx, obj).await {
@@ -169,10 +180,11 @@ impl Drift {
                         self.watches.ensure(r);
                     }
                     self.enqueue(&key, d.resources.iter().map(|r| r.key()));
-                    self.learnt.insert(key, lk);
+                    let types = d.resources.iter().map(watch::type_of).collect();
+                    self.learnt.insert(key, (lk, types));
                 }
                 Ok(Loaded::Nothing) => {
-                    self.learnt.insert(key, lk);
+                    self.learnt.insert(key, (lk, BTreeSet::new()));
                 }
                 // Learnt again at the next scan.
                 Ok(Loaded::Busy) => {}
@@ -180,6 +192,20 @@ impl Drift {
                     tracing::debug!(release = %key, error = %e, "learning a release's objects")
                 }
             }
+        }
+        self.stop_unused_watches();
+    }
+
+    /// Stops the watches of types that no learnt release has (a release
+    /// still being learnt keeps the watches it had).
+    fn stop_unused_watches(&mut self) {
+        let used: HashSet<TypeId> = self
+            .learnt
+            .values()
+            .flat_map(|(_, types)| types.iter().cloned())
+            .collect();
+        if used.len() < self.watches.running() {
+            self.watches.retain(&used);
         }
     }
 
@@ -254,7 +280,11 @@ impl Drift {
             if !watched(&obj) {
                 continue;
             }
-            let st = self.states.entry(key.clone()).or_default();
+            let limit = self.fight_limit;
+            let st = self
+                .states
+                .entry(key.clone())
+                .or_insert_with(|| ReleaseState::new(limit));
             if let Verdict::Later(after) =
                 check::run(&self.ctx, &obj, &p.objects, p.seen.into_std(), st).await
             {

@@ -32,13 +32,23 @@ pub struct Trigger {
     pub key: ResourceKey,
 }
 
-/// The watches started so far (one per group, version and kind).
+/// A watched type: group, version and kind.
+pub type TypeId = (String, String, String);
+
+/// The type of `r`.
+pub fn type_of(r: &Resource) -> TypeId {
+    let ar = &r.api_resource;
+    (ar.group.clone(), ar.version.clone(), ar.kind.clone())
+}
+
+/// The watches running (one per group, version and kind), each with the
+/// token that stops it.
 pub struct Watches {
     client: kube::Client,
     namespace: Option<String>,
     tx: UnboundedSender<Trigger>,
     stop: CancellationToken,
-    started: HashSet<(String, String, String)>,
+    started: HashMap<TypeId, CancellationToken>,
 }
 
 impl Watches {
@@ -55,17 +65,19 @@ impl Watches {
             namespace,
             tx,
             stop,
-            started: HashSet::new(),
+            started: HashMap::new(),
         }
     }
 
     /// Starts the watch of `r`'s type unless it runs.
     pub fn ensure(&mut self, r: &Resource) {
-        let ar = &r.api_resource;
-        let id = (ar.group.clone(), ar.version.clone(), ar.kind.clone());
-        if !self.started.insert(id) {
+        let id = type_of(r);
+        if self.started.contains_key(&id) {
             return;
         }
+        let ar = &r.api_resource;
+        let stop = self.stop.child_token();
+        self.started.insert(id, stop.clone());
         let api: Api<PartialObjectMeta<DynamicObject>> = match (&self.namespace, r.namespaced) {
             (Some(ns), true) => Api::namespaced_with(self.client.clone(), ns, ar),
             _ => Api::all_with(self.client.clone(), ar),
@@ -76,8 +88,25 @@ impl Watches {
             ar.clone(),
             r.namespaced,
             self.tx.clone(),
-            self.stop.clone(),
+            stop,
         ));
+    }
+
+    /// Stops the watches of types no longer in `used`.
+    pub fn retain(&mut self, used: &HashSet<TypeId>) {
+        self.started.retain(|id, stop| {
+            let keep = used.contains(id);
+            if !keep {
+                tracing::info!(kind = %id.2, group = %id.0, version = %id.1, "no release uses this type any more; drift watch stopped");
+                stop.cancel();
+            }
+            keep
+        });
+    }
+
+    /// How many watches run.
+    pub fn running(&self) -> usize {
+        self.started.len()
     }
 }
 

@@ -1,0 +1,65 @@
+//! What the drift tests share: patching as another field manager, reading
+//! rudder's metrics, timing a correction and summarising the times.
+
+#![allow(dead_code)]
+
+use std::time::{Duration, Instant};
+
+use kube::api::{Api, Patch, PatchParams};
+use serde_json::Value as Json;
+
+use crate::e2e::{self, Rudder};
+
+/// Patches `obj` as field manager `manager` (a strategic merge patch).
+pub async fn patch_as<K>(api: &Api<K>, name: &str, manager: &str, patch: Json)
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let params = PatchParams {
+        field_manager: Some(manager.into()),
+        ..Default::default()
+    };
+    api.patch(name, &params, &Patch::Strategic(patch))
+        .await
+        .expect("patch");
+}
+
+/// The value of metric `series` (name and labels) in `body`; -1 if absent.
+pub fn metric(body: &str, series: &str) -> f64 {
+    body.lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or(-1.0)
+}
+
+/// Rudder's `/metrics` page.
+pub fn metrics(rudder: &Rudder) -> String {
+    e2e::http_get(rudder.addr, "/metrics").expect("metrics").1
+}
+
+/// Waits (polling every 20 ms, 30 s at most) until `done`; returns how long it took.
+pub async fn time_until<F, Fut>(what: &str, mut done: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while !done().await {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "not corrected within 30 s: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    start.elapsed()
+}
+
+/// Median and max of `times`.
+pub fn summary(times: &mut [Duration]) -> String {
+    times.sort();
+    format!(
+        "median {:?} max {:?} over {}",
+        times[times.len() / 2],
+        times[times.len() - 1],
+        times.len()
+    )
+}
