@@ -299,6 +299,18 @@ async fn warn_mode_is_the_default_and_only_reports() {
         },
     )
     .await;
+    // No release of this process is watched any more: its watches stop.
+    eventually(
+        "the drift watches stop",
+        Duration::from_secs(30),
+        || async {
+            s.rudder
+                .logs()
+                .contains("drift watch stopped")
+                .then_some(())
+        },
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
