@@ -89,8 +89,9 @@ pub struct Server {
 }
 
 impl Server {
-    /// Checks the folder, generates the index (keeping the `created` times
-    /// of an `index.yaml` already there) and binds the address.
+    /// Checks the folder, binds the address (connections wait until
+    /// [`Server::run`]) and generates the index, keeping the `created`
+    /// times of an `index.yaml` already there.
     pub async fn bind(config: ServeConfig) -> Result<Server, ServeError> {
         let root = std::fs::canonicalize(&config.repo_path)
             .and_then(|p| {
@@ -109,9 +110,6 @@ impl Server {
             config.base_url.clone(),
             config.max_archive_bytes,
         ));
-        tracing::info!(dir = %root.display(), "regenerating index; this may take a moment");
-        let first = catalog.regenerate().await?;
-        log_regenerated(&first);
         let listener =
             TcpListener::bind(config.address)
                 .await
@@ -119,6 +117,9 @@ impl Server {
                     address: config.address,
                     source,
                 })?;
+        tracing::info!(dir = %root.display(), "regenerating index; this may take a moment");
+        let first = catalog.regenerate().await?;
+        log_regenerated(&first);
         let scheme = if config.tls.is_some() {
             "https"
         } else {
