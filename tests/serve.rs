@@ -4,7 +4,8 @@
 //! test control plane (no restart), and a removed archive leaves the index;
 //! 100 concurrent clients never read an invalid index while archives
 //! change; path traversal (plain, encoded, symlinks out of the folder) and
-//! oversized archives answer 404; wrong credentials 401; TLS with a test PKI
+//! oversized archives answer 404; the index answers conditional GETs with
+//! 304; wrong credentials 401; TLS with a test PKI
 //! works with `helm repo add --ca-file` (and client certificates); SIGTERM
 //! stops it cleanly; the listing and chart pages in Debian's headless
 //! chromium show every chart and version and load nothing from another
@@ -437,6 +438,23 @@ async fn traversal_symlinks_out_and_oversized_archives_are_not_found() {
         "no warning about the oversized archive: {}",
         serve.logs()
     );
+
+    // Conditional GET of the index: its validators answer 304, others 200.
+    let (_, raw) = raw_get(serve.addr, "/index.yaml", "");
+    let header = |name: &str| {
+        raw.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+            .unwrap_or_else(|| panic!("no {name} in {raw}"))
+            .trim()
+            .to_string()
+    };
+    let (etag, modified) = (header("etag"), header("last-modified"));
+    let inm = format!("If-None-Match: {etag}\r\n");
+    assert_eq!(raw_get(serve.addr, "/index.yaml", &inm).0, 304);
+    let ims = format!("If-Modified-Since: {modified}\r\n");
+    assert_eq!(raw_get(serve.addr, "/index.yaml", &ims).0, 304);
+    let other = "If-None-Match: \"other\"\r\n";
+    assert_eq!(raw_get(serve.addr, "/index.yaml", other).0, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
