@@ -4,6 +4,7 @@
 pub mod crds;
 pub mod repo;
 pub mod run;
+pub mod serve;
 pub mod template;
 pub mod template_output;
 
@@ -40,6 +41,9 @@ pub enum Command {
     Package(repo::PackageArgs),
     /// Chart repository tools (`rudder repo index`).
     Repo(repo::RepoArgs),
+    /// Serve a folder of chart archives as a chart repository, keeping its
+    /// index.yaml current, with HTML pages to browse it (`helm serve`).
+    Serve(Box<serve::ServeArgs>),
 }
 
 /// Parses the command line and runs the chosen subcommand.
@@ -100,6 +104,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Search(args) => repo::search(args),
         Command::Package(args) => repo::package(args),
         Command::Repo(args) => repo::repo(args),
+        Command::Serve(args) => serve::run(*args),
     }
 }
 

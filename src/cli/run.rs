@@ -199,7 +199,7 @@ async fn cancel_on_signal(token: CancellationToken) {
 }
 
 #[cfg(unix)]
-async fn wait_for_signal() -> &'static str {
+pub(crate) async fn wait_for_signal() -> &'static str {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut int)) = (
         signal(SignalKind::terminate()),
@@ -216,12 +216,12 @@ async fn wait_for_signal() -> &'static str {
 }
 
 #[cfg(not(unix))]
-async fn wait_for_signal() -> &'static str {
+pub(crate) async fn wait_for_signal() -> &'static str {
     let _ = tokio::signal::ctrl_c().await;
     "SIGINT"
 }
 
-fn init_logging(format: LogFormat, level: &str) -> Result<(), RunError> {
+pub(crate) fn init_logging(format: LogFormat, level: &str) -> Result<(), RunError> {
     let filter = match std::env::var("RUST_LOG") {
         Ok(env) if !env.is_empty() => EnvFilter::try_new(env),
         _ => EnvFilter::try_new(level),

@@ -31,11 +31,48 @@ pub enum IndexerError {
 }
 
 /// One indexed archive.
-struct Entry {
-    metadata: Metadata,
-    url: String,
-    digest: String,
-    created: String,
+pub struct Entry {
+    /// Its Chart.yaml (`apiVersion` defaulted to `v1`, validated).
+    pub metadata: Metadata,
+    /// Its path relative to the indexed folder (`sub/x-1.0.0.tgz`).
+    pub file: String,
+    /// Its URL as the index publishes it.
+    pub url: String,
+    /// The sha256 of its bytes, hex.
+    pub digest: String,
+    /// RFC 3339 creation time written into the index.
+    pub created: String,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// A file of the folder that is not in the index, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// Its path relative to the indexed folder.
+    pub file: String,
+    pub reason: String,
+    /// Whether it failed to load as a chart at all (Helm's silent skip;
+    /// also what an archive still being written looks like).
+    pub not_a_chart: bool,
+}
+
+/// The archives of a folder as [`scan_directory`] found them.
+pub struct Scan {
+    /// Indexed archives, by chart name then in folder order.
+    pub entries: BTreeMap<String, Vec<Entry>>,
+    /// Files left out.
+    pub skipped: Vec<Skipped>,
+}
+
+/// How [`scan_directory`] treats the folder's archives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanOptions {
+    /// Leave out (instead of failing on) archives whose Chart.yaml does not
+    /// validate.
+    pub lenient: bool,
+    /// Leave out archives larger than this many bytes.
+    pub max_archive_bytes: Option<u64>,
 }
 
 /// Builds the `index.yaml` text for the archives in `dir`, with URLs under
@@ -58,43 +95,134 @@ pub fn index_directory_merged(
         .map(crate::godata::yaml::parse_any)
         .transpose()
         .map_err(|e| IndexerError::Merge(e.to_string()))?;
-    let merge_into = merge_into.as_ref();
-    let mut entries: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
+    let strict = ScanOptions {
+        lenient: false,
+        max_archive_bytes: None,
+    };
+    let scan = scan_directory(dir, base_url, now, strict)?;
+    let mut by_name = entry_values(&scan.entries);
+    if let Some(old) = merge_into.as_ref() {
+        merge_missing(&mut by_name, old);
+    }
+    index_text(by_name, now)
+}
+
+/// Every `*.tgz` of `dir` and its direct subfolders that loads as a chart,
+/// with `created` set to `now`.
+pub fn scan_directory(
+    dir: &Path,
+    base_url: &str,
+    now: &str,
+    options: ScanOptions,
+) -> Result<Scan, IndexerError> {
+    let mut scan = Scan {
+        entries: BTreeMap::new(),
+        skipped: Vec::new(),
+    };
     for (parent, file) in archives(dir)? {
         let path = dir.join(&parent).join(&file);
-        // Helm assumes a file that does not load is not a chart.
-        let Ok(chart) = load_archive_file(&path) else {
+        let rel = if parent.is_empty() {
+            file.clone()
+        } else {
+            format!("{parent}/{file}")
+        };
+        let skip = |reason: String, not_a_chart: bool| Skipped {
+            file: rel.clone(),
+            reason,
+            not_a_chart,
+        };
+        let size = std::fs::metadata(&path)
+            .map_err(|e| io_error(&path, &e))?
+            .len();
+        if let Some(max) = options.max_archive_bytes.filter(|max| size > *max) {
+            scan.skipped.push(skip(
+                format!("{size} bytes, larger than the {max}-byte archive limit"),
+                false,
+            ));
             continue;
+        }
+        // Helm assumes a file that does not load is not a chart.
+        let chart = match load_archive_file(&path) {
+            Ok(chart) => chart,
+            Err(e) => {
+                scan.skipped.push(skip(e.to_string(), true));
+                continue;
+            }
         };
         let bytes = std::fs::read(&path).map_err(|e| io_error(&path, &e))?;
         let mut metadata = chart.metadata;
         if metadata.api_version.is_empty() {
             metadata.api_version = "v1".into();
         }
-        metadata
-            .validate()
-            .map_err(|reason| IndexerError::Invalid {
-                file: file.clone(),
-                reason,
-            })?;
+        if let Err(reason) = metadata.validate() {
+            if options.lenient {
+                scan.skipped.push(skip(reason, false));
+                continue;
+            }
+            return Err(IndexerError::Invalid { file, reason });
+        }
         let url = entry_url(base_url, &parent, &file);
-        entries
+        scan.entries
             .entry(metadata.name.clone())
             .or_default()
             .push(Entry {
                 metadata,
+                file: rel,
                 url,
                 digest: sha256_hex(&bytes),
                 created: now.to_string(),
+                size: bytes.len() as u64,
             });
     }
-    let mut by_name: BTreeMap<String, Vec<Value>> = entries
-        .into_iter()
-        .map(|(name, versions)| (name, versions.iter().map(entry_value).collect()))
-        .collect();
-    if let Some(old) = merge_into {
-        merge_missing(&mut by_name, old);
+    Ok(scan)
+}
+
+/// Gives every entry of `scan` whose name, version and digest the previous
+/// index `previous` (its text) lists the `created` time it had there, as an
+/// unchanged archive keeps its entry. An unreadable previous index changes
+/// nothing.
+pub fn keep_created(scan: &mut Scan, previous: &str) {
+    let Ok(old) = crate::godata::yaml::parse_any(previous) else {
+        return;
+    };
+    let Some(entries) = map_get(&old, "entries").and_then(|e| e.as_map().cloned()) else {
+        return;
+    };
+    let entries = entries.borrow();
+    for (name, versions) in scan.entries.iter_mut() {
+        let Some(list) = entries
+            .get(name)
+            .and_then(|l| l.as_list().map(|l| l.to_vec()))
+        else {
+            continue;
+        };
+        for entry in versions.iter_mut() {
+            let same = list.iter().find(|old| {
+                version_of(old) == entry.metadata.version && text_of(old, "digest") == entry.digest
+            });
+            if let Some(created) = same.map(|old| text_of(old, "created"))
+                && !created.is_empty()
+            {
+                entry.created = created;
+            }
+        }
     }
+}
+
+/// The index entries of a scan in their JSON form, by chart name.
+pub fn entry_values(entries: &BTreeMap<String, Vec<Entry>>) -> BTreeMap<String, Vec<Value>> {
+    entries
+        .iter()
+        .map(|(name, versions)| (name.clone(), versions.iter().map(entry_value).collect()))
+        .collect()
+}
+
+/// The `index.yaml` text of `by_name` (versions sorted newest first) with
+/// `generated` as its generation time.
+pub fn index_text(
+    by_name: BTreeMap<String, Vec<Value>>,
+    generated: &str,
+) -> Result<String, IndexerError> {
     let mut root = Map::new();
     root.insert("apiVersion".into(), Value::str("v1"));
     let mut by_name_map = Map::new();
@@ -102,10 +230,22 @@ pub fn index_directory_merged(
         versions.sort_by(|a, b| newest_first(&version_of(a), &version_of(b)));
         by_name_map.insert(name, Value::list(versions));
     }
-    let by_name = by_name_map;
-    root.insert("entries".into(), Value::map(by_name));
-    root.insert("generated".into(), Value::str(now));
+    root.insert("entries".into(), Value::map(by_name_map));
+    root.insert("generated".into(), Value::str(generated));
     crate::godata::yaml::to_yaml(&Value::map(root)).map_err(|e| IndexerError::Yaml(e.to_string()))
+}
+
+/// The `generated` time of an index text (empty when it has none).
+pub fn generated_of(index: &str) -> String {
+    crate::godata::yaml::parse_any(index)
+        .map(|v| text_of(&v, "generated"))
+        .unwrap_or_default()
+}
+
+fn text_of(v: &Value, key: &str) -> String {
+    map_get(v, key)
+        .map(|v| crate::godata::gofmt::format_value(&v))
+        .unwrap_or_default()
 }
 
 /// Helm's `IndexFile.Merge`: adds the entries of `old` whose name and

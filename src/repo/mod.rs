@@ -11,6 +11,7 @@
 //! - [`oci`]: charts in OCI registries (distribution API, tag resolution).
 //! - [`package`]: `helm package` (a chart folder → `<name>-<version>.tgz`).
 //! - [`pull`]: index → entry → verified archive → loaded chart.
+//! - [`serve`]: `rudder serve`, a chart repository served from a folder.
 //!
 //! Nothing here talks to the cluster; the HelmRepository reconciler feeds it
 //! URLs, credentials and TLS material read from Secrets.
@@ -24,6 +25,7 @@ pub mod package;
 pub mod pull;
 pub mod repository;
 pub mod resolve;
+pub mod serve;
 
 #[cfg(test)]
 mod tests;
