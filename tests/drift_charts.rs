@@ -70,7 +70,17 @@ async fn setup(prefix: &str, extra: &[&str]) -> Setup {
     )
     .await;
     let selector = format!("{SHARD_LABEL}={}", ns.name);
-    let mut args = vec!["--watch-label-selector", selector.as_str()];
+    // Eight charts install at once: a lease that survives a busy machine.
+    let mut args = vec![
+        "--watch-label-selector",
+        selector.as_str(),
+        "--lease-duration",
+        "60s",
+        "--renew-deadline",
+        "40s",
+        "--retry-period",
+        "2s",
+    ];
     args.extend_from_slice(extra);
     let rudder = Rudder::start_with(e2e::kubeconfig(), &ns.name, prefix, &args);
     let api: Api<HelmRelease> = Api::namespaced(client.clone(), &ns.name);

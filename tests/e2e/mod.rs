@@ -379,7 +379,7 @@ impl Rudder {
     }
 
     /// Starts `rudder run` with `kubeconfig`, the lease in `namespace`, short
-    /// lease timings and `extra` arguments (watching all namespaces unless
+    /// lease timings (unless `extra` sets `--lease-duration`) and `extra` arguments (watching all namespaces unless
     /// `extra` says otherwise).
     pub fn start_with(kubeconfig: &Path, namespace: &str, identity: &str, extra: &[&str]) -> Self {
         let addr = free_addr();
@@ -395,14 +395,18 @@ impl Rudder {
                 "--identity",
                 identity,
             ])
-            .args([
-                "--lease-duration",
-                "6s",
-                "--renew-deadline",
-                "4s",
-                "--retry-period",
-                "500ms",
-            ])
+            .args(if extra.contains(&"--lease-duration") {
+                &[][..]
+            } else {
+                &[
+                    "--lease-duration",
+                    "6s",
+                    "--renew-deadline",
+                    "4s",
+                    "--retry-period",
+                    "500ms",
+                ][..]
+            })
             .args(extra)
             .env("KUBECONFIG", kubeconfig)
             .env(
