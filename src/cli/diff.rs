@@ -51,9 +51,14 @@ pub struct DiffArgs {
     /// Print Secret data as it is instead of masked.
     #[arg(long)]
     pub show_secrets: bool,
-    /// Lines of context around each change.
-    #[arg(long, default_value_t = 3)]
-    pub context: usize,
+    /// Lines of context around each change (as `diff -U`).
+    #[arg(
+        short = 'U',
+        long = "unified",
+        value_name = "LINES",
+        default_value_t = 3
+    )]
+    pub context_lines: usize,
     /// `table` (the default): unified diffs; `json`/`yaml`: the changes
     /// with each object's compared fields before and after.
     #[arg(short = 'o', long, value_enum, default_value_t)]
@@ -219,6 +224,7 @@ async fn changes(plan: &Plan) -> Result<Vec<Change>, CliError> {
         }
         if let Some(live) = read_live(plan, r).await? {
             let before = owned_fields(&live, &owned_set(&live, MANAGERS))
+                .map(|fields| with_type(fields, &live))
                 .unwrap_or_else(|| to_json(&r.object));
             out.push(Change::new(Action::Deleted, r, Some(before), None));
         }
@@ -249,8 +255,8 @@ async fn change_of(plan: &Plan, r: &Resource) -> Result<Option<Change>, CliError
     let dry = to_json(&dry);
     let mut set = owned_set(&dry, &[FIELD_MANAGER]);
     union(&mut set, &owned_set(&live, MANAGERS));
-    let before = owned_fields(&live, &set);
-    let after = owned_fields(&dry, &set);
+    let before = owned_fields(&live, &set).map(|f| with_type(f, &live));
+    let after = owned_fields(&dry, &set).map(|f| with_type(f, &dry));
     Ok((before != after).then(|| Change::new(Action::Changed, r, before, after)))
 }
 
@@ -260,6 +266,18 @@ fn owned_fields(obj: &Json, set: &Json) -> Option<Json> {
         return None;
     }
     project(obj, set)
+}
+
+/// `fields` with `obj`'s `apiVersion` and `kind` (which no manager owns).
+fn with_type(mut fields: Json, obj: &Json) -> Json {
+    if let Some(m) = fields.as_object_mut() {
+        for k in ["apiVersion", "kind"] {
+            if let Some(v) = obj.get(k) {
+                m.insert(k.to_string(), v.clone());
+            }
+        }
+    }
+    fields
 }
 
 /// The live object `r`, as JSON, read with the release's authority.
@@ -282,7 +300,7 @@ fn print_changes(changes: &[Change], args: &DiffArgs) -> Result<(), CliError> {
         return print_structured(&changes, args.output);
     }
     for c in changes {
-        print!("{}", unified(c, args.context)?);
+        print!("{}", unified(c, args.context_lines)?);
     }
     if !changes.is_empty() {
         let count = |a| changes.iter().filter(|c| c.action == a).count();
@@ -296,7 +314,8 @@ fn print_changes(changes: &[Change], args: &DiffArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// One change as a heading and a unified diff of its fields as YAML.
+/// One change as a heading (`created|changed|deleted Kind ns/name`, a
+/// line no unified diff starts with) and a unified diff of its fields as YAML.
 fn unified(c: &Change, context: usize) -> Result<String, CliError> {
     let yaml = |v: &Option<Json>| -> Result<String, CliError> {
         match v {
@@ -305,14 +324,14 @@ fn unified(c: &Change, context: usize) -> Result<String, CliError> {
         }
     };
     let (before, after) = (yaml(&c.before)?, yaml(&c.after)?);
-    let (sign, what) = match c.action {
-        Action::Created => ('+', "created"),
-        Action::Changed => ('~', "changed"),
-        Action::Deleted => ('-', "deleted"),
+    let what = match c.action {
+        Action::Created => "created",
+        Action::Changed => "changed",
+        Action::Deleted => "deleted",
     };
     let name = c.display();
     let diff = TextDiff::from_lines(&before, &after);
-    let mut text = format!("{sign} {name} {what}\n");
+    let mut text = format!("{what} {name}\n");
     text.push_str(
         &diff
             .unified_diff()

@@ -149,7 +149,7 @@ where
     let items = api
         .list(&ListParams::default())
         .await
-        .map_err(|e| CliError::api(format!("listing {kind}s"), e))?
+        .map_err(|e| CliError::api(format!("listing {kind} objects"), e))?
         .items;
     Ok(items)
 }
@@ -181,7 +181,7 @@ fn show<K: Serialize + kube::Resource<DynamicType = ()>>(
         return print_objects(items, single, output);
     }
     if items.is_empty() {
-        eprintln!("No {}s found", K::kind(&()));
+        eprintln!("No {} objects found", K::kind(&()));
         return Ok(());
     }
     let mut headers = Vec::new();

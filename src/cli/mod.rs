@@ -166,6 +166,14 @@ pub fn dispatch(cli: Cli) -> ExitCode {
 mod tests {
     use super::*;
 
+    /// The command-line definition is consistent (unique names, valid
+    /// defaults) for every subcommand.
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
     /// The `template`-only parser reads every line it accepts exactly as
     /// the full parser does, and leaves help, version and errors to it.
     #[test]
