@@ -337,7 +337,9 @@ async fn diff_predicts_what_an_upgrade_does() {
     wait_revision(&api, "web", 1).await;
 
     // Nothing changed: nothing printed, exit 0.
+    let start = std::time::Instant::now();
     assert_eq!(rudder_ok(&["diff", "web", "-n", n], 0), "");
+    eprintln!("rudder diff, no change: {:?}", start.elapsed());
 
     // The values change: exactly the changed field, one created and one
     // deleted object.
@@ -351,7 +353,9 @@ async fn diff_predicts_what_an_upgrade_does() {
     ];
     let mut args = vec!["diff", "web", "-n", n];
     args.extend(set);
+    let start = std::time::Instant::now();
     let text = rudder_ok(&args, 1);
+    eprintln!("rudder diff, three changes: {:?}\n{text}", start.elapsed());
     let heads: Vec<&str> = text
         .lines()
         .filter(|l| {
