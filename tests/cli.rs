@@ -425,3 +425,69 @@ async fn diff_predicts_what_an_upgrade_does() {
     // After it, the file's HelmRelease has nothing more to change.
     assert_eq!(rudder_ok(&["diff", "-f", path, "-n", n], 0), "");
 }
+
+/// A Secret holding `.Values.password`, and a ConfigMap holding `.Values.v`.
+const SECRET_TEMPLATE: &str = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}-secret\ndata:\n  password: {{ .Values.password | b64enc }}\n  user: {{ \"admin\" | b64enc }}\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diff_masks_secret_data_unless_asked() {
+    let client = e2e::client().await;
+    install_crds(&client).await;
+    let ns = TestNamespace::create(&client, "cli-secret").await;
+    let n = ns.name.as_str();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let chart = write_chart(
+        tmp.path(),
+        "vault",
+        "0.1.0",
+        &[
+            ("templates/secret.yaml", SECRET_TEMPLATE),
+            ("values.yaml", "password: hunter2\n"),
+        ],
+    );
+    let site = serve(repository_files(&[chart])).await;
+    create_repository(&client, n, "charts", &site.base()).await;
+    let _rudder = Rudder::start(n, "cli-secret", &[]);
+    let api: Api<HelmRelease> = Api::namespaced(client.clone(), n);
+    api.create(
+        &PostParams::default(),
+        &release("db", "charts", "vault", "0.1.0", json!({})),
+    )
+    .await
+    .expect("create HelmRelease");
+    wait_revision(&api, "db", 1).await;
+
+    let masked = rudder_ok(&["diff", "db", "-n", n, "--set", "password=s3cret"], 1);
+    let edits: Vec<&str> = masked
+        .lines()
+        .filter(|l| l.starts_with("-  ") || l.starts_with("+  "))
+        .collect();
+    assert_eq!(
+        edits,
+        [
+            "-  password: \"*** old (7 bytes)\"",
+            "+  password: \"*** new (6 bytes)\""
+        ],
+        "{masked}"
+    );
+    assert!(masked.contains("user: \"*** (5 bytes)\""), "{masked}");
+    assert!(!masked.contains("aHVudGVyMg") && !masked.contains("czNjcmV0"));
+    let shown = rudder_ok(
+        &[
+            "diff",
+            "db",
+            "-n",
+            n,
+            "--set",
+            "password=s3cret",
+            "--show-secrets",
+            "-o",
+            "yaml",
+        ],
+        1,
+    );
+    let changes: Json = serde_saphyr::from_str(&shown).expect("YAML");
+    assert_eq!(changes[0]["action"], "changed");
+    assert_eq!(changes[0]["before"]["data"]["password"], "aHVudGVyMg==");
+    assert_eq!(changes[0]["after"]["data"]["password"], "czNjcmV0");
+}

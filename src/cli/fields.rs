@@ -110,23 +110,25 @@ pub fn mask_secret(before: Option<&mut Json>, after: Option<&mut Json>) {
     for field in ["data", "stringData"] {
         let a = old.as_deref().and_then(|o| o.get(field)).cloned();
         let b = new.as_deref().and_then(|o| o.get(field)).cloned();
+        let encoded = field == "data";
         if let Some(o) = old.as_deref_mut().and_then(|o| o.get_mut(field)) {
-            mask_map(o, b.as_ref(), "old");
+            mask_map(o, b.as_ref(), "old", encoded);
         }
         if let Some(n) = new.as_deref_mut().and_then(|o| o.get_mut(field)) {
-            mask_map(n, a.as_ref(), "new");
+            mask_map(n, a.as_ref(), "new", encoded);
         }
     }
 }
 
 /// Masks each value of `map`: `*** (N bytes)` when `other` has the same
-/// value, else `*** <side> (N bytes)`.
-fn mask_map(map: &mut Json, other: Option<&Json>, side: &str) {
+/// value, else `*** <side> (N bytes)`; N counts the decoded bytes of
+/// base64 (`encoded`) values.
+fn mask_map(map: &mut Json, other: Option<&Json>, side: &str, encoded: bool) {
     let Some(m) = map.as_object_mut() else {
         return;
     };
     for (k, v) in m.iter_mut() {
-        let len = v.as_str().map_or(0, str::len);
+        let len = v.as_str().map_or(0, |s| byte_len(s, encoded));
         let same = other.and_then(|o| o.get(k)) == Some(&*v);
         *v = Json::String(if same {
             format!("*** ({len} bytes)")
@@ -134,6 +136,15 @@ fn mask_map(map: &mut Json, other: Option<&Json>, side: &str) {
             format!("*** {side} ({len} bytes)")
         });
     }
+}
+
+/// How many bytes `s` holds: decoded when base64 (and decodable).
+fn byte_len(s: &str, encoded: bool) -> usize {
+    use base64::Engine;
+    let decoded = encoded
+        .then(|| base64::engine::general_purpose::STANDARD.decode(s).ok())
+        .flatten();
+    decoded.map_or(s.len(), |d| d.len())
 }
 
 #[cfg(test)]
@@ -209,11 +220,11 @@ mod tests {
         mask_secret(Some(&mut before), Some(&mut after));
         assert_eq!(
             before,
-            json!({"data": {"a": "*** (8 bytes)", "b": "*** old (4 bytes)"}})
+            json!({"data": {"a": "*** (4 bytes)", "b": "*** old (3 bytes)"}})
         );
         assert_eq!(
             after,
-            json!({"data": {"a": "*** (8 bytes)", "b": "*** new (8 bytes)"}})
+            json!({"data": {"a": "*** (4 bytes)", "b": "*** new (5 bytes)"}})
         );
     }
 }
