@@ -26,7 +26,7 @@ use tokio::sync::RwLock;
 
 pub use claims::ClaimGuard;
 pub use discovery::ClusterCapabilities;
-pub use health::{HealthExpr, HealthExprError, HealthRules};
+pub use health::{HealthExpr, HealthExprError, HealthRules, Readiness};
 pub use hooks::HookRun;
 pub use lookup::{LookupReadError, LookupTarget};
 pub use ready::readiness;

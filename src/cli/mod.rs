@@ -1,7 +1,13 @@
 //! Command-line interface: the subcommands of the `rudder` binary, their
 //! arguments, and dispatch to the functions that carry them out.
 
+pub mod cluster;
+pub mod completion;
+pub mod control;
 pub mod crds;
+pub mod diff;
+pub mod fields;
+pub mod get;
 pub mod repo;
 pub mod run;
 pub mod serve;
@@ -44,7 +50,31 @@ pub enum Command {
     /// Serve a folder of chart archives as a chart repository, keeping its
     /// index.yaml current, with HTML pages to browse it (`helm serve`).
     Serve(Box<serve::ServeArgs>),
+    /// List HelmReleases (`hr`, the default) or HelmRepositories (`repo`)
+    /// with their readiness, revision and chart.
+    Get(get::GetArgs),
+    /// The release records of a HelmRelease (`helm history`).
+    History(get::NamedArgs),
+    /// Why a HelmRelease is or is not Ready: conditions, recent events,
+    /// objects not ready.
+    Status(get::NamedArgs),
+    /// Ask the controller to reconcile a HelmRelease now.
+    Reconcile(control::ReconcileArgs),
+    /// Stop reconciling a HelmRelease (`spec.suspend: true`).
+    Suspend(control::SuspendArgs),
+    /// Reconcile a suspended HelmRelease again.
+    Resume(control::SuspendArgs),
+    /// Make a recorded revision live (`spec.revision`).
+    Rollback(control::RollbackArgs),
+    /// Show what reconciling a HelmRelease would create, change and
+    /// delete (exit 0: nothing, 1: changes, 2: error).
+    Diff(Box<diff::DiffArgs>),
+    /// Print a shell completion script.
+    Completion(completion::CompletionArgs),
 }
+
+/// The executable name under which kubectl runs rudder as a plugin.
+pub const KUBECTL_PLUGIN: &str = "kubectl-rudder";
 
 /// Parses the command line and runs the chosen subcommand.
 pub fn main() -> ExitCode {
@@ -63,7 +93,19 @@ impl Cli {
         if let Some(cli) = Cli::template_only(&args) {
             return cli;
         }
+        if invoked_as_plugin(&args) {
+            return Cli::parse_as_plugin(args);
+        }
         Cli::parse_from(args)
+    }
+
+    /// Parses as `kubectl rudder …` (usage and errors say so).
+    fn parse_as_plugin(args: Vec<std::ffi::OsString>) -> Cli {
+        use clap::{CommandFactory, FromArgMatches};
+        let matches = Cli::command()
+            .bin_name("kubectl rudder")
+            .get_matches_from(args);
+        Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
     }
 
     fn template_only(args: &[std::ffi::OsString]) -> Option<Cli> {
@@ -95,6 +137,14 @@ impl Command {
     }
 }
 
+/// Whether the program was started as `kubectl-rudder` (a kubectl
+/// plugin: `kubectl rudder …`).
+fn invoked_as_plugin(args: &[std::ffi::OsString]) -> bool {
+    args.first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .is_some_and(|f| f == KUBECTL_PLUGIN)
+}
+
 /// Runs a parsed command line.
 pub fn dispatch(cli: Cli) -> ExitCode {
     match cli.command {
@@ -105,12 +155,29 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Package(args) => repo::package(args),
         Command::Repo(args) => repo::repo(args),
         Command::Serve(args) => serve::run(*args),
+        Command::Get(args) => get::get(args),
+        Command::History(args) => get::history_cmd(args),
+        Command::Status(args) => get::status(args),
+        Command::Reconcile(args) => control::reconcile(args),
+        Command::Suspend(args) => control::set_suspend(args, true),
+        Command::Resume(args) => control::set_suspend(args, false),
+        Command::Rollback(args) => control::rollback(args),
+        Command::Diff(args) => diff::run(*args),
+        Command::Completion(args) => completion::run(&args, "rudder"),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The command-line definition is consistent (unique names, valid
+    /// defaults) for every subcommand.
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
 
     /// The `template`-only parser reads every line it accepts exactly as
     /// the full parser does, and leaves help, version and errors to it.

@@ -16,6 +16,7 @@ mod decide;
 mod inputs;
 mod install;
 mod park;
+pub mod preview;
 mod progress;
 mod recover;
 mod remediate;
