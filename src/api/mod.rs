@@ -7,6 +7,7 @@ pub mod crds;
 pub mod duration;
 pub mod helmrelease;
 pub mod helmrepository;
+pub mod postrender;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

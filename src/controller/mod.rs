@@ -13,6 +13,7 @@ pub mod events;
 pub mod http;
 pub mod impersonate;
 pub mod leader;
+pub mod lockdown;
 pub mod lookup;
 pub mod metrics;
 pub mod ownership;
@@ -67,6 +68,8 @@ pub struct Options {
     /// Let HelmReleases without `serviceAccountName` use target and
     /// storage namespaces other than their own (with rudder's identity).
     pub allow_cross_namespace_targets: bool,
+    /// `--no-cross-namespace-refs` and `--default-service-account`.
+    pub lockdown: lockdown::Lockdown,
     /// HelmRelease reconciliations running at once.
     pub concurrency: u16,
     /// How long running reconciliations may take to finish on shutdown.
@@ -101,10 +104,21 @@ pub struct Context {
     pub backoff: backoff::Backoff,
     /// `--allow-cross-namespace-targets`.
     pub allow_cross_namespace: bool,
+    /// `--no-cross-namespace-refs` and `--default-service-account`.
+    pub lockdown: lockdown::Lockdown,
     /// Render threads and the charts they keep loaded.
     pub renderers: renderers::Renderers,
     /// Keeps reconciliations and drift checks of one release apart.
     pub release_locks: drift::ReleaseLocks,
+}
+
+impl Context {
+    /// Whether `obj` may name target and storage namespaces other than its
+    /// own: when rudder allows it, or when `obj` acts as a service account
+    /// (its own or the default one), whose rights then decide.
+    pub fn may_cross_namespaces(&self, obj: &HelmRelease) -> bool {
+        self.allow_cross_namespace || self.lockdown.service_account(obj).is_some()
+    }
 }
 
 /// Why the controller process stopped with an error.
@@ -169,6 +183,7 @@ pub async fn run(
         impersonation: impersonate::Impersonation::new(options.kube_config.clone()),
         backoff: Default::default(),
         allow_cross_namespace: options.allow_cross_namespace_targets,
+        lockdown: options.lockdown.clone(),
         renderers: renderers::Renderers::for_this_machine(chart_loads, template_parses),
         release_locks: Default::default(),
     });

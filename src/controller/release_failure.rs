@@ -88,6 +88,19 @@ pub enum Failure {
         /// The HelmRelease's namespace.
         own: String,
     },
+    /// A reference to another namespace while `--no-cross-namespace-refs`
+    /// locks references to the HelmRelease's own.
+    #[error(
+        "{field} names namespace {namespace}, but rudder runs with --no-cross-namespace-refs: a HelmRelease may reference only its own namespace ({own}); nothing was changed"
+    )]
+    CrossNamespaceRef {
+        /// The spec field.
+        field: String,
+        /// The namespace it names.
+        namespace: String,
+        /// The HelmRelease's namespace.
+        own: String,
+    },
     /// The release name is not one Helm accepts.
     #[error(
         "invalid release name {name:?} from {from}: Helm release names are at most 53 characters of lowercase letters, digits, '-' and '.' (a DNS subdomain); set spec.releaseName to a shorter name"
@@ -125,6 +138,7 @@ impl Failure {
             Failure::RollbackManifest(_) => "RollbackFailed",
             Failure::ReleaseClaimed { .. } => "ReleaseClaimed",
             Failure::CrossNamespace { .. } => "CrossNamespaceRefused",
+            Failure::CrossNamespaceRef { .. } => "CrossNamespaceRefRefused",
             Failure::InvalidReleaseName { .. } => "InvalidReleaseName",
             Failure::HealthCheck(_) => "InvalidHealthCheck",
         }

@@ -295,7 +295,8 @@ async fn act(
     progress: &Progress,
     attempt: &mut Attempt,
 ) -> Result<Outcome, Failure> {
-    ownership::check_names(obj, n, ctx.allow_cross_namespace)?;
+    ownership::check_names(obj, n, ctx.may_cross_namespaces(obj))?;
+    ctx.lockdown.check_refs(obj)?;
     let health = HealthRules::compile(&health_exprs(obj)).map_err(Failure::HealthCheck)?;
     let ap = applier_for(obj, ctx, n)?;
     let store = store_for(ctx, &ap, obj, n);
@@ -403,14 +404,15 @@ async fn follow_spec(
 }
 
 /// The Applier acting for `obj`: rudder's own, or one impersonating
-/// `spec.serviceAccountName` (a service account in the HelmRelease's
-/// namespace, so a tenant cannot borrow another namespace's accounts).
+/// `spec.serviceAccountName` or `--default-service-account` (a service
+/// account in the HelmRelease's namespace, so a tenant cannot borrow
+/// another namespace's accounts).
 pub(in crate::controller) fn applier_for(
     obj: &HelmRelease,
     ctx: &Context,
     n: &Names,
 ) -> Result<Applier, Failure> {
-    match &obj.spec.service_account_name {
+    match ctx.lockdown.service_account(obj) {
         None => Ok(ctx.applier.clone()),
         Some(sa) => ctx
             .impersonation

@@ -105,7 +105,7 @@ pub(super) async fn run(obj: &HelmRelease, ctx: &Context) -> Result<Action, Rele
 /// Why this HelmRelease cannot have installed anything (`None`: it may
 /// have): its names were refused before any write.
 fn nothing_to_uninstall(obj: &HelmRelease, ctx: &Context, n: &Names) -> Option<String> {
-    ownership::check_names(obj, n, ctx.allow_cross_namespace)
+    ownership::check_names(obj, n, ctx.may_cross_namespaces(obj))
         .err()
         .map(|f| f.to_string())
 }
