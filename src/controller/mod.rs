@@ -17,6 +17,7 @@ pub mod lockdown;
 pub mod lookup;
 pub mod metrics;
 pub mod ownership;
+pub mod postrender;
 pub mod release;
 pub mod release_failure;
 pub mod release_status;

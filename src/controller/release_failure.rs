@@ -7,6 +7,7 @@ use super::impersonate::ImpersonationError;
 use super::release_status::Outcome;
 use super::sources::SourceError;
 use super::values_from::ValuesError;
+use crate::apply::postrender::PostRenderError;
 use crate::apply::{ApplyError, HealthExprError};
 use crate::release::StoreError;
 use crate::release::build::BuildError;
@@ -32,6 +33,9 @@ pub enum Failure {
     /// The render thread could not start or died.
     #[error("{0}")]
     RenderThread(String),
+    /// `spec.postRenderers` could not be applied to the rendered manifest.
+    #[error("{0}; nothing was changed")]
+    PostRender(PostRenderError),
     /// The rendered manifest is not a list of objects the cluster serves.
     #[error(transparent)]
     Manifest(ApplyError),
@@ -127,6 +131,7 @@ impl Failure {
             | Failure::Build(_)
             | Failure::RenderThread(_)
             | Failure::Manifest(_) => "RenderFailed",
+            Failure::PostRender(_) => "PostRenderFailed",
             Failure::Ownership { source, upgrade } => match source {
                 ApplyError::Ownership(_) => "OwnershipConflict",
                 _ if *upgrade => "UpgradeFailed",
@@ -149,6 +154,7 @@ impl Failure {
     pub fn stalled(&self) -> bool {
         match self {
             Failure::Pull(_) | Failure::Values(_) | Failure::Storage(_) => false,
+            Failure::PostRender(e) => !matches!(e, PostRenderError::Schema { .. }),
             // A kind the cluster does not serve yet may appear (a CRD).
             Failure::Manifest(e) => !matches!(e, ApplyError::UnknownKind { .. }),
             Failure::Ownership { source, .. } => matches!(source, ApplyError::Ownership(_)),
