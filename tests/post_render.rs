@@ -38,7 +38,11 @@ async fn assert_post_rendered(client: &Client, ns: &str, replicas: i32) {
     assert_eq!(spec.replicas, Some(replicas));
     let containers = spec.template.spec.expect("pod spec").containers;
     let names: Vec<&str> = containers.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, ["podinfo", "sidecar"], "merged by name, not replaced");
+    assert_eq!(
+        names,
+        ["podinfo", "sidecar"],
+        "merged by name, not replaced"
+    );
     let podinfo = &containers[0];
     assert!(
         podinfo
@@ -90,7 +94,11 @@ async fn post_renderers_patch_podinfo_and_an_upgrade_keeps_the_patches() {
         ]}}],
         "commonMetadata": {"labels": {"team": "platform"}},
     });
-    create(&api, &release("podinfo", "charts", "podinfo", "6.14.1", spec)).await;
+    create(
+        &api,
+        &release("podinfo", "charts", "podinfo", "6.14.1", spec),
+    )
+    .await;
     wait_revision(&api, "podinfo", 1).await;
     assert_post_rendered(&client, n, 1).await;
 
@@ -130,7 +138,10 @@ fn values_chart(root: &std::path::Path) -> std::path::PathBuf {
                 "values.yaml",
                 "a: chart\nb: chart\nc: chart\nlist: [1, 2]\nnested: {x: chart, y: chart}\n",
             ),
-            ("values-a.yaml", "a: file-a\nb: file-a\nnested: {x: file-a}\n"),
+            (
+                "values-a.yaml",
+                "a: file-a\nb: file-a\nnested: {x: file-a}\n",
+            ),
             ("values-b.yaml", "b: file-b\nlist: [3]\nnested: {y: null}\n"),
         ],
     )
@@ -194,7 +205,10 @@ async fn values_files_merge_in_order_as_helm_template_f() {
     let got = helm(&["get", "manifest", "both", "-n", n]);
     let want = template("both", &[file("values-a.yaml"), file("values-b.yaml")]);
     assert_eq!(got.trim(), want.trim());
-    assert!(got.contains("a: file-a") && got.contains("b: file-b"), "{got}");
+    assert!(
+        got.contains("a: file-a") && got.contains("b: file-b"),
+        "{got}"
+    );
 
     let msg = wait_condition(&api, "missing", "Ready", "ValuesError").await;
     assert!(
@@ -203,6 +217,9 @@ async fn values_files_merge_in_order_as_helm_template_f() {
     );
     wait_revision(&api, "ignored", 1).await;
     let got = helm(&["get", "manifest", "ignored", "-n", n]);
-    assert_eq!(got.trim(), template("ignored", &[file("values-b.yaml")]).trim());
+    assert_eq!(
+        got.trim(),
+        template("ignored", &[file("values-b.yaml")]).trim()
+    );
     drop(site);
 }

@@ -104,8 +104,14 @@ async fn tenants_reference_only_their_namespace_and_act_as_their_account() {
     );
     let site = serve(repository_files(&[app, escalate])).await;
     for ns in [&a.name, &b.name] {
-        create_repository_labelled(&client, ns, "charts", &site.base(), &json!({SHARD_LABEL: shard}))
-            .await;
+        create_repository_labelled(
+            &client,
+            ns,
+            "charts",
+            &site.base(),
+            &json!({SHARD_LABEL: shard}),
+        )
+        .await;
     }
     let selector = format!("{SHARD_LABEL}={shard}");
     let _rudder = Rudder::start_with(

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::condition::Condition;
 use super::duration::DURATION_PATTERN;
 use super::postrender::{CommonMetadata, PostRenderer};
+use super::remote::KubeConfigReference;
 use super::{default_interval, preserve_unknown_object};
 
 /// Default for [`HelmReleaseSpec::timeout`].
@@ -166,6 +167,11 @@ pub struct HelmReleaseSpec {
     /// Labels and annotations set on every object of the manifest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub common_metadata: Option<CommonMetadata>,
+    /// Install into another cluster: the chart's objects and the release
+    /// records go there (as `serviceAccountName` there, when set); status
+    /// and events stay on this cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kube_config: Option<KubeConfigReference>,
 }
 
 /// What to do when a release's objects drift from the deployed revision.

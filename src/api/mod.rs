@@ -8,6 +8,7 @@ pub mod duration;
 pub mod helmrelease;
 pub mod helmrepository;
 pub mod postrender;
+pub mod remote;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

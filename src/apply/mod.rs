@@ -245,6 +245,15 @@ impl Applier {
         }
     }
 
+    /// An Applier for another cluster: its own discovery and schema caches
+    /// and object claims, this one's write counter.
+    pub fn for_cluster(&self, client: kube::Client) -> Applier {
+        Applier {
+            writes: self.writes.clone(),
+            ..Applier::new(client)
+        }
+    }
+
     /// The client this applier uses.
     pub fn client(&self) -> &kube::Client {
         &self.client

@@ -83,10 +83,14 @@ mod tests {
             no_cross_namespace_refs: true,
             default_service_account: None,
         };
-        let own = hr(json!({"chart": {"name": "c", "repositoryRef": {"name": "r", "namespace": "team-a"}},
-                            "dependsOn": [{"name": "db"}, {"name": "x", "namespace": "team-a"}]}));
+        let own = hr(
+            json!({"chart": {"name": "c", "repositoryRef": {"name": "r", "namespace": "team-a"}},
+                            "dependsOn": [{"name": "db"}, {"name": "x", "namespace": "team-a"}]}),
+        );
         assert!(lock.check_refs(&own).is_ok());
-        let repo = hr(json!({"chart": {"name": "c", "repositoryRef": {"name": "r", "namespace": "team-b"}}}));
+        let repo = hr(
+            json!({"chart": {"name": "c", "repositoryRef": {"name": "r", "namespace": "team-b"}}}),
+        );
         let err = lock.check_refs(&repo).expect_err("refused");
         assert_eq!(err.reason(), "CrossNamespaceRefRefused");
         assert!(

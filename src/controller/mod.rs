@@ -21,6 +21,7 @@ pub mod postrender;
 pub mod release;
 pub mod release_failure;
 pub mod release_status;
+pub mod remote;
 pub mod renderers;
 pub mod repository;
 pub mod sources;
@@ -101,6 +102,8 @@ pub struct Context {
     pub release_writes: Arc<std::sync::atomic::AtomicU64>,
     /// Appliers acting as service accounts (`serviceAccountName`).
     pub impersonation: impersonate::Impersonation,
+    /// Appliers of remote clusters (`kubeConfig`).
+    pub remotes: remote::Remotes,
     /// Back-off of failing HelmReleases.
     pub backoff: backoff::Backoff,
     /// `--allow-cross-namespace-targets`.
@@ -182,6 +185,7 @@ pub async fn run(
         applier: crate::apply::Applier::new(client.clone()),
         release_writes: Arc::default(),
         impersonation: impersonate::Impersonation::new(options.kube_config.clone()),
+        remotes: Default::default(),
         backoff: Default::default(),
         allow_cross_namespace: options.allow_cross_namespace_targets,
         lockdown: options.lockdown.clone(),

@@ -5,6 +5,7 @@
 
 use super::impersonate::ImpersonationError;
 use super::release_status::Outcome;
+use super::remote::RemoteError;
 use super::sources::SourceError;
 use super::values_from::ValuesError;
 use crate::apply::postrender::PostRenderError;
@@ -54,6 +55,9 @@ pub enum Failure {
     /// No client could be made for `spec.serviceAccountName`.
     #[error(transparent)]
     Impersonation(ImpersonationError),
+    /// The cluster `spec.kubeConfig` names cannot be used.
+    #[error("{0}; nothing was changed")]
+    Remote(RemoteError),
     /// `spec.revision` names a revision that is not recorded.
     #[error(
         "revision {revision} of release {release} does not exist (never made, or pruned); nothing changed"
@@ -139,6 +143,7 @@ impl Failure {
             },
             Failure::Storage(_) => "StorageFailed",
             Failure::Impersonation(_) => "ImpersonationFailed",
+            Failure::Remote(e) => e.reason(),
             Failure::RevisionNotFound { .. } => "RevisionNotFound",
             Failure::RollbackManifest(_) => "RollbackFailed",
             Failure::ReleaseClaimed { .. } => "ReleaseClaimed",
@@ -153,7 +158,9 @@ impl Failure {
     /// the same way).
     pub fn stalled(&self) -> bool {
         match self {
-            Failure::Pull(_) | Failure::Values(_) | Failure::Storage(_) => false,
+            Failure::Pull(_) | Failure::Values(_) | Failure::Storage(_) | Failure::Remote(_) => {
+                false
+            }
             Failure::PostRender(e) => !matches!(e, PostRenderError::Schema { .. }),
             // A kind the cluster does not serve yet may appear (a CRD).
             Failure::Manifest(e) => !matches!(e, ApplyError::UnknownKind { .. }),

@@ -106,15 +106,27 @@ mod tests {
 
     #[test]
     fn names_tags_and_digests() {
-        assert_eq!(split("reg:5000/a/b:1.2@sha256:x"), ("reg:5000/a/b", Some("1.2"), Some("sha256:x")));
+        assert_eq!(
+            split("reg:5000/a/b:1.2@sha256:x"),
+            ("reg:5000/a/b", Some("1.2"), Some("sha256:x"))
+        );
         assert_eq!(split("reg:5000/a/b"), ("reg:5000/a/b", None, None));
         let o = image("nginx", Some("mirror/nginx"), Some("1.27"), None);
-        assert_eq!(rewrite("nginx:1.25", &o).as_deref(), Some("mirror/nginx:1.27"));
+        assert_eq!(
+            rewrite("nginx:1.25", &o).as_deref(),
+            Some("mirror/nginx:1.27")
+        );
         assert_eq!(rewrite("nginxx:1.25", &o), None);
         let d = image("nginx", None, Some("x"), Some("sha256:abc"));
-        assert_eq!(rewrite("nginx:1.25", &d).as_deref(), Some("nginx@sha256:abc"));
+        assert_eq!(
+            rewrite("nginx:1.25", &d).as_deref(),
+            Some("nginx@sha256:abc")
+        );
         let keep = image("nginx", Some("m/nginx"), None, None);
-        assert_eq!(rewrite("nginx:1.25", &keep).as_deref(), Some("m/nginx:1.25"));
+        assert_eq!(
+            rewrite("nginx:1.25", &keep).as_deref(),
+            Some("m/nginx:1.25")
+        );
     }
 
     #[test]
@@ -122,7 +134,10 @@ mod tests {
         let mut obj = json!({"spec": {"template": {"spec": {
             "initContainers": [{"name": "i", "image": "busybox"}],
             "containers": [{"name": "a", "image": "nginx:1"}, {"name": "b", "image": "other"}]}}}});
-        let overrides = [image("nginx", None, Some("2"), None), image("busybox", None, Some("1.36"), None)];
+        let overrides = [
+            image("nginx", None, Some("2"), None),
+            image("busybox", None, Some("1.36"), None),
+        ];
         assert!(apply(&mut obj, &overrides));
         let spec = &obj["spec"]["template"]["spec"];
         assert_eq!(spec["containers"][0]["image"], "nginx:2");

@@ -163,7 +163,9 @@ fn parse_docs(manifest: &str) -> Result<Vec<Doc>, PostRenderError> {
             .map(|s| s.trim().to_string());
         let value =
             crate::godata::yaml::parse_any(&text).map_err(|e| PostRenderError::Document {
-                document: source.clone().unwrap_or_else(|| format!("document {}", i + 1)),
+                document: source
+                    .clone()
+                    .unwrap_or_else(|| format!("document {}", i + 1)),
                 message: e.to_string(),
             })?;
         let obj = crate::render::tera::to_json(&value);
@@ -284,13 +286,12 @@ fn apply_patch(
         }
         PatchKind::Merge => json_patch::merge(&mut doc.obj, patch),
         PatchKind::Json6902 => {
-            let ops: json_patch::Patch = serde_json::from_value(patch.clone()).map_err(|e| {
-                PostRenderError::Patch {
+            let ops: json_patch::Patch =
+                serde_json::from_value(patch.clone()).map_err(|e| PostRenderError::Patch {
                     step: at.step,
                     patch: at.patch,
                     message: format!("not a JSON 6902 patch: {e}"),
-                }
-            })?;
+                })?;
             json_patch::patch(&mut doc.obj, &ops).map_err(|e| PostRenderError::Apply {
                 step: at.step,
                 patch: at.patch,
@@ -315,9 +316,16 @@ fn run_patch(
         Some(t) => (t.clone(), without_identity(&json)),
         None => (own_target(&json), json.clone()),
     };
-    let body = if kind == PatchKind::Json6902 { json } else { body };
+    let body = if kind == PatchKind::Json6902 {
+        json
+    } else {
+        body
+    };
     let matcher = Matcher::new(&target)?;
-    for doc in docs.iter_mut().filter(|d| matcher.matches(&d.obj, default_ns)) {
+    for doc in docs
+        .iter_mut()
+        .filter(|d| matcher.matches(&d.obj, default_ns))
+    {
         apply_patch(doc, kind, &body, at, schemas)?;
     }
     Ok(())

@@ -46,7 +46,10 @@ fn requirement(term: &str) -> Option<Requirement> {
         return Some(Requirement::Absent(key.trim().to_string()));
     }
     for (op, make) in [
-        (" notin ", Requirement::NotIn as fn(String, Vec<String>) -> Requirement),
+        (
+            " notin ",
+            Requirement::NotIn as fn(String, Vec<String>) -> Requirement,
+        ),
         (" in ", Requirement::In),
     ] {
         if let Some((k, set)) = term.split_once(op) {
@@ -127,11 +130,18 @@ impl<'a> Matcher<'a> {
         let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
         let namespace = str_at(obj, &["metadata", "namespace"]).unwrap_or(default_ns);
         let eq = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
-        let meta = |key: &str| obj.get("metadata").and_then(|m| m.get(key)).and_then(Json::as_object);
+        let meta = |key: &str| {
+            obj.get("metadata")
+                .and_then(|m| m.get(key))
+                .and_then(Json::as_object)
+        };
         eq(&t.group, group)
             && eq(&t.version, version)
             && eq(&t.kind, str_at(obj, &["kind"]).unwrap_or_default())
-            && eq(&t.name, str_at(obj, &["metadata", "name"]).unwrap_or_default())
+            && eq(
+                &t.name,
+                str_at(obj, &["metadata", "name"]).unwrap_or_default(),
+            )
             && eq(&t.namespace, namespace)
             && self.labels.matches(meta("labels"))
             && self.annotations.matches(meta("annotations"))
@@ -177,7 +187,9 @@ mod tests {
         let obj = json!({"apiVersion": "apps/v1", "kind": "Deployment",
                          "metadata": {"name": "web", "labels": {"app": "web"}}});
         let t = |v: serde_json::Value| -> Target { serde_json::from_value(v).expect("target") };
-        let yes = t(json!({"group": "apps", "kind": "Deployment", "namespace": "ns", "labelSelector": "app=web"}));
+        let yes = t(
+            json!({"group": "apps", "kind": "Deployment", "namespace": "ns", "labelSelector": "app=web"}),
+        );
         assert!(Matcher::new(&yes).expect("m").matches(&obj, "ns"));
         let core = t(json!({"group": "", "kind": "Deployment"}));
         assert!(!Matcher::new(&core).expect("m").matches(&obj, "ns"));

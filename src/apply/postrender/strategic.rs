@@ -68,8 +68,18 @@ impl<'a> Node<'a> {
             else {
                 break;
             };
-            match self.doc.get("components").and_then(|c| c.get("schemas")).and_then(|s| s.get(name)) {
-                Some(node) => cur = Node { doc: self.doc, node },
+            match self
+                .doc
+                .get("components")
+                .and_then(|c| c.get("schemas"))
+                .and_then(|s| s.get(name))
+            {
+                Some(node) => {
+                    cur = Node {
+                        doc: self.doc,
+                        node,
+                    }
+                }
                 None => break,
             }
         }
@@ -86,11 +96,13 @@ impl<'a> Node<'a> {
 
     fn items(self) -> Option<Node<'a>> {
         let node = self.resolved().node.get("items")?;
-        Some(Node {
-            doc: self.doc,
-            node,
-        }
-        .resolved())
+        Some(
+            Node {
+                doc: self.doc,
+                node,
+            }
+            .resolved(),
+        )
     }
 
     /// An extension of this field, on the node or what it refers to.
@@ -113,11 +125,18 @@ impl<'a> Node<'a> {
             (true, None) => return ListMerge::Union,
             _ => {}
         }
-        let map_list = self.extension("x-kubernetes-list-type").and_then(Json::as_str) == Some("map");
+        let map_list = self
+            .extension("x-kubernetes-list-type")
+            .and_then(Json::as_str)
+            == Some("map");
         let keys: Vec<String> = self
             .extension("x-kubernetes-list-map-keys")
             .and_then(Json::as_array)
-            .map(|a| a.iter().filter_map(|k| k.as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|k| k.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default();
         if map_list && !keys.is_empty() {
             ListMerge::Keys(keys)
@@ -311,12 +330,15 @@ mod tests {
                 {"name": "app", "image": "b", "args": ["y"], "ports": [{"containerPort": 81, "protocol": "TCP"}]}],
             "tolerations": [{"key": "b"}]}}}});
         merge(&mut obj, &patch, Some(root));
-        assert_eq!(obj, json!({"spec": {"template": {"spec": {
+        assert_eq!(
+            obj,
+            json!({"spec": {"template": {"spec": {
             "containers": [
                 {"name": "app", "image": "b", "args": ["y"],
                  "ports": [{"containerPort": 80, "protocol": "TCP"}, {"containerPort": 81, "protocol": "TCP"}]},
                 {"name": "sidecar", "image": "s"}],
-            "tolerations": [{"key": "b"}]}}}}));
+            "tolerations": [{"key": "b"}]}}}})
+        );
     }
 
     #[test]
@@ -328,14 +350,21 @@ mod tests {
         let patch = json!({"metadata": {"labels": {"a": null}},
             "spec": {"template": {"spec": {"containers": [{"name": "old", "$patch": "delete"}]}}}});
         merge(&mut obj, &patch, root);
-        assert_eq!(obj, json!({"metadata": {"labels": {"b": "2"}},
-            "spec": {"template": {"spec": {"containers": [{"name": "app"}]}}}}));
+        assert_eq!(
+            obj,
+            json!({"metadata": {"labels": {"b": "2"}},
+            "spec": {"template": {"spec": {"containers": [{"name": "app"}]}}}})
+        );
         // Without a schema, lists are replaced.
         let mut obj = json!({"spec": {"items": [{"name": "a"}]}});
         merge(&mut obj, &json!({"spec": {"items": [{"name": "b"}]}}), None);
         assert_eq!(obj, json!({"spec": {"items": [{"name": "b"}]}}));
         let mut obj = json!({"spec": {"x": {"a": 1}}});
-        merge(&mut obj, &json!({"spec": {"x": {"$patch": "replace", "b": 2}}}), None);
+        merge(
+            &mut obj,
+            &json!({"spec": {"x": {"$patch": "replace", "b": 2}}}),
+            None,
+        );
         assert_eq!(obj, json!({"spec": {"x": {"b": 2}}}));
     }
 }

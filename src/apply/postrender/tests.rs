@@ -63,7 +63,11 @@ fn nothing_to_do_keeps_the_text_and_bad_patches_are_named() {
     assert_eq!(same.expect("unchanged"), MANIFEST);
     let no_target = one_step(vec![patch("- op: remove\n  path: /data\n", None)]);
     let err = post_render(MANIFEST, &no_target, "ns", &Schemas::new()).expect_err("target");
-    assert!(err.to_string().contains("patches[0]: a JSON 6902 patch needs a target"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("patches[0]: a JSON 6902 patch needs a target"),
+        "{err}"
+    );
     let missing = one_step(vec![patch(
         "- op: remove\n  path: /spec/nothing\n",
         Some(Target {
@@ -72,5 +76,9 @@ fn nothing_to_do_keeps_the_text_and_bad_patches_are_named() {
         }),
     )]);
     let err = post_render(MANIFEST, &missing, "ns", &Schemas::new()).expect_err("path");
-    assert!(err.to_string().contains("on Service web (c/templates/svc.yaml)"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("on Service web (c/templates/svc.yaml)"),
+        "{err}"
+    );
 }

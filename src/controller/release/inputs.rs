@@ -9,12 +9,12 @@ use serde_json::{Map as JsonMap, Value as Json};
 
 use crate::api::HelmRelease;
 use crate::api::condition::{ConditionStatus, READY};
+use crate::apply::postrender::PostRender;
 use crate::controller::Context;
 use crate::controller::ownership::Names;
 use crate::controller::release_failure::Failure;
 use crate::controller::release_status::Outcome;
 use crate::controller::sources::PulledChart;
-use crate::apply::postrender::PostRender;
 use crate::controller::values_from;
 use crate::release::store::{CHART_DIGEST, OPTIONS_DIGEST, VALUES_DIGEST};
 

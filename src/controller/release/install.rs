@@ -61,7 +61,11 @@ pub(super) async fn run(
             new_res.len()
         ));
         if let Err(e) = send(ap.preflight(&new_res, &owner)).await {
-            let reason = if upgrade { "UpgradeFailed" } else { "InstallFailed" };
+            let reason = if upgrade {
+                "UpgradeFailed"
+            } else {
+                "InstallFailed"
+            };
             return failed(reason, format!("{e}; nothing was applied"));
         }
     }

@@ -35,7 +35,8 @@ async fn render(
         lookup: Some(Arc::new(live)),
         ..Default::default()
     };
-    let caps = send(ctx.applier.capabilities())
+    // The capabilities of the cluster the release goes to.
+    let caps = send(ap.capabilities())
         .await
         .map_err(Failure::Capabilities)?;
     // Render against this cluster (`--api-versions` already in
