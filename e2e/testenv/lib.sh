@@ -3,12 +3,15 @@
 #
 # Environment:
 #   RUDDER_TESTENV_DIR    state dir: certs, data, logs, pids, kubeconfig
-#                         (default ${TMPDIR:-/tmp}/rudder-testenv)
+#                         (default ${TMPDIR:-/tmp}/rudder-testenv, or
+#                         ${TMPDIR:-/tmp}/rudder-testenv-$RUDDER_TESTENV_NAME)
+#   RUDDER_TESTENV_NAME   names a further control plane (its own state dir
+#                         and ports), e.g. a remote cluster for a test
 #   RUDDER_TESTENV_CACHE  build cache root (default $HOME/.cache/rudder-testenv);
 #                         binaries live in <cache>/<k8s-version>/bin
 
 TESTENV_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-STATE_DIR=${RUDDER_TESTENV_DIR:-${TMPDIR:-/tmp}/rudder-testenv}
+STATE_DIR=${RUDDER_TESTENV_DIR:-${TMPDIR:-/tmp}/rudder-testenv${RUDDER_TESTENV_NAME:+-$RUDDER_TESTENV_NAME}}
 STATE_DIR=${STATE_DIR%/}
 # The Kubernetes version is whatever go.mod requires (single source of truth).
 K8S_VERSION=$(awk '$1 == "k8s.io/kubernetes" { print $2; exit }' "$TESTENV_SRC/go.mod")

@@ -17,6 +17,11 @@
 #                               (default: the defaults minus node-only ones)
 #   RUDDER_TESTENV_TIMEOUT      seconds to wait for readiness (default 120)
 #   RUDDER_TESTENV_NODES        simulated nodes (default 3)
+#   RUDDER_TESTENV_NAME         start a further, named control plane
+#                               (state in ${TMPDIR:-/tmp}/rudder-testenv-NAME)
+#   RUDDER_TESTENV_MINIMAL=1    only etcd and kube-apiserver (no controllers,
+#                               scheduler or nodes): enough for objects that
+#                               need no Pods, e.g. a second, remote cluster
 set -euo pipefail
 
 # shellcheck source=lib.sh
@@ -300,6 +305,7 @@ start_plane() {
     start_etcd || return 1
     log "starting kube-apiserver on https://127.0.0.1:$API_PORT"
     start_apiserver || return 1
+    [[ ${RUDDER_TESTENV_MINIMAL:-} == 1 ]] && return 0
     log "starting kube-controller-manager"
     start_controller_manager || return 1
     log "starting kube-scheduler"

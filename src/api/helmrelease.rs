@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::condition::Condition;
 use super::duration::DURATION_PATTERN;
+use super::postrender::{CommonMetadata, PostRenderer};
+use super::remote::KubeConfigReference;
 use super::{default_interval, preserve_unknown_object};
 
 /// Default for [`HelmReleaseSpec::timeout`].
@@ -158,6 +160,18 @@ pub struct HelmReleaseSpec {
     /// reported or put back (default: `warn`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift_detection: Option<DriftDetection>,
+    /// Post-renderers run in order over the rendered manifest before it is
+    /// applied and recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub post_renderers: Vec<PostRenderer>,
+    /// Labels and annotations set on every object of the manifest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub common_metadata: Option<CommonMetadata>,
+    /// Install into another cluster: the chart's objects and the release
+    /// records go there (as `serviceAccountName` there, when set); status
+    /// and events stay on this cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kube_config: Option<KubeConfigReference>,
 }
 
 /// What to do when a release's objects drift from the deployed revision.
@@ -229,6 +243,14 @@ pub struct ChartSpec {
     pub version: String,
     /// The HelmRepository to take the chart from.
     pub repository_ref: RepositoryReference,
+    /// Values files inside the chart merged in order after its
+    /// `values.yaml` and before `valuesFrom` and `values` (as `helm -f`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values_files: Vec<String>,
+    /// A file of `valuesFiles` the chart lacks is skipped instead of
+    /// failing the release.
+    #[serde(default)]
+    pub ignore_missing_values_files: bool,
 }
 
 /// A reference to a HelmRepository.

@@ -1,5 +1,5 @@
 //! The HelmRepository kind: a Helm chart repository (an `index.yaml` served
-//! over HTTP(S); `oci://` registries are accepted for later support).
+//! over HTTP(S)) or an OCI registry path (`oci://`).
 
 use kube::CustomResource;
 use schemars::JsonSchema;
@@ -58,7 +58,8 @@ pub fn default_repository_timeout() -> String {
 #[serde(rename_all = "camelCase")]
 pub struct HelmRepositorySpec {
     /// Repository URL: `http://` or `https://` (the directory holding
-    /// `index.yaml`); `oci://` is accepted for later support.
+    /// `index.yaml`), or `oci://registry/path` (charts are
+    /// `<path>/<chart>`, resolved by tag; no index).
     #[schemars(length(min = 1), extend("x-kubernetes-validations" = [{
         "rule": "self.startsWith('http://') || self.startsWith('https://') || self.startsWith('oci://')",
         "message": "url must start with http://, https:// or oci://"

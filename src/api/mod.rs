@@ -7,6 +7,8 @@ pub mod crds;
 pub mod duration;
 pub mod helmrelease;
 pub mod helmrepository;
+pub mod postrender;
+pub mod remote;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

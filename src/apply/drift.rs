@@ -36,6 +36,23 @@ impl Applier {
             .map_err(|e| ApplyError::api("dry-run applying", r.display(), e))
     }
 
+    /// A server-side dry run of applying every resource (in install order)
+    /// as this Applier's identity: the API server's authorization,
+    /// admission and validation decide without anything written. Stops at
+    /// the first refusal, which names the object.
+    pub async fn preflight(
+        &self,
+        resources: &[Resource],
+        release: &ReleaseRef,
+    ) -> Result<(), ApplyError> {
+        let mut ordered = resources.to_vec();
+        super::resource::install_sort(&mut ordered);
+        for r in &ordered {
+            self.dry_run_apply(r, &Self::owned_body(r, release)).await?;
+        }
+        Ok(())
+    }
+
     /// Applies `body` for real, as an install would (the caller counts the
     /// write).
     pub async fn correct(&self, r: &Resource, body: &DynamicObject) -> Result<(), ApplyError> {

@@ -16,6 +16,7 @@ mod health;
 mod hooks;
 mod lookup;
 mod ops;
+pub mod postrender;
 mod ready;
 mod resource;
 
@@ -210,6 +211,7 @@ pub struct Applier {
     discovery: Arc<RwLock<Option<Arc<discovery::Discovered>>>>,
     writes: Arc<AtomicU64>,
     claims: claims::Claims,
+    schemas: postrender::SchemaCache,
 }
 
 impl std::fmt::Debug for Applier {
@@ -227,6 +229,7 @@ impl Applier {
             discovery: Arc::new(RwLock::new(None)),
             writes: Arc::new(AtomicU64::new(0)),
             claims: claims::Claims::default(),
+            schemas: postrender::SchemaCache::default(),
         }
     }
 
@@ -238,6 +241,16 @@ impl Applier {
             discovery: self.discovery.clone(),
             writes: self.writes.clone(),
             claims: self.claims.clone(),
+            schemas: self.schemas.clone(),
+        }
+    }
+
+    /// An Applier for another cluster: its own discovery and schema caches
+    /// and object claims, this one's write counter.
+    pub fn for_cluster(&self, client: kube::Client) -> Applier {
+        Applier {
+            writes: self.writes.clone(),
+            ..Applier::new(client)
         }
     }
 

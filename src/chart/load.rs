@@ -186,6 +186,22 @@ pub fn load_archive(data: &[u8]) -> Result<Chart, LoadError> {
     load_files(files)
 }
 
+/// The bytes of the file at `path` (relative to the chart's directory,
+/// e.g. `values-prod.yaml`) in a chart archive, read with the loader's
+/// checks; `None` when the archive has no such file.
+pub fn archive_file(data: &[u8], path: &str) -> Result<Option<Vec<u8>>, LoadError> {
+    if data.len() as u64 > MAX_PACKED {
+        return Err(LoadError::TooLarge(format!(
+            "chart archive is larger than the maximum size {MAX_PACKED}"
+        )));
+    }
+    let want = clean_path(path);
+    Ok(archive_files(data)?
+        .into_iter()
+        .find(|f| f.name == want)
+        .map(|f| f.data))
+}
+
 fn archive_files(data: &[u8]) -> Result<Vec<RawFile>, LoadError> {
     let gz = flate2::read::GzDecoder::new(data);
     let mut tar = tar::Archive::new(gz);

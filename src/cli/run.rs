@@ -67,6 +67,16 @@ pub struct RunArgs {
     /// identity then acts there). Off: such releases are refused.
     #[arg(long)]
     pub allow_cross_namespace_targets: bool,
+    /// Let a HelmRelease reference only its own namespace's
+    /// HelmRepositories and dependsOn HelmReleases; references to other
+    /// namespaces are refused (CrossNamespaceRefRefused).
+    #[arg(long)]
+    pub no_cross_namespace_refs: bool,
+    /// Service account (of the HelmRelease's own namespace) that releases
+    /// without spec.serviceAccountName act as; rudder's own identity then
+    /// writes only their status and events.
+    #[arg(long, value_name = "NAME")]
+    pub default_service_account: Option<String>,
     /// HelmRelease reconciliations running at once (renders, applies and
     /// waits); more queue and are taken in turn.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
@@ -178,6 +188,10 @@ async fn async_main(args: RunArgs) -> Result<(), RunError> {
         watch_namespace: args.watch_namespace,
         watch_label_selector: args.watch_label_selector,
         allow_cross_namespace_targets: args.allow_cross_namespace_targets,
+        lockdown: controller::lockdown::Lockdown {
+            no_cross_namespace_refs: args.no_cross_namespace_refs,
+            default_service_account: args.default_service_account.filter(|s| !s.is_empty()),
+        },
         concurrency: args.concurrency,
         drift_fight_limit: usize::from(args.drift_fight_limit),
         shutdown_timeout: args.shutdown_timeout,

@@ -57,18 +57,43 @@ impl Impersonation {
         name: &str,
     ) -> Result<Applier, ImpersonationError> {
         let user = service_account_user(namespace, name);
-        if let Some(a) = self
-            .appliers
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&user).cloned())
-        {
-            return Ok(a);
-        }
-        let mut config = self
+        let config = self
             .config
             .clone()
             .ok_or_else(|| ImpersonationError::NoConfig { user: user.clone() })?;
+        self.cached(String::new(), config, user, |c| base.with_client(c))
+    }
+
+    /// The Applier acting as service account `namespace/name` on the remote
+    /// cluster `cluster` (configured by `config`), built from `base` (that
+    /// cluster's Applier, sharing its discovery) on first use.
+    pub fn applier_on(
+        &self,
+        cluster: &str,
+        config: &kube::Config,
+        base: &Applier,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Applier, ImpersonationError> {
+        let user = service_account_user(namespace, name);
+        self.cached(cluster.to_string(), config.clone(), user, |c| {
+            base.with_client(c)
+        })
+    }
+
+    /// The cached Applier of `user` on `cluster`, else one made by `make`
+    /// from `config` impersonating `user`.
+    fn cached(
+        &self,
+        cluster: String,
+        mut config: kube::Config,
+        user: String,
+        make: impl FnOnce(kube::Client) -> Applier,
+    ) -> Result<Applier, ImpersonationError> {
+        let key = format!("{cluster} {user}");
+        if let Some(a) = self.appliers.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return Ok(a);
+        }
         // The API server adds the service-account groups itself when the
         // impersonated user is a service account and no groups are given.
         config.auth_info.impersonate = Some(user.clone());
@@ -77,9 +102,9 @@ impl Impersonation {
             user: user.clone(),
             message: e.to_string(),
         })?;
-        let applier = base.with_client(client);
+        let applier = make(client);
         if let Ok(mut m) = self.appliers.lock() {
-            m.insert(user, applier.clone());
+            m.insert(key, applier.clone());
         }
         Ok(applier)
     }

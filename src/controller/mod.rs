@@ -13,12 +13,15 @@ pub mod events;
 pub mod http;
 pub mod impersonate;
 pub mod leader;
+pub mod lockdown;
 pub mod lookup;
 pub mod metrics;
 pub mod ownership;
+pub mod postrender;
 pub mod release;
 pub mod release_failure;
 pub mod release_status;
+pub mod remote;
 pub mod renderers;
 pub mod repository;
 pub mod sources;
@@ -67,6 +70,8 @@ pub struct Options {
     /// Let HelmReleases without `serviceAccountName` use target and
     /// storage namespaces other than their own (with rudder's identity).
     pub allow_cross_namespace_targets: bool,
+    /// `--no-cross-namespace-refs` and `--default-service-account`.
+    pub lockdown: lockdown::Lockdown,
     /// HelmRelease reconciliations running at once.
     pub concurrency: u16,
     /// Corrections of one object within a minute after which drift
@@ -100,14 +105,27 @@ pub struct Context {
     pub release_writes: Arc<std::sync::atomic::AtomicU64>,
     /// Appliers acting as service accounts (`serviceAccountName`).
     pub impersonation: impersonate::Impersonation,
+    /// Appliers of remote clusters (`kubeConfig`).
+    pub remotes: remote::Remotes,
     /// Back-off of failing HelmReleases.
     pub backoff: backoff::Backoff,
     /// `--allow-cross-namespace-targets`.
     pub allow_cross_namespace: bool,
+    /// `--no-cross-namespace-refs` and `--default-service-account`.
+    pub lockdown: lockdown::Lockdown,
     /// Render threads and the charts they keep loaded.
     pub renderers: renderers::Renderers,
     /// Keeps reconciliations and drift checks of one release apart.
     pub release_locks: drift::ReleaseLocks,
+}
+
+impl Context {
+    /// Whether `obj` may name target and storage namespaces other than its
+    /// own: when rudder allows it, or when `obj` acts as a service account
+    /// (its own or the default one), whose rights then decide.
+    pub fn may_cross_namespaces(&self, obj: &HelmRelease) -> bool {
+        self.allow_cross_namespace || self.lockdown.service_account(obj).is_some()
+    }
 }
 
 /// Why the controller process stopped with an error.
@@ -170,8 +188,10 @@ pub async fn run(
         applier: crate::apply::Applier::new(client.clone()),
         release_writes: Arc::default(),
         impersonation: impersonate::Impersonation::new(options.kube_config.clone()),
+        remotes: Default::default(),
         backoff: Default::default(),
         allow_cross_namespace: options.allow_cross_namespace_targets,
+        lockdown: options.lockdown.clone(),
         renderers: renderers::Renderers::for_this_machine(chart_loads, template_parses),
         release_locks: Default::default(),
     });

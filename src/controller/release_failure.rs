@@ -5,8 +5,10 @@
 
 use super::impersonate::ImpersonationError;
 use super::release_status::Outcome;
+use super::remote::RemoteError;
 use super::sources::SourceError;
 use super::values_from::ValuesError;
+use crate::apply::postrender::PostRenderError;
 use crate::apply::{ApplyError, HealthExprError};
 use crate::release::StoreError;
 use crate::release::build::BuildError;
@@ -32,6 +34,9 @@ pub enum Failure {
     /// The render thread could not start or died.
     #[error("{0}")]
     RenderThread(String),
+    /// `spec.postRenderers` could not be applied to the rendered manifest.
+    #[error("{0}; nothing was changed")]
+    PostRender(PostRenderError),
     /// The rendered manifest is not a list of objects the cluster serves.
     #[error(transparent)]
     Manifest(ApplyError),
@@ -50,6 +55,9 @@ pub enum Failure {
     /// No client could be made for `spec.serviceAccountName`.
     #[error(transparent)]
     Impersonation(ImpersonationError),
+    /// The cluster `spec.kubeConfig` names cannot be used.
+    #[error("{0}; nothing was changed")]
+    Remote(RemoteError),
     /// `spec.revision` names a revision that is not recorded.
     #[error(
         "revision {revision} of release {release} does not exist (never made, or pruned); nothing changed"
@@ -88,6 +96,19 @@ pub enum Failure {
         /// The HelmRelease's namespace.
         own: String,
     },
+    /// A reference to another namespace while `--no-cross-namespace-refs`
+    /// locks references to the HelmRelease's own.
+    #[error(
+        "{field} names namespace {namespace}, but rudder runs with --no-cross-namespace-refs: a HelmRelease may reference only its own namespace ({own}); nothing was changed"
+    )]
+    CrossNamespaceRef {
+        /// The spec field.
+        field: String,
+        /// The namespace it names.
+        namespace: String,
+        /// The HelmRelease's namespace.
+        own: String,
+    },
     /// The release name is not one Helm accepts.
     #[error(
         "invalid release name {name:?} from {from}: Helm release names are at most 53 characters of lowercase letters, digits, '-' and '.' (a DNS subdomain); set spec.releaseName to a shorter name"
@@ -114,6 +135,7 @@ impl Failure {
             | Failure::Build(_)
             | Failure::RenderThread(_)
             | Failure::Manifest(_) => "RenderFailed",
+            Failure::PostRender(_) => "PostRenderFailed",
             Failure::Ownership { source, upgrade } => match source {
                 ApplyError::Ownership(_) => "OwnershipConflict",
                 _ if *upgrade => "UpgradeFailed",
@@ -121,10 +143,12 @@ impl Failure {
             },
             Failure::Storage(_) => "StorageFailed",
             Failure::Impersonation(_) => "ImpersonationFailed",
+            Failure::Remote(e) => e.reason(),
             Failure::RevisionNotFound { .. } => "RevisionNotFound",
             Failure::RollbackManifest(_) => "RollbackFailed",
             Failure::ReleaseClaimed { .. } => "ReleaseClaimed",
             Failure::CrossNamespace { .. } => "CrossNamespaceRefused",
+            Failure::CrossNamespaceRef { .. } => "CrossNamespaceRefRefused",
             Failure::InvalidReleaseName { .. } => "InvalidReleaseName",
             Failure::HealthCheck(_) => "InvalidHealthCheck",
         }
@@ -134,7 +158,10 @@ impl Failure {
     /// the same way).
     pub fn stalled(&self) -> bool {
         match self {
-            Failure::Pull(_) | Failure::Values(_) | Failure::Storage(_) => false,
+            Failure::Pull(_) | Failure::Values(_) | Failure::Storage(_) | Failure::Remote(_) => {
+                false
+            }
+            Failure::PostRender(e) => !matches!(e, PostRenderError::Schema { .. }),
             // A kind the cluster does not serve yet may appear (a CRD).
             Failure::Manifest(e) => !matches!(e, ApplyError::UnknownKind { .. }),
             Failure::Ownership { source, .. } => matches!(source, ApplyError::Ownership(_)),

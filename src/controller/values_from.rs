@@ -1,4 +1,6 @@
-//! The user-supplied values of a HelmRelease: each `valuesFrom` source in
+//! The user-supplied values of a HelmRelease: the chart's
+//! `chart.valuesFiles` in order (files inside the chart, merged like `helm
+//! -f` over its values.yaml), each `valuesFrom` source in
 //! order (a YAML values document merged as `helm -f` merges files, or with
 //! `targetPath` a single value placed with `--set` path syntax), then
 //! `spec.values` on top. Chart defaults are coalesced under these by the
@@ -53,6 +55,24 @@ pub enum ValuesError {
         /// The client error.
         source: kube::Error,
     },
+    /// A `chart.valuesFiles` entry the chart does not have.
+    #[error(
+        "chart {chart} has no values file {file:?} (spec.chart.valuesFiles; set ignoreMissingValuesFiles to skip it)"
+    )]
+    MissingValuesFile {
+        /// `name-version` of the chart.
+        chart: String,
+        /// The file.
+        file: String,
+    },
+    /// The chart archive could not be read for its values files.
+    #[error("reading values files of chart {chart}: {message}")]
+    ChartArchive {
+        /// `name-version` of the chart.
+        chart: String,
+        /// The loader's message.
+        message: String,
+    },
     /// The content is not a values document.
     #[error("{what}: {message}")]
     Parse {
@@ -64,26 +84,69 @@ pub enum ValuesError {
 }
 
 /// Reads every `valuesFrom` source (in `namespace`) and composes the user
-/// values with `spec.values`.
+/// values: `chart_files` (the chart's `valuesFiles`, name and text), the
+/// sources, then `spec.values`.
 pub async fn compose(
     client: &Client,
     namespace: &str,
     spec: &HelmReleaseSpec,
+    chart_files: &[(String, String)],
 ) -> Result<JsonMap<String, Json>, ValuesError> {
     let mut contents = Vec::with_capacity(spec.values_from.len());
     for r in &spec.values_from {
         contents.push((r, read_source(client, namespace, r).await?));
     }
-    compose_from(&contents, spec.values.as_ref())
+    compose_from(chart_files, &contents, spec.values.as_ref())
 }
 
-/// The composition itself: `sources` in order (a missing optional source
-/// is `None`), then `values`.
+/// The texts of the `valuesFiles` of the chart archive `archive`
+/// (`chart` is its `name-version`), in order; a missing file is an error
+/// unless `ignore_missing`.
+pub fn chart_values_files(
+    archive: &[u8],
+    chart: &str,
+    files: &[String],
+    ignore_missing: bool,
+) -> Result<Vec<(String, String)>, ValuesError> {
+    let mut out = Vec::with_capacity(files.len());
+    for file in files {
+        let bytes = crate::chart::load::archive_file(archive, file).map_err(|e| {
+            ValuesError::ChartArchive {
+                chart: chart.to_string(),
+                message: e.to_string(),
+            }
+        })?;
+        match bytes {
+            Some(b) => out.push((file.clone(), String::from_utf8_lossy(&b).into_owned())),
+            None if ignore_missing => {}
+            None => {
+                return Err(ValuesError::MissingValuesFile {
+                    chart: chart.to_string(),
+                    file: file.clone(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The composition itself: `chart_files` in order, then `sources` in
+/// order (a missing optional source is `None`), then `values`.
 pub fn compose_from(
+    chart_files: &[(String, String)],
     sources: &[(&ValuesReference, Option<String>)],
     values: Option<&JsonMap<String, Json>>,
 ) -> Result<JsonMap<String, Json>, ValuesError> {
     let mut out = crate::godata::value::Map::new();
+    for (name, text) in chart_files {
+        let layer = yamlio::load_values(text).map_err(|message| ValuesError::Parse {
+            what: format!("chart values file {name}"),
+            message,
+        })?;
+        if let Value::Map(_, m) = layer {
+            out = yamlio::merge_maps(out, m.borrow().clone());
+        }
+    }
     for (r, text) in sources {
         let Some(text) = text else { continue };
         let what = format!("{:?} {} key {}", r.kind, r.name, r.values_key);
@@ -222,6 +285,7 @@ mod tests {
         let c = r(None);
         let spec = json!({"replicaCount": 5, "service": {"type": "NodePort"}});
         let out = compose_from(
+            &[],
             &[
                 (&a, Some("replicaCount: 2\nservice:\n  port: 80\n".into())),
                 (&b, Some("1.2.3".into())),
@@ -239,17 +303,17 @@ mod tests {
     #[test]
     fn target_path_types_like_set() {
         let b = r(Some("a.b[0]"));
-        let out = compose_from(&[(&b, Some("true".into()))], None).expect("compose");
+        let out = compose_from(&[], &[(&b, Some("true".into()))], None).expect("compose");
         assert_eq!(Json::Object(out), json!({"a": {"b": [true]}}));
         let c = r(Some("csv"));
-        let out = compose_from(&[(&c, Some("x,y".into()))], None).expect("compose");
+        let out = compose_from(&[], &[(&c, Some("x,y".into()))], None).expect("compose");
         assert_eq!(Json::Object(out), json!({"csv": "x,y"}));
     }
 
     #[test]
     fn bad_yaml_is_an_error_and_digest_is_stable() {
         let a = r(None);
-        assert!(compose_from(&[(&a, Some("[1, 2".into()))], None).is_err());
+        assert!(compose_from(&[], &[(&a, Some("[1, 2".into()))], None).is_err());
         let v = json!({"b": 1, "a": 2});
         let d1 = digest(v.as_object().expect("obj"));
         let v2 = json!({"a": 2, "b": 1});

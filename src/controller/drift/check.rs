@@ -103,8 +103,14 @@ pub enum Loaded {
 
 /// The deployed revision of `obj`, read with the release's authority.
 pub async fn deployed(ctx: &Context, obj: &HelmRelease) -> Result<Loaded, CheckError> {
+    // Drift is watched on this cluster only: a remote release is not checked.
+    if obj.spec.kube_config.is_some() {
+        return Ok(Loaded::Nothing);
+    }
     let n = Names::of(obj);
-    let ap = applier_for(obj, ctx, &n).map_err(|f| CheckError::Authority(f.to_string()))?;
+    let ap = applier_for(obj, ctx, &n)
+        .await
+        .map_err(|f| CheckError::Authority(f.to_string()))?;
     let hist = store_for(ctx, &ap, obj, &n).history(&n.release).await?;
     if hist.iter().any(|s| s.release.status().is_pending()) {
         return Ok(Loaded::Busy);

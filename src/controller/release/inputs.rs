@@ -9,6 +9,7 @@ use serde_json::{Map as JsonMap, Value as Json};
 
 use crate::api::HelmRelease;
 use crate::api::condition::{ConditionStatus, READY};
+use crate::apply::postrender::PostRender;
 use crate::controller::Context;
 use crate::controller::ownership::Names;
 use crate::controller::release_failure::Failure;
@@ -22,6 +23,8 @@ pub(super) struct Desired {
     pub pulled: PulledChart,
     pub config: JsonMap<String, Json>,
     pub annotations: BTreeMap<String, String>,
+    /// `spec.postRenderers` and `spec.commonMetadata`.
+    pub post_render: PostRender,
 }
 
 fn options_digest(obj: &HelmRelease, n: &Names) -> String {
@@ -30,6 +33,15 @@ fn options_digest(obj: &HelmRelease, n: &Names) -> String {
         "install": obj.spec.install,
         "upgrade": obj.spec.upgrade,
     });
+    // Post-rendering joins the digest only when asked for, so releases
+    // without it keep the digest their records carry.
+    let mut opts = opts;
+    if !obj.spec.post_renderers.is_empty() {
+        opts["postRenderers"] = serde_json::json!(obj.spec.post_renderers);
+    }
+    if let Some(common) = &obj.spec.common_metadata {
+        opts["commonMetadata"] = serde_json::json!(common);
+    }
     values_from::digest(
         opts.as_object()
             .cloned()
@@ -48,7 +60,19 @@ pub(super) async fn desired(
         .pull_chart(&ctx.client, &n.namespace, &obj.spec.chart)
         .await
         .map_err(Failure::Pull)?;
-    let config = values_from::compose(&ctx.client, &n.namespace, &obj.spec)
+    let chart = &obj.spec.chart;
+    let files = if chart.values_files.is_empty() {
+        Vec::new()
+    } else {
+        values_from::chart_values_files(
+            &pulled.archive,
+            &format!("{}-{}", pulled.name, pulled.version),
+            &chart.values_files,
+            chart.ignore_missing_values_files,
+        )
+        .map_err(Failure::Values)?
+    };
+    let config = values_from::compose(&ctx.client, &n.namespace, &obj.spec, &files)
         .await
         .map_err(Failure::Values)?;
     let annotations = BTreeMap::from([
@@ -60,6 +84,7 @@ pub(super) async fn desired(
         pulled,
         config,
         annotations,
+        post_render: crate::controller::postrender::of(&obj.spec),
     })
 }
 

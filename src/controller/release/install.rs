@@ -52,6 +52,23 @@ pub(super) async fn run(
     {
         return failed("InstallFailed", e.to_string());
     }
+    // Acting as a service account, the API server first decides on every
+    // object without a write, so a chart the account may not fully apply
+    // changes nothing.
+    if let Some(sa) = job.ctx.lockdown.service_account(obj) {
+        job.phase(format!(
+            "checking {} objects against the rights of service account {sa} (dry run)",
+            new_res.len()
+        ));
+        if let Err(e) = send(ap.preflight(&new_res, &owner)).await {
+            let reason = if upgrade {
+                "UpgradeFailed"
+            } else {
+                "InstallFailed"
+            };
+            return failed(reason, format!("{e}; nothing was applied"));
+        }
+    }
     let rel = pending_record(n, hist, &built, &want, version, upgrade);
     if let Err(e) = job.store.create(&rel, &want.annotations).await {
         return Failure::from(e).into();

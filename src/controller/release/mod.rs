@@ -296,9 +296,10 @@ async fn act(
     progress: &Progress,
     attempt: &mut Attempt,
 ) -> Result<Outcome, Failure> {
-    ownership::check_names(obj, n, ctx.allow_cross_namespace)?;
+    ownership::check_names(obj, n, ctx.may_cross_namespaces(obj))?;
+    ctx.lockdown.check_refs(obj)?;
     let health = HealthRules::compile(&health_exprs(obj)).map_err(Failure::HealthCheck)?;
-    let ap = applier_for(obj, ctx, n)?;
+    let ap = applier_for(obj, ctx, n).await?;
     let store = store_for(ctx, &ap, obj, n);
     let found = store.history(&n.release).await?;
     ownership::check_claim(&ctx.client, obj, n, &found).await?;
@@ -403,19 +404,36 @@ async fn follow_spec(
     Ok(remediate::after_failure(job, hist, outcome, upgrade, failures, attempt).await)
 }
 
-/// The Applier acting for `obj`: rudder's own, or one impersonating
-/// `spec.serviceAccountName` (a service account in the HelmRelease's
+/// The Applier acting for `obj`: on this cluster, or on the one
+/// `spec.kubeConfig` names; with that cluster's own identity (rudder's, or
+/// the kubeconfig's), or impersonating `spec.serviceAccountName` or
+/// `--default-service-account` (a service account of the HelmRelease's
 /// namespace, so a tenant cannot borrow another namespace's accounts).
-pub(in crate::controller) fn applier_for(
+pub(in crate::controller) async fn applier_for(
     obj: &HelmRelease,
     ctx: &Context,
     n: &Names,
 ) -> Result<Applier, Failure> {
-    match &obj.spec.service_account_name {
-        None => Ok(ctx.applier.clone()),
-        Some(sa) => ctx
+    let remote = match &obj.spec.kube_config {
+        None => None,
+        Some(r) => Some(
+            ctx.remotes
+                .cluster(&ctx.applier, &n.namespace, r)
+                .await
+                .map_err(Failure::Remote)?,
+        ),
+    };
+    let sa = ctx.lockdown.service_account(obj);
+    match (sa, remote) {
+        (None, None) => Ok(ctx.applier.clone()),
+        (None, Some(r)) => Ok(r.applier),
+        (Some(sa), None) => ctx
             .impersonation
             .applier(&ctx.applier, &n.namespace, sa)
+            .map_err(Failure::Impersonation),
+        (Some(sa), Some(r)) => ctx
+            .impersonation
+            .applier_on(&r.key, &r.config, &r.applier, &n.namespace, sa)
             .map_err(Failure::Impersonation),
     }
 }

@@ -35,7 +35,8 @@ async fn render(
         lookup: Some(Arc::new(live)),
         ..Default::default()
     };
-    let caps = send(ctx.applier.capabilities())
+    // The capabilities of the cluster the release goes to.
+    let caps = send(ap.capabilities())
         .await
         .map_err(Failure::Capabilities)?;
     // Render against this cluster (`--api-versions` already in
@@ -63,7 +64,11 @@ pub(super) async fn prepare(
     version: i64,
     upgrade: bool,
 ) -> Result<(Built, Vec<Resource>, ClaimGuard), Failure> {
-    let built = render(ctx, ap, n, want, version, upgrade).await?;
+    let mut built = render(ctx, ap, n, want, version, upgrade).await?;
+    // What the post-renderers make is what is applied and recorded.
+    built.manifest = send(ap.post_render(&built.manifest, &want.post_render, &n.target))
+        .await
+        .map_err(Failure::PostRender)?;
     for w in &built.warnings {
         tracing::warn!(
             release = %n.release,

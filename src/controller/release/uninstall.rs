@@ -36,7 +36,17 @@ pub(super) async fn run(obj: &HelmRelease, ctx: &Context) -> Result<Action, Rele
         tracing::info!(release = %n.release, storage = %n.storage, "{why}; nothing to uninstall");
         return Ok(Action::await_change());
     }
-    let ap = applier_for(obj, ctx, &n).map_err(|f| ReleaseError::Impersonation(f.to_string()))?;
+    let ap = match applier_for(obj, ctx, &n).await {
+        Ok(ap) => ap,
+        // Nothing was installed, or the namespace (and with it the
+        // kubeConfig Secret or the account) is going away: nothing to
+        // reach the release with.
+        Err(f) if never_installed(obj) || namespace_terminating(ctx, &n.namespace).await => {
+            tracing::warn!(error = %f, release = %n.release, "the release cannot be reached; nothing to uninstall");
+            return Ok(Action::await_change());
+        }
+        Err(f) => return Err(ReleaseError::Impersonation(f.to_string())),
+    };
     let store = store_for(ctx, &ap, obj, &n);
     let hist = match store.history(&n.release).await {
         Ok(h) => h,
@@ -105,7 +115,7 @@ pub(super) async fn run(obj: &HelmRelease, ctx: &Context) -> Result<Action, Rele
 /// Why this HelmRelease cannot have installed anything (`None`: it may
 /// have): its names were refused before any write.
 fn nothing_to_uninstall(obj: &HelmRelease, ctx: &Context, n: &Names) -> Option<String> {
-    ownership::check_names(obj, n, ctx.allow_cross_namespace)
+    ownership::check_names(obj, n, ctx.may_cross_namespaces(obj))
         .err()
         .map(|f| f.to_string())
 }
