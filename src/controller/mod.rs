@@ -7,6 +7,7 @@
 //! drain the controllers, release the Lease, stop serving. Losing the Lease
 //! stops the controllers and returns to standby.
 
+pub mod api_client;
 pub mod backoff;
 pub mod drift;
 pub mod events;
@@ -92,9 +93,9 @@ pub struct Context {
     pub repo_tracker: repository::FetchTracker,
     /// Server-side apply of release objects (shares discovery and its write count).
     pub applier: crate::apply::Applier,
-    /// API writes of the HelmRelease reconciler other than the Applier's
-    /// (records, status, events, finalizers).
-    pub release_writes: Arc<std::sync::atomic::AtomicU64>,
+    /// The API server's back-pressure, noted by the client: new
+    /// reconciliations wait it out.
+    pub pressure: Arc<api_client::Pressure>,
     /// Appliers acting as service accounts (`serviceAccountName`).
     pub impersonation: impersonate::Impersonation,
     /// Back-off of failing HelmReleases.
@@ -156,17 +157,26 @@ pub async fn run(
     });
     let http_task = tokio::spawn(http::serve(listener, state, http_stop.clone()));
     let (chart_loads, template_parses) = (metrics.chart_loads(), metrics.template_parses());
+    // The controllers act through the counting client; leader election
+    // keeps the plain one (its Lease renewals are not the controllers' work).
+    let pressure = Arc::new(api_client::Pressure::default());
+    let counters = metrics.api_counters();
+    let api = api_client::counted(client.clone(), counters.clone(), pressure.clone());
     let ctx = Arc::new(Context {
-        client: client.clone(),
+        client: api.clone(),
         metrics,
         sources: Sources::new(crate::repo::ChartCache::new(
             options.cache_dir.clone(),
             options.cache_memory,
         )),
         repo_tracker: Default::default(),
-        applier: crate::apply::Applier::new(client.clone()),
-        release_writes: Arc::default(),
-        impersonation: impersonate::Impersonation::new(options.kube_config.clone()),
+        applier: crate::apply::Applier::new(api),
+        impersonation: impersonate::Impersonation::new(
+            options.kube_config.clone(),
+            counters,
+            pressure.clone(),
+        ),
+        pressure,
         backoff: Default::default(),
         allow_cross_namespace: options.allow_cross_namespace_targets,
         renderers: renderers::Renderers::for_this_machine(chart_loads, template_parses),
@@ -307,31 +317,44 @@ impl Scope {
 
 /// The HelmRelease controller: at most `scope.concurrency` reconciliations
 /// at once, triggered by changes to what a HelmRelease asks for (spec,
-/// annotations, finalizers, deletion) — not by rudder's own status writes.
+/// annotations, deletion) — not by rudder's own writes (status, finalizer).
 fn release_controller(client: &Client, scope: &Scope) -> Controller<HelmRelease> {
-    use kube::runtime::{WatchStreamExt, reflector};
-    let (reader, writer) = reflector::store();
-    let triggers = watcher(
-        api_for::<HelmRelease>(client, scope.namespace.as_deref()),
-        scope.own(),
-    )
-    .default_backoff()
-    .reflect(writer)
-    .applied_objects()
-    .predicate_filter(asked_for, Default::default());
-    Controller::for_stream(triggers, reader)
+    asked_for_controller(api_for::<HelmRelease>(client, scope.namespace.as_deref()), scope)
         .with_config(kube::runtime::controller::Config::default().concurrency(scope.concurrency))
 }
 
-/// A hash of what a HelmRelease asks for: a change of it is a reason to
-/// reconcile; a status change (rudder's own write) is not.
-fn asked_for(obj: &HelmRelease) -> Option<u64> {
+/// A controller of `api`'s objects (in `scope`) triggered only when what
+/// an object asks for changes ([`asked_for`]).
+fn asked_for_controller<K>(api: Api<K>, scope: &Scope) -> Controller<K>
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+{
+    use kube::runtime::{WatchStreamExt, reflector};
+    let (reader, writer) = reflector::store();
+    let triggers = watcher(api, scope.own())
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(asked_for::<K>, Default::default());
+    Controller::for_stream(triggers, reader)
+}
+
+/// A hash of what an object asks for: its generation (spec), its
+/// annotations (`requested-at`, `reset-at`) and whether it is being
+/// deleted. A change of it is a reason to reconcile; rudder's own writes
+/// (status, the finalizer) change none of it.
+fn asked_for<K: Resource>(obj: &K) -> Option<u64> {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    let meta = &obj.metadata;
+    let meta = obj.meta();
     meta.generation.hash(&mut h);
     meta.deletion_timestamp.is_some().hash(&mut h);
-    meta.finalizers.hash(&mut h);
     meta.annotations.hash(&mut h);
     Some(h.finish())
 }
@@ -349,7 +372,7 @@ async fn run_controllers(
     let releases = watches::requeue_on_index_change(releases, &ctx.client, ns, scope.own());
     let releases = watches::requeue_on_values_change(releases, &ctx.client, ns);
     let releases = watches::requeue_dependents(releases, &ctx.client, ns);
-    let repositories = Controller::new(api_for::<HelmRepository>(&ctx.client, ns), scope.own());
+    let repositories = asked_for_controller(api_for::<HelmRepository>(&ctx.client, ns), &scope);
     let (release_store, repository_store) = (releases.store(), repositories.store());
     let synced = {
         let stop = stop.clone();

@@ -4,8 +4,6 @@
 //! for a status write; phases that follow each other faster than the task
 //! writes are coalesced (only the newest is written).
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use kube::ResourceExt;
@@ -32,7 +30,6 @@ impl Progress {
         let (tx, rx) = watch::channel(None);
         let task = tokio::spawn(write_phases(
             ctx.client.clone(),
-            ctx.release_writes.clone(),
             obj.clone(),
             rx,
         ));
@@ -57,7 +54,6 @@ impl Progress {
 /// Writes each new phase until the sender goes; returns whether it wrote.
 async fn write_phases(
     client: kube::Client,
-    writes: Arc<AtomicU64>,
     obj: HelmRelease,
     mut rx: watch::Receiver<Option<String>>,
 ) -> bool {
@@ -70,7 +66,6 @@ async fn write_phases(
         if phase == last {
             continue;
         }
-        writes.fetch_add(1, Ordering::Relaxed);
         if let Err(e) =
             apply_status(&client, &obj, &release_status::progressing(&obj, &phase)).await
         {

@@ -37,7 +37,7 @@ pub(super) async fn run(obj: &HelmRelease, ctx: &Context) -> Result<Action, Rele
         return Ok(Action::await_change());
     }
     let ap = applier_for(obj, ctx, &n).map_err(|f| ReleaseError::Impersonation(f.to_string()))?;
-    let store = store_for(ctx, &ap, obj, &n);
+    let store = store_for(&ap, obj, &n);
     let hist = match store.history(&n.release).await {
         Ok(h) => h,
         // Never installed: records it cannot read are not its own.
