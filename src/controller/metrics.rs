@@ -338,8 +338,17 @@ mod tests {
         m.forget_release("a/z");
         m.forget_release("a/unknown");
         let text = m.render().expect("render");
-        assert!(text.contains(r#"rudder_releases{status="deployed"} 1"#), "{text}");
-        assert!(text.contains(r#"rudder_releases{status="failed"} 1"#), "{text}");
-        assert!(text.contains(r#"rudder_releases{status="pending-upgrade"} 0"#), "{text}");
+        assert!(
+            text.contains(r#"rudder_releases{status="deployed"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"rudder_releases{status="failed"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"rudder_releases{status="pending-upgrade"} 0"#),
+            "{text}"
+        );
     }
 }

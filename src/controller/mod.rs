@@ -25,7 +25,7 @@ pub mod repository;
 pub mod sources;
 pub mod status;
 pub mod values_from;
-mod watches;
+pub mod watches;
 
 use std::fmt::Display;
 use std::future::Future;
@@ -46,6 +46,28 @@ use http::{Health, HttpState, Phase};
 use leader::{LeadOutcome, LeaderElector, LeaseConfig};
 use metrics::Metrics;
 use sources::Sources;
+
+/// The label that assigns a HelmRelease or HelmRepository to a shard
+/// (`rudder run --shard KEY` reconciles those labelled `KEY`).
+pub const SHARD_KEY_LABEL: &str = "sharding.rudder.dev/key";
+/// The Lease name when none is given and all objects are watched.
+const DEFAULT_LEASE: &str = "rudder-leader";
+
+/// The Lease of a replica set reconciling shard `shard`, or the objects
+/// `selector` selects: each shard elects its own leader, so shards run side
+/// by side while each shard has one active replica.
+pub fn default_lease_name(shard: Option<&str>, selector: Option<&str>) -> String {
+    use sha2::{Digest, Sha256};
+    match (shard, selector) {
+        (Some(key), _) => format!("{DEFAULT_LEASE}-{key}"),
+        (None, Some(sel)) => {
+            let digest = Sha256::digest(sel.as_bytes());
+            let hex: String = digest[..5].iter().map(|b| format!("{b:02x}")).collect();
+            format!("{DEFAULT_LEASE}-{hex}")
+        }
+        (None, None) => DEFAULT_LEASE.to_string(),
+    }
+}
 
 /// Requeue delay after a failed reconciliation.
 const ERROR_REQUEUE: Duration = Duration::from_secs(15);
@@ -104,6 +126,8 @@ pub struct Context {
     pub allow_cross_namespace: bool,
     /// Render threads and the charts they keep loaded.
     pub renderers: renderers::Renderers,
+    /// Which HelmReleases name each `valuesFrom` ConfigMap and Secret.
+    pub values_users: Arc<watches::ValuesUsers>,
     /// Keeps reconciliations and drift checks of one release apart.
     pub release_locks: drift::ReleaseLocks,
 }
@@ -181,6 +205,7 @@ pub async fn run(
         allow_cross_namespace: options.allow_cross_namespace_targets,
         renderers: renderers::Renderers::for_this_machine(chart_loads, template_parses),
         release_locks: Default::default(),
+        values_users: Arc::default(),
     });
     let mut elector = LeaderElector::new(client, options.lease.clone());
     let result = elect_and_run(&mut elector, &ctx, &health, &options, &shutdown).await;
@@ -319,8 +344,11 @@ impl Scope {
 /// at once, triggered by changes to what a HelmRelease asks for (spec,
 /// annotations, deletion) — not by rudder's own writes (status, finalizer).
 fn release_controller(client: &Client, scope: &Scope) -> Controller<HelmRelease> {
-    asked_for_controller(api_for::<HelmRelease>(client, scope.namespace.as_deref()), scope)
-        .with_config(kube::runtime::controller::Config::default().concurrency(scope.concurrency))
+    asked_for_controller(
+        api_for::<HelmRelease>(client, scope.namespace.as_deref()),
+        scope,
+    )
+    .with_config(kube::runtime::controller::Config::default().concurrency(scope.concurrency))
 }
 
 /// A controller of `api`'s objects (in `scope`) triggered only when what
@@ -370,7 +398,8 @@ async fn run_controllers(
     let ns = scope.namespace.as_deref();
     let releases = release_controller(&ctx.client, &scope);
     let releases = watches::requeue_on_index_change(releases, &ctx.client, ns, scope.own());
-    let releases = watches::requeue_on_values_change(releases, &ctx.client, ns);
+    let releases =
+        watches::requeue_on_values_change(releases, &ctx.client, ns, ctx.values_users.clone());
     let releases = watches::requeue_dependents(releases, &ctx.client, ns);
     let repositories = asked_for_controller(api_for::<HelmRepository>(&ctx.client, ns), &scope);
     let (release_store, repository_store) = (releases.store(), repositories.store());
@@ -456,6 +485,20 @@ fn interval_or_default(interval: &str) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_shard_has_its_own_lease() {
+        assert_eq!(default_lease_name(None, None), "rudder-leader");
+        assert_eq!(default_lease_name(Some("a"), None), "rudder-leader-a");
+        let one = default_lease_name(None, Some("team=one"));
+        let two = default_lease_name(None, Some("team=two"));
+        assert!(
+            one.starts_with("rudder-leader-") && one.len() == 24,
+            "{one}"
+        );
+        assert_ne!(one, two);
+        assert_eq!(one, default_lease_name(None, Some("team=one")));
+    }
 
     #[test]
     fn interval_falls_back_to_default() {

@@ -28,10 +28,10 @@ mod uninstall;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
-use kube::api::{Patch, PatchParams};
 use kube::{Api, ResourceExt};
 
 use super::metrics::Outcome as MetricOutcome;
@@ -153,6 +153,7 @@ pub async fn reconcile(obj: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Actio
         // The finalizer is added in the same reconciliation that acts, so
         // a new HelmRelease is reconciled once, not once more for its
         // finalizer.
+        ctx.values_users.record(&obj);
         match ensure_finalizer(&api, obj).await {
             Ok(obj) => send(apply(&obj, &ctx)).await,
             Err(e) => Err(e),
@@ -254,11 +255,7 @@ fn timeout_of(obj: &HelmRelease) -> Duration {
 /// The release records, read and written with the authority `ap` acts
 /// with (the HelmRelease's service account, or rudder's own identity),
 /// each record written stamped with the HelmRelease's claim.
-pub(in crate::controller) fn store_for(
-    ap: &Applier,
-    obj: &HelmRelease,
-    n: &Names,
-) -> SecretStore {
+pub(in crate::controller) fn store_for(ap: &Applier, obj: &HelmRelease, n: &Names) -> SecretStore {
     SecretStore::new(ap.client().clone(), &n.storage, Arc::default())
         .stamping(ownership::owner_annotations(obj))
 }

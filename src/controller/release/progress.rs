@@ -28,11 +28,7 @@ impl Progress {
     /// Starts the writer for `obj`; nothing is written until a phase is set.
     pub fn start(ctx: &Context, obj: &HelmRelease) -> Progress {
         let (tx, rx) = watch::channel(None);
-        let task = tokio::spawn(write_phases(
-            ctx.client.clone(),
-            obj.clone(),
-            rx,
-        ));
+        let task = tokio::spawn(write_phases(ctx.client.clone(), obj.clone(), rx));
         Progress { tx, task }
     }
 

@@ -2,7 +2,6 @@
 //! Warning event and a warn log line for every new failure, the release
 //! gauge; and the event publisher the actions share.
 
-
 use kube::api::{Patch, PatchParams};
 use kube::runtime::events::EventType;
 use kube::{Api, Resource as _, ResourceExt};

@@ -99,6 +99,7 @@ pub(super) async fn run(obj: &HelmRelease, ctx: &Context) -> Result<Action, Rele
     }
     ctx.metrics
         .forget_release(&format!("{}/{}", n.namespace, obj.name_any()));
+    ctx.values_users.forget(obj);
     Ok(Action::await_change())
 }
 
