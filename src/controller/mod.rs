@@ -403,6 +403,7 @@ async fn run_controllers(
     let releases = watches::requeue_dependents(releases, &ctx.client, ns);
     let repositories = asked_for_controller(api_for::<HelmRepository>(&ctx.client, ns), &scope);
     let (release_store, repository_store) = (releases.store(), repositories.store());
+    ctx.sources.use_repository_store(Some(repositories.store()));
     let synced = {
         let stop = stop.clone();
         async move {
@@ -417,7 +418,7 @@ async fn run_controllers(
             }
         }
     };
-    let (ctx_crds, stop_crds) = (ctx.clone(), stop.clone());
+    let (ctx_crds, stop_crds, ctx_sources) = (ctx.clone(), stop.clone(), ctx.clone());
     let drift = drift::run(
         ctx.clone(),
         releases.store(),
@@ -434,6 +435,7 @@ async fn run_controllers(
         .for_each(log_result);
     let crds = watches::forget_discovery_on_crd_change(ctx_crds, stop_crds);
     tokio::join!(releases, repositories, synced, crds, drift);
+    ctx_sources.sources.use_repository_store(None);
 }
 
 fn error_policy<K, E: Display>(_obj: Arc<K>, _err: &E, _ctx: Arc<Context>) -> Action {
