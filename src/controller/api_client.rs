@@ -1,6 +1,7 @@
 //! The API client the controllers act through: a layer in front of the kube
 //! client that counts every request as it leaves (by HTTP method; writes —
-//! POST, PUT, PATCH, DELETE — also in `rudder_api_writes_total`), and
+//! POST, PUT, PATCH, DELETE that are not dry runs — also in
+//! `rudder_api_writes_total`), and
 //! notices the API server's back-pressure (429 Too Many Requests, 504
 //! Gateway Timeout, 503 Service Unavailable) so reconciliations pause
 //! instead of multiplying retries. Counting at the client, per call, makes
@@ -94,6 +95,13 @@ pub fn is_write(method: &Method) -> bool {
     )
 }
 
+/// Whether a request asks for a dry run (`dryRun=All`): the API server
+/// persists nothing.
+pub fn is_dry_run(uri: &http::Uri) -> bool {
+    uri.query()
+        .is_some_and(|q| q.split('&').any(|kv| kv == "dryRun=All"))
+}
+
 /// Whether `status` asks the client to slow down.
 pub fn is_push_back(status: StatusCode) -> bool {
     matches!(
@@ -121,7 +129,7 @@ pub fn counted(inner: Client, counters: ApiCounters, pressure: Arc<Pressure>) ->
                 .requests
                 .with_label_values(&[req.method().as_str()])
                 .inc();
-            if is_write(req.method()) {
+            if is_write(req.method()) && !is_dry_run(req.uri()) {
                 counters.writes.inc();
             }
             let resp = inner.send(req).await?;
@@ -168,6 +176,14 @@ mod tests {
             assert!(is_write(&m), "{m}");
         }
         assert!(!is_write(&Method::GET));
+        let dry: http::Uri = "/api/v1/namespaces/a/configmaps/b?dryRun=All&fieldManager=helm"
+            .parse()
+            .expect("uri");
+        assert!(is_dry_run(&dry));
+        let real: http::Uri = "/api/v1/namespaces/a/configmaps/b?fieldManager=helm"
+            .parse()
+            .expect("uri");
+        assert!(!is_dry_run(&real));
         assert!(is_push_back(StatusCode::TOO_MANY_REQUESTS));
         assert!(is_push_back(StatusCode::GATEWAY_TIMEOUT));
         assert!(!is_push_back(StatusCode::CONFLICT));

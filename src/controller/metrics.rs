@@ -129,7 +129,7 @@ impl Metrics {
         )?;
         let api_writes = IntCounter::new(
             "rudder_api_writes_total",
-            "Write requests (POST, PUT, PATCH, DELETE) the controllers sent to the API server, counted per call by the client (leader election's Lease excepted).",
+            "Write requests (POST, PUT, PATCH, DELETE; dry runs excepted) the controllers sent to the API server, counted per call by the client (leader election's Lease excepted).",
         )?;
         let api_requests = IntCounterVec::new(
             Opts::new(
