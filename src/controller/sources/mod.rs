@@ -22,6 +22,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use kube::Api;
+use kube::runtime::reflector::{ObjectRef, Store};
 
 use crate::api::HelmRepository;
 use crate::api::helmrelease::ChartSpec;
@@ -161,6 +162,10 @@ pub struct Sources {
     repos: Mutex<HashMap<String, RepoEntry>>,
     /// Repositories named by URL in a dependency (anonymous).
     by_url: Mutex<HashMap<String, Arc<ChartRepository>>>,
+    /// The HelmRepository controller's cache, while it runs: charts are
+    /// resolved against it instead of reading the object from the API
+    /// server per release.
+    objects: std::sync::RwLock<Option<Store<HelmRepository>>>,
 }
 
 impl std::fmt::Debug for Sources {
@@ -187,6 +192,33 @@ impl Sources {
             cache: Arc::new(cache),
             repos: Mutex::new(HashMap::new()),
             by_url: Mutex::new(HashMap::new()),
+            objects: std::sync::RwLock::new(None),
+        }
+    }
+
+    /// Resolves HelmRepositories through `store` (the running HelmRepository
+    /// controller's cache); `None` goes back to reading them from the API.
+    pub fn use_repository_store(&self, store: Option<Store<HelmRepository>>) {
+        if let Ok(mut s) = self.objects.write() {
+            *s = store;
+        }
+    }
+
+    /// HelmRepository `ns/name`: from the controller's cache when it holds
+    /// it, else read with `client` (e.g. a repository outside this shard).
+    async fn repository_object(
+        &self,
+        client: &kube::Client,
+        ns: &str,
+        name: &str,
+    ) -> Result<HelmRepository, SourceError> {
+        let cached = self.objects.read().ok().and_then(|s| {
+            s.as_ref()
+                .and_then(|s| s.get(&ObjectRef::new(name).within(ns)))
+        });
+        match cached {
+            Some(obj) => Ok(obj.as_ref().clone()),
+            None => get_repository(client, ns, name).await,
         }
     }
 
@@ -278,7 +310,9 @@ impl Sources {
             .namespace
             .as_deref()
             .unwrap_or(release_ns);
-        let obj = get_repository(client, ns, &chart.repository_ref.name).await?;
+        let obj = self
+            .repository_object(client, ns, &chart.repository_ref.name)
+            .await?;
         let mut pulled = self
             .pull_from(client, &obj, &chart.name, &chart.version)
             .await?;
