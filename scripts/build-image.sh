@@ -10,6 +10,10 @@
 # registry on 127.0.0.1, then pulled into an OCI image layout. Prints the
 # image digest, then the layout directory as the last line.
 #
+# Usage: scripts/build-image.sh               build the image
+#        scripts/build-image.sh push DIR REF  push the layout DIR to REF
+#                                             (registry/repository:tag)
+#
 # Environment:
 #   RUDDER_BINARY     use this binary instead of building it (it must be a
 #                     static-pie ELF: the image has no libc)
@@ -158,4 +162,10 @@ main() {
     echo "$OUT"
 }
 
+if [[ ${1:-} == push ]]; then
+    [[ $# -eq 3 ]] || die "usage: $0 push LAYOUT-DIR REGISTRY/REPOSITORY:TAG"
+    ensure_crane
+    "$CRANE" push "$2" "$3"
+    exit 0
+fi
 main "$@"
