@@ -167,9 +167,15 @@ fn chart_values_are_validated_by_its_schema() {
         ("replicaCount=two", "/replicaCount"),
         ("image.digest=sha256:abc", "/image/digest"),
         ("logFormat=xml", "/logFormat"),
-        ("leaderElection.leaseDuration=15", "/leaderElection/leaseDuration"),
+        (
+            "leaderElection.leaseDuration=15",
+            "/leaderElection/leaseDuration",
+        ),
         ("replicas=2", "replicas"),
-        ("observability.dashboard.enabled=yes", "/observability/dashboard/enabled"),
+        (
+            "observability.dashboard.enabled=yes",
+            "/observability/dashboard/enabled",
+        ),
     ] {
         for verb in ["template", "install"] {
             let out = e2e::helm_output(&[

@@ -152,7 +152,9 @@ fn pushed_image_is_non_root_runs_rudder_and_carries_its_labels() {
     let layers = manifest["layers"].as_array().expect("layers");
     assert_eq!(layers.len(), 1, "one layer: {manifest}");
 
-    let config_digest = manifest["config"]["digest"].as_str().expect("config digest");
+    let config_digest = manifest["config"]["digest"]
+        .as_str()
+        .expect("config digest");
     let config = pushed.get_json(&format!("blobs/{config_digest}"), "*/*");
     assert_eq!(config["os"], "linux");
     let c = &config["config"];
@@ -164,7 +166,11 @@ fn pushed_image_is_non_root_runs_rudder_and_carries_its_labels() {
         labels["org.opencontainers.image.source"],
         "https://rudder.example/source"
     );
-    let head = tool("git", &["-C", env!("CARGO_MANIFEST_DIR"), "rev-parse", "HEAD"], None);
+    let head = tool(
+        "git",
+        &["-C", env!("CARGO_MANIFEST_DIR"), "rev-parse", "HEAD"],
+        None,
+    );
     assert_eq!(labels["org.opencontainers.image.revision"], head.trim());
 
     // The layer, extracted: the binary runs with no library from the host
@@ -249,9 +255,11 @@ async fn wait_available(client: &Client, ns: &str, name: &str) {
         Duration::from_secs(90),
         || async {
             let d = api.get(name).await.ok()?;
-            let available = d.status?.conditions?.iter().any(|c| {
-                c.type_ == "Available" && c.status == "True"
-            });
+            let available = d
+                .status?
+                .conditions?
+                .iter()
+                .any(|c| c.type_ == "Available" && c.status == "True");
             available.then_some(())
         },
     )
@@ -326,6 +334,19 @@ async fn helm_install_becomes_available_and_its_service_account_reconciles_withi
         "--set",
         "rbac.clusterWideApply=false",
     ]);
+    // Helm never upgrades crds/: the documented one command does.
+    let crds = tool("helm", &["show", "crds", &chart], None);
+    let upgraded = tool(
+        "kubectl",
+        &["apply", "--server-side", "--force-conflicts", "-f", "-"],
+        Some(&crds),
+    );
+    for crd in ["helmreleases", "helmrepositories"] {
+        assert!(
+            upgraded.contains(&format!("{crd}.helm.rudder.dev serverside-applied")),
+            "{upgraded}"
+        );
+    }
     let deployment = format!("{release}-rudder");
     wait_available(&client, &ns.name, &deployment).await;
     assert_eq!(
@@ -382,7 +403,12 @@ async fn helm_install_becomes_available_and_its_service_account_reconciles_withi
     );
     let releases: Api<HelmRelease> = Api::namespaced(client.clone(), &ns.name);
     for (name, repo, chart, extra) in [
-        ("web", "charts", "app", json!({ "serviceAccountName": "deployer" })),
+        (
+            "web",
+            "charts",
+            "app",
+            json!({ "serviceAccountName": "deployer" }),
+        ),
         ("wide", "wide", "wide", json!({})),
     ] {
         let mut obj = hr::release(name, repo, chart, "0.1.0", extra);

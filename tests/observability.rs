@@ -86,14 +86,17 @@ fn collect_strings(v: &Json, keys: &[&str], out: &mut Vec<String>) {
 /// Metric names (`rudder_…`) a query reads.
 fn metric_names(query: &str) -> BTreeSet<String> {
     let re = regex::Regex::new(r"\brudder_[a-z0-9_]+").expect("regex");
-    re.find_iter(query).map(|m| m.as_str().to_string()).collect()
+    re.find_iter(query)
+        .map(|m| m.as_str().to_string())
+        .collect()
 }
 
 /// Label names a query groups by (`by (…)`, `label_values(m, l)`) or
 /// matches on (`{l="…"}`).
 fn label_names(query: &str) -> BTreeSet<String> {
     let by = regex::Regex::new(r"\bby\s*\(([^)]*)\)").expect("regex");
-    let matcher = regex::Regex::new(r#"([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*""#).expect("regex");
+    let matcher =
+        regex::Regex::new(r#"([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*""#).expect("regex");
     let label_values = regex::Regex::new(r"label_values\([^,]+,\s*([a-zA-Z_]+)\)").expect("regex");
     let mut out = BTreeSet::new();
     for c in by.captures_iter(query) {
