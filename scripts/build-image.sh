@@ -17,6 +17,8 @@
 # Environment:
 #   RUDDER_BINARY     use this binary instead of building it (it must be a
 #                     static-pie ELF: the image has no libc)
+#   RUDDER_PROFILE    cargo profile of the binary (default release; see
+#                     scripts/build-release.sh)
 #   IMAGE_OUT         layout directory (default <target dir>/image/rudder-oci)
 #   IMAGE_SOURCE      org.opencontainers.image.source (default: the git
 #                     remote `origin`; omitted when there is none)
@@ -111,7 +113,7 @@ main() {
     ensure_crane
     local bin=${RUDDER_BINARY:-}
     if [[ -z $bin ]]; then
-        log "building the release binary"
+        log "building the ${RUDDER_PROFILE:-release} binary"
         bin=$("$ROOT/scripts/build-release.sh" | tail -n 1)
     fi
     check_static_pie "$bin"
