@@ -46,14 +46,18 @@ struct Image {
 /// Builds the image once per test binary with `scripts/build-image.sh`,
 /// from a static-pie build of the dev profile: the linkage the image needs
 /// (checked by the script and below), without the release profile's
-/// fat-LTO build time.
+/// fat-LTO build time (`RUDDER_IMAGE_TEST_PROFILE=release` tests the
+/// shipped build instead).
 fn image() -> &'static Image {
     static IMAGE: OnceLock<Image> = OnceLock::new();
     IMAGE.get_or_init(|| {
         let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("deploy-image-oci");
         let out = Command::new(repo_path("scripts/build-image.sh"))
             .env("IMAGE_OUT", &out_dir)
-            .env("RUDDER_PROFILE", "dev")
+            .env(
+                "RUDDER_PROFILE",
+                std::env::var("RUDDER_IMAGE_TEST_PROFILE").unwrap_or_else(|_| "dev".into()),
+            )
             .env("IMAGE_SOURCE", "https://rudder.example/source")
             .output()
             .expect("running scripts/build-image.sh");
