@@ -118,7 +118,7 @@ main() {
     fi
     check_static_pie "$bin"
 
-    local version revision epoch source arch work
+    local version revision epoch source arch
     version=$(cargo_version)
     [[ -n $version ]] || die "no version in $ROOT/Cargo.toml"
     revision=$(git -C "$ROOT" rev-parse HEAD)
@@ -126,9 +126,11 @@ main() {
     source=${IMAGE_SOURCE-$(git -C "$ROOT" remote get-url origin 2>/dev/null || true)}
     arch=$(elf_arch "$bin")
 
-    work=$(mktemp -d)
+    # Global, for the EXIT trap.
+    WORK=$(mktemp -d)
     REGISTRY_PID=""
-    trap 'if [[ -n $REGISTRY_PID ]]; then kill "$REGISTRY_PID" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
+    trap 'if [[ -n $REGISTRY_PID ]]; then kill "$REGISTRY_PID" 2>/dev/null || true; fi; rm -rf "$WORK"' EXIT
+    local work=$WORK
     write_layer "$bin" "$work/layer.tar" "$epoch"
     start_registry "$work/registry.log"
 
