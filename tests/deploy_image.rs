@@ -47,13 +47,19 @@ struct Image {
 /// from a static-pie build of the dev profile: the linkage the image needs
 /// (checked by the script and below), without the release profile's
 /// fat-LTO build time (`RUDDER_IMAGE_TEST_PROFILE=release` tests the
-/// shipped build instead).
+/// shipped build instead; `RUDDER_BINARY` names a static-pie binary already
+/// built). The build gets its own target directory: `cargo test` holds the
+/// lock of the one it runs from.
 fn image() -> &'static Image {
     static IMAGE: OnceLock<Image> = OnceLock::new();
     IMAGE.get_or_init(|| {
         let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("deploy-image-oci");
         let out = Command::new(repo_path("scripts/build-image.sh"))
             .env("IMAGE_OUT", &out_dir)
+            .env(
+                "CARGO_TARGET_DIR",
+                Path::new(env!("CARGO_TARGET_TMPDIR")).join("image-build"),
+            )
             .env(
                 "RUDDER_PROFILE",
                 std::env::var("RUDDER_IMAGE_TEST_PROFILE").unwrap_or_else(|_| "dev".into()),
