@@ -22,6 +22,8 @@
 #   RUDDER_TESTENV_MINIMAL=1    only etcd and kube-apiserver (no controllers,
 #                               scheduler or nodes): enough for objects that
 #                               need no Pods, e.g. a second, remote cluster
+#   RUDDER_TESTENV_APISERVER_ARGS  extra kube-apiserver flags, split on spaces
+#                               (e.g. an audit log for scripts/bench-scale.py)
 set -euo pipefail
 
 # shellcheck source=lib.sh
@@ -37,6 +39,7 @@ exec 3>&1 1>&2
 CONTROLLERS=${RUDDER_TESTENV_CONTROLLERS:-*,-node-ipam-controller,-ttl-controller,-persistentvolume-attach-detach-controller,-taint-eviction-controller,-device-taint-eviction-controller}
 TIMEOUT=${RUDDER_TESTENV_TIMEOUT:-120}
 NODES=${RUDDER_TESTENV_NODES:-3}
+read -r -a APISERVER_ARGS <<<"${RUDDER_TESTENV_APISERVER_ARGS:-}"
 KUBECONFIG_OUT=$STATE_DIR/kubeconfig
 
 for tool in go openssl curl awk; do
@@ -241,7 +244,7 @@ start_apiserver() {
         --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
         --service-cluster-ip-range 10.0.0.0/16 \
         --endpoint-reconciler-type none \
-        --allow-privileged=true --profiling=false
+        --allow-privileged=true --profiling=false ${APISERVER_ARGS[@]+"${APISERVER_ARGS[@]}"}
     wait_for kube-apiserver api /readyz
 }
 
