@@ -10,7 +10,7 @@ TESTENV := e2e/testenv
 # helm and kubectl from ../shared/tools/install-helm live here.
 export PATH := $(HOME)/.local/bin:$(PATH)
 
-.PHONY: build release image image-push test crds run testenv-up testenv-down lint bench
+.PHONY: build release image image-push test crds run testenv-up testenv-down lint bench bench-scale
 
 ## build: compile the crate (library + `rudder` binary)
 build:
@@ -68,3 +68,10 @@ lint:
 ## bench: benchmarks (scripts/bench.sh once there are any)
 bench:
 	if [[ -x scripts/bench.sh ]]; then scripts/bench.sh; else echo "no benchmarks yet"; fi
+
+## bench-scale: N HelmReleases with rudder, the helm CLI, the bare-apply floor
+## and Flux, each on a fresh control plane (not part of `make test`).
+## BENCH_SCALE_ARGS adds flags, e.g. "--releases 1000 --tools rudder,flux
+## --rudder-binary PATH"; see scripts/bench-scale.py --help
+bench-scale:
+	scripts/bench-scale.py $(BENCH_SCALE_ARGS)

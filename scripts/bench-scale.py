@@ -70,8 +70,8 @@ CHART = "scaffold"
 CHART_VERSION = "0.1.0"
 REPO_URL = "http://127.0.0.1:8879"
 RELEASE = "app"
-HARNESS_UA = "rudder-bench-scale/harness"
-FLOOR_UA = "rudder-bench-scale/floor"
+HARNESS_UA = "bench-scale-harness"
+FLOOR_UA = "bench-scale-floor"
 ALL_TOOLS = ["rudder", "helm", "floor", "flux"]
 # Audit only the admin identity every tool and the harness use (not the
 # controller manager, scheduler or kwok); one event per finished request.
@@ -102,8 +102,11 @@ def shared_index() -> Path:
 def serve_index():
     """The shared index on 127.0.0.1:8879, where its URLs point. If another
     process serves the same index there already, use it."""
-    handler = partial(SimpleHTTPRequestHandler, directory=str(shared_index()))
-    handler.log_message = lambda *a, **k: None
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = partial(Quiet, directory=str(shared_index()))
     try:
         srv = ThreadingHTTPServer(("127.0.0.1", 8879), handler)
     except OSError:
@@ -194,11 +197,13 @@ class Plane:
     def down(self) -> None:
         subprocess.run([str(TESTENV / "down.sh")], env=self.env, check=False,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        Path(f"{self.dir}.lock").unlink(missing_ok=True)
 
-    def audit_counts(self, uas: tuple, start: datetime, end: datetime) -> dict:
-        """Requests received in [start, end] from user agents starting with
-        one of `uas`: total, writes, reads, watches, and by verb/resource."""
-        counts = {"total": 0, "writes": 0, "reads": 0, "watches": 0, "by": {}}
+    def audit_counts(self, start: datetime, end: datetime) -> dict:
+        """Requests received in [start, end] from anyone but the harness (only
+        the tool under test runs then): total, writes, reads, watches, by
+        verb/resource, and all requests by user agent."""
+        counts = {"total": 0, "writes": 0, "reads": 0, "watches": 0, "by": {}, "agents": {}}
         if not self.audit.exists():
             return counts
         with self.audit.open() as f:
@@ -207,10 +212,12 @@ class Plane:
                     ev = json.loads(line)
                 except ValueError:
                     continue
-                if not ev.get("userAgent", "").startswith(uas):
-                    continue
                 t = datetime.fromisoformat(ev["requestReceivedTimestamp"].replace("Z", "+00:00"))
                 if not start <= t <= end:
+                    continue
+                ua = ev.get("userAgent", "").split(" ")[0]
+                counts["agents"][ua] = counts["agents"].get(ua, 0) + 1
+                if ua == HARNESS_UA:
                     continue
                 verb = ev.get("verb", "")
                 ref = ev.get("objectRef", {})
@@ -383,13 +390,15 @@ class Run:
         self.api = self.plane.api
         self.res = {"tool": tool, "releases": self.n, "load": os.getloadavg()[0],
                     "plane_start_s": self.plane.start_s}
+        self.wall0 = datetime.now().astimezone()
+        self.done_wall = self.wall0
 
     def clock(self):
         self.t0 = time.monotonic()
         self.wall0 = datetime.now().astimezone()
         self.cpu_api0 = cpu_seconds(self.plane.apiserver_pid)
 
-    def finish(self, ready_at: dict, uas: tuple, done_wall: datetime) -> None:
+    def finish(self, ready_at: dict, done_wall: datetime) -> None:
         times = sorted(t - self.t0 for t in ready_at.values())
         r = self.res
         r["ready"] = len(times)
@@ -398,18 +407,19 @@ class Run:
         r["p90_s"] = percentile(times, 0.9)
         r["all_s"] = times[-1] if len(times) == self.n else float("nan")
         r["apiserver_cpu_s"] = cpu_seconds(self.plane.apiserver_pid) - self.cpu_api0
-        self.uas, self.done_wall = uas, done_wall
+        self.done_wall = done_wall
 
     def close(self) -> None:
         log(f"{self.tool}: stopping the control plane")
         self.plane.down()
-        c = self.plane.audit_counts(self.uas, self.wall0, self.done_wall)
+        c = self.plane.audit_counts(self.wall0, self.done_wall)
         self.res["requests"] = c["total"]
         self.res["writes"] = c["writes"]
         self.res["watches"] = c["watches"]
         self.res["req_per_install"] = c["total"] / self.n
         self.res["writes_per_install"] = c["writes"] / self.n
         self.res["requests_by"] = dict(sorted(c["by"].items(), key=lambda kv: -kv[1])[:12])
+        self.res["user_agents"] = c["agents"]
         try:
             self.plane.audit.unlink()
         except OSError:
@@ -486,7 +496,7 @@ def bench_rudder(a, work: Path) -> dict:
                             "spec": {"chart": {"name": CHART, "version": CHART_VERSION,
                                                "repositoryRef": {"name": "charts"}}}})
             done = wait_all(run, rels, a.timeout)
-            run.finish(rels.ready_at, ("rudder", "kube-rs", "kube/"), done)
+            run.finish(rels.ready_at, done)
             rels.stop.set()
             run.res["cpu_s"] = cpu_seconds(proc.pid) - cpu0
             run.res["peak_rss_mib"] = peak_rss_mib(proc.pid)
@@ -540,7 +550,7 @@ def bench_helm(a, work: Path) -> dict:
         log(f"helm: installing {run.n} releases, {a.parallel} at a time")
         run.clock()
         pool_map(install, range(run.n), a.parallel)
-        run.finish(done_at, ("Helm/", "helm"), datetime.now().astimezone())
+        run.finish(done_at, datetime.now().astimezone())
         run.res["cpu_s"] = usage["cpu"]
         run.res["peak_rss_mib"] = usage["rss"] / 1024
         run.res["failed"] = usage["failed"]
@@ -573,7 +583,7 @@ def bench_floor(a, work: Path) -> dict:
         chart = str(shared_index() / f"{CHART}-{CHART_VERSION}.tgz")
         rendered = subprocess.run(["helm", "template", RELEASE, chart, "-n", ns_name(0), "--skip-tests"],
                                   env=env, check=True, text=True, capture_output=True).stdout
-        objs = yaml_docs(rendered)
+        objs = yaml_docs(rendered, run.plane.kubeconfig)
         dry = json.loads(subprocess.run(
             ["helm", "install", RELEASE, chart, "-n", ns_name(0), "--dry-run=client", "-o", "json"],
             env=env, check=True, text=True, capture_output=True).stdout)
@@ -600,7 +610,7 @@ def bench_floor(a, work: Path) -> dict:
         done = wait_all(run, deps, a.timeout)
         deps.stop.set()
         ready = {ns: max(t, deps.ready_at[ns]) for ns, t in applied_at.items() if ns in deps.ready_at}
-        run.finish(ready, (FLOOR_UA,), done)
+        run.finish(ready, done)
         run.res["cpu_s"] = time.process_time() - cpu0
         run.res["peak_rss_mib"] = float("nan")
     finally:
@@ -608,12 +618,19 @@ def bench_floor(a, work: Path) -> dict:
     return run.res
 
 
-def yaml_docs(text: str) -> list:
+def yaml_docs(text: str, kubeconfig: str) -> list:
     """helm template's YAML documents as objects (kubectl converts them)."""
-    out = subprocess.run(["kubectl", "create", "--dry-run=client", "-o", "json", "-f", "-"],
+    out = subprocess.run(["kubectl", "--kubeconfig", kubeconfig, "create", "--dry-run=client",
+                          "-o", "json", "-f", "-"],
                          input=text, text=True, check=True, capture_output=True).stdout
-    o = json.loads(out)
-    return o["items"] if o.get("kind") == "List" else [o]
+    objs, dec, i = [], json.JSONDecoder(), 0
+    while i < len(out):
+        if out[i].isspace():
+            i += 1
+            continue
+        o, i = dec.raw_decode(out, i)
+        objs.extend(o["items"] if o.get("kind") == "List" else [o])
+    return objs
 
 
 def resource_paths(api: Api, objs: list) -> list:
@@ -694,7 +711,7 @@ def bench_flux(a, work: Path, bins: Path) -> dict:
                             "chart": CHART, "version": CHART_VERSION,
                             "sourceRef": {"kind": "HelmRepository", "name": "charts"}}}}})
         done = wait_all(run, rels, a.timeout)
-        run.finish(rels.ready_at, ("helm-controller", "source-controller"), done)
+        run.finish(rels.ready_at, done)
         rels.stop.set()
         run.res["cpu_s"] = sum(cpu_seconds(p.pid) for p in procs) - cpu0
         run.res["peak_rss_mib"] = sum(peak_rss_mib(p.pid) for p in procs)
@@ -758,6 +775,7 @@ def report(rows: list, machine: str) -> None:
                                    "writes", "watches") if k in r}
         print(f"{r['tool']}: {json.dumps(extra)}")
         print(f"  top requests: {json.dumps(r.get('requests_by', {}))}")
+        print(f"  requests by user agent: {json.dumps(r.get('user_agents', {}))}")
 
 
 def ratio(x, y) -> str:
@@ -807,7 +825,7 @@ def main() -> None:
                 rows.append(bench_floor(a, work))
             else:
                 rows.append(bench_flux(a, work, bins))
-            log(f"{tool}: {json.dumps({k: v for k, v in rows[-1].items() if k != 'requests_by'})}")
+            log(f"{tool}: {json.dumps({k: v for k, v in rows[-1].items() if k not in ('requests_by', 'user_agents')})}")
         ok = True
     finally:
         if srv:
