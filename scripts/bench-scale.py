@@ -386,6 +386,7 @@ class Run:
 
     def __init__(self, tool: str, a, work: Path):
         self.tool, self.a, self.n = tool, a, a.releases
+        self.began = time.monotonic()
         self.plane = Plane(work, tool, a.releases)
         self.api = self.plane.api
         self.res = {"tool": tool, "releases": self.n, "load": os.getloadavg()[0],
@@ -412,6 +413,7 @@ class Run:
     def close(self) -> None:
         log(f"{self.tool}: stopping the control plane")
         self.plane.down()
+        self.res["phase_s"] = time.monotonic() - self.began
         c = self.plane.audit_counts(self.wall0, self.done_wall)
         self.res["requests"] = c["total"]
         self.res["writes"] = c["writes"]
@@ -771,7 +773,7 @@ def report(rows: list, machine: str) -> None:
             print(f"{other} vs rudder: " + ", ".join(parts))
     print()
     for r in rows:
-        extra = {k: r[k] for k in ("plane_start_s", "applied_s", "warnings", "failed", "requests",
+        extra = {k: r[k] for k in ("phase_s", "plane_start_s", "applied_s", "warnings", "failed", "requests",
                                    "writes", "watches") if k in r}
         print(f"{r['tool']}: {json.dumps(extra)}")
         print(f"  top requests: {json.dumps(r.get('requests_by', {}))}")
