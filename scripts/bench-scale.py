@@ -203,7 +203,8 @@ class Plane:
         """Requests received in [start, end] from anyone but the harness (only
         the tool under test runs then): total, writes, reads, watches, by
         verb/resource, and all requests by user agent."""
-        counts = {"total": 0, "writes": 0, "reads": 0, "watches": 0, "by": {}, "agents": {}}
+        counts = {"total": 0, "writes": 0, "reads": 0, "watches": 0, "by": {}, "agents": {},
+                  "writes_no_leases": 0, "dry_runs": 0}
         if not self.audit.exists():
             return counts
         with self.audit.open() as f:
@@ -227,6 +228,10 @@ class Plane:
                 counts["total"] += 1
                 if verb in ("create", "update", "patch", "delete", "deletecollection"):
                     counts["writes"] += 1
+                    if "dryRun=" in ev.get("requestURI", ""):
+                        counts["dry_runs"] += 1
+                    elif ref.get("resource") != "leases":
+                        counts["writes_no_leases"] += 1
                 elif verb == "watch":
                     counts["watches"] += 1
                 else:
@@ -291,8 +296,19 @@ class Watcher(threading.Thread):
         super().__init__(daemon=True)
         self.api, self.path, self.ready = api, path, ready
         self.ready_at: dict = {}
-        self.stop = threading.Event()
+        self.stop_event = threading.Event()
         self.lock = threading.Lock()
+        self.watch_conn = None
+
+    def stop(self) -> None:
+        """Stop watching (closes the open watch, so no request stays open)."""
+        self.stop_event.set()
+        c = self.watch_conn
+        if c is not None and c.sock is not None:
+            try:
+                c.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def see(self, obj) -> None:
         ns = obj["metadata"].get("namespace", "")
@@ -301,17 +317,17 @@ class Watcher(threading.Thread):
                 self.ready_at.setdefault(ns, time.monotonic())
 
     def run(self) -> None:
-        while not self.stop.is_set():
+        while not self.stop_event.is_set():
             try:
                 lst = self.api.request("GET", self.path)
                 for o in lst["items"]:
                     self.see(o)
                 rv = lst["metadata"]["resourceVersion"]
-                c = self.api.conn(timeout=None)
+                c = self.watch_conn = self.api.conn(timeout=None)
                 c.request("GET", f"{self.path}?watch=1&resourceVersion={rv}&timeoutSeconds=600",
                           headers={"User-Agent": HARNESS_UA})
                 r = c.getresponse()
-                while not self.stop.is_set():
+                while not self.stop_event.is_set():
                     line = r.readline()
                     if not line:
                         break
@@ -322,7 +338,7 @@ class Watcher(threading.Thread):
                         break
                 c.close()
             except Exception as e:  # noqa: BLE001 — list again
-                if not self.stop.is_set():
+                if not self.stop_event.is_set():
                     log(f"watch {self.path}: {e}; listing again")
                     time.sleep(0.5)
 
@@ -417,6 +433,8 @@ class Run:
         c = self.plane.audit_counts(self.wall0, self.done_wall)
         self.res["requests"] = c["total"]
         self.res["writes"] = c["writes"]
+        self.res["writes_no_leases"] = c["writes_no_leases"]
+        self.res["dry_run_writes"] = c["dry_runs"]
         self.res["watches"] = c["watches"]
         self.res["req_per_install"] = c["total"] / self.n
         self.res["writes_per_install"] = c["writes"] / self.n
@@ -483,11 +501,12 @@ def bench_rudder(a, work: Path) -> dict:
             repos = Watcher(run.api, f"{base}/helmrepositories", condition_true)
             repos.start()
             wait_until("rudder HelmRepositories Ready", lambda: len(repos.ready_at) >= run.n, 600, 0.5)
-            repos.stop.set()
+            repos.stop()
             rels = Watcher(run.api, f"{base}/helmreleases", condition_true)
             rels.start()
             time.sleep(1)
             rec0 = metric_sum(port, "rudder_reconcile_total", 'kind="HelmRelease"')
+            w0 = metric_sum(port, "rudder_api_writes_total")
             cpu0 = cpu_seconds(proc.pid)
             log(f"rudder: creating {run.n} HelmReleases")
             run.clock()
@@ -499,10 +518,13 @@ def bench_rudder(a, work: Path) -> dict:
                                                "repositoryRef": {"name": "charts"}}}})
             done = wait_all(run, rels, a.timeout)
             run.finish(rels.ready_at, done)
-            rels.stop.set()
+            rels.stop()
             run.res["cpu_s"] = cpu_seconds(proc.pid) - cpu0
             run.res["peak_rss_mib"] = peak_rss_mib(proc.pid)
             run.res["reconciles"] = metric_sum(port, "rudder_reconcile_total", 'kind="HelmRelease"') - rec0
+            # rudder's own count of its writes (Leases excluded), to hold
+            # against the API server's audit count.
+            run.res["metric_writes"] = metric_sum(port, "rudder_api_writes_total") - w0
         finally:
             stop(proc)
             logf.close()
@@ -610,7 +632,7 @@ def bench_floor(a, work: Path) -> dict:
         pool_map(install, range(run.n), a.parallel)
         run.res["applied_s"] = max(applied_at.values()) - run.t0
         done = wait_all(run, deps, a.timeout)
-        deps.stop.set()
+        deps.stop()
         ready = {ns: max(t, deps.ready_at[ns]) for ns, t in applied_at.items() if ns in deps.ready_at}
         run.finish(ready, done)
         run.res["cpu_s"] = time.process_time() - cpu0
@@ -696,7 +718,7 @@ def bench_flux(a, work: Path, bins: Path) -> dict:
         repos = Watcher(run.api, f"{src}/helmrepositories", condition_true)
         repos.start()
         wait_until("Flux HelmRepositories Ready", lambda: len(repos.ready_at) >= run.n, 600, 0.5)
-        repos.stop.set()
+        repos.stop()
         hr = "/apis/helm.toolkit.fluxcd.io/v2"
         rels = Watcher(run.api, f"{hr}/helmreleases", condition_true)
         rels.start()
@@ -714,7 +736,7 @@ def bench_flux(a, work: Path, bins: Path) -> dict:
                             "sourceRef": {"kind": "HelmRepository", "name": "charts"}}}}})
         done = wait_all(run, rels, a.timeout)
         run.finish(rels.ready_at, done)
-        rels.stop.set()
+        rels.stop()
         run.res["cpu_s"] = sum(cpu_seconds(p.pid) for p in procs) - cpu0
         run.res["peak_rss_mib"] = sum(peak_rss_mib(p.pid) for p in procs)
         run.res["reconciles"] = metric_sum(
@@ -774,7 +796,8 @@ def report(rows: list, machine: str) -> None:
     print()
     for r in rows:
         extra = {k: r[k] for k in ("phase_s", "plane_start_s", "applied_s", "warnings", "failed", "requests",
-                                   "writes", "watches") if k in r}
+                                   "writes", "writes_no_leases", "dry_run_writes", "metric_writes",
+                                   "watches") if k in r}
         print(f"{r['tool']}: {json.dumps(extra)}")
         print(f"  top requests: {json.dumps(r.get('requests_by', {}))}")
         print(f"  requests by user agent: {json.dumps(r.get('user_agents', {}))}")
