@@ -31,11 +31,9 @@ fi
 # build NAME VERSION: go build github.com/fluxcd/NAME@VERSION into $OUT/NAME.
 build() {
     local name=$1 version=$2 mod=github.com/fluxcd/$1 tmp dir
-    tmp=$(mktemp -d "${TMPDIR:-/tmp}/rudder-bench-flux.XXXXXX")
-    # shellcheck disable=SC2064
-    trap "rm -rf '$tmp'" RETURN
     dir=$(go mod download -json "$mod@$version" | awk -F'"' '$2 == "Dir" { print $4 }')
     [[ -n $dir && -f $dir/go.mod ]] || die "cannot download $mod@$version"
+    tmp=$(mktemp -d "${TMPDIR:-/tmp}/rudder-bench-flux.XXXXXX")
     mkdir -p "$OUT/crds"
     cp "$dir"/config/crd/bases/*.yaml "$OUT/crds/"
     chmod -R u+w "$OUT/crds"
@@ -62,7 +60,8 @@ build() {
     log "building $mod $version (minutes when cold)"
     # The controllers were released with Go 1.25, without encoding/json v2.
     (cd "$tmp" && GOEXPERIMENT=nojsonv2 GOFLAGS="-mod=mod -buildvcs=false" nice go build -trimpath \
-        -ldflags "-s -w" -o "$OUT/$name.new" "$mod") || die "go build $mod failed"
+        -ldflags "-s -w" -o "$OUT/$name.new" "$mod") || { rm -rf "$tmp"; die "go build $mod failed"; }
+    rm -rf "$tmp"
     mv "$OUT/$name.new" "$OUT/$name"
 }
 
