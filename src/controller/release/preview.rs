@@ -61,6 +61,8 @@ pub fn one_shot_context(client: Client, config: kube::Config) -> Result<Context,
         impersonation: impersonate::Impersonation::new(Some(config)),
         backoff: Default::default(),
         allow_cross_namespace: true,
+        lockdown: Default::default(),
+        remotes: Default::default(),
         renderers: renderers::Renderers::new(1, loads, parses),
         release_locks: Default::default(),
     })
@@ -75,7 +77,7 @@ pub async fn plan(
     overrides: Option<&JsonMap<String, Json>>,
 ) -> Result<Plan, Failure> {
     let n = Names::of(obj);
-    let ap = applier_for(obj, ctx, &n)?;
+    let ap = applier_for(obj, ctx, &n).await?;
     let hist = store_for(ctx, &ap, obj, &n).history(&n.release).await?;
     let live = history::deployed(hist.iter().map(|s| &s.release));
     let live_revision = live.map(|r| r.version);
