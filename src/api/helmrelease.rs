@@ -243,6 +243,12 @@ pub struct ChartSpec {
     pub version: String,
     /// The HelmRepository to take the chart from.
     pub repository_ref: RepositoryReference,
+    /// Pins the chart: for an `oci://` HelmRepository the digest of the
+    /// manifest (what `helm push` prints), for an HTTP one the archive's
+    /// digest. A chart of another digest is refused and nothing is applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^sha256:[0-9a-f]{64}$"))]
+    pub digest: Option<String>,
     /// Values files inside the chart merged in order after its
     /// `values.yaml` and before `valuesFrom` and `values` (as `helm -f`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -73,8 +73,11 @@ pub struct HelmRepositorySpec {
     #[serde(default = "default_repository_timeout")]
     #[schemars(regex(pattern = DURATION_PATTERN))]
     pub timeout: String,
-    /// Secret in the same namespace with `username` and `password` keys for
-    /// HTTP basic authentication.
+    /// Secret in the same namespace with credentials: `username` and
+    /// `password` keys (HTTP basic auth, also offered to an OCI registry's
+    /// token service), or a `kubernetes.io/dockerconfigjson` Secret whose
+    /// `.dockerconfigjson` `auths` entry for the `oci://` registry's host is
+    /// used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<LocalObjectReference>,
     /// Secret in the same namespace with TLS material: `ca.crt` (CA bundle to
@@ -85,6 +88,10 @@ pub struct HelmRepositorySpec {
     /// another host than the index (Helm's `--pass-credentials`).
     #[serde(default)]
     pub pass_credentials: bool,
+    /// Talk plain HTTP to an `oci://` registry (otherwise HTTPS is used);
+    /// for registries without TLS, such as one on the loopback interface.
+    #[serde(default)]
+    pub insecure: bool,
     /// Stop fetching the index while true.
     #[serde(default)]
     pub suspend: bool,

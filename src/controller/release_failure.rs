@@ -171,11 +171,19 @@ impl Failure {
 }
 
 fn pull_reason(e: &SourceError) -> &'static str {
+    use crate::repo::OciError;
     match e {
         SourceError::RepositoryNotFound { .. } => "RepositoryNotFound",
-        SourceError::Pull { .. } | SourceError::Oci { .. } | SourceError::Client { .. } => {
-            "ChartPullFailed"
-        }
+        SourceError::DigestPinMismatch { .. } => "DigestMismatch",
+        SourceError::Oci { source, .. } => match source.as_ref() {
+            OciError::PinnedDigestMismatch { .. } | OciError::DigestMismatch { .. } => {
+                "DigestMismatch"
+            }
+            OciError::Unauthorized { .. } => "Unauthorized",
+            _ => "ChartPullFailed",
+        },
+        SourceError::InvalidDockerConfig { .. } => "InvalidCredentials",
+        SourceError::Pull { .. } | SourceError::Client { .. } => "ChartPullFailed",
         _ => "ChartNotReady",
     }
 }

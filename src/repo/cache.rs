@@ -18,6 +18,10 @@ use super::fetch::{FetchError, HttpRepo};
 use super::index::ChartVersion;
 use super::resolve::{ResolveError, chart_url};
 
+mod blob;
+
+pub use blob::BlobError;
+
 /// Default memory budget of the archive cache.
 pub const DEFAULT_MEMORY_LIMIT: u64 = 256 * 1024 * 1024;
 

@@ -3,7 +3,9 @@
 //! (strict semver tags, `_` read as `+`, newest match of the constraint, an
 //! exact tag first), the manifest fetched and checked to be a Helm chart,
 //! the chart layer downloaded with the size cap and verified against its
-//! digest (and the manifest against a requested digest). Anonymous access,
+//! digest (and the manifest against a requested or pinned digest); with a
+//! [`ChartCache`], a layer already held under its digest is not downloaded
+//! again (only the manifest is asked for, as tags move). Anonymous access,
 //! HTTP basic auth and the registry token flow (`WWW-Authenticate: Bearer`)
 //! are supported; tokens are kept per repository.
 
@@ -14,7 +16,7 @@ use reqwest::header::{self, HeaderValue};
 use reqwest::{Client, StatusCode};
 use serde::Deserialize;
 
-use super::cache::sha256_hex;
+use super::cache::{BlobError, ChartCache, sha256_hex};
 use super::fetch::{FetchError, FetchOptions, build_client, classify, read_limited};
 use crate::godata::semver::{Constraints, Version};
 
@@ -49,6 +51,15 @@ pub enum OciError {
         expected: String,
         actual: String,
     },
+    #[error("{reference}: the manifest of tag {tag} is {actual}, not the pinned digest {pinned}")]
+    PinnedDigestMismatch {
+        reference: String,
+        tag: String,
+        pinned: String,
+        actual: String,
+    },
+    #[error("chart cache: {0}")]
+    Cache(String),
     #[error(
         "{reference}: could not locate a version matching provided version string {constraint}"
     )]
@@ -145,6 +156,13 @@ pub struct OciChart {
     /// `sha256:<hex>` of the chart archive (verified).
     pub chart_digest: String,
     pub bytes: Vec<u8>,
+}
+
+/// A chart manifest found by tag or digest.
+struct Found {
+    tag: Option<String>,
+    manifest_digest: String,
+    layer: Descriptor,
 }
 
 #[derive(Deserialize)]
@@ -246,6 +264,71 @@ impl OciClient {
     /// Pulls the chart at the reference's digest, else its tag, else the
     /// tag chosen by `constraint`.
     pub async fn pull(&self, r: &OciReference, constraint: &str) -> Result<OciChart, OciError> {
+        let found = self.manifest(r, constraint).await?;
+        let bytes = self.blob(r, &found.layer).await?;
+        let actual = format!("sha256:{}", sha256_hex(&bytes));
+        if actual != found.layer.digest {
+            return Err(OciError::DigestMismatch {
+                reference: r.name(),
+                expected: found.layer.digest,
+                actual,
+            });
+        }
+        Ok(OciChart {
+            tag: found.tag,
+            manifest_digest: found.manifest_digest,
+            chart_digest: actual,
+            bytes,
+        })
+    }
+
+    /// As [`Self::pull`], with the chart layer taken from `cache` when its
+    /// digest is there (only the manifest is asked for), else downloaded,
+    /// verified and stored. With `pin` (`sha256:<hex>`), the manifest
+    /// must have that digest, checked before any layer is fetched.
+    pub async fn pull_cached(
+        &self,
+        r: &OciReference,
+        constraint: &str,
+        pin: Option<&str>,
+        cache: &ChartCache,
+    ) -> Result<OciChart, OciError> {
+        let found = self.manifest(r, constraint).await?;
+        if let Some(pin) = pin
+            && pin != found.manifest_digest
+        {
+            return Err(OciError::PinnedDigestMismatch {
+                reference: r.name(),
+                tag: found.tag.unwrap_or_default(),
+                pinned: pin.into(),
+                actual: found.manifest_digest,
+            });
+        }
+        let hex = found.layer.digest.trim_start_matches("sha256:").to_string();
+        let archive = cache
+            .get_blob(&hex, || self.blob(r, &found.layer))
+            .await
+            .map_err(|e| match e {
+                BlobError::Fetch(e) => e,
+                BlobError::Cache(e) => OciError::Cache(e.to_string()),
+                BlobError::Mismatch { expected, actual } => OciError::DigestMismatch {
+                    reference: r.name(),
+                    expected: format!("sha256:{expected}"),
+                    actual: format!("sha256:{actual}"),
+                },
+            })?;
+        Ok(OciChart {
+            tag: found.tag,
+            manifest_digest: found.manifest_digest,
+            chart_digest: found.layer.digest,
+            bytes: archive.bytes.as_ref().clone(),
+        })
+    }
+
+    /// The manifest at the reference's digest, else its tag, else the tag
+    /// chosen by `constraint`, checked to be a Helm chart's (and to have
+    /// the reference's digest, if it names one).
+    async fn manifest(&self, r: &OciReference, constraint: &str) -> Result<Found, OciError> {
         let (tag, target) = match (&r.digest, &r.tag) {
             (Some(d), _) => (r.tag.clone(), d.clone()),
             (None, Some(t)) => (Some(t.clone()), t.clone()),
@@ -269,6 +352,15 @@ impl OciClient {
             });
         }
         let layer = chart_layer(r, &raw)?;
+        Ok(Found {
+            tag,
+            manifest_digest,
+            layer,
+        })
+    }
+
+    /// The chart layer's bytes (size-capped; not yet verified).
+    async fn blob(&self, r: &OciReference, layer: &Descriptor) -> Result<Vec<u8>, OciError> {
         let blob_url = format!("{}/blobs/{}", self.base(r), layer.digest);
         let limit = self.opts.archive_limit;
         if layer.size > limit {
@@ -278,21 +370,7 @@ impl OciClient {
             }
             .into());
         }
-        let bytes = self.get(r, &blob_url, None, limit).await?;
-        let actual = format!("sha256:{}", sha256_hex(&bytes));
-        if actual != layer.digest {
-            return Err(OciError::DigestMismatch {
-                reference: r.name(),
-                expected: layer.digest,
-                actual,
-            });
-        }
-        Ok(OciChart {
-            tag,
-            manifest_digest,
-            chart_digest: actual,
-            bytes,
-        })
+        self.get(r, &blob_url, None, limit).await
     }
 
     /// A GET with the repository's authorization, obtaining it on a 401.

@@ -522,6 +522,18 @@ impl Registry {
         storage: &std::path::Path,
         htpasswd: Option<&std::path::Path>,
     ) -> Registry {
+        Registry::start_logged(dir, name, storage, htpasswd, None)
+    }
+
+    /// As [`Registry::start`], writing the registry's request log (one
+    /// line per request, with its method and URI) to `log` when given.
+    pub fn start_logged(
+        dir: &std::path::Path,
+        name: &str,
+        storage: &std::path::Path,
+        htpasswd: Option<&std::path::Path>,
+        log: Option<&std::path::Path>,
+    ) -> Registry {
         assert!(
             std::path::Path::new(REGISTRY).exists(),
             "{REGISTRY} not found: apt-get install docker-registry (.ci/run does)"
@@ -542,16 +554,26 @@ impl Registry {
         std::fs::write(
             &config,
             format!(
-                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n{auth}",
-                storage.display()
+                "version: 0.1\nlog:\n  level: {level}\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n{auth}",
+                storage.display(),
+                level = if log.is_some() { "info" } else { "error" },
             ),
         )
         .expect("config");
+        let output = |log: Option<&std::path::Path>| match log {
+            Some(p) => std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .map(std::process::Stdio::from)
+                .expect("registry log file"),
+            None => std::process::Stdio::null(),
+        };
         let child = std::process::Command::new(REGISTRY)
             .arg("serve")
             .arg(&config)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stdout(output(log))
+            .stderr(output(log))
             .spawn()
             .expect("start docker-registry");
         let reg = Registry { child, port };

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use super::oci::pull_oci;
+use super::oci::{OciTarget, pull_oci};
 use super::{PulledChart, PulledDependency, SourceError, Sources, poisoned};
 use crate::chart::yamlio;
 use crate::godata::semver::is_compatible_range;
@@ -61,7 +61,13 @@ impl Sources {
         }
         if repo.starts_with("oci://") {
             let url = format!("{}/{}", repo.trim_end_matches('/'), dep.name);
-            return pull_oci(repo, &url, &dep.version, FetchOptions::default()).await;
+            let target = OciTarget {
+                url: &url,
+                constraint: &dep.version,
+                insecure: false,
+                pin: None,
+            };
+            return pull_oci(repo, target, FetchOptions::default(), self.cache()).await;
         }
         if repo.starts_with("http://") || repo.starts_with("https://") {
             let r = self.url_repository(repo)?;

@@ -29,7 +29,7 @@ use crate::api::helmrelease::ChartSpec;
 use crate::repo::{ChartCache, ChartRepository, FetchError, FetchOptions, OciError, PullError};
 use auth::fetch_options;
 pub use load::{digest_of, load_pulled};
-use oci::pull_oci;
+use oci::{OciTarget, pull_oci};
 
 /// Why a chart (or one of its dependencies) could not be provided. Every
 /// variant names what and where.
@@ -53,6 +53,15 @@ pub enum SourceError {
         name: String,
         key: String,
         repository: String,
+    },
+    #[error(
+        "Secret {namespace}/{name} (referenced by HelmRepository {repository}): invalid .dockerconfigjson: {reason}"
+    )]
+    InvalidDockerConfig {
+        namespace: String,
+        name: String,
+        repository: String,
+        reason: String,
     },
     #[error("HelmRepository {repository}: invalid timeout {timeout:?}: {reason}")]
     InvalidTimeout {
@@ -78,6 +87,16 @@ pub enum SourceError {
         repository: String,
         #[source]
         source: Box<OciError>,
+    },
+    #[error(
+        "HelmRepository {repository}: chart {chart} {version} is {actual}, not the pinned digest {pinned} (spec.chart.digest)"
+    )]
+    DigestPinMismatch {
+        repository: String,
+        chart: String,
+        version: String,
+        pinned: String,
+        actual: String,
     },
     #[error("chart {chart} {version}: {reason}")]
     Load {
@@ -314,7 +333,13 @@ impl Sources {
             .repository_object(client, ns, &chart.repository_ref.name)
             .await?;
         let mut pulled = self
-            .pull_from(client, &obj, &chart.name, &chart.version)
+            .pull_pinned(
+                client,
+                &obj,
+                &chart.name,
+                &chart.version,
+                chart.digest.as_deref(),
+            )
             .await?;
         pulled.dependencies = self.pull_dependencies(client, ns, &pulled).await?;
         Ok(pulled)
@@ -327,6 +352,19 @@ impl Sources {
         obj: &HelmRepository,
         name: &str,
         constraint: &str,
+    ) -> Result<PulledChart, SourceError> {
+        self.pull_pinned(client, obj, name, constraint, None).await
+    }
+
+    /// One chart from a HelmRepository object, refused unless it has the
+    /// `pin` digest (an OCI manifest's, an HTTP archive's) when given.
+    async fn pull_pinned(
+        &self,
+        client: &kube::Client,
+        obj: &HelmRepository,
+        name: &str,
+        constraint: &str,
+        pin: Option<&str>,
     ) -> Result<PulledChart, SourceError> {
         if obj.spec.url.starts_with("oci://") {
             let key = format!(
@@ -342,11 +380,28 @@ impl Sources {
             )
             .await?;
             let url = format!("{}/{name}", obj.spec.url.trim_end_matches('/'));
-            return pull_oci(&key, &url, constraint, opts).await;
+            let target = OciTarget {
+                url: &url,
+                constraint,
+                insecure: obj.spec.insecure,
+                pin,
+            };
+            return pull_oci(&key, target, opts, &self.cache).await;
         }
         let r = self.repository(client, obj).await?;
-        self.pull_http(&r.key, &r.url, &r.repo, name, constraint)
-            .await
+        let pulled = self
+            .pull_http(&r.key, &r.url, &r.repo, name, constraint)
+            .await?;
+        match pin {
+            Some(pin) if pin != pulled.digest => Err(SourceError::DigestPinMismatch {
+                repository: r.key,
+                chart: pulled.name,
+                version: pulled.version,
+                pinned: pin.into(),
+                actual: pulled.digest,
+            }),
+            _ => Ok(pulled),
+        }
     }
 
     async fn pull_http(

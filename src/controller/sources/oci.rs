@@ -1,25 +1,41 @@
-//! Charts from OCI registries: pull by tag or digest (plain HTTP only to
-//! a registry on the loopback interface), and check that the artifact is
-//! the chart and version asked for.
+//! Charts from OCI registries: pull by tag or digest (plain HTTP only when
+//! the HelmRepository says `insecure`), the manifest checked against a
+//! pinned digest, the chart layer taken from the shared archive cache when
+//! held, and the artifact checked to be the chart and version asked for.
 
 use std::sync::Arc;
 
 use super::{PulledChart, SourceError};
-use crate::repo::{FetchOptions, OciClient, OciError, OciReference};
+use crate::repo::{ChartCache, FetchOptions, OciClient, OciError, OciReference};
+
+/// What to pull from a registry.
+pub(super) struct OciTarget<'a> {
+    /// `oci://host/path/chart`.
+    pub url: &'a str,
+    pub constraint: &'a str,
+    /// Plain HTTP instead of HTTPS.
+    pub insecure: bool,
+    /// `sha256:<hex>` the manifest must have.
+    pub pin: Option<&'a str>,
+}
 
 pub(super) async fn pull_oci(
     key: &str,
-    url: &str,
-    constraint: &str,
+    target: OciTarget<'_>,
     opts: FetchOptions,
+    cache: &ChartCache,
 ) -> Result<PulledChart, SourceError> {
     let wrap = |source: OciError| SourceError::Oci {
         repository: key.into(),
         source: Box::new(source),
     };
+    let url = target.url;
     let reference = OciReference::parse(url).map_err(wrap)?;
-    let client = OciClient::new(opts, is_loopback(&reference.registry)).map_err(wrap)?;
-    let chart = client.pull(&reference, constraint).await.map_err(wrap)?;
+    let client = OciClient::new(opts, target.insecure).map_err(wrap)?;
+    let chart = client
+        .pull_cached(&reference, target.constraint, target.pin, cache)
+        .await
+        .map_err(wrap)?;
     let meta = archive_metadata(&chart.bytes).map_err(|reason| SourceError::Load {
         chart: url.into(),
         version: chart.tag.clone().unwrap_or_default(),
@@ -61,16 +77,6 @@ fn check_oci_identity(
     })
 }
 
-/// Registries on the loopback interface are spoken to over plain HTTP (as
-/// a local `docker-registry` serves); every other one over HTTPS.
-pub(super) fn is_loopback(registry: &str) -> bool {
-    let host = match registry.rsplit_once(':') {
-        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => h,
-        _ => registry,
-    };
-    matches!(host, "localhost" | "127.0.0.1" | "[::1]")
-}
-
 /// Name, version and appVersion of an archive (loaded off the async path:
 /// a `Chart` is not `Send`, so nothing of it survives this call).
 pub(super) struct ArchiveMeta {
@@ -86,17 +92,4 @@ pub(super) fn archive_metadata(bytes: &[u8]) -> Result<ArchiveMeta, String> {
         version: chart.metadata.version,
         app_version: chart.metadata.app_version,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn loopback_registries_use_plain_http() {
-        assert!(is_loopback("127.0.0.1:5000"));
-        assert!(is_loopback("localhost"));
-        assert!(!is_loopback("ghcr.io"));
-        assert!(!is_loopback("registry.example:443"));
-    }
 }
