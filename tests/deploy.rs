@@ -82,9 +82,19 @@ async fn chart_installs_and_its_service_account_can_run_rudder() {
         },
     )
     .await;
+    // A label selector gets a Lease of its own (`rudder-leader-<hash>`).
     let lease = Api::<Lease>::namespaced(client.clone(), &ns.name)
-        .get("rudder-leader")
+        .list(&Default::default())
         .await
+        .expect("leases")
+        .items
+        .into_iter()
+        .find(|l| {
+            l.metadata
+                .name
+                .as_deref()
+                .is_some_and(|n| n.starts_with("rudder-leader"))
+        })
         .expect("lease created by the ServiceAccount");
     assert_eq!(
         lease.spec.and_then(|s| s.holder_identity).as_deref(),
