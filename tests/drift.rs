@@ -15,7 +15,7 @@ mod repo_server;
 
 use std::time::{Duration, Instant};
 
-use drift_support::{metric, metrics, patch_as, summary, time_until};
+use drift_support::{image, metric, metrics, patch_as, summary, time_until};
 use e2e::{Rudder, TestNamespace, eventually, helm_history};
 use hr::*;
 use k8s_openapi::api::apps::v1::Deployment;
@@ -116,18 +116,6 @@ async fn drifted(api: &Api<HelmRelease>) -> Option<(ConditionStatus, String, Str
         .into_iter()
         .find(|c| c.type_ == "Drifted")
         .map(|c| (c.status, c.reason, c.message))
-}
-
-fn image(d: &Deployment) -> Option<String> {
-    d.spec
-        .as_ref()?
-        .template
-        .spec
-        .as_ref()?
-        .containers
-        .first()?
-        .image
-        .clone()
 }
 
 fn data_v(cm: &ConfigMap) -> Option<String> {

@@ -21,7 +21,7 @@ mod repo_server;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use drift_support::{metric, metrics, patch_as, summary, time_until};
+use drift_support::{image, metric, metrics, patch_as, summary, time_until};
 use e2e::{Rudder, TestNamespace, eventually, helm_history};
 use hr::*;
 use k8s_openapi::api::apps::v1::Deployment;
@@ -106,19 +106,6 @@ async fn ready(api: &Api<HelmRelease>, name: &str) -> bool {
                 .iter()
                 .any(|c| c.type_ == "Ready" && c.status == ConditionStatus::True)
     })
-}
-
-/// The image of the first container of `d`.
-fn image(d: &Deployment) -> Option<String> {
-    d.spec
-        .as_ref()?
-        .template
-        .spec
-        .as_ref()?
-        .containers
-        .first()?
-        .image
-        .clone()
 }
 
 /// Runs kubectl on the test control plane.

@@ -17,8 +17,7 @@ use std::collections::BTreeMap;
 
 use e2e::{Rudder, TestNamespace, helm_history as history, wait_warning};
 use hr::*;
-use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
-use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use k8s_openapi::api::core::v1::Secret;
 use kube::api::PostParams;
 use kube::{Api, Client};
 use rudder::api::HelmRelease;
@@ -180,25 +179,7 @@ async fn a_generated_password_is_kept_through_lookup_across_upgrades() {
 /// A namespace with ServiceAccount `deployer`, allowed everything on
 /// ConfigMaps and Secrets there and nothing elsewhere.
 async fn tenant(client: &Client, prefix: &str) -> TestNamespace {
-    let ns = TestNamespace::create(client, prefix).await;
-    let n = ns.name.as_str();
-    create_json::<ServiceAccount>(client, n, json!({"metadata": {"name": "deployer"}})).await;
-    create_json::<Role>(
-        client,
-        n,
-        json!({"metadata": {"name": "deployer"},
-               "rules": [{"apiGroups": [""], "resources": ["configmaps", "secrets"], "verbs": ["*"]}]}),
-    )
-    .await;
-    create_json::<RoleBinding>(
-        client,
-        n,
-        json!({"metadata": {"name": "deployer"},
-               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "deployer"},
-               "subjects": [{"kind": "ServiceAccount", "name": "deployer", "namespace": n}]}),
-    )
-    .await;
-    ns
+    tenant_namespace(client, prefix, "deployer").await
 }
 
 #[tokio::test]

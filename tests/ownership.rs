@@ -17,8 +17,7 @@ use std::time::Duration;
 use e2e::{Rudder, TestNamespace, eventually, helm_history as history, wait_warning};
 use futures::future::join_all;
 use hr::*;
-use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
-use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use k8s_openapi::api::core::v1::Secret;
 use kube::api::{ListParams, PostParams};
 use kube::{Api, Client};
 use rudder::api::{ConditionStatus, HelmRelease};
@@ -30,25 +29,7 @@ const SHARD_LABEL: &str = "rudder.dev/test-shard";
 /// A namespace with ServiceAccount `deployer`, allowed everything on
 /// ConfigMaps and Secrets there and nothing elsewhere.
 async fn tenant(client: &Client, prefix: &str) -> TestNamespace {
-    let ns = TestNamespace::create(client, prefix).await;
-    let n = ns.name.as_str();
-    create_json::<ServiceAccount>(client, n, json!({"metadata": {"name": "deployer"}})).await;
-    create_json::<Role>(
-        client,
-        n,
-        json!({"metadata": {"name": "deployer"},
-               "rules": [{"apiGroups": [""], "resources": ["configmaps", "secrets"], "verbs": ["*"]}]}),
-    )
-    .await;
-    create_json::<RoleBinding>(
-        client,
-        n,
-        json!({"metadata": {"name": "deployer"},
-               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "deployer"},
-               "subjects": [{"kind": "ServiceAccount", "name": "deployer", "namespace": n}]}),
-    )
-    .await;
-    ns
+    tenant_namespace(client, prefix, "deployer").await
 }
 
 /// A rudder reconciling only objects labelled with `shard` (all namespaces).

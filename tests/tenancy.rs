@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 
 use e2e::{Rudder, TestNamespace, wait_warning};
 use hr::*;
-use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
-use k8s_openapi::api::rbac::v1::{ClusterRole, Role, RoleBinding};
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::rbac::v1::ClusterRole;
 use kube::api::{ListParams, PostParams};
 use kube::{Api, Client};
 use rudder::api::HelmRelease;
@@ -30,25 +30,7 @@ const ESCALATE: &str = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterR
 /// A namespace with ServiceAccount `tenant`, allowed everything on
 /// ConfigMaps and Secrets there and nothing elsewhere.
 async fn tenant(client: &Client, prefix: &str) -> TestNamespace {
-    let ns = TestNamespace::create(client, prefix).await;
-    let n = ns.name.as_str();
-    create_json::<ServiceAccount>(client, n, json!({"metadata": {"name": "tenant"}})).await;
-    create_json::<Role>(
-        client,
-        n,
-        json!({"metadata": {"name": "tenant"},
-               "rules": [{"apiGroups": [""], "resources": ["configmaps", "secrets"], "verbs": ["*"]}]}),
-    )
-    .await;
-    create_json::<RoleBinding>(
-        client,
-        n,
-        json!({"metadata": {"name": "tenant"},
-               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "tenant"},
-               "subjects": [{"kind": "ServiceAccount", "name": "tenant", "namespace": n}]}),
-    )
-    .await;
-    ns
+    tenant_namespace(client, prefix, "tenant").await
 }
 
 fn hr_in(shard: &str, name: &str, chart: &str, spec: Json) -> HelmRelease {

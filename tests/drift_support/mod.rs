@@ -63,3 +63,16 @@ pub fn summary(times: &mut [Duration]) -> String {
         times.len()
     )
 }
+
+/// The image of the first container of `d`.
+pub fn image(d: &k8s_openapi::api::apps::v1::Deployment) -> Option<String> {
+    d.spec
+        .as_ref()?
+        .template
+        .spec
+        .as_ref()?
+        .containers
+        .first()?
+        .image
+        .clone()
+}

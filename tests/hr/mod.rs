@@ -213,3 +213,33 @@ where
         .await
         .expect("create");
 }
+
+/// A namespace with ServiceAccount `account`, allowed everything on
+/// ConfigMaps and Secrets there and nothing elsewhere.
+pub async fn tenant_namespace(
+    client: &Client,
+    prefix: &str,
+    account: &str,
+) -> crate::e2e::TestNamespace {
+    use k8s_openapi::api::core::v1::ServiceAccount;
+    use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+    let ns = crate::e2e::TestNamespace::create(client, prefix).await;
+    let n = ns.name.as_str();
+    create_json::<ServiceAccount>(client, n, json!({"metadata": {"name": account}})).await;
+    create_json::<Role>(
+        client,
+        n,
+        json!({"metadata": {"name": account},
+               "rules": [{"apiGroups": [""], "resources": ["configmaps", "secrets"], "verbs": ["*"]}]}),
+    )
+    .await;
+    create_json::<RoleBinding>(
+        client,
+        n,
+        json!({"metadata": {"name": account},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": account},
+               "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": n}]}),
+    )
+    .await;
+    ns
+}
