@@ -173,6 +173,7 @@ impl Failure {
 fn pull_reason(e: &SourceError) -> &'static str {
     match e {
         SourceError::RepositoryNotFound { .. } => "RepositoryNotFound",
+        SourceError::Verification { .. } => "VerificationFailed",
         SourceError::Pull { .. } | SourceError::Oci { .. } | SourceError::Client { .. } => {
             "ChartPullFailed"
         }

@@ -57,16 +57,18 @@ impl Sources {
             .or_else(|| repo.strip_prefix("alias:"))
         {
             let obj = get_repository(client, ns, name).await?;
-            return self.pull_from(client, &obj, &dep.name, &dep.version).await;
+            return self
+                .pull_from(client, &obj, &dep.name, &dep.version, None)
+                .await;
         }
         if repo.starts_with("oci://") {
             let url = format!("{}/{}", repo.trim_end_matches('/'), dep.name);
-            return pull_oci(repo, &url, &dep.version, FetchOptions::default()).await;
+            return pull_oci(repo, &url, &dep.version, FetchOptions::default(), None).await;
         }
         if repo.starts_with("http://") || repo.starts_with("https://") {
             let r = self.url_repository(repo)?;
             return self
-                .pull_http(repo, repo, &r, &dep.name, &dep.version)
+                .pull_http(repo, repo, &r, &dep.name, &dep.version, None)
                 .await;
         }
         Err(SourceError::UnsupportedDependencyRepository {

@@ -17,6 +17,7 @@ mod auth;
 mod deps;
 mod load;
 mod oci;
+mod verify;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -29,6 +30,7 @@ use crate::repo::{ChartCache, ChartRepository, FetchError, FetchOptions, OciErro
 use auth::fetch_options;
 pub use load::{digest_of, load_pulled};
 use oci::pull_oci;
+use verify::{VerifiedCache, VerifyKeys};
 
 /// Why a chart (or one of its dependencies) could not be provided. Every
 /// variant names what and where.
@@ -84,6 +86,8 @@ pub enum SourceError {
         version: String,
         reason: String,
     },
+    #[error("chart {chart}: signature verification failed: {reason}")]
+    Verification { chart: String, reason: String },
     #[error("chart {chart}: dependency {dependency}: {source}")]
     Dependency {
         chart: String,
@@ -161,6 +165,8 @@ pub struct Sources {
     repos: Mutex<HashMap<String, RepoEntry>>,
     /// Repositories named by URL in a dependency (anonymous).
     by_url: Mutex<HashMap<String, Arc<ChartRepository>>>,
+    /// Charts whose signature verified, by (digest, keys).
+    verified: VerifiedCache,
 }
 
 impl std::fmt::Debug for Sources {
@@ -187,6 +193,7 @@ impl Sources {
             cache: Arc::new(cache),
             repos: Mutex::new(HashMap::new()),
             by_url: Mutex::new(HashMap::new()),
+            verified: VerifiedCache::default(),
         }
     }
 
@@ -279,20 +286,26 @@ impl Sources {
             .as_deref()
             .unwrap_or(release_ns);
         let obj = get_repository(client, ns, &chart.repository_ref.name).await?;
+        let keys = match &chart.verify {
+            Some(v) => Some(verify::read_keys(client, release_ns, &chart.name, v).await?),
+            None => None,
+        };
         let mut pulled = self
-            .pull_from(client, &obj, &chart.name, &chart.version)
+            .pull_from(client, &obj, &chart.name, &chart.version, keys.as_ref())
             .await?;
         pulled.dependencies = self.pull_dependencies(client, ns, &pulled).await?;
         Ok(pulled)
     }
 
-    /// One chart (no dependencies) from a HelmRepository object.
+    /// One chart (no dependencies) from a HelmRepository object, its
+    /// signature verified with `keys` when given.
     async fn pull_from(
         &self,
         client: &kube::Client,
         obj: &HelmRepository,
         name: &str,
         constraint: &str,
+        keys: Option<&VerifyKeys>,
     ) -> Result<PulledChart, SourceError> {
         if obj.spec.url.starts_with("oci://") {
             let key = format!(
@@ -308,10 +321,11 @@ impl Sources {
             )
             .await?;
             let url = format!("{}/{name}", obj.spec.url.trim_end_matches('/'));
-            return pull_oci(&key, &url, constraint, opts).await;
+            let verify = keys.map(|k| (&self.verified, k));
+            return pull_oci(&key, &url, constraint, opts, verify).await;
         }
         let r = self.repository(client, obj).await?;
-        self.pull_http(&r.key, &r.url, &r.repo, name, constraint)
+        self.pull_http(&r.key, &r.url, &r.repo, name, constraint, keys)
             .await
     }
 
@@ -322,6 +336,7 @@ impl Sources {
         repo: &ChartRepository,
         name: &str,
         constraint: &str,
+        keys: Option<&VerifyKeys>,
     ) -> Result<PulledChart, SourceError> {
         let pulled = crate::repo::pull(repo, &self.cache, name, constraint)
             .await
@@ -330,6 +345,24 @@ impl Sources {
                 url: url.into(),
                 source: Box::new(source),
             })?;
+        if let Some(keys) = keys {
+            let chart = format!("{} {}", pulled.entry.name, pulled.entry.version);
+            let archive_url = crate::repo::chart_url(repo.http().repo_url(), &pulled.entry)
+                .map_err(|e| SourceError::Verification {
+                    chart: chart.clone(),
+                    reason: e.to_string(),
+                })?;
+            verify::verify_http(
+                &self.verified,
+                repo.http(),
+                &chart,
+                &archive_url,
+                &pulled.archive.digest,
+                &pulled.archive.bytes,
+                keys,
+            )
+            .await?;
+        }
         let app_version = Some(pulled.entry.app_version.clone()).filter(|a| !a.is_empty());
         Ok(PulledChart {
             name: pulled.entry.name,

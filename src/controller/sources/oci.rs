@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use super::verify::{VerifiedCache, VerifyKeys, verify_oci};
 use super::{PulledChart, SourceError};
 use crate::repo::{FetchOptions, OciClient, OciError, OciReference};
 
@@ -12,6 +13,7 @@ pub(super) async fn pull_oci(
     url: &str,
     constraint: &str,
     opts: FetchOptions,
+    verify: Option<(&VerifiedCache, &VerifyKeys)>,
 ) -> Result<PulledChart, SourceError> {
     let wrap = |source: OciError| SourceError::Oci {
         repository: key.into(),
@@ -26,6 +28,10 @@ pub(super) async fn pull_oci(
         reason,
     })?;
     check_oci_identity(url, &reference, &chart, &meta)?;
+    if let Some((cache, keys)) = verify {
+        let name = format!("{} {}", meta.name, meta.version);
+        verify_oci(cache, &client, &reference, &name, &chart.manifest_digest, keys).await?;
+    }
     Ok(PulledChart {
         name: meta.name,
         version: meta.version,
