@@ -10,7 +10,7 @@ TESTENV := e2e/testenv
 # helm and kubectl from ../shared/tools/install-helm live here.
 export PATH := $(HOME)/.local/bin:$(PATH)
 
-.PHONY: build release test crds run testenv-up testenv-down lint bench
+.PHONY: build release image image-push test crds run testenv-up testenv-down lint bench
 
 ## build: compile the crate (library + `rudder` binary)
 build:
@@ -19,6 +19,16 @@ build:
 ## release: the shipped binary (optimised; static on Linux/glibc); prints its path
 release:
 	scripts/build-release.sh
+
+## image: the container image as an OCI layout, built without a container
+## daemon (scripts/build-image.sh); prints the digest, then the layout directory
+image:
+	scripts/build-image.sh
+
+## image-push: build the image and push it to IMAGE_REF (registry/repository:tag)
+image-push:
+	[[ -n "$${IMAGE_REF:-}" ]] || { echo "set IMAGE_REF=registry/repository:tag" >&2; exit 2; }
+	layout=$$(scripts/build-image.sh | tail -n 1); scripts/build-image.sh push "$$layout" "$$IMAGE_REF"
 
 ## test: unit and integration tests; the integration tests run against the
 ## local test control plane, started here (or reused) unless

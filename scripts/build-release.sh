@@ -6,6 +6,8 @@
 # runs on any image (scratch, distroless) with no libc installed. Prints the
 # binary's path.
 # Usage: scripts/build-release.sh   (honours CARGO_TARGET_DIR)
+# RUDDER_PROFILE=dev builds the same static-pie linkage unoptimised (the
+# image test uses it, sparing CI a fat-LTO build).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
@@ -18,5 +20,9 @@ case "$triple" in
     flags="$flags -C target-feature=+crt-static -C relocation-model=pie"
     ;;
 esac
-(cd "$ROOT" && RUSTFLAGS="$flags" cargo build --release --quiet --target "$triple" --bin rudder)
-echo "$TARGET/$triple/release/rudder"
+profile=${RUDDER_PROFILE:-release}
+# Cargo puts the dev profile's output under debug/.
+dir=$profile
+[[ $profile == dev ]] && dir=debug
+(cd "$ROOT" && RUSTFLAGS="$flags" cargo build --profile "$profile" --quiet --target "$triple" --bin rudder)
+echo "$TARGET/$triple/$dir/rudder"

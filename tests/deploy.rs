@@ -155,3 +155,44 @@ async fn kustomize_config_is_accepted_by_the_api_server() {
         "{out}"
     );
 }
+
+/// `values.schema.json` is enforced by the real helm: values the chart
+/// cannot use are refused by `helm template` and `helm install` (before
+/// anything reaches the cluster), naming the value; the defaults pass.
+#[test]
+fn chart_values_are_validated_by_its_schema() {
+    let chart = repo_path("charts/rudder");
+    tool("helm", &["lint", "--quiet", &chart], None);
+    for (set, names) in [
+        ("replicaCount=two", "/replicaCount"),
+        ("image.digest=sha256:abc", "/image/digest"),
+        ("logFormat=xml", "/logFormat"),
+        (
+            "leaderElection.leaseDuration=15",
+            "/leaderElection/leaseDuration",
+        ),
+        ("replicas=2", "replicas"),
+        (
+            "observability.dashboard.enabled=yes",
+            "/observability/dashboard/enabled",
+        ),
+    ] {
+        for verb in ["template", "install"] {
+            let out = e2e::helm_output(&[
+                verb,
+                "schema-check",
+                &chart,
+                "-n",
+                "schema-check-never-created",
+                "--set",
+                set,
+            ]);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(!out.status.success(), "helm {verb} --set {set} accepted");
+            assert!(
+                stderr.contains(names) && stderr.contains("values don't meet the specifications"),
+                "helm {verb} --set {set}: {stderr}"
+            );
+        }
+    }
+}

@@ -294,7 +294,7 @@ pub struct RepositoryReference {
 }
 
 /// Kind of object a [`ValuesReference`] reads.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema)]
 pub enum ValuesKind {
     /// A ConfigMap (`data` key).
     ConfigMap,

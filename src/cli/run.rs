@@ -39,9 +39,12 @@ pub struct RunArgs {
     /// the kubeconfig's or service account's namespace].
     #[arg(long)]
     pub leader_election_namespace: Option<String>,
-    /// Name of the leader-election Lease.
-    #[arg(long, default_value = "rudder-leader")]
-    pub lease_name: String,
+    /// Name of the leader-election Lease [default: rudder-leader; with
+    /// --shard K, rudder-leader-K; with another --watch-label-selector,
+    /// rudder-leader-<hash of the selector>, so each shard elects its own
+    /// leader].
+    #[arg(long)]
+    pub lease_name: Option<String>,
     /// Identity written into the Lease [default: <hostname>_<pid>].
     #[arg(long)]
     pub identity: Option<String>,
@@ -60,8 +63,14 @@ pub struct RunArgs {
     /// Reconcile only HelmReleases and HelmRepositories whose labels match
     /// this selector (e.g. `shard=a`), to split one cluster among several
     /// rudder Deployments [default: all].
-    #[arg(long)]
+    #[arg(long, conflicts_with = "shard")]
     pub watch_label_selector: Option<String>,
+    /// Reconcile only the HelmReleases and HelmRepositories labelled
+    /// `sharding.rudder.dev/key=<KEY>` (shorthand for that
+    /// --watch-label-selector); the replica for unlabelled ones runs with
+    /// --watch-label-selector '!sharding.rudder.dev/key'.
+    #[arg(long)]
+    pub shard: Option<String>,
     /// Let HelmReleases without spec.serviceAccountName install into, and
     /// keep records in, namespaces other than their own (rudder's own
     /// identity then acts there). Off: such releases are refused.
@@ -175,18 +184,25 @@ async fn async_main(args: RunArgs) -> Result<(), RunError> {
                 .filter(|s| !s.is_empty())
         })
         .unwrap_or_else(|| client.default_namespace().to_string());
+    let selector = match &args.shard {
+        Some(key) => Some(format!("{}={key}", controller::SHARD_KEY_LABEL)),
+        None => args.watch_label_selector.clone(),
+    };
+    let lease_name = args.lease_name.clone().unwrap_or_else(|| {
+        controller::default_lease_name(args.shard.as_deref(), selector.as_deref())
+    });
     let options = Options {
         metrics_addr: args.metrics_addr,
         lease: leader::LeaseConfig {
             namespace,
-            name: args.lease_name,
+            name: lease_name,
             identity: args.identity.unwrap_or_else(leader::default_identity),
             lease_duration: args.lease_duration,
             renew_deadline: args.renew_deadline,
             retry_period: args.retry_period,
         },
         watch_namespace: args.watch_namespace,
-        watch_label_selector: args.watch_label_selector,
+        watch_label_selector: selector,
         allow_cross_namespace_targets: args.allow_cross_namespace_targets,
         lockdown: controller::lockdown::Lockdown {
             no_cross_namespace_refs: args.no_cross_namespace_refs,

@@ -5,7 +5,9 @@
 //! rudder's own client.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+use super::api_client::{ApiCounters, Pressure, counted};
 
 use crate::apply::Applier;
 
@@ -36,14 +38,24 @@ pub fn service_account_user(namespace: &str, name: &str) -> String {
 /// A cache of impersonating Appliers, keyed by user name.
 pub struct Impersonation {
     config: Option<kube::Config>,
+    counters: ApiCounters,
+    pressure: Arc<Pressure>,
     appliers: Mutex<HashMap<String, Applier>>,
 }
 
 impl Impersonation {
     /// Impersonation derived from `config` (the controller's own).
-    pub fn new(config: Option<kube::Config>) -> Impersonation {
+    /// Requests of the impersonating clients are counted in `counters` and
+    /// their push-backs noted in `pressure`, as the controller's own.
+    pub fn new(
+        config: Option<kube::Config>,
+        counters: ApiCounters,
+        pressure: Arc<Pressure>,
+    ) -> Impersonation {
         Impersonation {
             config,
+            counters,
+            pressure,
             appliers: Mutex::new(HashMap::new()),
         }
     }
@@ -102,6 +114,7 @@ impl Impersonation {
             user: user.clone(),
             message: e.to_string(),
         })?;
+        let client = counted(client, self.counters.clone(), self.pressure.clone());
         let applier = make(client);
         if let Ok(mut m) = self.appliers.lock() {
             m.insert(key, applier.clone());
@@ -126,11 +139,15 @@ mod tests {
     async fn appliers_need_a_config_and_are_cached() {
         let config = kube::Config::new("http://127.0.0.1:9".parse().expect("url"));
         let base = Applier::new(kube::Client::try_from(config.clone()).expect("client"));
-        let err = Impersonation::new(None)
+        let counters = crate::controller::metrics::Metrics::new()
+            .expect("metrics")
+            .api_counters();
+        let pressure = Arc::new(Pressure::default());
+        let err = Impersonation::new(None, counters.clone(), pressure.clone())
             .applier(&base, "ns", "sa")
             .expect_err("no config");
         assert!(err.to_string().contains("no client configuration"), "{err}");
-        let imp = Impersonation::new(Some(config));
+        let imp = Impersonation::new(Some(config), counters, pressure);
         imp.applier(&base, "ns", "sa").expect("applier");
         imp.applier(&base, "ns", "sa").expect("cached applier");
         assert_eq!(imp.appliers.lock().map(|m| m.len()).unwrap_or(0), 1);

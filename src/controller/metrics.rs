@@ -54,6 +54,8 @@ pub struct Metrics {
     objects_applied: IntCounter,
     render: Histogram,
     api_writes: IntCounter,
+    api_requests: IntCounterVec,
+    api_throttled: IntCounter,
     chart_loads: IntCounter,
     template_parses: IntCounter,
     drift_detected: IntCounter,
@@ -127,8 +129,21 @@ impl Metrics {
         )?;
         let api_writes = IntCounter::new(
             "rudder_api_writes_total",
-            "Writes to the API server made by HelmRelease reconciliations and drift detection (applies, deletes, records, status, events, finalizers, corrections).",
+            "Write requests (POST, PUT, PATCH, DELETE; dry runs excepted) the controllers sent to the API server, counted per call by the client (leader election's Lease excepted).",
         )?;
+        let api_requests = IntCounterVec::new(
+            Opts::new(
+                "rudder_api_requests_total",
+                "Requests the controllers sent to the API server, by HTTP method (leader election's Lease excepted).",
+            ),
+            &["method"],
+        )?;
+        let api_throttled = IntCounter::new(
+            "rudder_api_throttled_total",
+            "API answers asking rudder to slow down (429, 503, 504); each pauses new reconciliations.",
+        )?;
+        registry.register(Box::new(api_requests.clone()))?;
+        registry.register(Box::new(api_throttled.clone()))?;
         registry.register(Box::new(releases.clone()))?;
         registry.register(Box::new(objects_applied.clone()))?;
         registry.register(Box::new(render.clone()))?;
@@ -173,6 +188,8 @@ impl Metrics {
             objects_applied,
             render,
             api_writes,
+            api_requests,
+            api_throttled,
             chart_loads,
             template_parses,
             drift_detected,
@@ -224,26 +241,29 @@ impl Metrics {
         self.leader.set(i64::from(leading));
     }
 
-    /// Records the live status of release `key` (namespace/name).
+    /// Records the live status of release `key` (namespace/name): moves
+    /// it from its previous status's gauge to `status`'s.
     pub fn set_release_status(&self, key: &str, status: &str) {
-        if let Ok(mut m) = self.release_status.lock() {
-            m.insert(key.to_string(), status.to_string());
-            self.recount(&m);
+        let Ok(mut m) = self.release_status.lock() else {
+            return;
+        };
+        let previous = m.insert(key.to_string(), status.to_string());
+        if previous.as_deref() == Some(status) {
+            return;
         }
+        if let Some(p) = previous {
+            self.releases.with_label_values(&[p.as_str()]).dec();
+        }
+        self.releases.with_label_values(&[status]).inc();
     }
 
     /// Forgets release `key` (uninstalled).
     pub fn forget_release(&self, key: &str) {
-        if let Ok(mut m) = self.release_status.lock() {
-            m.remove(key);
-            self.recount(&m);
-        }
-    }
-
-    fn recount(&self, m: &HashMap<String, String>) {
-        self.releases.reset();
-        for status in m.values() {
-            self.releases.with_label_values(&[status.as_str()]).inc();
+        let Ok(mut m) = self.release_status.lock() else {
+            return;
+        };
+        if let Some(p) = m.remove(key) {
+            self.releases.with_label_values(&[p.as_str()]).dec();
         }
     }
 
@@ -257,9 +277,13 @@ impl Metrics {
         self.render.observe(start.elapsed().as_secs_f64());
     }
 
-    /// Adds API writes.
-    pub fn add_api_writes(&self, n: u64) {
-        self.api_writes.inc_by(n);
+    /// The counters the API client layer increments.
+    pub fn api_counters(&self) -> crate::controller::api_client::ApiCounters {
+        crate::controller::api_client::ApiCounters {
+            writes: self.api_writes.clone(),
+            requests: self.api_requests.clone(),
+            throttled: self.api_throttled.clone(),
+        }
     }
 
     /// Counts one drifted object found.
@@ -301,5 +325,30 @@ mod tests {
         assert!(text.contains(r#"rudder_reconcile_errors_total{kind="HelmRelease"} 1"#));
         assert!(text.contains(r#"rudder_reconcile_duration_seconds_count{kind="HelmRelease"} 2"#));
         assert!(text.contains("rudder_leader 1"));
+    }
+
+    #[test]
+    fn release_gauges_move_with_each_status_change() {
+        let m = Metrics::new().expect("metrics");
+        m.set_release_status("a/x", "deployed");
+        m.set_release_status("a/y", "deployed");
+        m.set_release_status("a/y", "deployed");
+        m.set_release_status("a/x", "failed");
+        m.set_release_status("a/z", "pending-upgrade");
+        m.forget_release("a/z");
+        m.forget_release("a/unknown");
+        let text = m.render().expect("render");
+        assert!(
+            text.contains(r#"rudder_releases{status="deployed"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"rudder_releases{status="failed"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"rudder_releases{status="pending-upgrade"} 0"#),
+            "{text}"
+        );
     }
 }

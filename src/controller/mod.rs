@@ -7,6 +7,7 @@
 //! drain the controllers, release the Lease, stop serving. Losing the Lease
 //! stops the controllers and returns to standby.
 
+pub mod api_client;
 pub mod backoff;
 pub mod drift;
 pub mod events;
@@ -27,7 +28,7 @@ pub mod repository;
 pub mod sources;
 pub mod status;
 pub mod values_from;
-mod watches;
+pub mod watches;
 
 use std::fmt::Display;
 use std::future::Future;
@@ -48,6 +49,28 @@ use http::{Health, HttpState, Phase};
 use leader::{LeadOutcome, LeaderElector, LeaseConfig};
 use metrics::Metrics;
 use sources::Sources;
+
+/// The label that assigns a HelmRelease or HelmRepository to a shard
+/// (`rudder run --shard KEY` reconciles those labelled `KEY`).
+pub const SHARD_KEY_LABEL: &str = "sharding.rudder.dev/key";
+/// The Lease name when none is given and all objects are watched.
+const DEFAULT_LEASE: &str = "rudder-leader";
+
+/// The Lease of a replica set reconciling shard `shard`, or the objects
+/// `selector` selects: each shard elects its own leader, so shards run side
+/// by side while each shard has one active replica.
+pub fn default_lease_name(shard: Option<&str>, selector: Option<&str>) -> String {
+    use sha2::{Digest, Sha256};
+    match (shard, selector) {
+        (Some(key), _) => format!("{DEFAULT_LEASE}-{key}"),
+        (None, Some(sel)) => {
+            let digest = Sha256::digest(sel.as_bytes());
+            let hex: String = digest[..5].iter().map(|b| format!("{b:02x}")).collect();
+            format!("{DEFAULT_LEASE}-{hex}")
+        }
+        (None, None) => DEFAULT_LEASE.to_string(),
+    }
+}
 
 /// Requeue delay after a failed reconciliation.
 const ERROR_REQUEUE: Duration = Duration::from_secs(15);
@@ -100,9 +123,9 @@ pub struct Context {
     pub repo_tracker: repository::FetchTracker,
     /// Server-side apply of release objects (shares discovery and its write count).
     pub applier: crate::apply::Applier,
-    /// API writes of the HelmRelease reconciler other than the Applier's
-    /// (records, status, events, finalizers).
-    pub release_writes: Arc<std::sync::atomic::AtomicU64>,
+    /// The API server's back-pressure, noted by the client: new
+    /// reconciliations wait it out.
+    pub pressure: Arc<api_client::Pressure>,
     /// Appliers acting as service accounts (`serviceAccountName`).
     pub impersonation: impersonate::Impersonation,
     /// Appliers of remote clusters (`kubeConfig`).
@@ -115,6 +138,8 @@ pub struct Context {
     pub lockdown: lockdown::Lockdown,
     /// Render threads and the charts they keep loaded.
     pub renderers: renderers::Renderers,
+    /// Which HelmReleases name each `valuesFrom` ConfigMap and Secret.
+    pub values_users: Arc<watches::ValuesUsers>,
     /// Keeps reconciliations and drift checks of one release apart.
     pub release_locks: drift::ReleaseLocks,
 }
@@ -177,23 +202,33 @@ pub async fn run(
     });
     let http_task = tokio::spawn(http::serve(listener, state, http_stop.clone()));
     let (chart_loads, template_parses) = (metrics.chart_loads(), metrics.template_parses());
+    // The controllers act through the counting client; leader election
+    // keeps the plain one (its Lease renewals are not the controllers' work).
+    let pressure = Arc::new(api_client::Pressure::default());
+    let counters = metrics.api_counters();
+    let api = api_client::counted(client.clone(), counters.clone(), pressure.clone());
     let ctx = Arc::new(Context {
-        client: client.clone(),
+        client: api.clone(),
         metrics,
         sources: Sources::new(crate::repo::ChartCache::new(
             options.cache_dir.clone(),
             options.cache_memory,
         )),
         repo_tracker: Default::default(),
-        applier: crate::apply::Applier::new(client.clone()),
-        release_writes: Arc::default(),
-        impersonation: impersonate::Impersonation::new(options.kube_config.clone()),
+        applier: crate::apply::Applier::new(api),
+        impersonation: impersonate::Impersonation::new(
+            options.kube_config.clone(),
+            counters,
+            pressure.clone(),
+        ),
         remotes: Default::default(),
+        pressure,
         backoff: Default::default(),
         allow_cross_namespace: options.allow_cross_namespace_targets,
         lockdown: options.lockdown.clone(),
         renderers: renderers::Renderers::for_this_machine(chart_loads, template_parses),
         release_locks: Default::default(),
+        values_users: Arc::default(),
     });
     let mut elector = LeaderElector::new(client, options.lease.clone());
     let result = elect_and_run(&mut elector, &ctx, &health, &options, &shutdown).await;
@@ -332,31 +367,47 @@ impl Scope {
 
 /// The HelmRelease controller: at most `scope.concurrency` reconciliations
 /// at once, triggered by changes to what a HelmRelease asks for (spec,
-/// annotations, finalizers, deletion) — not by rudder's own status writes.
+/// annotations, deletion) — not by rudder's own writes (status, finalizer).
 fn release_controller(client: &Client, scope: &Scope) -> Controller<HelmRelease> {
-    use kube::runtime::{WatchStreamExt, reflector};
-    let (reader, writer) = reflector::store();
-    let triggers = watcher(
+    asked_for_controller(
         api_for::<HelmRelease>(client, scope.namespace.as_deref()),
-        scope.own(),
+        scope,
     )
-    .default_backoff()
-    .reflect(writer)
-    .applied_objects()
-    .predicate_filter(asked_for, Default::default());
-    Controller::for_stream(triggers, reader)
-        .with_config(kube::runtime::controller::Config::default().concurrency(scope.concurrency))
+    .with_config(kube::runtime::controller::Config::default().concurrency(scope.concurrency))
 }
 
-/// A hash of what a HelmRelease asks for: a change of it is a reason to
-/// reconcile; a status change (rudder's own write) is not.
-fn asked_for(obj: &HelmRelease) -> Option<u64> {
+/// A controller of `api`'s objects (in `scope`) triggered only when what
+/// an object asks for changes ([`asked_for`]).
+fn asked_for_controller<K>(api: Api<K>, scope: &Scope) -> Controller<K>
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+{
+    use kube::runtime::{WatchStreamExt, reflector};
+    let (reader, writer) = reflector::store();
+    let triggers = watcher(api, scope.own())
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(asked_for::<K>, Default::default());
+    Controller::for_stream(triggers, reader)
+}
+
+/// A hash of what an object asks for: its generation (spec), its
+/// annotations (`requested-at`, `reset-at`) and whether it is being
+/// deleted. A change of it is a reason to reconcile; rudder's own writes
+/// (status, the finalizer) change none of it.
+fn asked_for<K: Resource>(obj: &K) -> Option<u64> {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    let meta = &obj.metadata;
+    let meta = obj.meta();
     meta.generation.hash(&mut h);
     meta.deletion_timestamp.is_some().hash(&mut h);
-    meta.finalizers.hash(&mut h);
     meta.annotations.hash(&mut h);
     Some(h.finish())
 }
@@ -372,10 +423,12 @@ async fn run_controllers(
     let ns = scope.namespace.as_deref();
     let releases = release_controller(&ctx.client, &scope);
     let releases = watches::requeue_on_index_change(releases, &ctx.client, ns, scope.own());
-    let releases = watches::requeue_on_values_change(releases, &ctx.client, ns);
+    let releases =
+        watches::requeue_on_values_change(releases, &ctx.client, ns, ctx.values_users.clone());
     let releases = watches::requeue_dependents(releases, &ctx.client, ns);
-    let repositories = Controller::new(api_for::<HelmRepository>(&ctx.client, ns), scope.own());
+    let repositories = asked_for_controller(api_for::<HelmRepository>(&ctx.client, ns), &scope);
     let (release_store, repository_store) = (releases.store(), repositories.store());
+    ctx.sources.use_repository_store(Some(repositories.store()));
     let synced = {
         let stop = stop.clone();
         async move {
@@ -390,7 +443,7 @@ async fn run_controllers(
             }
         }
     };
-    let (ctx_crds, stop_crds) = (ctx.clone(), stop.clone());
+    let (ctx_crds, stop_crds, ctx_sources) = (ctx.clone(), stop.clone(), ctx.clone());
     let drift = drift::run(
         ctx.clone(),
         releases.store(),
@@ -408,6 +461,7 @@ async fn run_controllers(
         .for_each(log_result);
     let crds = watches::forget_discovery_on_crd_change(ctx_crds, stop_crds);
     tokio::join!(releases, repositories, synced, crds, drift);
+    ctx_sources.sources.use_repository_store(None);
 }
 
 fn error_policy<K, E: Display>(_obj: Arc<K>, _err: &E, _ctx: Arc<Context>) -> Action {
@@ -459,6 +513,20 @@ fn interval_or_default(interval: &str) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_shard_has_its_own_lease() {
+        assert_eq!(default_lease_name(None, None), "rudder-leader");
+        assert_eq!(default_lease_name(Some("a"), None), "rudder-leader-a");
+        let one = default_lease_name(None, Some("team=one"));
+        let two = default_lease_name(None, Some("team=two"));
+        assert!(
+            one.starts_with("rudder-leader-") && one.len() == 24,
+            "{one}"
+        );
+        assert_ne!(one, two);
+        assert_eq!(one, default_lease_name(None, Some("team=one")));
+    }
 
     #[test]
     fn interval_falls_back_to_default() {

@@ -3,7 +3,8 @@
 //! `dependsOn` HelmRelease; and the CRD watch that drops the discovery
 //! cache so `.Capabilities` see CRDs installed after start.
 
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 use kube::Api;
@@ -14,6 +15,7 @@ use kube::runtime::watcher;
 use tokio_util::sync::CancellationToken;
 
 use super::{Context, api_for};
+use crate::api::helmrelease::ValuesKind;
 use crate::api::{HelmRelease, HelmRepository};
 
 /// Drops the discovery cache whenever a CustomResourceDefinition is added,
@@ -86,61 +88,121 @@ pub(super) fn requeue_on_index_change(
     )
 }
 
+/// Which HelmReleases name each `valuesFrom` source: an index from
+/// (namespace, kind, name) to releases, kept by the reconciler (each
+/// reconciliation records what its spec names; an uninstall forgets it), so
+/// a ConfigMap or Secret event costs one lookup, not a scan of all releases.
+#[derive(Debug, Default)]
+pub struct ValuesUsers {
+    inner: Mutex<UsersInner>,
+}
+
+type SourceKey = (String, ValuesKind, String);
+
+#[derive(Debug, Default)]
+struct UsersInner {
+    by_source: HashMap<SourceKey, HashSet<ObjectRef<HelmRelease>>>,
+    by_release: HashMap<ObjectRef<HelmRelease>, Vec<SourceKey>>,
+}
+
+impl ValuesUsers {
+    /// Records the sources `release` names now (replacing what it named).
+    pub fn record(&self, release: &HelmRelease) {
+        let who = ObjectRef::from_obj(release);
+        let ns = release.metadata.namespace.clone().unwrap_or_default();
+        let keys: Vec<SourceKey> = release
+            .spec
+            .values_from
+            .iter()
+            .map(|v| (ns.clone(), v.kind, v.name.clone()))
+            .collect();
+        let Ok(mut m) = self.inner.lock() else { return };
+        m.remove(&who);
+        for k in &keys {
+            m.by_source
+                .entry(k.clone())
+                .or_default()
+                .insert(who.clone());
+        }
+        if !keys.is_empty() {
+            m.by_release.insert(who, keys);
+        }
+    }
+
+    /// Forgets `release` (uninstalled).
+    pub fn forget(&self, release: &HelmRelease) {
+        if let Ok(mut m) = self.inner.lock() {
+            m.remove(&ObjectRef::from_obj(release));
+        }
+    }
+
+    /// The releases naming source `kind` `namespace/name`.
+    pub fn users(
+        &self,
+        namespace: &str,
+        kind: ValuesKind,
+        name: &str,
+    ) -> Vec<ObjectRef<HelmRelease>> {
+        let key = (namespace.to_string(), kind, name.to_string());
+        self.inner
+            .lock()
+            .ok()
+            .and_then(|m| m.by_source.get(&key).map(|s| s.iter().cloned().collect()))
+            .unwrap_or_default()
+    }
+}
+
+impl UsersInner {
+    fn remove(&mut self, who: &ObjectRef<HelmRelease>) {
+        for k in self.by_release.remove(who).unwrap_or_default() {
+            if let Some(set) = self.by_source.get_mut(&k) {
+                set.remove(who);
+                if set.is_empty() {
+                    self.by_source.remove(&k);
+                }
+            }
+        }
+    }
+}
+
 /// Re-queues the HelmReleases whose `valuesFrom` names a ConfigMap or
 /// Secret that changed (the reconciler decides whether the composed values
-/// differ).
+/// differ). Both are watched metadata-only (names and versions, never their
+/// data) and mapped through `users`.
 pub(super) fn requeue_on_values_change(
     releases: Controller<HelmRelease>,
     client: &Client,
     ns: Option<&str>,
+    users: Arc<ValuesUsers>,
 ) -> Controller<HelmRelease> {
-    use crate::api::helmrelease::ValuesKind;
     use k8s_openapi::api::core::v1::{ConfigMap, Secret};
-    fn users(
-        store: &kube::runtime::reflector::Store<HelmRelease>,
+    use kube::core::PartialObjectMeta;
+    use kube::runtime::WatchStreamExt;
+    fn mapper<K>(
+        users: Arc<ValuesUsers>,
         kind: ValuesKind,
-        ns: Option<String>,
-        name: Option<String>,
-    ) -> Vec<ObjectRef<HelmRelease>> {
-        store
-            .state()
-            .iter()
-            .filter(|r| r.metadata.namespace == ns)
-            .filter(|r| {
-                r.spec
-                    .values_from
-                    .iter()
-                    .any(|v| v.kind == kind && Some(&v.name) == name.as_ref())
-            })
-            .map(|r| ObjectRef::from_obj(r.as_ref()))
-            .collect()
+    ) -> impl Fn(PartialObjectMeta<K>) -> Vec<ObjectRef<HelmRelease>> + Send + Sync + 'static {
+        move |m| {
+            let ns = m.metadata.namespace.as_deref().unwrap_or_default();
+            let name = m.metadata.name.as_deref().unwrap_or_default();
+            users.users(ns, kind, name)
+        }
     }
-    let (cm_store, secret_store) = (releases.store(), releases.store());
+    let config_maps = watcher(
+        api_for::<PartialObjectMeta<ConfigMap>>(client, ns),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .touched_objects();
+    let secrets = watcher(
+        api_for::<PartialObjectMeta<Secret>>(client, ns),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .touched_objects();
     releases
-        .watches(
-            api_for::<ConfigMap>(client, ns),
-            watcher::Config::default(),
-            move |cm: ConfigMap| {
-                users(
-                    &cm_store,
-                    ValuesKind::ConfigMap,
-                    cm.metadata.namespace,
-                    cm.metadata.name,
-                )
-            },
-        )
-        .watches(
-            api_for::<Secret>(client, ns),
-            watcher::Config::default(),
-            move |s: Secret| {
-                users(
-                    &secret_store,
-                    ValuesKind::Secret,
-                    s.metadata.namespace,
-                    s.metadata.name,
-                )
-            },
-        )
+        .watches_stream(config_maps, mapper(users.clone(), ValuesKind::ConfigMap))
+        .watches_stream(secrets, mapper(users, ValuesKind::Secret))
 }
 
 /// Re-queues the HelmReleases whose `dependsOn` names a HelmRelease that

@@ -111,7 +111,7 @@ pub async fn deployed(ctx: &Context, obj: &HelmRelease) -> Result<Loaded, CheckE
     let ap = applier_for(obj, ctx, &n)
         .await
         .map_err(|f| CheckError::Authority(f.to_string()))?;
-    let hist = store_for(ctx, &ap, obj, &n).history(&n.release).await?;
+    let hist = store_for(&ap, obj, &n).history(&n.release).await?;
     if hist.iter().any(|s| s.release.status().is_pending()) {
         return Ok(Loaded::Busy);
     }
@@ -295,7 +295,6 @@ async fn act(
         }
         return;
     }
-    ctx.metrics.add_api_writes(1);
     match d.ap.correct(r, &f.body).await {
         Ok(()) => {
             let after = st.seen.map(|t| t.elapsed()).unwrap_or_default();

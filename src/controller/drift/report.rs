@@ -83,7 +83,6 @@ pub async fn write_condition(
     });
     let api: Api<HelmRelease> =
         Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
-    ctx.metrics.add_api_writes(1);
     api.patch_status(
         &obj.name_any(),
         &PatchParams::apply(FIELD_MANAGER).force(),
@@ -95,7 +94,6 @@ pub async fn write_condition(
 
 /// Publishes an event about `obj` (counted as a write).
 pub async fn event(ctx: &Context, obj: &HelmRelease, type_: EventType, reason: &str, note: String) {
-    ctx.metrics.add_api_writes(1);
     events::publish(&ctx.client, obj, type_, reason, "DriftCheck", note).await;
 }
 

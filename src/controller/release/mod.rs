@@ -27,9 +27,9 @@ mod test;
 mod uninstall;
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
@@ -136,6 +136,8 @@ impl Job<'_> {
 
 /// Reconciles one HelmRelease.
 pub async fn reconcile(obj: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Action, ReleaseError> {
+    // While the API server pushes back, new work waits instead of adding load.
+    ctx.pressure.settle().await;
     let start = Instant::now();
     // No drift check of this release runs while it is reconciled.
     let _lock = ctx
@@ -146,36 +148,97 @@ pub async fn reconcile(obj: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Actio
             obj.name_any()
         ))
         .await;
-    let writes_before = total_writes(&ctx);
     let api: Api<HelmRelease> =
         Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
-    if !obj.finalizers().iter().any(|f| f == FINALIZER) && obj.metadata.deletion_timestamp.is_none()
-    {
-        ctx.release_writes.fetch_add(1, Ordering::Relaxed);
-    }
-    let result = finalizer(&api, FINALIZER, obj, |event| async {
-        match event {
-            Finalizer::Apply(obj) => send(apply(&obj, &ctx)).await,
-            Finalizer::Cleanup(obj) => send(uninstall::run(&obj, &ctx)).await,
+    let result = if obj.metadata.deletion_timestamp.is_none() {
+        // The finalizer is added in the same reconciliation that acts, so
+        // a new HelmRelease is reconciled once, not once more for its
+        // finalizer.
+        ctx.values_users.record(&obj);
+        match ensure_finalizer(&api, obj).await {
+            Ok(obj) => send(apply(&obj, &ctx)).await,
+            Err(e) => Err(e),
         }
-    })
-    .await
-    .map_err(|e| match e {
-        kube::runtime::finalizer::Error::ApplyFailed(e)
-        | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
-        other => ReleaseError::Finalizer(other.to_string()),
-    });
+    } else {
+        finalizer(&api, FINALIZER, obj, |event| async {
+            match event {
+                Finalizer::Apply(obj) => send(apply(&obj, &ctx)).await,
+                Finalizer::Cleanup(obj) => send(uninstall::run(&obj, &ctx)).await,
+            }
+        })
+        .await
+        .map_err(|e| match e {
+            kube::runtime::finalizer::Error::ApplyFailed(e)
+            | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
+            other => ReleaseError::Finalizer(other.to_string()),
+        })
+    };
     let outcome = if result.is_ok() {
         MetricOutcome::Success
     } else {
         MetricOutcome::Error
     };
     ctx.metrics.observe(KIND, start, outcome);
-    ctx.metrics
-        .add_api_writes(total_writes(&ctx).saturating_sub(writes_before));
     // Failures the status can report are outcomes; what is left (the
     // finalizer, status writes, uninstall) goes to the error policy.
     result
+}
+
+/// `obj` with rudder's finalizer: added by a JSON patch that holds only if
+/// the finalizers are still those `obj` shows (Kubernetes does not
+/// deduplicate them); when they changed meanwhile, the object is read again
+/// and the patch retried once.
+async fn ensure_finalizer(
+    api: &Api<HelmRelease>,
+    obj: Arc<HelmRelease>,
+) -> Result<Arc<HelmRelease>, ReleaseError> {
+    if has_finalizer(&obj) {
+        return Ok(obj);
+    }
+    let name = obj.name_any();
+    let finalizer_error = |e: kube::Error| {
+        ReleaseError::Finalizer(format!("adding {FINALIZER} to HelmRelease {name}: {e}"))
+    };
+    match api
+        .patch(&name, &PatchParams::default(), &finalizer_patch(&obj)?)
+        .await
+    {
+        Ok(patched) => Ok(Arc::new(patched)),
+        Err(kube::Error::Api(s)) if s.code == 422 => {
+            let fresh = api.get(&name).await.map_err(finalizer_error)?;
+            if has_finalizer(&fresh) || fresh.metadata.deletion_timestamp.is_some() {
+                return Ok(Arc::new(fresh));
+            }
+            let patch = finalizer_patch(&fresh)?;
+            let patched = api
+                .patch(&name, &PatchParams::default(), &patch)
+                .await
+                .map_err(finalizer_error)?;
+            Ok(Arc::new(patched))
+        }
+        Err(e) => Err(finalizer_error(e)),
+    }
+}
+
+fn has_finalizer(obj: &HelmRelease) -> bool {
+    obj.finalizers().iter().any(|f| f == FINALIZER)
+}
+
+/// The JSON patch adding [`FINALIZER`] to the finalizers `obj` shows.
+fn finalizer_patch(obj: &HelmRelease) -> Result<Patch<HelmRelease>, ReleaseError> {
+    let ops = match obj.metadata.finalizers.as_deref() {
+        None | Some([]) => serde_json::json!([
+            {"op": "test", "path": "/metadata/finalizers", "value": obj.metadata.finalizers},
+            {"op": "add", "path": "/metadata/finalizers", "value": [FINALIZER]},
+        ]),
+        Some(list) => serde_json::json!([
+            {"op": "test", "path": "/metadata/finalizers", "value": list},
+            {"op": "add", "path": "/metadata/finalizers/-", "value": FINALIZER},
+        ]),
+    };
+    serde_json::from_value(ops)
+        .map(Patch::Json)
+        .map_err(|e| ReleaseError::Finalizer(format!("building the finalizer patch: {e}")))
 }
 
 /// Boxes a future as `Send` where it is created, where the compiler can
@@ -186,10 +249,6 @@ fn send<'a, T>(
     Box::pin(f)
 }
 
-fn total_writes(ctx: &Context) -> u64 {
-    ctx.applier.writes() + ctx.release_writes.load(Ordering::Relaxed)
-}
-
 fn timeout_of(obj: &HelmRelease) -> Duration {
     parse_duration(&obj.spec.timeout).unwrap_or(Duration::from_secs(300))
 }
@@ -197,13 +256,8 @@ fn timeout_of(obj: &HelmRelease) -> Duration {
 /// The release records, read and written with the authority `ap` acts
 /// with (the HelmRelease's service account, or rudder's own identity),
 /// each record written stamped with the HelmRelease's claim.
-pub(in crate::controller) fn store_for(
-    ctx: &Context,
-    ap: &Applier,
-    obj: &HelmRelease,
-    n: &Names,
-) -> SecretStore {
-    SecretStore::new(ap.client().clone(), &n.storage, ctx.release_writes.clone())
+pub(in crate::controller) fn store_for(ap: &Applier, obj: &HelmRelease, n: &Names) -> SecretStore {
+    SecretStore::new(ap.client().clone(), &n.storage, Arc::default())
         .stamping(ownership::owner_annotations(obj))
 }
 
@@ -300,7 +354,7 @@ async fn act(
     ctx.lockdown.check_refs(obj)?;
     let health = HealthRules::compile(&health_exprs(obj)).map_err(Failure::HealthCheck)?;
     let ap = applier_for(obj, ctx, n).await?;
-    let store = store_for(ctx, &ap, obj, n);
+    let store = store_for(&ap, obj, n);
     let found = store.history(&n.release).await?;
     ownership::check_claim(&ctx.client, obj, n, &found).await?;
     *hist = found;

@@ -51,18 +51,22 @@ pub struct Plan {
 pub fn one_shot_context(client: Client, config: kube::Config) -> Result<Context, MetricsError> {
     let metrics = Metrics::new()?;
     let (loads, parses) = (metrics.chart_loads(), metrics.template_parses());
+    let counters = metrics.api_counters();
     Ok(Context {
         client: client.clone(),
         metrics,
         sources: sources::Sources::new(crate::repo::ChartCache::new(None, ONE_SHOT_CACHE)),
         repo_tracker: Default::default(),
         applier: Applier::new(client),
-        release_writes: Arc::default(),
-        impersonation: impersonate::Impersonation::new(Some(config)),
+        pressure: Arc::default(),
+        impersonation: impersonate::Impersonation::new(Some(config), counters, Arc::default()),
+        remotes: Default::default(),
         backoff: Default::default(),
         allow_cross_namespace: true,
+        lockdown: Default::default(),
         renderers: renderers::Renderers::new(1, loads, parses),
         release_locks: Default::default(),
+        values_users: Arc::default(),
     })
 }
 
@@ -75,8 +79,8 @@ pub async fn plan(
     overrides: Option<&JsonMap<String, Json>>,
 ) -> Result<Plan, Failure> {
     let n = Names::of(obj);
-    let ap = applier_for(obj, ctx, &n)?;
-    let hist = store_for(ctx, &ap, obj, &n).history(&n.release).await?;
+    let ap = applier_for(obj, ctx, &n).await?;
+    let hist = store_for(&ap, obj, &n).history(&n.release).await?;
     let live = history::deployed(hist.iter().map(|s| &s.release));
     let live_revision = live.map(|r| r.version);
     let live_res = match live {

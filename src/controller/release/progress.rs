@@ -2,10 +2,9 @@
 //! running hook X, waiting for …) is written as `Reconciling=True` with
 //! `Ready=Unknown`, by a task beside the action so the action never waits
 //! for a status write; phases that follow each other faster than the task
-//! writes are coalesced (only the newest is written).
+//! writes are coalesced (only the newest is written), and an action that
+//! ends within its first second writes no phase at all.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use kube::ResourceExt;
@@ -19,6 +18,10 @@ use crate::controller::release_status;
 
 /// Least time between two phase writes of one release.
 const SPACING: Duration = Duration::from_millis(500);
+/// How long an action runs before its phase is first written: a quick
+/// install or upgrade reports only its outcome (one status write), a slow
+/// one (hooks, waits) shows what it is doing.
+const FIRST_WRITE_AFTER: Duration = Duration::from_secs(1);
 
 /// The phase writer of one reconciliation.
 pub(super) struct Progress {
@@ -30,12 +33,7 @@ impl Progress {
     /// Starts the writer for `obj`; nothing is written until a phase is set.
     pub fn start(ctx: &Context, obj: &HelmRelease) -> Progress {
         let (tx, rx) = watch::channel(None);
-        let task = tokio::spawn(write_phases(
-            ctx.client.clone(),
-            ctx.release_writes.clone(),
-            obj.clone(),
-            rx,
-        ));
+        let task = tokio::spawn(write_phases(ctx.client.clone(), obj.clone(), rx));
         Progress { tx, task }
     }
 
@@ -57,12 +55,21 @@ impl Progress {
 /// Writes each new phase until the sender goes; returns whether it wrote.
 async fn write_phases(
     client: kube::Client,
-    writes: Arc<AtomicU64>,
     obj: HelmRelease,
     mut rx: watch::Receiver<Option<String>>,
 ) -> bool {
     let mut wrote = false;
     let mut last = String::new();
+    // The sender goes when the action ends (`finish`).
+    if tokio::time::timeout(FIRST_WRITE_AFTER, rx.wait_for(|_| false))
+        .await
+        .is_ok()
+    {
+        // The action ended before its first phase was due.
+        return false;
+    }
+    // The newest phase is written at once.
+    rx.mark_changed();
     while rx.changed().await.is_ok() {
         let Some(phase) = rx.borrow_and_update().clone() else {
             continue;
@@ -70,7 +77,6 @@ async fn write_phases(
         if phase == last {
             continue;
         }
-        writes.fetch_add(1, Ordering::Relaxed);
         if let Err(e) =
             apply_status(&client, &obj, &release_status::progressing(&obj, &phase)).await
         {

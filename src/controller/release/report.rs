@@ -2,8 +2,6 @@
 //! Warning event and a warn log line for every new failure, the release
 //! gauge; and the event publisher the actions share.
 
-use std::sync::atomic::Ordering;
-
 use kube::api::{Patch, PatchParams};
 use kube::runtime::events::EventType;
 use kube::{Api, Resource as _, ResourceExt};
@@ -67,7 +65,6 @@ async fn write_status(
     obj: &HelmRelease,
     status: &crate::api::HelmReleaseStatus,
 ) -> Result<(), ReleaseError> {
-    ctx.release_writes.fetch_add(1, Ordering::Relaxed);
     apply_status(&ctx.client, obj, status)
         .await
         .map_err(|e| ReleaseError::Status(obj.name_any(), Box::new(e)))
@@ -105,6 +102,5 @@ pub(super) async fn publish(
     action: &str,
     note: String,
 ) {
-    ctx.release_writes.fetch_add(1, Ordering::Relaxed);
     events::publish(&ctx.client, obj, type_, reason, action, note).await;
 }

@@ -47,7 +47,7 @@ pub(super) async fn run(obj: &HelmRelease, ctx: &Context) -> Result<Action, Rele
         }
         Err(f) => return Err(ReleaseError::Impersonation(f.to_string())),
     };
-    let store = store_for(ctx, &ap, obj, &n);
+    let store = store_for(&ap, obj, &n);
     let hist = match store.history(&n.release).await {
         Ok(h) => h,
         // Never installed: records it cannot read are not its own.
@@ -109,6 +109,7 @@ pub(super) async fn run(obj: &HelmRelease, ctx: &Context) -> Result<Action, Rele
     }
     ctx.metrics
         .forget_release(&format!("{}/{}", n.namespace, obj.name_any()));
+    ctx.values_users.forget(obj);
     Ok(Action::await_change())
 }
 

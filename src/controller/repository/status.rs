@@ -8,6 +8,7 @@ use kube::{Api, Resource, ResourceExt};
 
 use super::{Context, KIND, RepositoryError};
 use crate::api::condition::READY;
+use crate::api::helmrepository::HelmRepositoryStatus;
 use crate::api::helmrepository::RepositoryArtifact;
 use crate::api::{Condition, ConditionStatus, HelmRepository};
 use crate::controller::events;
@@ -112,12 +113,15 @@ pub(super) async fn write_status(
     let (Some(namespace), name) = (obj.namespace(), obj.name_any()) else {
         return Err(StatusError::Unnamed { kind: KIND.into() }.into());
     };
-    let mut status = serde_json::json!({
-        "conditions": [ready],
-        "observedGeneration": obj.metadata.generation,
-    });
-    if let Some(a) = artifact {
-        status["artifact"] = serde_json::json!(a);
+    let status = HelmRepositoryStatus {
+        conditions: vec![ready],
+        observed_generation: obj.metadata.generation,
+        artifact,
+    };
+    // A fetch that changed nothing (same index, same condition) writes
+    // nothing: an idle repository makes no API writes.
+    if obj.status.as_ref() == Some(&status) {
+        return Ok(());
     }
     let patch = serde_json::json!({
         "apiVersion": HelmRepository::api_version(&()),

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use super::oci::pull_oci;
-use super::{PulledChart, PulledDependency, SourceError, Sources, get_repository, poisoned};
+use super::{PulledChart, PulledDependency, SourceError, Sources, poisoned};
 use crate::chart::yamlio;
 use crate::godata::semver::is_compatible_range;
 use crate::repo::{ChartRepository, FetchOptions};
@@ -56,7 +56,7 @@ impl Sources {
             .strip_prefix('@')
             .or_else(|| repo.strip_prefix("alias:"))
         {
-            let obj = get_repository(client, ns, name).await?;
+            let obj = self.repository_object(client, ns, name).await?;
             return self
                 .pull_from(client, &obj, &dep.name, &dep.version, None)
                 .await;

@@ -23,6 +23,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use kube::Api;
+use kube::runtime::reflector::{ObjectRef, Store};
 
 use crate::api::HelmRepository;
 use crate::api::helmrelease::ChartSpec;
@@ -167,6 +168,10 @@ pub struct Sources {
     by_url: Mutex<HashMap<String, Arc<ChartRepository>>>,
     /// Charts whose signature verified, by (digest, keys).
     verified: VerifiedCache,
+    /// The HelmRepository controller's cache, while it runs: charts are
+    /// resolved against it instead of reading the object from the API
+    /// server per release.
+    objects: std::sync::RwLock<Option<Store<HelmRepository>>>,
 }
 
 impl std::fmt::Debug for Sources {
@@ -194,6 +199,33 @@ impl Sources {
             repos: Mutex::new(HashMap::new()),
             by_url: Mutex::new(HashMap::new()),
             verified: VerifiedCache::default(),
+            objects: std::sync::RwLock::new(None),
+        }
+    }
+
+    /// Resolves HelmRepositories through `store` (the running HelmRepository
+    /// controller's cache); `None` goes back to reading them from the API.
+    pub fn use_repository_store(&self, store: Option<Store<HelmRepository>>) {
+        if let Ok(mut s) = self.objects.write() {
+            *s = store;
+        }
+    }
+
+    /// HelmRepository `ns/name`: from the controller's cache when it holds
+    /// it, else read with `client` (e.g. a repository outside this shard).
+    async fn repository_object(
+        &self,
+        client: &kube::Client,
+        ns: &str,
+        name: &str,
+    ) -> Result<HelmRepository, SourceError> {
+        let cached = self.objects.read().ok().and_then(|s| {
+            s.as_ref()
+                .and_then(|s| s.get(&ObjectRef::new(name).within(ns)))
+        });
+        match cached {
+            Some(obj) => Ok(obj.as_ref().clone()),
+            None => get_repository(client, ns, name).await,
         }
     }
 
@@ -285,7 +317,9 @@ impl Sources {
             .namespace
             .as_deref()
             .unwrap_or(release_ns);
-        let obj = get_repository(client, ns, &chart.repository_ref.name).await?;
+        let obj = self
+            .repository_object(client, ns, &chart.repository_ref.name)
+            .await?;
         let keys = match &chart.verify {
             Some(v) => Some(verify::read_keys(client, release_ns, &chart.name, v).await?),
             None => None,
