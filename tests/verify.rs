@@ -63,7 +63,11 @@ fn gpg_key(root: &Path, name: &str) -> (PathBuf, PathBuf, Vec<u8>) {
     .expect("keyspec");
     let h = home.to_string_lossy().into_owned();
     let env = [("GNUPGHOME", h.as_str())];
-    run_ok("gpg", &["--batch", "--gen-key", &spec.to_string_lossy()], &env);
+    run_ok(
+        "gpg",
+        &["--batch", "--gen-key", &spec.to_string_lossy()],
+        &env,
+    );
     let export = |args: &[&str]| {
         let out = run("gpg", args, &env);
         assert!(out.status.success(), "gpg {args:?}");
@@ -114,7 +118,13 @@ async fn create_secret(client: &Client, ns: &str, name: &str, key: &str, data: V
 }
 
 fn verified(name: &str, repo: &str, chart: &str, provider: &str, secret: &str) -> HelmRelease {
-    let mut obj = release(name, repo, chart, "0.1.0", json!({"install": {"wait": false}}));
+    let mut obj = release(
+        name,
+        repo,
+        chart,
+        "0.1.0",
+        json!({"install": {"wait": false}}),
+    );
     obj.spec.chart.verify = Some(
         serde_json::from_value(json!({"provider": provider, "secretRef": {"name": secret}}))
             .expect("verify"),
@@ -133,7 +143,7 @@ async fn assert_refused(client: &Client, api: &Api<HelmRelease>, ns: &str, name:
         configmap(client, ns, &format!("{name}-cm")).await.is_none(),
         "{name}: nothing applied"
     );
-    let list = helm(&["list", "-n", ns, "-a", "-q", "--filter", &format!("^{name}$")]);
+    let list = helm(&["list", "-n", ns, "-q", "--filter", &format!("^{name}$")]);
     assert!(list.trim().is_empty(), "{name}: no release record: {list}");
 }
 
@@ -154,8 +164,15 @@ async fn pgp_provenance_is_verified_like_helm_verify() {
         run_ok(
             "helm",
             &[
-                "package", "--sign", "--key", "Rudder Signer", "--keyring", &path(&secring),
-                "-d", &path(&out), &path(dir),
+                "package",
+                "--sign",
+                "--key",
+                "Rudder Signer",
+                "--keyring",
+                &path(&secring),
+                "-d",
+                &path(&out),
+                &path(dir),
             ],
             &[],
         );
@@ -166,29 +183,65 @@ async fn pgp_provenance_is_verified_like_helm_verify() {
     let evil = root.join("evil");
     run_ok(
         "helm",
-        &["package", "-d", &path(&evil), &path(&chart(&evil, "tampered", "evil"))],
+        &[
+            "package",
+            "-d",
+            &path(&evil),
+            &path(&chart(&evil, "tampered", "evil")),
+        ],
         &[],
     );
-    std::fs::copy(evil.join("tampered-0.1.0.tgz"), out.join("tampered-0.1.0.tgz"))
-        .expect("tamper");
-    run_ok("helm", &["package", "-d", &path(&out), &path(&chart(&root.join("u"), "unsigned", "x"))], &[]);
+    std::fs::copy(
+        evil.join("tampered-0.1.0.tgz"),
+        out.join("tampered-0.1.0.tgz"),
+    )
+    .expect("tamper");
+    run_ok(
+        "helm",
+        &[
+            "package",
+            "-d",
+            &path(&out),
+            &path(&chart(&root.join("u"), "unsigned", "x")),
+        ],
+        &[],
+    );
     run_ok("helm", &["repo", "index", &path(&out)], &[]);
 
     // The oracle: helm verify on the same files.
     let signed = out.join("signed-0.1.0.tgz");
     assert!(helm_verifies(&signed, &pubring), "helm verify: good chart");
-    assert!(!helm_verifies(&out.join("tampered-0.1.0.tgz"), &pubring), "helm verify: tampered");
-    assert!(!helm_verifies(&signed, &other_pubring), "helm verify: wrong key");
-    assert!(!helm_verifies(&out.join("unsigned-0.1.0.tgz"), &pubring), "helm verify: unsigned");
+    assert!(
+        !helm_verifies(&out.join("tampered-0.1.0.tgz"), &pubring),
+        "helm verify: tampered"
+    );
+    assert!(
+        !helm_verifies(&signed, &other_pubring),
+        "helm verify: wrong key"
+    );
+    assert!(
+        !helm_verifies(&out.join("unsigned-0.1.0.tgz"), &pubring),
+        "helm verify: unsigned"
+    );
 
     let mut files = Vec::new();
     for e in std::fs::read_dir(&out).expect("repo dir") {
         let e = e.expect("entry");
-        files.push((e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).expect("file")));
+        files.push((
+            e.file_name().to_string_lossy().into_owned(),
+            std::fs::read(e.path()).expect("file"),
+        ));
     }
     let site = serve(files).await;
     create_repository(&client, n, "charts", &site.base()).await;
-    create_secret(&client, n, "keys", "pubring.gpg", std::fs::read(&pubring).expect("pubring")).await;
+    create_secret(
+        &client,
+        n,
+        "keys",
+        "pubring.gpg",
+        std::fs::read(&pubring).expect("pubring"),
+    )
+    .await;
     create_secret(&client, n, "other-keys", "other.asc", other_armored).await;
     let _rudder = Rudder::start(n, "verify-pgp", &[]);
     let api: Api<HelmRelease> = Api::namespaced(client.clone(), n);
@@ -199,11 +252,18 @@ async fn pgp_provenance_is_verified_like_helm_verify() {
         verified("unsigned", "charts", "unsigned", "pgp", "keys"),
         verified("nokeys", "charts", "signed", "pgp", "missing"),
     ] {
-        api.create(&PostParams::default(), &obj).await.expect("create HelmRelease");
+        api.create(&PostParams::default(), &obj)
+            .await
+            .expect("create HelmRelease");
     }
     wait_revision(&api, "good", 1).await;
-    let cm = configmap(&client, n, "good-cm").await.expect("good-cm applied");
-    assert_eq!(cm.data.unwrap_or_default().get("v").map(String::as_str), Some("good"));
+    let cm = configmap(&client, n, "good-cm")
+        .await
+        .expect("good-cm applied");
+    assert_eq!(
+        cm.data.unwrap_or_default().get("v").map(String::as_str),
+        Some("good")
+    );
 
     assert_refused(&client, &api, n, "tampered", "sha256 of tampered-0.1.0.tgz").await;
     assert_refused(&client, &api, n, "wrong", "not made by any key").await;
@@ -236,7 +296,11 @@ fn cosign_key_pair(cosign: &str, dir: &Path) -> Vec<u8> {
         .env("COSIGN_PASSWORD", "")
         .output()
         .expect("cosign generate-key-pair");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     std::fs::read(dir.join("cosign.pub")).expect("cosign.pub")
 }
 
@@ -252,7 +316,12 @@ fn helm_push(archive: &Path, base: &str) -> String {
 const COSIGN_REGISTRY_FLAGS: [&str; 2] = ["--allow-insecure-registry", "--allow-http-registry"];
 
 fn cosign_verifies(cosign: &str, key: &Path, image: &str) -> bool {
-    let mut args = vec!["verify", "--key", key.to_str().expect("path"), "--insecure-ignore-tlog"];
+    let mut args = vec![
+        "verify",
+        "--key",
+        key.to_str().expect("path"),
+        "--insecure-ignore-tlog",
+    ];
     args.extend(COSIGN_REGISTRY_FLAGS);
     args.push(image);
     run(cosign, &args, &[]).status.success()
@@ -271,7 +340,11 @@ async fn cosign_signatures_of_oci_charts_are_verified_like_cosign_verify() {
     let base = format!("oci://127.0.0.1:{}/charts", registry.port);
     let pkg = root.join("pkg");
     for (name, v) in [("cosigned", "good"), ("plain", "plain")] {
-        run_ok("helm", &["package", "-d", &path(&pkg), &path(&chart(root, name, v))], &[]);
+        run_ok(
+            "helm",
+            &["package", "-d", &path(&pkg), &path(&chart(root, name, v))],
+            &[],
+        );
     }
     let digest = helm_push(&pkg.join("cosigned-0.1.0.tgz"), &base);
     let plain_digest = helm_push(&pkg.join("plain-0.1.0.tgz"), &base);
@@ -281,16 +354,31 @@ async fn cosign_signatures_of_oci_charts_are_verified_like_cosign_verify() {
     let public = cosign_key_pair(&cosign, &root.join("key"));
     let other_public = cosign_key_pair(&cosign, &root.join("other"));
     let key = root.join("key/cosign.key");
-    let mut args = vec!["sign", "--key", key.to_str().expect("path"), "--tlog-upload=false", "--yes"];
+    let mut args = vec![
+        "sign",
+        "--key",
+        key.to_str().expect("path"),
+        "--tlog-upload=false",
+        "--yes",
+    ];
     args.extend(COSIGN_REGISTRY_FLAGS);
     args.push(&image);
     run_ok(&cosign, &args, &[("COSIGN_PASSWORD", "")]);
 
     // The oracle: cosign verify with the same keys.
     let pub_key = root.join("key/cosign.pub");
-    assert!(cosign_verifies(&cosign, &pub_key, &image), "cosign verify: signed");
-    assert!(!cosign_verifies(&cosign, &pub_key, &plain), "cosign verify: unsigned");
-    assert!(!cosign_verifies(&cosign, &root.join("other/cosign.pub"), &image), "cosign verify: other key");
+    assert!(
+        cosign_verifies(&cosign, &pub_key, &image),
+        "cosign verify: signed"
+    );
+    assert!(
+        !cosign_verifies(&cosign, &pub_key, &plain),
+        "cosign verify: unsigned"
+    );
+    assert!(
+        !cosign_verifies(&cosign, &root.join("other/cosign.pub"), &image),
+        "cosign verify: other key"
+    );
 
     create_repository(&client, n, "oci", &base).await;
     create_secret(&client, n, "cosign", "cosign.pub", public).await;
@@ -302,11 +390,18 @@ async fn cosign_signatures_of_oci_charts_are_verified_like_cosign_verify() {
         verified("unsigned", "oci", "plain", "cosign", "cosign"),
         verified("wrong", "oci", "cosigned", "cosign", "other-cosign"),
     ] {
-        api.create(&PostParams::default(), &obj).await.expect("create HelmRelease");
+        api.create(&PostParams::default(), &obj)
+            .await
+            .expect("create HelmRelease");
     }
     wait_revision(&api, "good", 1).await;
-    let cm = configmap(&client, n, "good-cm").await.expect("good-cm applied");
-    assert_eq!(cm.data.unwrap_or_default().get("v").map(String::as_str), Some("good"));
+    let cm = configmap(&client, n, "good-cm")
+        .await
+        .expect("good-cm applied");
+    assert_eq!(
+        cm.data.unwrap_or_default().get("v").map(String::as_str),
+        Some("good")
+    );
     assert_refused(&client, &api, n, "unsigned", "no cosign signature").await;
     assert_refused(&client, &api, n, "wrong", "none of the 1 signature(s)").await;
     drop(registry);

@@ -187,12 +187,7 @@ async fn verify_layer(
         return Ok(None);
     };
     let payload = client
-        .get_in_repository(
-            r,
-            &format!("blobs/{}", layer.digest),
-            None,
-            SIGNATURE_LIMIT,
-        )
+        .get_in_repository(r, &format!("blobs/{}", layer.digest), None, SIGNATURE_LIMIT)
         .await?;
     if format!("sha256:{}", sha256_hex(&payload)) != layer.digest {
         return Ok(None);

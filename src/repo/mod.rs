@@ -35,10 +35,10 @@ pub mod serve;
 mod tests;
 
 pub use cache::{Archive, ArchiveSource, CacheError, ChartCache};
+pub use cosign::{CosignError, CosignKeys};
 pub use fetch::{BasicAuth, FetchError, FetchOptions, HttpRepo, TlsMaterial};
 pub use index::{ChartVersion, IndexError, IndexFile, parse_index};
 pub use oci::{OciChart, OciClient, OciError, OciReference};
-pub use cosign::{CosignError, CosignKeys};
 pub use provenance::{Keyring, ProvenanceError};
 pub use pull::{PullError, Pulled, pull};
 pub use repository::{ChartRepository, IndexSnapshot, RefreshError};

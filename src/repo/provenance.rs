@@ -95,7 +95,11 @@ impl Keyring {
     fn signer_of(&self, msg: &CleartextSignedMessage) -> Option<Verified> {
         self.keys.iter().find_map(|key| {
             let by_primary = msg.verify(&key.primary_key).is_ok();
-            let by_subkey = || key.public_subkeys.iter().any(|s| msg.verify(&s.key).is_ok());
+            let by_subkey = || {
+                key.public_subkeys
+                    .iter()
+                    .any(|s| msg.verify(&s.key).is_ok())
+            };
             (by_primary || by_subkey()).then(|| Verified {
                 fingerprint: fingerprint_of(key),
                 signer: key

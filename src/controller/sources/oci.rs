@@ -30,7 +30,15 @@ pub(super) async fn pull_oci(
     check_oci_identity(url, &reference, &chart, &meta)?;
     if let Some((cache, keys)) = verify {
         let name = format!("{} {}", meta.name, meta.version);
-        verify_oci(cache, &client, &reference, &name, &chart.manifest_digest, keys).await?;
+        verify_oci(
+            cache,
+            &client,
+            &reference,
+            &name,
+            &chart.manifest_digest,
+            keys,
+        )
+        .await?;
     }
     Ok(PulledChart {
         name: meta.name,

@@ -91,12 +91,12 @@ pub(super) async fn read_keys(
     let sources = entries.iter().map(|(k, v)| (k.as_str(), v.as_slice()));
     let in_secret = |e: &dyn std::fmt::Display| format!("Secret {ns}/{name}: {e}");
     let verifier = match verify.provider {
-        VerificationProvider::Pgp => Verifier::Pgp(
-            Keyring::read(sources).map_err(|e| failed(chart, in_secret(&e)))?,
-        ),
-        VerificationProvider::Cosign => Verifier::Cosign(
-            CosignKeys::read(sources).map_err(|e| failed(chart, in_secret(&e)))?,
-        ),
+        VerificationProvider::Pgp => {
+            Verifier::Pgp(Keyring::read(sources).map_err(|e| failed(chart, in_secret(&e)))?)
+        }
+        VerificationProvider::Cosign => {
+            Verifier::Cosign(CosignKeys::read(sources).map_err(|e| failed(chart, in_secret(&e)))?)
+        }
     };
     Ok(VerifyKeys { verifier, identity })
 }
@@ -159,9 +159,7 @@ fn provenance_url(archive_url: &str) -> Result<(String, String), String> {
         .path_segments()
         .and_then(|mut s| s.next_back())
         .filter(|s| !s.is_empty())
-        .map(|s| {
-            percent_decode(s)
-        })
+        .map(|s| percent_decode(s))
         .ok_or_else(|| format!("archive URL {archive_url} names no file"))?;
     let path = format!("{}.prov", url.path());
     url.set_path(&path);
