@@ -159,7 +159,7 @@ fn provenance_url(archive_url: &str) -> Result<(String, String), String> {
         .path_segments()
         .and_then(|mut s| s.next_back())
         .filter(|s| !s.is_empty())
-        .map(|s| percent_decode(s))
+        .map(percent_decode)
         .ok_or_else(|| format!("archive URL {archive_url} names no file"))?;
     let path = format!("{}.prov", url.path());
     url.set_path(&path);
