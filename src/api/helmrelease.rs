@@ -9,7 +9,7 @@ use super::condition::Condition;
 use super::duration::DURATION_PATTERN;
 use super::postrender::{CommonMetadata, PostRenderer};
 use super::remote::KubeConfigReference;
-use super::{default_interval, preserve_unknown_object};
+use super::{LocalObjectReference, default_interval, preserve_unknown_object};
 
 /// Default for [`HelmReleaseSpec::timeout`].
 pub fn default_release_timeout() -> String {
@@ -257,6 +257,33 @@ pub struct ChartSpec {
     /// failing the release.
     #[serde(default)]
     pub ignore_missing_values_files: bool,
+    /// Verify the chart's signature before anything of it is used; an
+    /// unsigned or badly signed chart is refused and nothing is applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<ChartVerification>,
+}
+
+/// Who signs a chart and where the keys are.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChartVerification {
+    /// `pgp`: a Helm provenance file (`<archive>.prov`, `helm package
+    /// --sign`) next to the archive of an HTTP repository; `cosign`: a
+    /// cosign signature (`sha256-<digest>.sig` tag) of an OCI chart.
+    pub provider: VerificationProvider,
+    /// Secret in the HelmRelease's namespace with the keys: for `pgp`
+    /// every key is a keyring (binary or ASCII-armored, e.g.
+    /// `pubring.gpg`); for `cosign` every key ending in `.pub` is a PEM
+    /// public key (e.g. `cosign.pub`).
+    pub secret_ref: LocalObjectReference,
+}
+
+/// The kind of signature [`ChartVerification`] checks.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum VerificationProvider {
+    Pgp,
+    Cosign,
 }
 
 /// A reference to a HelmRepository.

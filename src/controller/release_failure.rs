@@ -174,6 +174,7 @@ fn pull_reason(e: &SourceError) -> &'static str {
     use crate::repo::OciError;
     match e {
         SourceError::RepositoryNotFound { .. } => "RepositoryNotFound",
+        SourceError::Verification { .. } => "VerificationFailed",
         SourceError::DigestPinMismatch { .. } => "DigestMismatch",
         SourceError::Oci { source, .. } => match source.as_ref() {
             OciError::PinnedDigestMismatch { .. } | OciError::DigestMismatch { .. } => {

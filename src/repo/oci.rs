@@ -373,6 +373,19 @@ impl OciClient {
         self.get(r, &blob_url, None, limit).await
     }
 
+    /// GETs `path` below the repository (`manifests/<ref>`, `blobs/<digest>`)
+    /// with its authorization, at most `limit` bytes.
+    pub async fn get_in_repository(
+        &self,
+        r: &OciReference,
+        path: &str,
+        accept: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<u8>, OciError> {
+        let url = format!("{}/{path}", self.base(r));
+        self.get(r, &url, accept, limit).await
+    }
+
     /// A GET with the repository's authorization, obtaining it on a 401.
     async fn get(
         &self,

@@ -57,7 +57,9 @@ impl Sources {
             .or_else(|| repo.strip_prefix("alias:"))
         {
             let obj = self.repository_object(client, ns, name).await?;
-            return self.pull_from(client, &obj, &dep.name, &dep.version).await;
+            return self
+                .pull_from(client, &obj, &dep.name, &dep.version, None)
+                .await;
         }
         if repo.starts_with("oci://") {
             let url = format!("{}/{}", repo.trim_end_matches('/'), dep.name);
@@ -67,12 +69,12 @@ impl Sources {
                 insecure: false,
                 pin: None,
             };
-            return pull_oci(repo, target, FetchOptions::default(), self.cache()).await;
+            return pull_oci(repo, target, FetchOptions::default(), self.cache(), None).await;
         }
         if repo.starts_with("http://") || repo.starts_with("https://") {
             let r = self.url_repository(repo)?;
             return self
-                .pull_http(repo, repo, &r, &dep.name, &dep.version)
+                .pull_http(repo, repo, &r, &dep.name, &dep.version, None)
                 .await;
         }
         Err(SourceError::UnsupportedDependencyRepository {

@@ -17,6 +17,7 @@ mod auth;
 mod deps;
 mod load;
 mod oci;
+mod verify;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -30,6 +31,7 @@ use crate::repo::{ChartCache, ChartRepository, FetchError, FetchOptions, OciErro
 use auth::fetch_options;
 pub use load::{digest_of, load_pulled};
 use oci::{OciTarget, pull_oci};
+use verify::{VerifiedCache, VerifyKeys};
 
 /// Why a chart (or one of its dependencies) could not be provided. Every
 /// variant names what and where.
@@ -104,6 +106,8 @@ pub enum SourceError {
         version: String,
         reason: String,
     },
+    #[error("chart {chart}: signature verification failed: {reason}")]
+    Verification { chart: String, reason: String },
     #[error("chart {chart}: dependency {dependency}: {source}")]
     Dependency {
         chart: String,
@@ -181,6 +185,8 @@ pub struct Sources {
     repos: Mutex<HashMap<String, RepoEntry>>,
     /// Repositories named by URL in a dependency (anonymous).
     by_url: Mutex<HashMap<String, Arc<ChartRepository>>>,
+    /// Charts whose signature verified, by (digest, keys).
+    verified: VerifiedCache,
     /// The HelmRepository controller's cache, while it runs: charts are
     /// resolved against it instead of reading the object from the API
     /// server per release.
@@ -211,6 +217,7 @@ impl Sources {
             cache: Arc::new(cache),
             repos: Mutex::new(HashMap::new()),
             by_url: Mutex::new(HashMap::new()),
+            verified: VerifiedCache::default(),
             objects: std::sync::RwLock::new(None),
         }
     }
@@ -332,6 +339,10 @@ impl Sources {
         let obj = self
             .repository_object(client, ns, &chart.repository_ref.name)
             .await?;
+        let keys = match &chart.verify {
+            Some(v) => Some(verify::read_keys(client, release_ns, &chart.name, v).await?),
+            None => None,
+        };
         let mut pulled = self
             .pull_pinned(
                 client,
@@ -339,25 +350,30 @@ impl Sources {
                 &chart.name,
                 &chart.version,
                 chart.digest.as_deref(),
+                keys.as_ref(),
             )
             .await?;
         pulled.dependencies = self.pull_dependencies(client, ns, &pulled).await?;
         Ok(pulled)
     }
 
-    /// One chart (no dependencies) from a HelmRepository object.
+    /// One chart (no dependencies) from a HelmRepository object, its
+    /// signature verified with `keys` when given.
     async fn pull_from(
         &self,
         client: &kube::Client,
         obj: &HelmRepository,
         name: &str,
         constraint: &str,
+        keys: Option<&VerifyKeys>,
     ) -> Result<PulledChart, SourceError> {
-        self.pull_pinned(client, obj, name, constraint, None).await
+        self.pull_pinned(client, obj, name, constraint, None, keys)
+            .await
     }
 
     /// One chart from a HelmRepository object, refused unless it has the
-    /// `pin` digest (an OCI manifest's, an HTTP archive's) when given.
+    /// `pin` digest (an OCI manifest's, an HTTP archive's) when given, its
+    /// signature verified with `keys` when given.
     async fn pull_pinned(
         &self,
         client: &kube::Client,
@@ -365,6 +381,7 @@ impl Sources {
         name: &str,
         constraint: &str,
         pin: Option<&str>,
+        keys: Option<&VerifyKeys>,
     ) -> Result<PulledChart, SourceError> {
         if obj.spec.url.starts_with("oci://") {
             let key = format!(
@@ -386,11 +403,12 @@ impl Sources {
                 insecure: obj.spec.insecure,
                 pin,
             };
-            return pull_oci(&key, target, opts, &self.cache).await;
+            let verify = keys.map(|k| (&self.verified, k));
+            return pull_oci(&key, target, opts, &self.cache, verify).await;
         }
         let r = self.repository(client, obj).await?;
         let pulled = self
-            .pull_http(&r.key, &r.url, &r.repo, name, constraint)
+            .pull_http(&r.key, &r.url, &r.repo, name, constraint, keys)
             .await?;
         match pin {
             Some(pin) if pin != pulled.digest => Err(SourceError::DigestPinMismatch {
@@ -411,6 +429,7 @@ impl Sources {
         repo: &ChartRepository,
         name: &str,
         constraint: &str,
+        keys: Option<&VerifyKeys>,
     ) -> Result<PulledChart, SourceError> {
         let pulled = crate::repo::pull(repo, &self.cache, name, constraint)
             .await
@@ -419,6 +438,24 @@ impl Sources {
                 url: url.into(),
                 source: Box::new(source),
             })?;
+        if let Some(keys) = keys {
+            let chart = format!("{} {}", pulled.entry.name, pulled.entry.version);
+            let archive_url = crate::repo::chart_url(repo.http().repo_url(), &pulled.entry)
+                .map_err(|e| SourceError::Verification {
+                    chart: chart.clone(),
+                    reason: e.to_string(),
+                })?;
+            verify::verify_http(
+                &self.verified,
+                repo.http(),
+                &chart,
+                &archive_url,
+                &pulled.archive.digest,
+                &pulled.archive.bytes,
+                keys,
+            )
+            .await?;
+        }
         let app_version = Some(pulled.entry.app_version.clone()).filter(|a| !a.is_empty());
         Ok(PulledChart {
             name: pulled.entry.name,

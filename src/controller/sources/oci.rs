@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use super::verify::{VerifiedCache, VerifyKeys, verify_oci};
 use super::{PulledChart, SourceError};
 use crate::repo::{ChartCache, FetchOptions, OciClient, OciError, OciReference};
 
@@ -24,6 +25,7 @@ pub(super) async fn pull_oci(
     target: OciTarget<'_>,
     opts: FetchOptions,
     cache: &ChartCache,
+    verify: Option<(&VerifiedCache, &VerifyKeys)>,
 ) -> Result<PulledChart, SourceError> {
     let wrap = |source: OciError| SourceError::Oci {
         repository: key.into(),
@@ -42,6 +44,18 @@ pub(super) async fn pull_oci(
         reason,
     })?;
     check_oci_identity(url, &reference, &chart, &meta)?;
+    if let Some((verified, keys)) = verify {
+        let name = format!("{} {}", meta.name, meta.version);
+        verify_oci(
+            verified,
+            &client,
+            &reference,
+            &name,
+            &chart.manifest_digest,
+            keys,
+        )
+        .await?;
+    }
     Ok(PulledChart {
         name: meta.name,
         version: meta.version,
