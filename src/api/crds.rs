@@ -1,4 +1,4 @@
-//! The CustomResourceDefinitions of both kinds and their YAML form, as
+//! The CustomResourceDefinitions of the kinds and their YAML form, as
 //! printed by `rudder crds` and stored in the repository's `crds/` directory.
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
@@ -6,7 +6,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
 };
 use kube::CustomResourceExt;
 
-use super::{HelmRelease, HelmRepository};
+use super::{GitRepository, HelmRelease, HelmRepository};
 
 /// Why a CRD could not be turned into YAML.
 #[derive(Debug, thiserror::Error)]
@@ -21,10 +21,14 @@ pub enum CrdError {
     },
 }
 
-/// Both CRDs, HelmRepository first, with descriptions unwrapped (see
+/// The CRDs (HelmRepository, GitRepository, HelmRelease), with descriptions unwrapped (see
 /// [`unwrap_description`]).
 pub fn all() -> Vec<CustomResourceDefinition> {
-    let mut crds = vec![HelmRepository::crd(), HelmRelease::crd()];
+    let mut crds = vec![
+        HelmRepository::crd(),
+        GitRepository::crd(),
+        HelmRelease::crd(),
+    ];
     for crd in &mut crds {
         for version in &mut crd.spec.versions {
             if let Some(schema) = version
@@ -96,7 +100,7 @@ pub fn to_yaml(crd: &CustomResourceDefinition) -> Result<String, CrdError> {
     })
 }
 
-/// Both CRDs as one multi-document YAML stream, each document starting with
+/// The CRDs as one multi-document YAML stream, each document starting with
 /// `---`, suitable for `kubectl apply -f -`.
 pub fn to_multi_doc_yaml() -> Result<String, CrdError> {
     let mut out = String::new();

@@ -234,14 +234,18 @@ pub struct DriftTarget {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChartSpec {
-    /// Chart name as listed in the repository index.
+    /// Chart name as listed in the repository index; for a GitRepository,
+    /// the chart directory's path inside the repository (e.g.
+    /// `./charts/app`, `.` for the root).
     #[schemars(length(min = 1))]
     pub name: String,
-    /// Semver constraint (as Helm's `--version`), e.g. `1.2.3`, `~1.2`, `>=1.0.0 <2.0.0`.
+    /// Semver constraint (as Helm's `--version`), e.g. `1.2.3`, `~1.2`,
+    /// `>=1.0.0 <2.0.0`; for a GitRepository, what the chart's Chart.yaml
+    /// version must satisfy.
     #[serde(default = "default_chart_version")]
     #[schemars(length(min = 1))]
     pub version: String,
-    /// The HelmRepository to take the chart from.
+    /// The HelmRepository or GitRepository to take the chart from.
     pub repository_ref: RepositoryReference,
     /// Pins the chart: for an `oci://` HelmRepository the digest of the
     /// manifest (what `helm push` prints), for an HTTP one the archive's
@@ -286,17 +290,37 @@ pub enum VerificationProvider {
     Cosign,
 }
 
-/// A reference to a HelmRepository.
+/// A reference to a HelmRepository or GitRepository.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RepositoryReference {
-    /// Name of the HelmRepository.
+    /// Kind of the source: `HelmRepository` (the default) or `GitRepository`.
+    #[serde(default, skip_serializing_if = "SourceKind::is_default")]
+    pub kind: SourceKind,
+    /// Name of the source.
     #[schemars(length(min = 1))]
     pub name: String,
-    /// Namespace of the HelmRepository; defaults to the HelmRelease's namespace.
+    /// Namespace of the source; defaults to the HelmRelease's namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1))]
     pub namespace: Option<String>,
+}
+
+/// The kind of object a [`RepositoryReference`] names.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum SourceKind {
+    /// A chart repository (HTTP index or OCI registry).
+    #[default]
+    HelmRepository,
+    /// A Git repository; the chart name is a path inside it.
+    GitRepository,
+}
+
+impl SourceKind {
+    /// Whether this is the default kind (left out when serialized).
+    pub fn is_default(&self) -> bool {
+        *self == SourceKind::HelmRepository
+    }
 }
 
 /// Kind of object a [`ValuesReference`] reads.
@@ -658,6 +682,10 @@ pub struct HelmReleaseStatus {
     /// `appVersion` of the chart of the live revision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_version: Option<String>,
+    /// For a chart from a GitRepository: the Git revision
+    /// (`<ref>@sha1:<commit>`) the live revision's chart was read from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_revision: Option<String>,
     /// Recent revisions, newest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<HistoryEntry>,

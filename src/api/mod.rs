@@ -1,10 +1,11 @@
 //! The custom resources, group `helm.rudder.dev`, version `v1alpha1`:
-//! HelmRepository and HelmRelease, their shared pieces (conditions, object
+//! HelmRepository, GitRepository and HelmRelease, their shared pieces (conditions, object
 //! references, Go-style durations) and the CRD manifests generated from them.
 
 pub mod condition;
 pub mod crds;
 pub mod duration;
+pub mod gitrepository;
 pub mod helmrelease;
 pub mod helmrepository;
 pub mod postrender;
@@ -14,6 +15,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use condition::{Condition, ConditionStatus};
+pub use gitrepository::{GitRepository, GitRepositorySpec, GitRepositoryStatus};
 pub use helmrelease::{HelmRelease, HelmReleaseSpec, HelmReleaseStatus};
 pub use helmrepository::{HelmRepository, HelmRepositorySpec, HelmRepositoryStatus};
 

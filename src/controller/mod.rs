@@ -1,4 +1,5 @@
-//! The controller process: reconcilers for HelmRepository and HelmRelease,
+//! The controller process: reconcilers for HelmRepository, GitRepository
+//! and HelmRelease,
 //! leader election, status, health and metrics endpoints.
 //!
 //! Life of `rudder run`: bind the HTTP address; campaign for the Lease
@@ -11,6 +12,7 @@ pub mod api_client;
 pub mod backoff;
 pub mod drift;
 pub mod events;
+pub mod gitrepository;
 pub mod http;
 pub mod impersonate;
 pub mod leader;
@@ -44,7 +46,7 @@ use kube::{Api, Client, Resource};
 use tokio_util::sync::CancellationToken;
 
 use crate::api::duration::parse_duration;
-use crate::api::{HelmRelease, HelmRepository};
+use crate::api::{GitRepository, HelmRelease, HelmRepository};
 use http::{Health, HttpState, Phase};
 use leader::{LeadOutcome, LeaderElector, LeaseConfig};
 use metrics::Metrics;
@@ -121,6 +123,8 @@ pub struct Context {
     pub sources: Sources,
     /// When each HelmRepository was fetched last (fetch scheduling).
     pub repo_tracker: repository::FetchTracker,
+    /// When each GitRepository was synced last.
+    pub git_tracker: gitrepository::SyncTracker,
     /// Server-side apply of release objects (shares discovery and its write count).
     pub applier: crate::apply::Applier,
     /// The API server's back-pressure, noted by the client: new
@@ -181,6 +185,7 @@ pub async fn run(
     let metrics = Metrics::new()?;
     metrics.register_kind(release::KIND);
     metrics.register_kind(repository::KIND);
+    metrics.register_kind(gitrepository::KIND);
     let health = Arc::new(Health::default());
     let listener =
         http::bind(options.metrics_addr)
@@ -215,6 +220,7 @@ pub async fn run(
             options.cache_memory,
         )),
         repo_tracker: Default::default(),
+        git_tracker: Default::default(),
         applier: crate::apply::Applier::new(api),
         impersonation: impersonate::Impersonation::new(
             options.kube_config.clone(),
@@ -426,7 +432,10 @@ async fn run_controllers(
     let releases =
         watches::requeue_on_values_change(releases, &ctx.client, ns, ctx.values_users.clone());
     let releases = watches::requeue_dependents(releases, &ctx.client, ns);
+    let releases = watches::requeue_on_git_revision(releases, &ctx.client, ns, scope.own());
     let repositories = asked_for_controller(api_for::<HelmRepository>(&ctx.client, ns), &scope);
+    let git_repositories =
+        asked_for_controller(api_for::<GitRepository>(&ctx.client, ns), &scope);
     let (release_store, repository_store) = (releases.store(), repositories.store());
     ctx.sources.use_repository_store(Some(repositories.store()));
     let synced = {
@@ -455,12 +464,23 @@ async fn run_controllers(
         .graceful_shutdown_on(stop.clone().cancelled_owned())
         .run(release::reconcile, release::error_policy, ctx.clone())
         .for_each(log_result);
+    let git_repositories = git_repositories
+        .graceful_shutdown_on(stop.clone().cancelled_owned())
+        .run(gitrepository::reconcile, error_policy, ctx.clone())
+        .for_each(log_result);
     let repositories = repositories
         .graceful_shutdown_on(stop.cancelled_owned())
         .run(repository::reconcile, error_policy, ctx)
         .for_each(log_result);
     let crds = watches::forget_discovery_on_crd_change(ctx_crds, stop_crds);
-    tokio::join!(releases, repositories, synced, crds, drift);
+    tokio::join!(
+        releases,
+        repositories,
+        git_repositories,
+        synced,
+        crds,
+        drift
+    );
     ctx_sources.sources.use_repository_store(None);
 }
 

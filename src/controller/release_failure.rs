@@ -185,6 +185,10 @@ fn pull_reason(e: &SourceError) -> &'static str {
         },
         SourceError::InvalidDockerConfig { .. } => "InvalidCredentials",
         SourceError::Pull { .. } | SourceError::Client { .. } => "ChartPullFailed",
+        SourceError::GitRepositoryNotFound { .. } => "RepositoryNotFound",
+        SourceError::GitChartVersion { .. } => "ChartVersionMismatch",
+        SourceError::Git { .. } | SourceError::GitCredentials { .. } => "ChartPullFailed",
+        SourceError::GitNotReady { .. } => "SourceNotReady",
         _ => "ChartNotReady",
     }
 }

@@ -10,6 +10,7 @@ use crate::api::condition::{
 };
 use crate::api::helmrelease::{HelmRelease, HelmReleaseStatus, HistoryEntry};
 use crate::release::store::{StoredRelease, VALUES_DIGEST};
+use crate::controller::sources::SOURCE_REVISION;
 use crate::release::{Release, Status};
 
 /// Number of revisions listed in `status.history`.
@@ -93,6 +94,7 @@ pub fn compute(
         app_version: live
             .map(|r| r.app_version().to_string())
             .filter(|s| !s.is_empty()),
+        source_revision: live.and_then(|l| source_revision(history, l.version)),
         history: history
             .iter()
             .rev()
@@ -167,6 +169,15 @@ pub fn compute(
     conds.extend(remediated_condition(&old, generation, outcome, attempt));
     status.conditions = conds;
     status
+}
+
+/// The Git revision recorded on revision `version`'s record, if any.
+fn source_revision(history: &[StoredRelease], version: i64) -> Option<String> {
+    history
+        .iter()
+        .find(|s| s.release.version == version)
+        .and_then(|s| s.annotation(SOURCE_REVISION))
+        .map(str::to_string)
 }
 
 /// The status while an action runs: `Reconciling=True` with the phase,

@@ -202,6 +202,7 @@ mod tests {
             digest: crate::controller::sources::digest_of(&bytes),
             archive: StdArc::from(bytes.as_slice()),
             dependencies: Vec::new(),
+            source_revision: None,
         }
     }
 

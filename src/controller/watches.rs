@@ -1,5 +1,5 @@
 //! The watches that re-queue HelmReleases when something they depend on
-//! changes: a HelmRepository's index, a `valuesFrom` ConfigMap or Secret, a
+//! changes: a HelmRepository's index, a GitRepository's revision, a `valuesFrom` ConfigMap or Secret, a
 //! `dependsOn` HelmRelease; and the CRD watch that drops the discovery
 //! cache so `.Capabilities` see CRDs installed after start.
 
@@ -15,8 +15,8 @@ use kube::runtime::watcher;
 use tokio_util::sync::CancellationToken;
 
 use super::{Context, api_for};
-use crate::api::helmrelease::ValuesKind;
-use crate::api::{HelmRelease, HelmRepository};
+use crate::api::helmrelease::{SourceKind, ValuesKind};
+use crate::api::{GitRepository, HelmRelease, HelmRepository};
 
 /// Drops the discovery cache whenever a CustomResourceDefinition is added,
 /// changed (e.g. becomes Established) or deleted, so the next render's
@@ -82,6 +82,47 @@ pub(super) fn requeue_on_index_change(
                 .state()
                 .iter()
                 .filter(|r| uses_repository(r, &repo_ns, &repo_name))
+                .map(|r| ObjectRef::from_obj(r.as_ref()))
+                .collect::<Vec<_>>()
+        },
+    )
+}
+
+/// Re-queues the HelmReleases taking their chart from a GitRepository
+/// whose revision (`status.artifact.revision`) changed: the new commit is
+/// a new chart for them.
+pub(super) fn requeue_on_git_revision(
+    releases: Controller<HelmRelease>,
+    client: &Client,
+    ns: Option<&str>,
+    config: watcher::Config,
+) -> Controller<HelmRelease> {
+    let store = releases.store();
+    let seen = std::sync::Mutex::new(std::collections::HashMap::<String, String>::new());
+    releases.watches(
+        api_for::<GitRepository>(client, ns),
+        config,
+        move |repo: GitRepository| {
+            let revision = repo
+                .status
+                .as_ref()
+                .and_then(|s| s.artifact.as_ref())
+                .map(|a| a.revision.clone())
+                .unwrap_or_default();
+            let repo_ns = repo.metadata.namespace.clone().unwrap_or_default();
+            let repo_name = repo.metadata.name.clone().unwrap_or_default();
+            let key = format!("{repo_ns}/{repo_name}");
+            let previous = seen
+                .lock()
+                .ok()
+                .and_then(|mut m| m.insert(key, revision.clone()));
+            if previous.as_deref() == Some(revision.as_str()) {
+                return Vec::new();
+            }
+            store
+                .state()
+                .iter()
+                .filter(|r| uses_source(r, SourceKind::GitRepository, &repo_ns, &repo_name))
                 .map(|r| ObjectRef::from_obj(r.as_ref()))
                 .collect::<Vec<_>>()
         },
@@ -236,7 +277,14 @@ pub(super) fn requeue_dependents(
 
 /// Whether `release` takes its chart from HelmRepository `ns/name`.
 fn uses_repository(release: &HelmRelease, ns: &str, name: &str) -> bool {
+    uses_source(release, SourceKind::HelmRepository, ns, name)
+}
+
+fn uses_source(release: &HelmRelease, kind: SourceKind, ns: &str, name: &str) -> bool {
     let r = &release.spec.chart.repository_ref;
+    if r.kind != kind {
+        return false;
+    }
     let release_ns = release.metadata.namespace.as_deref().unwrap_or_default();
     r.name == name && r.namespace.as_deref().unwrap_or(release_ns) == ns
 }

@@ -120,6 +120,11 @@ impl ChartCache {
         }
     }
 
+    /// The directory archives are kept in, if any.
+    pub fn dir(&self) -> Option<&std::path::Path> {
+        self.dir.as_deref()
+    }
+
     /// Counters so far.
     pub fn stats(&self) -> CacheStats {
         CacheStats {

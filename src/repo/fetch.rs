@@ -372,7 +372,7 @@ fn pem_certs(pem: &[u8], what: &str) -> Result<Vec<CertificateDer<'static>>, Fet
 }
 
 /// A rustls client configuration (ring) for the repository's TLS material.
-fn tls_config(tls: &TlsMaterial) -> Result<rustls::ClientConfig, FetchError> {
+pub(crate) fn tls_config(tls: &TlsMaterial) -> Result<rustls::ClientConfig, FetchError> {
     let mut roots = system_roots().clone();
     if let Some(ca) = &tls.ca_pem {
         for cert in pem_certs(ca, "CA certificate")? {

@@ -13,6 +13,7 @@
 //! - [`cosign`]: key-based cosign signatures of OCI charts.
 //! - [`package`]: `helm package` (a chart folder → `<name>-<version>.tgz`).
 //! - [`pull`]: index → entry → verified archive → loaded chart.
+//! - [`git`]: charts from Git repositories (gix; refs listed, commits fetched once).
 //! - [`serve`]: `rudder serve`, a chart repository served from a folder.
 //!
 //! Nothing here talks to the cluster; the HelmRepository reconciler feeds it
@@ -21,6 +22,7 @@
 pub mod cache;
 pub mod cosign;
 pub mod fetch;
+pub mod git;
 pub mod index;
 pub mod indexer;
 pub mod oci;

@@ -14,7 +14,7 @@ use crate::controller::Context;
 use crate::controller::ownership::Names;
 use crate::controller::release_failure::Failure;
 use crate::controller::release_status::Outcome;
-use crate::controller::sources::PulledChart;
+use crate::controller::sources::{PulledChart, SOURCE_REVISION};
 use crate::controller::values_from;
 use crate::release::store::{CHART_DIGEST, OPTIONS_DIGEST, VALUES_DIGEST};
 
@@ -75,11 +75,14 @@ pub(super) async fn desired(
     let config = values_from::compose(&ctx.client, &n.namespace, &obj.spec, &files)
         .await
         .map_err(Failure::Values)?;
-    let annotations = BTreeMap::from([
+    let mut annotations = BTreeMap::from([
         (CHART_DIGEST.to_string(), pulled.digests()),
         (VALUES_DIGEST.to_string(), values_from::digest(&config)),
         (OPTIONS_DIGEST.to_string(), options_digest(obj, n)),
     ]);
+    if let Some(r) = &pulled.source_revision {
+        annotations.insert(SOURCE_REVISION.to_string(), r.clone());
+    }
     Ok(Desired {
         pulled,
         config,

@@ -10,11 +10,14 @@
 //! requirements.yaml) declares but does not vendor under `charts/` —
 //! `helm dependency build` at reconcile time, honouring Chart.lock
 //! (requirements.lock) versions, each archive verified against its index
-//! digest. [`load_pulled`] turns the result into a [`crate::chart::Chart`] on the render
+//! digest. Charts of a GitRepository (`repositoryRef.kind`) come from
+//! [`git`]. [`load_pulled`] turns the result into a [`crate::chart::Chart`] on the render
 //! thread. This module talks to the cluster; `crate::repo` does not.
 
 mod auth;
 mod deps;
+pub mod git;
+mod git_chart;
 mod load;
 mod oci;
 mod verify;
@@ -26,12 +29,16 @@ use kube::Api;
 use kube::runtime::reflector::{ObjectRef, Store};
 
 use crate::api::HelmRepository;
-use crate::api::helmrelease::ChartSpec;
+use crate::api::helmrelease::{ChartSpec, SourceKind};
 use crate::repo::{ChartCache, ChartRepository, FetchError, FetchOptions, OciError, PullError};
 use auth::fetch_options;
 pub use load::{digest_of, load_pulled};
 use oci::{OciTarget, pull_oci};
 use verify::{VerifiedCache, VerifyKeys};
+
+/// The release record annotation holding the Git revision a chart from a
+/// GitRepository was read from.
+pub const SOURCE_REVISION: &str = "rudder.dev/source-revision";
 
 /// Why a chart (or one of its dependencies) could not be provided. Every
 /// variant names what and where.
@@ -115,6 +122,28 @@ pub enum SourceError {
         #[source]
         source: Box<SourceError>,
     },
+    #[error("GitRepository {namespace}/{name} not found")]
+    GitRepositoryNotFound { namespace: String, name: String },
+    #[error("GitRepository {repository}: {source}")]
+    Git {
+        repository: String,
+        #[source]
+        source: Box<crate::repo::git::GitError>,
+    },
+    #[error("GitRepository {repository} is not ready: {reason}")]
+    GitNotReady { repository: String, reason: String },
+    #[error("GitRepository {repository}: credentials: {reason}")]
+    GitCredentials { repository: String, reason: String },
+    #[error(
+        "GitRepository {repository}: the chart at {path:?} is {chart} {version}, which does not satisfy version {constraint:?}"
+    )]
+    GitChartVersion {
+        repository: String,
+        path: String,
+        chart: String,
+        version: String,
+        constraint: String,
+    },
     #[error(
         "chart {chart}: dependency {dependency} is not vendored under charts/ and its repository {repository:?} cannot be fetched from (use an http(s):// or oci:// URL, or @name / alias:name of a HelmRepository)"
     )]
@@ -138,16 +167,23 @@ pub struct PulledChart {
     pub archive: Arc<[u8]>,
     /// Dependencies fetched because they were not vendored (empty if none).
     pub dependencies: Vec<PulledDependency>,
+    /// For a chart from a GitRepository, the Git revision it was read from.
+    pub source_revision: Option<String>,
 }
 
 impl PulledChart {
     /// What identifies the chart as rendered: the archive's digest and its
-    /// fetched dependencies', comma-separated.
+    /// fetched dependencies', comma-separated, and the Git revision of a
+    /// chart from a GitRepository (a new commit is a new chart).
     pub fn digests(&self) -> String {
         let mut key = self.digest.clone();
         for d in &self.dependencies {
             key.push(',');
             key.push_str(&d.digest);
+        }
+        if let Some(r) = &self.source_revision {
+            key.push(',');
+            key.push_str(r);
         }
         key
     }
@@ -187,6 +223,8 @@ pub struct Sources {
     by_url: Mutex<HashMap<String, Arc<ChartRepository>>>,
     /// Charts whose signature verified, by (digest, keys).
     verified: VerifiedCache,
+    /// Mirrors of GitRepositories.
+    git: git::GitSources,
     /// The HelmRepository controller's cache, while it runs: charts are
     /// resolved against it instead of reading the object from the API
     /// server per release.
@@ -213,7 +251,12 @@ pub struct ResolvedRepository {
 impl Sources {
     /// Sources sharing `cache`.
     pub fn new(cache: ChartCache) -> Sources {
+        let git_root = match cache.dir() {
+            Some(d) => d.join("git"),
+            None => std::env::temp_dir().join(format!("rudder-git-{}", std::process::id())),
+        };
         Sources {
+            git: git::GitSources::new(git_root),
             cache: Arc::new(cache),
             repos: Mutex::new(HashMap::new()),
             by_url: Mutex::new(HashMap::new()),
@@ -246,6 +289,11 @@ impl Sources {
             Some(obj) => Ok(obj.as_ref().clone()),
             None => get_repository(client, ns, name).await,
         }
+    }
+
+    /// The Git mirrors.
+    pub fn git(&self) -> &git::GitSources {
+        &self.git
     }
 
     /// The shared archive cache.
@@ -336,6 +384,11 @@ impl Sources {
             .namespace
             .as_deref()
             .unwrap_or(release_ns);
+        if chart.repository_ref.kind == SourceKind::GitRepository {
+            let mut pulled = self.pull_git(client, ns, chart).await?;
+            pulled.dependencies = self.pull_dependencies(client, ns, &pulled).await?;
+            return Ok(pulled);
+        }
         let obj = self
             .repository_object(client, ns, &chart.repository_ref.name)
             .await?;
@@ -464,6 +517,7 @@ impl Sources {
             digest: format!("sha256:{}", pulled.archive.digest),
             archive: Arc::from(pulled.archive.bytes.as_slice()),
             dependencies: Vec::new(),
+            source_revision: None,
         })
     }
 }

@@ -63,6 +63,7 @@ pub(super) async fn pull_oci(
         digest: chart.chart_digest,
         archive: Arc::from(chart.bytes.as_slice()),
         dependencies: Vec::new(),
+        source_revision: None,
     })
 }
 
@@ -94,9 +95,9 @@ fn check_oci_identity(
 /// Name, version and appVersion of an archive (loaded off the async path:
 /// a `Chart` is not `Send`, so nothing of it survives this call).
 pub(super) struct ArchiveMeta {
-    name: String,
-    version: String,
-    app_version: String,
+    pub name: String,
+    pub version: String,
+    pub app_version: String,
 }
 
 pub(super) fn archive_metadata(bytes: &[u8]) -> Result<ArchiveMeta, String> {
