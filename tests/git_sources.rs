@@ -10,6 +10,7 @@
 mod e2e;
 mod git_server;
 mod hr;
+mod repo_server;
 
 use std::path::Path;
 use std::time::Duration;
@@ -51,7 +52,13 @@ fn commit_and_push(work: &Path, message: &str, remotes: &[&Path]) -> String {
     git(work, &["rev-parse", "HEAD"])
 }
 
-async fn git_repository(client: &Client, ns: &str, name: &str, url: &str, extra: serde_json::Value) {
+async fn git_repository(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    url: &str,
+    extra: serde_json::Value,
+) {
     let mut spec = json!({"url": url, "interval": "2s", "timeout": "20s"});
     if let (Some(s), Some(e)) = (spec.as_object_mut(), extra.as_object()) {
         s.extend(e.clone());
@@ -75,6 +82,8 @@ fn git_release(name: &str, repo: &str, path: &str, version: &str) -> HelmRelease
 /// Waits until GitRepository `name`'s Ready condition has `reason`; its
 /// message and the artifact revision.
 async fn wait_git(api: &Api<GitRepository>, name: &str, reason: &str) -> (String, Option<String>) {
+    let last = api.get(name).await.ok().and_then(|o| o.status);
+    eprintln!("GitRepository {name} before waiting: {last:?}");
     eventually(
         &format!("GitRepository {name}: Ready {reason}"),
         Duration::from_secs(90),
@@ -124,76 +133,148 @@ async fn git_charts_install_upgrade_and_fetch_only_when_the_ref_moves() {
     std::fs::write(work.join("README.md"), "charts\n").expect("readme");
     let first = commit_and_push(&work, "app 0.1.0", &[&public, &private]);
     git(&work, &["tag", "v0.1.0"]);
-    git(&work, &["push", "-q", "--tags", &public.display().to_string()]);
+    git(
+        &work,
+        &["push", "-q", "--tags", &public.display().to_string()],
+    );
     let server = GitServer::start(&root, Some((USER, PASSWORD))).await;
 
     let gits: Api<GitRepository> = Api::namespaced(client.clone(), &ns.name);
     let api: Api<HelmRelease> = Api::namespaced(client.clone(), &ns.name);
-    git_repository(&client, &ns.name, "repo", &server.url("charts.git"), json!({"ref": {"branch": "main"}})).await;
+    git_repository(
+        &client,
+        &ns.name,
+        "repo",
+        &server.url("charts.git"),
+        json!({"ref": {"branch": "main"}}),
+    )
+    .await;
     let cache = tmp.path().join("cache").display().to_string();
     let rudder = Rudder::start(&ns.name, "git-sources", &["--cache-dir", &cache]);
 
     // Installs from the branch; helm agrees.
     let (msg, revision) = wait_git(&gits, "repo", "Succeeded").await;
-    assert_eq!(revision.as_deref(), Some(format!("main@sha1:{first}").as_str()), "{msg}");
-    api.create(&PostParams::default(), &git_release("app", "repo", "./charts/app", "0.1.x"))
-        .await
-        .expect("create HelmRelease");
+    assert_eq!(
+        revision.as_deref(),
+        Some(format!("main@sha1:{first}").as_str()),
+        "{msg}"
+    );
+    api.create(
+        &PostParams::default(),
+        &git_release("app", "repo", "./charts/app", "0.1.x"),
+    )
+    .await
+    .expect("create HelmRelease");
     wait_revision(&api, "app", 1).await;
     let list = helm_json(&["list", "-n", &ns.name]);
     assert_eq!(list[0]["chart"], "app-0.1.0", "{list}");
     let manifest = helm(&["get", "manifest", "app", "-n", &ns.name]);
-    assert!(manifest.contains("name: app-cm") && manifest.contains("v: \"one\""), "{manifest}");
+    assert!(
+        manifest.contains("name: app-cm") && manifest.contains("v: \"one\""),
+        "{manifest}"
+    );
     let status = api.get("app").await.expect("get").status.expect("status");
     assert_eq!(status.chart_version.as_deref(), Some("0.1.0"));
     assert_eq!(status.source_revision, revision);
-    assert_eq!(server.count("charts.git", "fetch"), 1, "{:#?}", server.requests());
+    assert_eq!(
+        server.count("charts.git", "fetch"),
+        1,
+        "{:#?}",
+        server.requests()
+    );
 
     // Polling an unchanged branch: refs listed again, nothing fetched,
     // the release not upgraded.
     let listed = server.count("charts.git", "ls-refs");
-    eventually("three more ref listings", Duration::from_secs(60), || async {
-        (server.count("charts.git", "ls-refs") >= listed + 3).then_some(())
-    })
+    eventually(
+        "three more ref listings",
+        Duration::from_secs(60),
+        || async { (server.count("charts.git", "ls-refs") >= listed + 3).then_some(()) },
+    )
     .await;
-    assert_eq!(server.count("charts.git", "fetch"), 1, "{:#?}", server.requests());
+    assert_eq!(
+        server.count("charts.git", "fetch"),
+        1,
+        "{:#?}",
+        server.requests()
+    );
     assert_eq!(helm_history(&ns.name, "app").len(), 1);
 
     // A new commit on the branch: fetched once, upgraded to revision 2.
     write_app(&work, "0.1.1", "two");
     let second = commit_and_push(&work, "app 0.1.1", &[&public]);
     git(&work, &["tag", "v0.2.0"]);
-    git(&work, &["push", "-q", "--tags", &public.display().to_string()]);
+    git(
+        &work,
+        &["push", "-q", "--tags", &public.display().to_string()],
+    );
     wait_revision(&api, "app", 2).await;
     let manifest = helm(&["get", "manifest", "app", "-n", &ns.name]);
     assert!(manifest.contains("v: \"two\""), "{manifest}");
     let status = api.get("app").await.expect("get").status.expect("status");
     assert_eq!(status.chart_version.as_deref(), Some("0.1.1"));
     assert_eq!(status.source_revision, Some(format!("main@sha1:{second}")));
-    assert_eq!(server.count("charts.git", "fetch"), 2, "{:#?}", server.requests());
     assert_eq!(
-        helm_history(&ns.name, "app").iter().map(|h| h.0).collect::<Vec<_>>(),
+        server.count("charts.git", "fetch"),
+        2,
+        "{:#?}",
+        server.requests()
+    );
+    assert_eq!(
+        helm_history(&ns.name, "app")
+            .iter()
+            .map(|h| h.0)
+            .collect::<Vec<_>>(),
         [1, 2]
     );
 
     // Tag and semver refs.
-    git_repository(&client, &ns.name, "tagged", &server.url("charts.git"), json!({"ref": {"tag": "v0.1.0"}})).await;
-    git_repository(&client, &ns.name, "semver", &server.url("charts.git"), json!({"ref": {"semver": "0.x"}})).await;
+    git_repository(
+        &client,
+        &ns.name,
+        "tagged",
+        &server.url("charts.git"),
+        json!({"ref": {"tag": "v0.1.0"}}),
+    )
+    .await;
+    git_repository(
+        &client,
+        &ns.name,
+        "semver",
+        &server.url("charts.git"),
+        json!({"ref": {"semver": "0.x"}}),
+    )
+    .await;
     let (_, tagged) = wait_git(&gits, "tagged", "Succeeded").await;
     assert_eq!(tagged, Some(format!("v0.1.0@sha1:{first}")));
     let (_, semver) = wait_git(&gits, "semver", "Succeeded").await;
     assert_eq!(semver, Some(format!("v0.2.0@sha1:{second}")));
-    api.create(&PostParams::default(), &git_release("bytag", "tagged", "charts/app", "*"))
-        .await
-        .expect("create");
+    let pin = json!({"ref": {"commit": first}});
+    git_repository(&client, &ns.name, "pinned", &server.url("charts.git"), pin).await;
+    let (_, pinned) = wait_git(&gits, "pinned", "Succeeded").await;
+    assert_eq!(pinned, Some(format!("sha1:{first}")));
+    api.create(
+        &PostParams::default(),
+        &git_release("bytag", "tagged", "charts/app", "*"),
+    )
+    .await
+    .expect("create");
     wait_revision(&api, "bytag", 1).await;
-    let cm = configmap(&client, &ns.name, "bytag-cm").await.expect("bytag-cm");
-    assert_eq!(cm.data.unwrap_or_default().get("v").map(String::as_str), Some("one"));
+    let cm = configmap(&client, &ns.name, "bytag-cm")
+        .await
+        .expect("bytag-cm");
+    assert_eq!(
+        cm.data.unwrap_or_default().get("v").map(String::as_str),
+        Some("one")
+    );
 
     // A version constraint the chart does not satisfy.
-    api.create(&PostParams::default(), &git_release("toonew", "repo", "charts/app", "9.x"))
-        .await
-        .expect("create");
+    api.create(
+        &PostParams::default(),
+        &git_release("toonew", "repo", "charts/app", "9.x"),
+    )
+    .await
+    .expect("create");
     let msg = wait_condition(&api, "toonew", "Ready", "ChartVersionMismatch").await;
     assert!(msg.contains("app 0.1.1") && msg.contains("9.x"), "{msg}");
 
@@ -201,11 +282,39 @@ async fn git_charts_install_upgrade_and_fetch_only_when_the_ref_moves() {
     basic_auth_secret(&client, &ns.name, "good", PASSWORD).await;
     basic_auth_secret(&client, &ns.name, "bad", "wrong").await;
     let private_url = server.url("private/charts.git");
-    git_repository(&client, &ns.name, "wrongurl", &server.url("nope.git"), json!({})).await;
-    git_repository(&client, &ns.name, "noref", &server.url("charts.git"), json!({"ref": {"branch": "nope"}})).await;
+    git_repository(
+        &client,
+        &ns.name,
+        "wrongurl",
+        &server.url("nope.git"),
+        json!({}),
+    )
+    .await;
+    git_repository(
+        &client,
+        &ns.name,
+        "noref",
+        &server.url("charts.git"),
+        json!({"ref": {"branch": "nope"}}),
+    )
+    .await;
     git_repository(&client, &ns.name, "anon", &private_url, json!({})).await;
-    git_repository(&client, &ns.name, "badcreds", &private_url, json!({"secretRef": {"name": "bad"}})).await;
-    git_repository(&client, &ns.name, "creds", &private_url, json!({"secretRef": {"name": "good"}})).await;
+    git_repository(
+        &client,
+        &ns.name,
+        "badcreds",
+        &private_url,
+        json!({"secretRef": {"name": "bad"}}),
+    )
+    .await;
+    git_repository(
+        &client,
+        &ns.name,
+        "creds",
+        &private_url,
+        json!({"secretRef": {"name": "good"}}),
+    )
+    .await;
     let (msg, _) = wait_git(&gits, "wrongurl", "Unreachable").await;
     assert!(msg.contains("nope.git"), "{msg}");
     let (msg, _) = wait_git(&gits, "noref", "RefNotFound").await;
@@ -217,15 +326,24 @@ async fn git_charts_install_upgrade_and_fetch_only_when_the_ref_moves() {
     let (_, rev) = wait_git(&gits, "creds", "Succeeded").await;
     assert_eq!(rev, Some(format!("HEAD@sha1:{first}")));
 
-    api.create(&PostParams::default(), &git_release("private", "creds", "charts/app", "*"))
-        .await
-        .expect("create");
+    api.create(
+        &PostParams::default(),
+        &git_release("private", "creds", "charts/app", "*"),
+    )
+    .await
+    .expect("create");
     wait_revision(&api, "private", 1).await;
-    api.create(&PostParams::default(), &git_release("broken", "noref", "charts/app", "*"))
-        .await
-        .expect("create");
+    api.create(
+        &PostParams::default(),
+        &git_release("broken", "noref", "charts/app", "*"),
+    )
+    .await
+    .expect("create");
     let msg = wait_condition(&api, "broken", "Ready", "SourceNotReady").await;
-    assert!(msg.contains("noref") && msg.contains("RefNotFound"), "{msg}");
+    assert!(
+        msg.contains("noref") && msg.contains("RefNotFound"),
+        "{msg}"
+    );
     assert!(configmap(&client, &ns.name, "broken-cm").await.is_none());
     drop(rudder);
 }

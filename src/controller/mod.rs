@@ -434,8 +434,7 @@ async fn run_controllers(
     let releases = watches::requeue_dependents(releases, &ctx.client, ns);
     let releases = watches::requeue_on_git_revision(releases, &ctx.client, ns, scope.own());
     let repositories = asked_for_controller(api_for::<HelmRepository>(&ctx.client, ns), &scope);
-    let git_repositories =
-        asked_for_controller(api_for::<GitRepository>(&ctx.client, ns), &scope);
+    let git_repositories = asked_for_controller(api_for::<GitRepository>(&ctx.client, ns), &scope);
     let (release_store, repository_store) = (releases.store(), repositories.store());
     ctx.sources.use_repository_store(Some(repositories.store()));
     let synced = {

@@ -9,8 +9,8 @@ use crate::api::condition::{
     TEST_SUCCESS,
 };
 use crate::api::helmrelease::{HelmRelease, HelmReleaseStatus, HistoryEntry};
-use crate::release::store::{StoredRelease, VALUES_DIGEST};
 use crate::controller::sources::SOURCE_REVISION;
+use crate::release::store::{StoredRelease, VALUES_DIGEST};
 use crate::release::{Release, Status};
 
 /// Number of revisions listed in `status.history`.

@@ -146,7 +146,17 @@ async fn handle(state: State, req: Request<Incoming>) -> Response<Full<Bytes>> {
         .unwrap_or_default();
     let command = v2_command(&body, &encoding);
     let reply = if ok {
-        cgi(&state.root, &method, &path, &query, &content_type, &protocol, &encoding, &body).await
+        cgi(
+            &state.root,
+            &method,
+            &path,
+            &query,
+            &content_type,
+            &protocol,
+            &encoding,
+            &body,
+        )
+        .await
     } else {
         Response::builder()
             .status(401)
@@ -170,7 +180,9 @@ fn v2_command(body: &[u8], encoding: &str) -> Option<String> {
     let mut plain = body.to_vec();
     if encoding == "gzip" {
         let mut out = Vec::new();
-        flate2::read::GzDecoder::new(body).read_to_end(&mut out).ok()?;
+        flate2::read::GzDecoder::new(body)
+            .read_to_end(&mut out)
+            .ok()?;
         plain = out;
     }
     let text = String::from_utf8_lossy(&plain);
@@ -238,7 +250,11 @@ fn parse_cgi(out: &[u8]) -> Response<Full<Bytes>> {
         };
         let v = v.trim();
         if k.eq_ignore_ascii_case("status") {
-            let code = v.split(' ').next().and_then(|c| c.parse().ok()).unwrap_or(500);
+            let code = v
+                .split(' ')
+                .next()
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(500);
             builder = builder.status(code);
         } else {
             builder = builder.header(k.trim(), v);

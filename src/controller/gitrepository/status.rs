@@ -29,7 +29,7 @@ pub fn failure_reason(err: &SourceError) -> &'static str {
 
 fn git_reason(e: &GitError) -> &'static str {
     match e {
-        GitError::InvalidUrl { .. } => "InvalidConfiguration",
+        GitError::InvalidUrl { .. } | GitError::InvalidRef { .. } => "InvalidConfiguration",
         GitError::Unreachable { .. } => "Unreachable",
         GitError::Unauthorized { .. } => "Unauthorized",
         GitError::Ref { source, .. } => match source {

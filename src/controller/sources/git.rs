@@ -210,10 +210,7 @@ pub async fn git_remote(
     obj: &GitRepository,
 ) -> Result<GitRemote, SourceError> {
     let ns = obj.metadata.namespace.clone().unwrap_or_default();
-    let key = format!(
-        "{ns}/{}",
-        obj.metadata.name.as_deref().unwrap_or_default()
-    );
+    let key = format!("{ns}/{}", obj.metadata.name.as_deref().unwrap_or_default());
     let timeout = parse_duration(&obj.spec.timeout)
         .ok()
         .filter(|d| !d.is_zero())
@@ -251,8 +248,11 @@ async fn read_auth(
         Err(e) => return Err(e),
     };
     let text = |k: &str| {
-        data.get(k)
-            .map(|v| String::from_utf8_lossy(v).trim_end_matches('\n').to_string())
+        data.get(k).map(|v| {
+            String::from_utf8_lossy(v)
+                .trim_end_matches('\n')
+                .to_string()
+        })
     };
     if let Some(token) = text("bearerToken") {
         return Ok(GitAuth::Bearer(token));

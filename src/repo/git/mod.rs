@@ -57,6 +57,8 @@ pub struct GitRemote {
 pub enum GitError {
     #[error("invalid Git URL {url:?}: {reason}")]
     InvalidUrl { url: String, reason: String },
+    #[error("{url}: invalid ref: {reason}")]
+    InvalidRef { url: String, reason: String },
     #[error("{url}: unreachable: {reason}")]
     Unreachable { url: String, reason: String },
     #[error("{url}: authentication failed ({reason})")]
@@ -199,7 +201,13 @@ fn parse_commit(url: &str, commit: &str) -> Result<ObjectId, GitError> {
 pub fn mirror_dir_name(key: &str) -> String {
     let safe: String = key
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("{safe}.git")
 }

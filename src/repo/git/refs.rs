@@ -38,13 +38,14 @@ impl RefWant {
         }
     }
 
-    /// The remote refs to ask for when listing (a ref-prefix filter).
-    pub fn prefixes(&self) -> Vec<String> {
+    /// The refspecs to list with (the remote is asked only for refs under
+    /// their prefixes).
+    pub fn refspecs(&self) -> Vec<String> {
         match self {
             RefWant::Head => vec!["HEAD".into()],
             RefWant::Branch(b) => vec![format!("refs/heads/{b}")],
             RefWant::Tag(t) => vec![format!("refs/tags/{t}")],
-            RefWant::Semver(_) => vec!["refs/tags/".into()],
+            RefWant::Semver(_) => vec!["refs/tags/*:refs/tags/*".into()],
             RefWant::Commit(_) => Vec::new(),
         }
     }
@@ -203,6 +204,6 @@ mod tests {
         let c = "9".repeat(40);
         let got = resolve(&[], &RefWant::Commit(c.clone())).expect("commit");
         assert_eq!(got.revision(), format!("sha1:{c}"));
-        assert!(RefWant::Commit(c).prefixes().is_empty());
+        assert!(RefWant::Commit(c).refspecs().is_empty());
     }
 }

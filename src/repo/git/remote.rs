@@ -35,7 +35,7 @@ pub fn list(
     stop: &Arc<AtomicBool>,
 ) -> Result<Vec<RemoteRef>, GitError> {
     let _ = stop;
-    let specs = want.prefixes();
+    let specs = want.refspecs();
     let seen = Arc::new(Mutex::new(AuthSeen::default()));
     let r = remote_for(repo, remote, &specs)?;
     let conn = connect(&r, remote, &seen)?;
@@ -98,7 +98,10 @@ fn remote_for<'r>(
         .map_err(|e| invalid(&e))?
         .with_fetch_tags(Tags::None)
         .with_refspecs(specs.iter().map(String::as_str), Direction::Fetch)
-        .map_err(|e| invalid(&e))
+        .map_err(|e| GitError::InvalidRef {
+            url: remote.url.clone(),
+            reason: format!("refspecs {specs:?}: {e}"),
+        })
 }
 
 type Conn<'a, 'r> = gix::remote::Connection<
@@ -131,11 +134,7 @@ fn connect<'a, 'r>(
 }
 
 /// The answer to a credentials request: the Secret's credentials, once.
-fn credentials(
-    auth: &Option<GitAuth>,
-    seen: &Mutex<AuthSeen>,
-    action: Action,
-) -> Option<Outcome> {
+fn credentials(auth: &Option<GitAuth>, seen: &Mutex<AuthSeen>, action: Action) -> Option<Outcome> {
     let mut seen = seen.lock().ok()?;
     match action {
         Action::Get(ctx) => {
@@ -168,12 +167,11 @@ fn credentials(
 /// HTTP transport options: rustls with ring and the system roots, the
 /// request timeout, no proxy or config-derived settings.
 fn http_options(remote: &GitRemote) -> Result<http::Options, GitError> {
-    let tls = crate::repo::fetch::tls_config(&Default::default()).map_err(|e| {
-        GitError::InvalidUrl {
+    let tls =
+        crate::repo::fetch::tls_config(&Default::default()).map_err(|e| GitError::InvalidUrl {
             url: remote.url.clone(),
             reason: e.to_string(),
-        }
-    })?;
+        })?;
     let timeout = remote.timeout;
     let backend = http::reqwest::Options {
         configure_client: Some(Box::new(move |builder| {

@@ -285,12 +285,11 @@ impl Reader<'_> {
     fn link(&mut self, link: &Entry, entries: &[Entry]) -> Result<ChartFile, TreeError> {
         let raw = self.repo.find_blob(link.id).map_err(objects)?;
         let target = String::from_utf8_lossy(&raw.data).to_string();
-        let resolved = resolve_link(&link.path, &target).ok_or_else(|| {
-            TreeError::SymlinkEscapes {
+        let resolved =
+            resolve_link(&link.path, &target).ok_or_else(|| TreeError::SymlinkEscapes {
                 path: link.path.clone(),
                 target: target.clone(),
-            }
-        })?;
+            })?;
         let found = entries.iter().find(|e| e.path == resolved);
         match found.map(|e| (e.kind, e.id)) {
             Some((Kind::Blob { executable }, id)) => Ok(ChartFile {

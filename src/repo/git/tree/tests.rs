@@ -79,11 +79,17 @@ fn missing_paths_files_and_escapes_are_refused() {
     ]);
     let at = |p: &str| chart_files_at(&repo, tree, "c0", p, LIMITS);
     assert!(matches!(at("nope"), Err(TreeError::NotFound { .. })));
-    assert!(matches!(at("c/Chart.yaml"), Err(TreeError::NotADirectory { .. })));
+    assert!(matches!(
+        at("c/Chart.yaml"),
+        Err(TreeError::NotADirectory { .. })
+    ));
     assert!(matches!(at("../c"), Err(TreeError::BadPath { .. })));
     assert!(matches!(at("d"), Err(TreeError::SymlinkEscapes { .. })));
     let e = at("e").expect("link inside the chart");
-    let link = e.iter().find(|f| f.path == "values-link.yaml").expect("link");
+    let link = e
+        .iter()
+        .find(|f| f.path == "values-link.yaml")
+        .expect("link");
     assert_eq!(link.data, b"a: 1");
 }
 
@@ -100,7 +106,10 @@ fn size_caps_apply() {
         max_file: 200,
         ..LIMITS
     };
-    assert!(matches!(at(file), Err(TreeError::FileTooLarge { max: 200, .. })));
+    assert!(matches!(
+        at(file),
+        Err(TreeError::FileTooLarge { max: 200, .. })
+    ));
     let total = Limits {
         max_total: 500,
         ..LIMITS
