@@ -1,6 +1,6 @@
 //! Multi-tenant lockdown, as `rudder run` flags set it: with
-//! `--no-cross-namespace-refs` a HelmRelease may name only HelmRepositories
-//! and `dependsOn` HelmReleases of its own namespace (`valuesFrom` and
+//! `--no-cross-namespace-refs` a HelmRelease may name only HelmRepositories,
+//! GitRepositories and `dependsOn` HelmReleases of its own namespace (`valuesFrom` and
 //! `kubeConfig` Secrets are always its own namespace's); with
 //! `--default-service-account NAME` a HelmRelease without
 //! `serviceAccountName` acts as that account of its own namespace, so
@@ -98,6 +98,12 @@ mod tests {
                 .contains("spec.chart.repositoryRef names namespace team-b"),
             "{err}"
         );
+        let git = hr(json!({"chart": {"name": "./charts/c", "repositoryRef":
+            {"kind": "GitRepository", "name": "g", "namespace": "team-b"}}}));
+        let err = lock
+            .check_refs(&git)
+            .expect_err("a GitRepository elsewhere is refused");
+        assert_eq!(err.reason(), "CrossNamespaceRefRefused");
         let dep = hr(json!({"dependsOn": [{"name": "db"}, {"name": "x", "namespace": "team-b"}]}));
         let err = lock.check_refs(&dep).expect_err("refused");
         assert!(err.to_string().contains("spec.dependsOn[1] (x)"), "{err}");

@@ -24,6 +24,9 @@ use crate::repo::git::{GitAuth, GitError, GitMirror, GitRemote, RefWant, Resolve
 /// Archives kept per (repository, commit, path) before the map is reset.
 const MAX_CHARTS: usize = 64;
 
+/// (`namespace/name`, commit, path) → chart archive.
+type ChartArchives = HashMap<(String, String, String), Arc<[u8]>>;
+
 /// What one sync found.
 #[derive(Debug, Clone)]
 pub struct Synced {
@@ -38,7 +41,7 @@ pub struct GitSources {
     /// `namespace/name` → its lock (one operation per mirror at a time).
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// (`namespace/name`, commit, path) → archive.
-    charts: Mutex<HashMap<(String, String, String), Arc<[u8]>>>,
+    charts: Mutex<ChartArchives>,
 }
 
 impl GitSources {

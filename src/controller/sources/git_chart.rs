@@ -113,8 +113,7 @@ fn check_version(
     Err(SourceError::GitChartVersion {
         repository: key.into(),
         path: path.into(),
-        chart: chart.into(),
-        version: version.into(),
+        chart: format!("{chart} {version}"),
         constraint: constraint.into(),
     })
 }

@@ -135,13 +135,13 @@ pub enum SourceError {
     #[error("GitRepository {repository}: credentials: {reason}")]
     GitCredentials { repository: String, reason: String },
     #[error(
-        "GitRepository {repository}: the chart at {path:?} is {chart} {version}, which does not satisfy version {constraint:?}"
+        "GitRepository {repository}: the chart at {path:?} is {chart}, which does not satisfy version {constraint:?}"
     )]
     GitChartVersion {
         repository: String,
         path: String,
+        /// `<name> <version>`.
         chart: String,
-        version: String,
         constraint: String,
     },
     #[error(
