@@ -66,6 +66,7 @@ async fn crds_install_and_become_established() {
         names,
         [
             "helmrepositories.helm.rudder.dev",
+            "gitrepositories.helm.rudder.dev",
             "helmreleases.helm.rudder.dev"
         ]
     );
@@ -362,6 +363,7 @@ async fn short_names_are_served_by_discovery() {
     };
     assert_eq!(short("helmreleases"), ["hrel"]);
     assert_eq!(short("helmrepositories"), ["hrepo"]);
+    assert_eq!(short("gitrepositories"), ["gitrepo"]);
 }
 
 #[tokio::test]

@@ -56,6 +56,7 @@ fn printed_stream_matches_the_files() {
     let mut joined = String::new();
     for name in [
         "helm.rudder.dev_helmrepositories.yaml",
+        "helm.rudder.dev_gitrepositories.yaml",
         "helm.rudder.dev_helmreleases.yaml",
     ] {
         joined.push_str("---\n");
@@ -76,6 +77,7 @@ fn chart_crds_match() {
     assert_eq!(
         names,
         [
+            "helm.rudder.dev_gitrepositories.yaml",
             "helm.rudder.dev_helmreleases.yaml",
             "helm.rudder.dev_helmrepositories.yaml"
         ],

@@ -355,7 +355,7 @@ async fn helm_install_becomes_available_and_its_service_account_reconciles_withi
         &["apply", "--server-side", "--force-conflicts", "-f", "-"],
         Some(&crds),
     );
-    for crd in ["helmreleases", "helmrepositories"] {
+    for crd in ["helmreleases", "helmrepositories", "gitrepositories"] {
         assert!(
             upgraded.contains(&format!("{crd}.helm.rudder.dev serverside-applied")),
             "{upgraded}"

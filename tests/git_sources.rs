@@ -345,5 +345,40 @@ async fn git_charts_install_upgrade_and_fetch_only_when_the_ref_moves() {
         "{msg}"
     );
     assert!(configmap(&client, &ns.name, "broken-cm").await.is_none());
+    // The API server refuses two refs at once and other URL schemes.
+    let two = json!({"apiVersion": "helm.rudder.dev/v1alpha1", "kind": "GitRepository",
+        "metadata": {"name": "two"},
+        "spec": {"url": server.url("charts.git"), "ref": {"branch": "main", "tag": "v0.1.0"}}});
+    let err = gits
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(two).expect("object"),
+        )
+        .await
+        .expect_err("two refs");
+    assert!(
+        err.to_string()
+            .contains("exactly one of branch, tag, semver and commit"),
+        "{err}"
+    );
+    let ssh = json!({"apiVersion": "helm.rudder.dev/v1alpha1", "kind": "GitRepository",
+        "metadata": {"name": "ssh"}, "spec": {"url": "ssh://git@127.0.0.1/charts.git"}});
+    let err = gits
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(ssh).expect("object"),
+        )
+        .await
+        .expect_err("ssh URL");
+    assert!(err.to_string().contains("url must start with"), "{err}");
+
+    // Sync times as rudder logged them (listing only vs. fetching).
+    for line in rudder
+        .logs()
+        .lines()
+        .filter(|l| l.contains("synced Git repository"))
+    {
+        eprintln!("{line}");
+    }
     drop(rudder);
 }
