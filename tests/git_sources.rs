@@ -372,6 +372,17 @@ async fn git_charts_install_upgrade_and_fetch_only_when_the_ref_moves() {
         .expect_err("ssh URL");
     assert!(err.to_string().contains("url must start with"), "{err}");
 
+    // Deleting a GitRepository removes its mirror from the cache.
+    let mirror = Path::new(&cache).join(format!("git/{}_pinned.git", ns.name));
+    assert!(mirror.join("HEAD").exists(), "{}", mirror.display());
+    gits.delete("pinned", &Default::default())
+        .await
+        .expect("delete");
+    eventually("the mirror removed", Duration::from_secs(30), || async {
+        (!mirror.exists()).then_some(())
+    })
+    .await;
+
     // Sync times as rudder logged them (listing only vs. fetching).
     for line in rudder
         .logs()

@@ -452,6 +452,7 @@ async fn run_controllers(
         }
     };
     let (ctx_crds, stop_crds, ctx_sources) = (ctx.clone(), stop.clone(), ctx.clone());
+    let stop_git = stop.clone();
     let drift = drift::run(
         ctx.clone(),
         releases.store(),
@@ -472,13 +473,20 @@ async fn run_controllers(
         .run(repository::reconcile, error_policy, ctx)
         .for_each(log_result);
     let crds = watches::forget_discovery_on_crd_change(ctx_crds, stop_crds);
+    let git_deleted = gitrepository::forget_deleted(
+        ctx_sources.clone(),
+        api_for::<GitRepository>(&ctx_sources.client, scope.namespace.as_deref()),
+        scope.own(),
+        stop_git,
+    );
     tokio::join!(
         releases,
         repositories,
         git_repositories,
         synced,
         crds,
-        drift
+        drift,
+        git_deleted
     );
     ctx_sources.sources.use_repository_store(None);
 }

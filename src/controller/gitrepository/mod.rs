@@ -5,7 +5,8 @@
 //! of the last change) and `observedGeneration` with server-side apply;
 //! emits `NewRevision` and `FetchFailed` events. Failures back off like
 //! HelmRepository fetches and keep the last good artifact, so releases
-//! keep their chart.
+//! keep their chart. [`forget_deleted`] removes the mirrors of deleted
+//! GitRepositories.
 
 mod status;
 
@@ -225,6 +226,38 @@ async fn on_failure(
     write_status(ctx, obj, cond, current_artifact(obj)).await?;
     publish(ctx, obj, EventType::Warning, "FetchFailed", message).await;
     Ok(())
+}
+
+/// Removes the mirror (and bookkeeping) of each GitRepository deleted
+/// while this process watches, until `stop` fires. (GitRepositories carry
+/// no finalizer, so their reconciler never sees the deletion.)
+pub async fn forget_deleted(
+    ctx: Arc<Context>,
+    api: kube::Api<GitRepository>,
+    config: kube::runtime::watcher::Config,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    use futures::StreamExt;
+    use kube::runtime::{WatchStreamExt, watcher};
+    let events = watcher(api, config).default_backoff();
+    tokio::pin!(events);
+    loop {
+        let event = tokio::select! {
+            () = stop.cancelled() => return,
+            e = events.next() => e,
+        };
+        match event {
+            None => return,
+            Some(Ok(watcher::Event::Delete(obj))) => {
+                let key = key_of(&obj);
+                ctx.git_tracker.forget(&key);
+                ctx.sources.git().forget(&key);
+                tracing::info!(repository = %key, "GitRepository deleted; mirror removed");
+            }
+            Some(Err(e)) => tracing::warn!(error = %e, "watching GitRepositories"),
+            Some(Ok(_)) => {}
+        }
+    }
 }
 
 #[cfg(test)]
