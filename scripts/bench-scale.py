@@ -43,7 +43,8 @@ time to re-check every release, peak RSS, writes in the 30 s after).
 
 Usage: scripts/bench-scale.py [--releases 100] [--tools rudder,helm,floor,flux]
                               [--rudder-binary PATH] [--parallel 10] [--timeout 1800]
-                              [--idle S] [--storm M] [--helm-records H]
+                              [--rudder-args '--concurrency 16'] [--idle S] [--storm M]
+                              [--helm-records H]
 Needs go, openssl, curl (the control plane), helm and kubectl on PATH.
 """
 
@@ -503,7 +504,7 @@ def bench_rudder(a, work: Path) -> dict:
         proc = subprocess.Popen(
             [a.rudder_binary, "run", "--leader-election-namespace", "rudder-bench",
              "--metrics-addr", f"127.0.0.1:{port}", "--log-format", "json",
-             "--cache-dir", str(work / "rudder-cache")],
+             "--cache-dir", str(work / "rudder-cache"), *a.rudder_args.split()],
             stdout=logf, stderr=logf, env={**os.environ, "KUBECONFIG": kc, "RUST_LOG": "warn"})
         try:
             wait_http_ok(f"http://127.0.0.1:{port}/readyz", 120, proc)
@@ -628,7 +629,7 @@ def rudder_restart(run: Run, a, work: Path, h: int) -> None:
     proc = subprocess.Popen(
         [a.rudder_binary, "run", "--leader-election-namespace", "rudder-bench",
          "--metrics-addr", f"127.0.0.1:{port}", "--log-format", "json",
-         "--cache-dir", str(work / "rudder-cache")],
+         "--cache-dir", str(work / "rudder-cache"), *a.rudder_args.split()],
         stdout=logf, stderr=logf, env={**os.environ, "KUBECONFIG": run.plane.kubeconfig,
                                        "RUST_LOG": "warn"})
     try:
@@ -930,6 +931,7 @@ def main() -> None:
     p.add_argument("--releases", type=int, default=100)
     p.add_argument("--tools", default=",".join(ALL_TOOLS))
     p.add_argument("--rudder-binary", help="default: scripts/build-release.sh builds it")
+    p.add_argument("--rudder-args", default="", help="extra `rudder run` flags, e.g. '--concurrency 16'")
     p.add_argument("--parallel", type=int, default=10,
                    help="helm installs, floor releases and HelmRelease creations at a time")
     p.add_argument("--flux-concurrent", type=int, default=10)
