@@ -11,8 +11,8 @@ and `disabled`, a fresh namespace and process each, and prints both rows
 and their ratio.
 
 Usage: scripts/bench-drift.py [--releases 200] [--idle 300] [--modes enabled,disabled]
-Needs: the test control plane (`make testenv-up`), kubectl on PATH,
-`make release` (built here if missing).
+Needs: kubectl on PATH, `make release` (built here if missing). Runs on
+$KUBECONFIG if set, else on a control plane of its own (stopped at the end).
 """
 
 import argparse
@@ -55,13 +55,35 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve_index() -> ThreadingHTTPServer:
-    """The shared index on 127.0.0.1:8879, where its URLs point."""
-    handler = partial(SimpleHTTPRequestHandler, directory=str(shared_index()))
-    handler.log_message = lambda *a, **k: None
-    srv = ThreadingHTTPServer(("127.0.0.1", 8879), handler)
+def serve_index() -> ThreadingHTTPServer | None:
+    """The shared index on 127.0.0.1:8879, where its URLs point; if another
+    process serves the same index there already, that one is used."""
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = partial(Quiet, directory=str(shared_index()))
+    try:
+        srv = ThreadingHTTPServer(("127.0.0.1", 8879), handler)
+    except OSError:
+        want = (shared_index() / "index.yaml").read_bytes()
+        got = urllib.request.urlopen("http://127.0.0.1:8879/index.yaml", timeout=5).read()
+        if got != want:
+            sys.exit("127.0.0.1:8879 is taken by a server of another index")
+        return None
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     return srv
+
+
+def start_plane(releases: int) -> tuple[dict, str]:
+    """A control plane of the benchmark's own (its own state dir, enough
+    simulated nodes for the Pods), so other users of the machine's test
+    control plane neither disturb nor are disturbed by it."""
+    env = {**os.environ, "RUDDER_TESTENV_DIR": f"/tmp/rudder-bench-drift-{os.getpid()}",
+           "RUDDER_TESTENV_NODES": str(max(3, -(-releases // 250)))}
+    up = subprocess.run([str(ROOT / "e2e" / "testenv" / "up.sh")], check=True, text=True,
+                        capture_output=True, env=env)
+    return env, up.stdout.strip().splitlines()[-1]
 
 
 def manifests(ns: str, n: int, mode: str) -> str:
@@ -84,7 +106,7 @@ def manifests(ns: str, n: int, mode: str) -> str:
                     "chart": {
                         "name": "scaffold",
                         "version": "0.1.0",
-                        "sourceRef": {"name": "charts"},
+                        "repositoryRef": {"name": "charts"},
                     },
                     "driftDetection": {"mode": mode},
                 },
@@ -174,10 +196,9 @@ def main() -> None:
     binary = a.binary or subprocess.run(
         [str(ROOT / "scripts" / "build-release.sh")], check=True, text=True,
         capture_output=True).stdout.strip().splitlines()[-1]
+    plane_env = None
     if "KUBECONFIG" not in os.environ:
-        up = subprocess.run([str(ROOT / "e2e" / "testenv" / "up.sh")], check=True,
-                            text=True, capture_output=True)
-        os.environ["KUBECONFIG"] = up.stdout.strip().splitlines()[-1]
+        plane_env, os.environ["KUBECONFIG"] = start_plane(a.releases)
     kubectl("apply", "--server-side", "--force-conflicts", "-f", "-",
             stdin=subprocess.run([binary, "crds"], check=True, text=True,
                                  capture_output=True).stdout)
@@ -188,7 +209,12 @@ def main() -> None:
             rows.append(run(binary, a.releases, a.idle, mode))
             print(json.dumps(rows[-1]), flush=True)
     finally:
-        srv.shutdown()
+        if srv:
+            srv.shutdown()
+        if plane_env:
+            subprocess.run([str(ROOT / "e2e" / "testenv" / "down.sh")], env=plane_env,
+                           capture_output=True)
+            Path(plane_env["RUDDER_TESTENV_DIR"] + ".lock").unlink(missing_ok=True)
     print(f"{'mode':<9} {'releases':>8} {'all Ready s':>11} {'idle CPU s':>10} "
           f"{'CPU %':>6} {'RSS MiB':>8} {'peak MiB':>8} {'idle writes':>11}")
     for r in rows:

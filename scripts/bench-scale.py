@@ -34,8 +34,17 @@ requests the tool made (from the API server's audit log, by user agent,
 received between the start and the last Ready) per release, and reconciles
 (the controllers' own counters).
 
+Optional rudder phases after all Ready, in this order: --idle S (rudder's CPU
+and writes over S idle seconds), --storm M (M releases upgraded at once:
+time to all at revision 2, reconciles, rudder_api_writes_total against the
+audit log's count of its writes), --helm-records H (H release records of
+helm's own, each in its own namespace, join the cluster; rudder restarts:
+time to re-check every release, peak RSS, writes in the 30 s after).
+
 Usage: scripts/bench-scale.py [--releases 100] [--tools rudder,helm,floor,flux]
                               [--rudder-binary PATH] [--parallel 10] [--timeout 1800]
+                              [--rudder-args '--concurrency 16'] [--idle S] [--storm M]
+                              [--helm-records H]
 Needs go, openssl, curl (the control plane), helm and kubectl on PATH.
 """
 
@@ -409,6 +418,7 @@ class Run:
                     "plane_start_s": self.plane.start_s}
         self.wall0 = datetime.now().astimezone()
         self.done_wall = self.wall0
+        self.windows: dict = {}
 
     def clock(self):
         self.t0 = time.monotonic()
@@ -440,6 +450,11 @@ class Run:
         self.res["writes_per_install"] = c["writes"] / self.n
         self.res["requests_by"] = dict(sorted(c["by"].items(), key=lambda kv: -kv[1])[:12])
         self.res["user_agents"] = c["agents"]
+        for name, (start, end) in self.windows.items():
+            w = self.plane.audit_counts(start, end)
+            self.res[f"{name}_requests"] = w["total"]
+            self.res[f"{name}_writes"] = w["writes_no_leases"]
+            self.res[f"{name}_lease_and_dry_run_writes"] = w["writes"] - w["writes_no_leases"]
         try:
             self.plane.audit.unlink()
         except OSError:
@@ -489,7 +504,7 @@ def bench_rudder(a, work: Path) -> dict:
         proc = subprocess.Popen(
             [a.rudder_binary, "run", "--leader-election-namespace", "rudder-bench",
              "--metrics-addr", f"127.0.0.1:{port}", "--log-format", "json",
-             "--cache-dir", str(work / "rudder-cache")],
+             "--cache-dir", str(work / "rudder-cache"), *a.rudder_args.split()],
             stdout=logf, stderr=logf, env={**os.environ, "KUBECONFIG": kc, "RUST_LOG": "warn"})
         try:
             wait_http_ok(f"http://127.0.0.1:{port}/readyz", 120, proc)
@@ -525,13 +540,113 @@ def bench_rudder(a, work: Path) -> dict:
             # rudder's own count of its writes (Leases excluded), to hold
             # against the API server's audit count.
             run.res["metric_writes"] = metric_sum(port, "rudder_api_writes_total") - w0
+            if a.idle:
+                rudder_idle(run, proc, port, a.idle)
+            if a.storm:
+                rudder_storm(run, port, min(a.storm, run.n))
         finally:
             stop(proc)
             logf.close()
+        if a.helm_records:
+            rudder_restart(run, a, work, a.helm_records)
         run.res["warnings"] = sum(1 for l in open(work / "rudder.log") if '"WARN"' in l)
     finally:
         run.close()
     return run.res
+
+
+def rudder_idle(run: Run, proc, port: int, seconds: float) -> None:
+    """Idle after all Ready: rudder's CPU and writes over `seconds`."""
+    log(f"rudder: idle for {seconds:.0f}s")
+    w0 = metric_sum(port, "rudder_api_writes_total")
+    cpu0 = cpu_seconds(proc.pid)
+    start = datetime.now().astimezone()
+    time.sleep(seconds)
+    cpu = cpu_seconds(proc.pid) - cpu0
+    run.windows["idle"] = (start, datetime.now().astimezone())
+    run.res["idle_s"] = seconds
+    run.res["idle_cpu_s"] = cpu
+    run.res["idle_core_pct"] = 100 * cpu / seconds
+    run.res["idle_metric_writes"] = metric_sum(port, "rudder_api_writes_total") - w0
+
+
+def revision_two(obj) -> bool:
+    st = obj.get("status", {})
+    return (st.get("revision") == 2 and condition_true(obj)
+            and st.get("observedGeneration", 0) >= obj["metadata"].get("generation", 0))
+
+
+def rudder_storm(run: Run, port: int, m: int) -> None:
+    """An upgrade storm: m HelmReleases get new values at once (a pod
+    annotation, so each Deployment rolls); timed until all are at revision 2
+    and Ready, and rudder's write metric is held against the audit log."""
+    base = "/apis/helm.rudder.dev/v1alpha1"
+    w = Watcher(run.api, f"{base}/helmreleases", revision_two)
+    w.start()
+    time.sleep(1)
+    w0 = metric_sum(port, "rudder_api_writes_total")
+    rec0 = metric_sum(port, "rudder_reconcile_total", 'kind="HelmRelease"')
+    log(f"rudder: upgrade storm of {m} releases")
+    start = datetime.now().astimezone()
+    t0 = time.monotonic()
+    patch = json.dumps({"spec": {"values": {"podAnnotations": {"storm": "1"}}}}).encode()
+    pool_map(lambda i: run.api.request(
+        "PATCH", f"{base}/namespaces/{ns_name(i)}/helmreleases/{RELEASE}", patch,
+        ctype="application/merge-patch+json"), range(m), run.a.parallel)
+    deadline = t0 + run.a.timeout
+    while len(w.ready_at) < m and time.monotonic() < deadline:
+        time.sleep(0.2)
+    w.stop()
+    time.sleep(2)  # the last status writes land
+    run.windows["storm"] = (start, datetime.now().astimezone())
+    run.res["storm_releases"] = m
+    run.res["storm_done"] = len(w.ready_at)
+    run.res["storm_all_s"] = max(w.ready_at.values()) - t0 if w.ready_at else float("nan")
+    run.res["storm_metric_writes"] = metric_sum(port, "rudder_api_writes_total") - w0
+    run.res["storm_reconciles"] = metric_sum(port, "rudder_reconcile_total", 'kind="HelmRelease"') - rec0
+
+
+def rudder_restart(run: Run, a, work: Path, h: int) -> None:
+    """h releases of helm's own (records only, each in its own namespace)
+    join the N of rudder's; rudder restarts; its peak RSS once it has
+    re-checked every release, and how long that took."""
+    env = helm_env(work, run.plane.kubeconfig)
+    chart = str(shared_index() / f"{CHART}-{CHART_VERSION}.tgz")
+    dry = json.loads(subprocess.run(
+        ["helm", "install", RELEASE, chart, "-n", "helm-00000", "--dry-run=client", "-o", "json"],
+        env=env, check=True, text=True, capture_output=True).stdout)
+    log(f"rudder: adding {h} helm release records, then restarting rudder")
+
+    def add(i: int) -> None:
+        ns = f"helm-{i:05d}"
+        run.api.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                              "metadata": {"name": ns}})
+        run.api.create(f"/api/v1/namespaces/{ns}/secrets", release_secret(dry, ns))
+
+    pool_map(add, range(h), 10)
+    port = free_port()
+    logf = open(work / "rudder-restart.log", "w")
+    proc = subprocess.Popen(
+        [a.rudder_binary, "run", "--leader-election-namespace", "rudder-bench",
+         "--metrics-addr", f"127.0.0.1:{port}", "--log-format", "json",
+         "--cache-dir", str(work / "rudder-cache"), *a.rudder_args.split()],
+        stdout=logf, stderr=logf, env={**os.environ, "KUBECONFIG": run.plane.kubeconfig,
+                                       "RUST_LOG": "warn"})
+    try:
+        t0 = time.monotonic()
+        wait_http_ok(f"http://127.0.0.1:{port}/readyz", 120, proc)
+        key = 'kind="HelmRelease"'
+        wait_until("rudder re-checked every release",
+                   lambda: metric_sum(port, "rudder_reconcile_total", key) >= run.n, a.timeout, 0.5)
+        run.res["restart_recheck_s"] = time.monotonic() - t0
+        w0 = metric_sum(port, "rudder_api_writes_total")
+        time.sleep(30)
+        run.res["restart_helm_records"] = h
+        run.res["restart_peak_rss_mib"] = peak_rss_mib(proc.pid)
+        run.res["restart_settled_writes"] = metric_sum(port, "rudder_api_writes_total") - w0
+    finally:
+        stop(proc)
+        logf.close()
 
 
 # --- helm CLI ------------------------------------------------------------------
@@ -798,6 +913,8 @@ def report(rows: list, machine: str) -> None:
         extra = {k: r[k] for k in ("phase_s", "plane_start_s", "applied_s", "warnings", "failed", "requests",
                                    "writes", "writes_no_leases", "dry_run_writes", "metric_writes",
                                    "watches") if k in r}
+        extra.update({k: v for k, v in r.items()
+                      if k.startswith(("idle_", "storm_", "restart_"))})
         print(f"{r['tool']}: {json.dumps(extra)}")
         print(f"  top requests: {json.dumps(r.get('requests_by', {}))}")
         print(f"  requests by user agent: {json.dumps(r.get('user_agents', {}))}")
@@ -814,11 +931,18 @@ def main() -> None:
     p.add_argument("--releases", type=int, default=100)
     p.add_argument("--tools", default=",".join(ALL_TOOLS))
     p.add_argument("--rudder-binary", help="default: scripts/build-release.sh builds it")
+    p.add_argument("--rudder-args", default="", help="extra `rudder run` flags, e.g. '--concurrency 16'")
     p.add_argument("--parallel", type=int, default=10,
                    help="helm installs, floor releases and HelmRelease creations at a time")
     p.add_argument("--flux-concurrent", type=int, default=10)
     p.add_argument("--timeout", type=float, default=1800, help="seconds for one tool to finish")
     p.add_argument("--json", help="also write the rows to this file")
+    p.add_argument("--idle", type=float, default=0,
+                   help="rudder: seconds idle after all Ready, its CPU and writes measured")
+    p.add_argument("--storm", type=int, default=0,
+                   help="rudder: then upgrade this many releases at once")
+    p.add_argument("--helm-records", type=int, default=0,
+                   help="rudder: then add this many helm release records and restart rudder")
     a = p.parse_args()
     tools = [t for t in a.tools.split(",") if t]
     if bad := set(tools) - set(ALL_TOOLS):

@@ -380,7 +380,7 @@ async fn cosign_signatures_of_oci_charts_are_verified_like_cosign_verify() {
         "cosign verify: other key"
     );
 
-    create_repository(&client, n, "oci", &base).await;
+    create_plain_oci_repository(&client, n, "oci", &base).await;
     create_secret(&client, n, "cosign", "cosign.pub", public).await;
     create_secret(&client, n, "other-cosign", "cosign.pub", other_public).await;
     let _rudder = Rudder::start(n, "verify-cosign", &[]);

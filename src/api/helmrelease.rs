@@ -9,6 +9,7 @@ use super::condition::Condition;
 use super::duration::DURATION_PATTERN;
 use super::postrender::{CommonMetadata, PostRenderer};
 use super::remote::KubeConfigReference;
+use super::selector::ObjectSelector;
 use super::{LocalObjectReference, default_interval, preserve_unknown_object};
 
 /// Default for [`HelmReleaseSpec::timeout`].
@@ -211,23 +212,7 @@ pub struct DriftIgnore {
     pub paths: Vec<String>,
     /// Which objects the rule applies to; unset: all of the release's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target: Option<DriftTarget>,
-}
-
-/// Selects objects of a release by kind, name and namespace (each unset
-/// field matches any).
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct DriftTarget {
-    /// Kind, e.g. `Deployment`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
-    /// Object name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Object namespace.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
+    pub target: Option<ObjectSelector>,
 }
 
 /// The chart of a HelmRelease.

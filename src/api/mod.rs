@@ -10,6 +10,7 @@ pub mod helmrelease;
 pub mod helmrepository;
 pub mod postrender;
 pub mod remote;
+pub mod selector;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::selector::ObjectSelector;
+
 /// One post-renderer; they run in order over the rendered manifest.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -57,35 +59,7 @@ pub struct PostRenderPatch {
     /// `apiVersion`, `kind` and `metadata.name` name; a JSON 6902 patch
     /// needs a target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target: Option<PatchTarget>,
-}
-
-/// Selects rendered objects; each field set must match (names and
-/// namespaces are exact, `group`/`version`/`kind` too).
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct PatchTarget {
-    /// API group (`""` for the core group).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group: Option<String>,
-    /// API version, e.g. `v1`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
-    /// Kind, e.g. `Deployment`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
-    /// Object name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Object namespace.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-    /// Label selector (`app=web,tier!=db`, `key`, `!key`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label_selector: Option<String>,
-    /// Annotation selector, in label-selector syntax.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub annotation_selector: Option<String>,
+    pub target: Option<ObjectSelector>,
 }
 
 /// An image override (kustomize's `images`): containers whose image name

@@ -2,7 +2,8 @@
 //! post-render steps ([`crate::apply::postrender`]).
 
 use crate::api::HelmReleaseSpec;
-use crate::api::postrender::{ImageOverride, PatchTarget, PatchType, PostRenderPatch};
+use crate::api::postrender::{ImageOverride, PatchType, PostRenderPatch};
+use crate::api::selector::ObjectSelector;
 use crate::apply::postrender::{Image, Patch, PatchKind, PostRender, Step, Target};
 
 /// What the spec asks post-rendering to do.
@@ -36,7 +37,9 @@ fn patch(p: &PostRenderPatch) -> Patch {
     }
 }
 
-fn target(t: &PatchTarget) -> Target {
+/// A selector of the spec as the post-render layer's target (drift's
+/// ignore rules select objects with it too).
+pub fn target(t: &ObjectSelector) -> Target {
     Target {
         group: t.group.clone(),
         version: t.version.clone(),

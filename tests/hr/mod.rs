@@ -103,6 +103,21 @@ pub async fn create_repository(client: &Client, ns: &str, name: &str, url: &str)
     create_repository_labelled(client, ns, name, url, &json!({})).await;
 }
 
+/// Creates HelmRepository `name` in `ns` for a test registry on
+/// 127.0.0.1 that speaks plain HTTP (`oci://…` with `insecure: true`).
+pub async fn create_plain_oci_repository(client: &Client, ns: &str, name: &str, url: &str) {
+    let api: Api<rudder::api::HelmRepository> = Api::namespaced(client.clone(), ns);
+    let repo = serde_json::from_value(json!({
+        "apiVersion": "helm.rudder.dev/v1alpha1", "kind": "HelmRepository",
+        "metadata": {"name": name},
+        "spec": {"url": url, "interval": "5s", "insecure": true}
+    }))
+    .expect("repo");
+    api.create(&PostParams::default(), &repo)
+        .await
+        .expect("create repo");
+}
+
 /// Creates HelmRepository `name` in `ns` for `url` with `labels`.
 pub async fn create_repository_labelled(
     client: &Client,

@@ -23,7 +23,8 @@ use serde_json::Value as Json;
 
 use super::Applier;
 use crate::render::manifest::split_manifests;
-use select::{Matcher, str_at};
+pub use select::Matcher;
+use select::str_at;
 
 /// How a patch is read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

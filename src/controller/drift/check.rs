@@ -19,6 +19,7 @@ use super::report::{self, Drifted};
 use crate::api::HelmRelease;
 use crate::api::condition::ConditionStatus;
 use crate::api::helmrelease::{DriftIgnore, DriftMode};
+use crate::apply::postrender::PostRenderError;
 use crate::apply::{Applier, ApplyError, FIELD_MANAGER, ReleaseRef, Resource, ResourceKey};
 use crate::controller::Context;
 use crate::controller::ownership::{self, Names};
@@ -43,6 +44,9 @@ pub enum CheckError {
     /// Reading the manifest, reading or dry-run applying an object failed.
     #[error(transparent)]
     Apply(#[from] ApplyError),
+    /// An ignore rule's target has a bad selector.
+    #[error("spec.driftDetection.ignore: {0}")]
+    IgnoreRule(#[from] PostRenderError),
 }
 
 /// What became of a check.
@@ -200,10 +204,10 @@ async fn examine(
     r: &Resource,
     ignore: &[DriftIgnore],
 ) -> Result<Option<Finding>, CheckError> {
-    let paths = compare::ignored_paths(ignore, r.kind(), r.namespace(), r.name());
+    let mut body = to_json(&Applier::owned_body(r, &d.owner))?;
+    let paths = compare::ignored_paths(ignore, &body, r.namespace().unwrap_or_default())?;
     let live = r.read_live(d.ap.client()).await?;
     let live_json = live.as_ref().map(to_json).transpose()?;
-    let mut body = to_json(&Applier::owned_body(r, &d.owner))?;
     compare::pin_ignored(&mut body, live_json.as_ref(), &paths);
     let body: DynamicObject = from_json(body)?;
     let Some(live_json) = live_json else {

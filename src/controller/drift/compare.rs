@@ -9,6 +9,8 @@
 use serde_json::{Map, Value as Json};
 
 use crate::api::helmrelease::DriftIgnore;
+use crate::apply::postrender::{Matcher, PostRenderError};
+use crate::controller::postrender::target;
 
 /// Metadata fields the API server sets; never drift.
 const SERVER_METADATA: [&str; 6] = [
@@ -185,27 +187,25 @@ pub fn pin_ignored(body: &mut Json, live: Option<&Json>, ignore: &[String]) {
     }
 }
 
-/// The pointers of the rules whose target selects the object `kind`
-/// `namespace`/`name` (a rule without target selects all).
+/// The pointers of the rules whose target selects `obj` (the rendered
+/// object; its namespace defaulted to `default_ns`); a rule without target
+/// selects every object. A target's bad selector is an error.
 pub fn ignored_paths(
     rules: &[DriftIgnore],
-    kind: &str,
-    namespace: Option<&str>,
-    name: &str,
-) -> Vec<String> {
-    rules
-        .iter()
-        .filter(|r| {
-            r.target.as_ref().is_none_or(|t| {
-                t.kind.as_deref().is_none_or(|k| k == kind)
-                    && t.name.as_deref().is_none_or(|n| n == name)
-                    && t.namespace
-                        .as_deref()
-                        .is_none_or(|ns| Some(ns) == namespace)
-            })
-        })
-        .flat_map(|r| r.paths.iter().cloned())
-        .collect()
+    obj: &Json,
+    default_ns: &str,
+) -> Result<Vec<String>, PostRenderError> {
+    let mut paths = Vec::new();
+    for r in rules {
+        let selected = match &r.target {
+            None => true,
+            Some(t) => Matcher::new(&target(t))?.matches(obj, default_ns),
+        };
+        if selected {
+            paths.extend(r.paths.iter().cloned());
+        }
+    }
+    Ok(paths)
 }
 
 /// `paths` for a message: at most [`MAX_PATHS`], then how many more.
@@ -225,7 +225,7 @@ pub fn describe_paths(paths: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::helmrelease::DriftTarget;
+    use crate::api::selector::ObjectSelector;
     use serde_json::json;
 
     fn deployment(image: &str, replicas: i64) -> Json {
@@ -316,25 +316,36 @@ mod tests {
             },
             DriftIgnore {
                 paths: vec!["/b".into()],
-                target: Some(DriftTarget {
+                target: Some(ObjectSelector {
                     kind: Some("Deployment".into()),
-                    name: None,
                     namespace: Some("apps".into()),
+                    label_selector: Some("tier in (web,api)".into()),
+                    ..Default::default()
                 }),
             },
         ];
-        assert_eq!(
-            ignored_paths(&rules, "Deployment", Some("apps"), "web"),
-            vec!["/a", "/b"]
-        );
-        assert_eq!(
-            ignored_paths(&rules, "Service", Some("apps"), "web"),
-            vec!["/a"]
-        );
-        assert_eq!(
-            ignored_paths(&rules, "Deployment", Some("other"), "web"),
-            vec!["/a"]
-        );
+        let obj = |kind: &str, ns: &str, tier: &str| {
+            json!({"apiVersion": "apps/v1", "kind": kind,
+                "metadata": {"name": "web", "namespace": ns, "labels": {"tier": tier}}})
+        };
+        let paths = |o: Json| ignored_paths(&rules, &o, "default").expect("valid rules");
+        assert_eq!(paths(obj("Deployment", "apps", "web")), vec!["/a", "/b"]);
+        assert_eq!(paths(obj("Service", "apps", "web")), vec!["/a"]);
+        assert_eq!(paths(obj("Deployment", "other", "web")), vec!["/a"]);
+        assert_eq!(paths(obj("Deployment", "apps", "db")), vec!["/a"]);
+    }
+
+    #[test]
+    fn a_bad_selector_is_an_error() {
+        let rules = vec![DriftIgnore {
+            paths: vec!["/a".into()],
+            target: Some(ObjectSelector {
+                label_selector: Some("tier in (web".into()),
+                ..Default::default()
+            }),
+        }];
+        let obj = json!({"kind": "Service", "metadata": {"name": "web"}});
+        assert!(ignored_paths(&rules, &obj, "apps").is_err());
     }
 
     #[test]
