@@ -228,6 +228,46 @@ async fn git_charts_install_upgrade_and_fetch_only_when_the_ref_moves() {
         [1, 2]
     );
 
+    // A commit outside the chart's directory: fetched, but the chart is the
+    // same archive, so the release stays at revision 2 (asked to reconcile,
+    // it finds nothing to do).
+    std::fs::write(work.join("NOTES.md"), "not part of the chart\n").expect("notes");
+    let third = commit_and_push(&work, "notes", &[&public]);
+    e2e::eventually(
+        "GitRepository at the notes commit",
+        std::time::Duration::from_secs(60),
+        || async {
+            let rev = gits.get("repo").await.ok()?.status?.artifact?.revision;
+            rev.ends_with(&third).then_some(())
+        },
+    )
+    .await;
+    patch_annotations(
+        &api,
+        "app",
+        json!({"helm.rudder.dev/requested-at": "notes"}),
+    )
+    .await;
+    e2e::eventually(
+        "the reconcile asked for",
+        std::time::Duration::from_secs(60),
+        || async {
+            let st = api.get("app").await.ok()?.status?;
+            (st.last_handled_requested_at.as_deref() == Some("notes")).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(
+        helm_history(&ns.name, "app")
+            .iter()
+            .map(|h| h.0)
+            .collect::<Vec<_>>(),
+        [1, 2],
+        "a commit outside the chart directory upgraded the release"
+    );
+    let status = api.get("app").await.expect("get").status.expect("status");
+    assert_eq!(status.source_revision, Some(format!("main@sha1:{second}")));
+
     // Tag and semver refs.
     git_repository(
         &client,

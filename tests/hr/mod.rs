@@ -152,6 +152,17 @@ pub fn release(name: &str, repo: &str, chart: &str, version: &str, spec: Json) -
     .expect("HelmRelease")
 }
 
+/// Merges `annotations` into HelmRelease `name`'s annotations.
+pub async fn patch_annotations(api: &Api<HelmRelease>, name: &str, annotations: Json) {
+    api.patch(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"annotations": annotations}})),
+    )
+    .await
+    .expect("annotate HelmRelease");
+}
+
 pub async fn patch_spec(api: &Api<HelmRelease>, name: &str, spec: Json) {
     api.patch(
         name,

@@ -2,7 +2,8 @@
 //! GitRepository last reported (`status.artifact.revision`), the chart
 //! directory named by `spec.chart.name` read from it, its Chart.yaml
 //! version checked against `spec.chart.version`, and the revision carried
-//! along so a new commit is a new input of the release.
+//! along to the record (a new commit upgrades the release only if it
+//! changed the chart directory: the archive's digest is the input).
 
 use std::sync::Arc;
 

@@ -173,17 +173,14 @@ pub struct PulledChart {
 
 impl PulledChart {
     /// What identifies the chart as rendered: the archive's digest and its
-    /// fetched dependencies', comma-separated, and the Git revision of a
-    /// chart from a GitRepository (a new commit is a new chart).
+    /// fetched dependencies', comma-separated. A chart from a GitRepository
+    /// is a reproducible archive of its directory, so a commit that leaves
+    /// the directory as it was is the same chart (no upgrade).
     pub fn digests(&self) -> String {
         let mut key = self.digest.clone();
         for d in &self.dependencies {
             key.push(',');
             key.push_str(&d.digest);
-        }
-        if let Some(r) = &self.source_revision {
-            key.push(',');
-            key.push_str(r);
         }
         key
     }
