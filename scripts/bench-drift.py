@@ -156,7 +156,8 @@ def run(binary: str, n: int, idle: int, mode: str) -> dict:
     proc = subprocess.Popen(
         [binary, "run", "--watch-namespace", ns, "--leader-election-namespace", ns,
          "--metrics-addr", f"127.0.0.1:{port}", "--log-format", "json"],
-        stdout=log, stderr=log, env={**os.environ, "RUST_LOG": "warn"},
+        stdout=log, stderr=log,
+        env={**os.environ, "RUST_LOG": os.environ.get("RUDDER_BENCH_LOG", "warn")},
     )
     try:
         start = time.monotonic()
