@@ -197,8 +197,15 @@ pub async fn run(
     }
 }
 
+/// How often a check re-reads an object that changed between its read and
+/// the dry run before it leaves the object to the next change event.
+const SNAPSHOT_TRIES: usize = 3;
+
 /// Whether `r` drifted: `None` when a dry-run apply of it leaves the live
-/// object as it is (ignored fields aside).
+/// object as it is (ignored fields aside). The dry run and the live object
+/// compared must be the same version of the object: another controller
+/// (the deployment controller's revision annotation, say) may write it in
+/// between, and that is no drift of ours; the pair is read again then.
 async fn examine(
     d: &Deployed,
     r: &Resource,
@@ -206,27 +213,39 @@ async fn examine(
 ) -> Result<Option<Finding>, CheckError> {
     let mut body = to_json(&Applier::owned_body(r, &d.owner))?;
     let paths = compare::ignored_paths(ignore, &body, r.namespace().unwrap_or_default())?;
-    let live = r.read_live(d.ap.client()).await?;
-    let live_json = live.as_ref().map(to_json).transpose()?;
-    compare::pin_ignored(&mut body, live_json.as_ref(), &paths);
-    let body: DynamicObject = from_json(body)?;
-    let Some(live_json) = live_json else {
+    for _ in 0..SNAPSHOT_TRIES {
+        let live = r.read_live(d.ap.client()).await?;
+        let live_json = live.as_ref().map(to_json).transpose()?;
+        compare::pin_ignored(&mut body, live_json.as_ref(), &paths);
+        let apply: DynamicObject = from_json(body.clone())?;
+        let Some(live_json) = live_json else {
+            return Ok(Some(Finding {
+                what: "deleted".into(),
+                body: apply,
+                changed_by: None,
+            }));
+        };
+        let dry = to_json(&d.ap.dry_run_apply(r, &apply).await?)?;
+        if resource_version(&dry) != resource_version(&live_json) {
+            continue;
+        }
+        let differ = compare::differences(&dry, &live_json, &paths);
+        if differ.is_empty() {
+            return Ok(None);
+        }
         return Ok(Some(Finding {
-            what: "deleted".into(),
-            body,
-            changed_by: None,
+            what: describe_paths(&differ),
+            body: apply,
+            changed_by: live.as_ref().and_then(last_other_manager),
         }));
-    };
-    let dry = to_json(&d.ap.dry_run_apply(r, &body).await?)?;
-    let differ = compare::differences(&dry, &live_json, &paths);
-    if differ.is_empty() {
-        return Ok(None);
     }
-    Ok(Some(Finding {
-        what: describe_paths(&differ),
-        body,
-        changed_by: live.as_ref().and_then(last_other_manager),
-    }))
+    tracing::debug!(object = %r.display(), "changing under the check; left to its next change event");
+    Ok(None)
+}
+
+fn resource_version(obj: &serde_json::Value) -> Option<&str> {
+    obj.pointer("/metadata/resourceVersion")
+        .and_then(serde_json::Value::as_str)
 }
 
 fn to_json(obj: &DynamicObject) -> Result<serde_json::Value, CheckError> {
