@@ -142,6 +142,8 @@ pub struct Context {
     pub values_users: Arc<watches::ValuesUsers>,
     /// Keeps reconciliations and drift checks of one release apart.
     pub release_locks: drift::ReleaseLocks,
+    /// Release records known without listing them (decoded history).
+    pub history: Arc<crate::release::HistoryCache>,
 }
 
 impl Context {
@@ -229,6 +231,9 @@ pub async fn run(
         renderers: renderers::Renderers::for_this_machine(chart_loads, template_parses),
         release_locks: Default::default(),
         values_users: Arc::default(),
+        history: Arc::new(crate::release::HistoryCache::new(
+            options.watch_namespace.clone(),
+        )),
     });
     let mut elector = LeaderElector::new(client, options.lease.clone());
     let result = elect_and_run(&mut elector, &ctx, &health, &options, &shutdown).await;
@@ -459,8 +464,10 @@ async fn run_controllers(
         .graceful_shutdown_on(stop.cancelled_owned())
         .run(repository::reconcile, error_policy, ctx)
         .for_each(log_result);
+    let records =
+        watches::keep_record_index(ctx_crds.clone(), scope.namespace.clone(), stop_crds.clone());
     let crds = watches::forget_discovery_on_crd_change(ctx_crds, stop_crds);
-    tokio::join!(releases, repositories, synced, crds, drift);
+    tokio::join!(releases, repositories, synced, crds, drift, records);
     ctx_sources.sources.use_repository_store(None);
 }
 

@@ -67,6 +67,7 @@ pub fn one_shot_context(client: Client, config: kube::Config) -> Result<Context,
         renderers: renderers::Renderers::new(1, loads, parses),
         release_locks: Default::default(),
         values_users: Arc::default(),
+        history: Arc::new(crate::release::HistoryCache::new(None)),
     })
 }
 
