@@ -59,8 +59,8 @@ pub(super) async fn keep_record_index(
 ) {
     use crate::release::store::{HELM_OWNER, PARKED_OWNER, record_meta, record_of};
     use k8s_openapi::api::core::v1::Secret;
-    use kube::runtime::WatchStreamExt;
     use kube::core::PartialObjectMeta;
+    use kube::runtime::WatchStreamExt;
     use kube::runtime::watcher::Event;
     let cache = ctx.history.clone();
     let api = api_for::<PartialObjectMeta<Secret>>(&ctx.client, ns.as_deref());

@@ -14,11 +14,16 @@
 //!   deleted leaves both.
 //!
 //! Memory: the index grows with the record Secrets in the watched
-//! namespaces (a few dozen bytes each); decoded records only with the
-//! releases this process reads, and only the revisions that exist (at most
-//! `maxHistory` per release, plus parked ones). rudder's own writes update
-//! the cache with the answer's `resourceVersion`, and the watch's events
-//! with their own; an event older than what is known is ignored.
+//! namespaces (a few dozen bytes each). Decoded records are kept only for
+//! the releases this process reads, and whole only where decisions and
+//! writes need the body: the latest revision, the deployed one and any
+//! pending one. Every other revision (superseded, failed, parked) is kept
+//! as its summary — status, dates, description, chart metadata, how its
+//! hooks ran — without manifest, values, hook manifests or chart templates
+//! and files ([`StoredRelease::slim`]); a rollback to it reads it whole
+//! again. rudder's own writes update the cache with the answer's
+//! `resourceVersion`, and the watch's events with their own; an event
+//! older than what is known is ignored.
 //!
 //! Until the watch has listed every record once ([`HistoryCache::set_synced`])
 //! the cache answers nothing and readers list the Secrets themselves.
@@ -26,6 +31,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
+use super::record::Release;
 use super::store::StoredRelease;
 
 /// What is known of one record Secret without reading its data.
@@ -194,29 +200,102 @@ impl HistoryCache {
         (rv == resource_version).then(|| stored.clone())
     }
 
-    /// Keeps `stored`, decoded from (or written as) `meta`'s version.
+    /// Keeps `stored`, decoded from (or written as) `meta`'s version:
+    /// whole when needed, else its summary.
     pub fn remember(&self, namespace: &str, meta: RecordMeta, stored: &StoredRelease) {
         let (release, version) = (stored.release.name.clone(), stored.release.version);
         let rv = meta.resource_version.clone();
         self.seen(namespace, &release, version, meta);
         let mut s = self.state();
-        let current = s
-            .index
-            .get(&key(namespace, &release))
-            .and_then(|v| v.get(&version))
-            .map(|m| m.resource_version.clone());
+        let k = key(namespace, &release);
+        let Some(known) = s.index.get(&k) else {
+            return;
+        };
         // Only what matches the index is worth keeping.
-        if current.as_deref() == Some(rv.as_str()) {
-            s.decoded
-                .entry(key(namespace, &release))
-                .or_default()
-                .insert(version, (rv, stored.clone()));
+        if known.get(&version).map(|m| m.resource_version.as_str()) != Some(rv.as_str()) {
+            return;
         }
+        let latest = known.keys().next_back().copied().unwrap_or(version);
+        let kept = if needed(stored, latest) {
+            stored.clone()
+        } else {
+            summary(stored)
+        };
+        s.decoded.entry(k).or_default().insert(version, (rv, kept));
+    }
+
+    /// Reduces the decoded records of `release` no longer needed whole (a
+    /// newer revision came, the deployed one was superseded) to summaries.
+    pub fn trim(&self, namespace: &str, release: &str) {
+        let mut s = self.state();
+        let k = key(namespace, release);
+        let Some(latest) = s.index.get(&k).and_then(|v| v.keys().next_back().copied()) else {
+            return;
+        };
+        if let Some(versions) = s.decoded.get_mut(&k) {
+            for (_, stored) in versions.values_mut() {
+                if !stored.slim && !needed(stored, latest) {
+                    *stored = summary(stored);
+                }
+            }
+        }
+    }
+
+    /// How many decoded records are kept whole (for tests).
+    pub fn whole_len(&self) -> usize {
+        self.state()
+            .decoded
+            .values()
+            .flat_map(BTreeMap::values)
+            .filter(|(_, s)| !s.slim)
+            .count()
     }
 
     /// How many records are decoded (for tests and metrics).
     pub fn decoded_len(&self) -> usize {
         self.state().decoded.values().map(BTreeMap::len).sum()
+    }
+}
+
+/// Whether decisions or writes need the body of `stored`, with `latest`
+/// the newest revision: the latest, deployed and pending ones.
+fn needed(stored: &StoredRelease, latest: i64) -> bool {
+    let status = stored.release.status();
+    stored.release.version >= latest || status == super::Status::Deployed || status.is_pending()
+}
+
+/// `stored` without its body: what status reports and history decisions
+/// read (status, dates, description, chart metadata, how hooks ran).
+fn summary(stored: &StoredRelease) -> StoredRelease {
+    let r = &stored.release;
+    let chart = r.chart.as_ref().map(|c| {
+        let mut c = c.clone();
+        c.templates.clear();
+        c.files.clear();
+        c.values = serde_json::Value::Null;
+        c.schema = serde_json::Value::Null;
+        c
+    });
+    let hooks = r
+        .hooks
+        .iter()
+        .map(|h| {
+            let mut h = h.clone();
+            h.manifest.clear();
+            h
+        })
+        .collect();
+    StoredRelease {
+        release: Release {
+            chart,
+            config: Default::default(),
+            manifest: String::new(),
+            hooks,
+            ..r.clone()
+        },
+        annotations: stored.annotations.clone(),
+        parked: stored.parked,
+        slim: true,
     }
 }
 
@@ -263,6 +342,31 @@ mod tests {
         c.gone("a", "app", 1);
         assert_eq!(c.listing("a", "app"), Some(BTreeMap::new()));
         assert_eq!(c.decoded_len(), 0);
+    }
+
+    #[test]
+    fn only_the_latest_deployed_and_pending_revisions_are_kept_whole() {
+        let c = HistoryCache::new(None);
+        c.set_synced(true);
+        let body = |v: i64, status: &str| {
+            let mut r = record(v, status);
+            r.release.manifest = format!("kind: ConfigMap # {v}");
+            r
+        };
+        c.remember("a", meta("10"), &body(1, "superseded"));
+        c.remember("a", meta("11"), &body(2, "deployed"));
+        c.remember("a", meta("12"), &body(3, "failed"));
+        let one = c.decoded("a", "app", 1, "10").expect("revision 1");
+        assert!(one.slim && one.release.manifest.is_empty());
+        assert_eq!(one.release.status(), crate::release::Status::Superseded);
+        assert!(!c.decoded("a", "app", 2, "11").expect("2").slim);
+        assert!(!c.decoded("a", "app", 3, "12").expect("3").slim);
+        // Revision 4 goes live: 2 is superseded, 3 no longer the latest.
+        c.remember("a", meta("13"), &body(2, "superseded"));
+        c.remember("a", meta("14"), &body(4, "deployed"));
+        c.trim("a", "app");
+        assert_eq!(c.whole_len(), 1);
+        assert!(!c.decoded("a", "app", 4, "14").expect("4").slim);
     }
 
     #[test]

@@ -78,6 +78,12 @@ pub enum StoreError {
         /// Secret name.
         name: String,
     },
+    /// A record read as its summary only was about to be written back.
+    #[error("release record {name}: only its summary was read; not writing it back")]
+    Summary {
+        /// Secret name.
+        name: String,
+    },
     /// A record could not be encoded or decoded.
     #[error("release record {name}: {source}")]
     Codec {
@@ -106,6 +112,11 @@ pub struct StoredRelease {
     pub annotations: BTreeMap<String, String>,
     /// Whether the record is parked (hidden from Helm's queries).
     pub parked: bool,
+    /// Whether only the record's summary was read (from the cache: status,
+    /// dates, chart metadata, how its hooks ran) without its body
+    /// (manifest, values, hook manifests, chart templates and files); see
+    /// [`SecretStore::load`]. Such a record is never written back.
+    pub slim: bool,
 }
 
 impl StoredRelease {
@@ -338,10 +349,30 @@ impl SecretStore {
                 Err(e) => return Err(self.api_error("reading", &name, e)),
             }
         }
+        if let Some(c) = &self.cache {
+            c.trim(&self.namespace, release);
+        }
         Ok(out
             .into_iter()
             .filter(|r| r.release.name == release)
             .collect())
+    }
+
+    /// Makes `stored` whole when only its summary was read (one GET).
+    pub async fn load(&self, stored: &mut StoredRelease) -> Result<(), StoreError> {
+        if !stored.slim {
+            return Ok(());
+        }
+        let name = secret_name(&stored.release.name, stored.release.version);
+        let secret = self
+            .api
+            .get(&name)
+            .await
+            .map_err(|e| self.api_error("reading", &name, e))?;
+        let whole = decode_secret(&secret)?;
+        self.note(&secret, Some(&whole));
+        *stored = whole;
+        Ok(())
     }
 
     /// `secret` decoded (and noted), or `None` with a warning.
@@ -400,6 +431,9 @@ impl SecretStore {
         annotations: &BTreeMap<String, String>,
     ) -> Result<(), StoreError> {
         let name = secret_name(&rel.name, rel.version);
+        if self.summarised(rel) {
+            return Err(StoreError::Summary { name });
+        }
         let mut secret = self.to_secret(rel, annotations, false)?;
         let kept = match self.kept_of(&rel.name, rel.version) {
             Some(kept) => kept,
@@ -420,6 +454,23 @@ impl SecretStore {
             .map_err(|e| self.api_error("updating", &name, e))
     }
 
+    /// Whether `rel` is a summary the cache handed out (its body left
+    /// out): writing it would lose the body.
+    fn summarised(&self, rel: &Release) -> bool {
+        let bodiless = rel.manifest.is_empty()
+            && rel.config.is_empty()
+            && rel.chart.as_ref().is_none_or(|c| c.templates.is_empty());
+        bodiless
+            && self.cache.as_ref().is_some_and(|c| {
+                c.listing(&self.namespace, &rel.name)
+                    .and_then(|l| l.get(&rel.version).cloned())
+                    .and_then(|m| {
+                        c.decoded(&self.namespace, &rel.name, rel.version, &m.resource_version)
+                    })
+                    .is_some_and(|s| s.slim)
+            })
+    }
+
     /// The labels a rewrite of revision `version` keeps, if this store or
     /// the cache saw the record.
     fn kept_of(&self, release: &str, version: i64) -> Option<BTreeMap<String, String>> {
@@ -437,6 +488,7 @@ impl SecretStore {
             release: rel.clone(),
             annotations: answer.metadata.annotations.clone().unwrap_or_default(),
             parked: is_parked(&answer.metadata),
+            slim: false,
         };
         self.note(answer, Some(&stored));
     }
@@ -551,6 +603,7 @@ pub fn decode_secret(secret: &Secret) -> Result<StoredRelease, StoreError> {
         release,
         annotations: secret.metadata.annotations.clone().unwrap_or_default(),
         parked: is_parked(&secret.metadata),
+        slim: false,
     })
 }
 

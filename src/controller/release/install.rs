@@ -40,12 +40,27 @@ pub(super) async fn run(
         name: n.release.clone(),
         namespace: n.target.clone(),
     };
+    let old_res = match &live {
+        Some(l) => send(ap.resources(&l.release.manifest, &n.target))
+            .await
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
     // The claim on the objects is held until this function returns.
-    let (built, new_res, _claim) =
-        match render::prepare(job.ctx, ap, n, &want, &owner, version, upgrade).await {
-            Ok(p) => p,
-            Err(f) => return f.into(),
-        };
+    let (built, new_res, _claim) = match render::prepare(
+        job.ctx,
+        ap,
+        n,
+        &want,
+        &owner,
+        version,
+        upgrade.then_some(&old_res),
+    )
+    .await
+    {
+        Ok(p) => p,
+        Err(f) => return f.into(),
+    };
     // The record may live in the target namespace: create it first.
     if obj.spec.create_namespace
         && let Err(e) = send(ap.ensure_namespace(&n.target)).await
@@ -77,17 +92,12 @@ pub(super) async fn run(
         release: rel.clone(),
         annotations: want.annotations.clone(),
         parked: false,
+        slim: false,
     });
     // The release moves on: every record is Helm's to see again.
     if let Err(e) = park::settle(&job.store, hist, None).await {
         return Failure::from(e).into();
     }
-    let old_res = match &live {
-        Some(l) => send(ap.resources(&l.release.manifest, &n.target))
-            .await
-            .unwrap_or_default(),
-        None => Vec::new(),
-    };
     let rollout = RollOut {
         owner: &owner,
         built: &built,

@@ -105,7 +105,8 @@ pub async fn plan(
             let version = history::next_version(hist.iter().map(|s| &s.release));
             let upgrade = live.is_some();
             let (_, res, _claim) =
-                render::prepare(ctx, &ap, &n, &want, &owner, version, upgrade).await?;
+                render::prepare(ctx, &ap, &n, &want, &owner, version, upgrade.then_some(&[]))
+                    .await?;
             (version, res)
         }
     };

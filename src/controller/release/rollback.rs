@@ -38,6 +38,11 @@ pub(super) async fn run(
         }
         .into();
     };
+    // A revision neither latest nor deployed may have been read as its
+    // summary only: its manifest and hooks are needed now.
+    if let Err(e) = store.load(&mut hist[idx]).await {
+        return Failure::from(e).into();
+    }
     let owner = ReleaseRef {
         name: n.release.clone(),
         namespace: n.target.clone(),
