@@ -356,6 +356,8 @@ mod tests {
         c.remember("a", meta("10"), &body(1, "superseded"));
         c.remember("a", meta("11"), &body(2, "deployed"));
         c.remember("a", meta("12"), &body(3, "failed"));
+        // Revision 1 was the latest when kept; a read trims it.
+        c.trim("a", "app");
         let one = c.decoded("a", "app", 1, "10").expect("revision 1");
         assert!(one.slim && one.release.manifest.is_empty());
         assert_eq!(one.release.status(), crate::release::Status::Superseded);
