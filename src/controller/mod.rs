@@ -464,10 +464,19 @@ async fn run_controllers(
         .graceful_shutdown_on(stop.cancelled_owned())
         .run(repository::reconcile, error_policy, ctx)
         .for_each(log_result);
+    // Discovery once when leading starts, not in the first installs.
+    let warm = {
+        let ctx = ctx_crds.clone();
+        async move {
+            if let Err(e) = ctx.applier.capabilities().await {
+                tracing::warn!(error = %e, "discovering the cluster's APIs");
+            }
+        }
+    };
     let records =
         watches::keep_record_index(ctx_crds.clone(), scope.namespace.clone(), stop_crds.clone());
     let crds = watches::forget_discovery_on_crd_change(ctx_crds, stop_crds);
-    tokio::join!(releases, repositories, synced, crds, drift, records);
+    tokio::join!(releases, repositories, synced, crds, drift, records, warm);
     ctx_sources.sources.use_repository_store(None);
 }
 
