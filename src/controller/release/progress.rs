@@ -20,10 +20,10 @@ use crate::controller::release_status;
 /// Least time between two phase writes of one release.
 const SPACING: Duration = Duration::from_secs(5);
 /// How long an action runs before its phase is first written: a quick
-/// install or upgrade (a Deployment rolling out in a second or two)
+/// install or upgrade (a Deployment rolling out in a few seconds)
 /// reports only its outcome (one status write), a slow one (hooks, long
 /// waits) shows what it is doing.
-const FIRST_WRITE_AFTER: Duration = Duration::from_secs(2);
+const FIRST_WRITE_AFTER: Duration = Duration::from_secs(5);
 
 /// The phase writer of one reconciliation.
 pub(super) struct Progress {
