@@ -31,8 +31,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
-use super::record::Release;
-use super::store::StoredRelease;
+use super::record::{Release, StoredRelease};
 
 /// What is known of one record Secret without reading its data.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -32,6 +32,7 @@ use kube::{Api, Client};
 use super::cache::{HistoryCache, RecordMeta};
 use super::codec::{self, CodecError};
 use super::record::Release;
+pub use super::record::StoredRelease;
 
 /// Secret type of Helm's release records.
 pub const SECRET_TYPE: &str = "helm.sh/release.v1";
@@ -100,29 +101,6 @@ fn api_text(err: &kube::Error) -> String {
     match err {
         kube::Error::Api(s) => format!("{} ({})", s.message, s.reason),
         other => other.to_string(),
-    }
-}
-
-/// One decoded record and rudder's annotations on its Secret.
-#[derive(Clone, Debug)]
-pub struct StoredRelease {
-    /// The record.
-    pub release: Release,
-    /// The Secret's annotations.
-    pub annotations: BTreeMap<String, String>,
-    /// Whether the record is parked (hidden from Helm's queries).
-    pub parked: bool,
-    /// Whether only the record's summary was read (from the cache: status,
-    /// dates, chart metadata, how its hooks ran) without its body
-    /// (manifest, values, hook manifests, chart templates and files); see
-    /// [`SecretStore::load`]. Such a record is never written back.
-    pub slim: bool,
-}
-
-impl StoredRelease {
-    /// A rudder annotation of the record, if set.
-    pub fn annotation(&self, key: &str) -> Option<&str> {
-        self.annotations.get(key).map(String::as_str)
     }
 }
 
