@@ -22,7 +22,7 @@ use crate::api::helmrelease::{DriftIgnore, DriftMode};
 use crate::apply::{Applier, ApplyError, FIELD_MANAGER, ReleaseRef, Resource, ResourceKey};
 use crate::controller::Context;
 use crate::controller::ownership::{self, Names};
-use crate::controller::release::{applier_for, reconcile_store};
+use crate::controller::release::{applier_for, store_for};
 use crate::release::StoreError;
 use crate::release::history;
 
@@ -111,9 +111,7 @@ pub async fn deployed(ctx: &Context, obj: &HelmRelease) -> Result<Loaded, CheckE
     let ap = applier_for(obj, ctx, &n)
         .await
         .map_err(|f| CheckError::Authority(f.to_string()))?;
-    let hist = reconcile_store(ctx, &ap, obj, &n)
-        .history(&n.release)
-        .await?;
+    let hist = store_for(&ap, obj, &n).history(&n.release).await?;
     if hist.iter().any(|s| s.release.status().is_pending()) {
         return Ok(Loaded::Busy);
     }
