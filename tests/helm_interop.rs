@@ -3,8 +3,10 @@
 //! made live again and no record is lost once the release moves on; and a
 //! `helm upgrade` of a rudder release succeeds without `--force-conflicts`
 //! (even over objects an older rudder applied as its own field manager),
-//! after which rudder carries on at the next revision number. Killing rudder
-//! at random moments of rollbacks still leaves helm seeing the pinned one.
+//! after which rudder carries on at the next revision number; a `helm
+//! rollback` by hand is seen by rudder (whose record cache a watch keeps
+//! current) and undone at the next reconciliation. Killing rudder at random
+//! moments of rollbacks still leaves helm seeing the pinned one.
 
 mod e2e;
 mod hr;
@@ -277,6 +279,67 @@ async fn a_helm_upgrade_needs_no_force_and_rudder_carries_on() {
     delete_release(&releases).await;
     assert_eq!(record_secrets(&client, n).await, Vec::<String>::new());
     assert!(hr::configmap(&client, n, "app-cm").await.is_none());
+    drop(rudder);
+}
+
+/// A `helm rollback` by hand rewrites records rudder has read (and
+/// cached): the metadata watch of record Secrets sees the change, so the
+/// next reconciliation finds helm's revision live, made from other values
+/// than the spec's, and upgrades back to the spec.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_helm_rollback_by_hand_is_seen_through_the_record_cache() {
+    let client = e2e::client().await;
+    e2e::install_crds(&client).await;
+    let ns = TestNamespace::create(&client, "helmrb").await;
+    let n = ns.name.as_str();
+    let (_chart, _site) = hr::serve_app_chart(&client, n).await;
+    let releases: Api<HelmRelease> = Api::namespaced(client.clone(), n);
+    releases
+        .create(
+            &PostParams::default(),
+            &hr::release(
+                "app",
+                "charts",
+                "app",
+                "0.1.0",
+                json!({"values": {"v": "r1"}, "interval": "1h"}),
+            ),
+        )
+        .await
+        .expect("create");
+    let rudder = Rudder::start(n, "helmrb", &[]);
+    hr::wait_revision(&releases, "app", 1).await;
+    hr::patch_spec(&releases, "app", json!({"values": {"v": "r2"}})).await;
+    hr::wait_revision(&releases, "app", 2).await;
+
+    helm(&["rollback", "app", "1", "-n", n]);
+    assert_eq!(live_value(&client, n).await.as_deref(), Some("r1"));
+    assert_eq!(
+        history(n, "app"),
+        vec![
+            (1, "superseded".to_string()),
+            (2, "superseded".to_string()),
+            (3, "deployed".to_string()),
+        ]
+    );
+    // The watch delivers helm's writes; then rudder is asked to reconcile.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let ask = json!({"metadata": {"annotations": {"helm.rudder.dev/requested-at": "after-helm-rollback"}}});
+    releases
+        .patch("app", &PatchParams::default(), &Patch::Merge(&ask))
+        .await
+        .expect("request a reconciliation");
+    hr::wait_revision(&releases, "app", 4).await;
+    assert_eq!(live_value(&client, n).await.as_deref(), Some("r2"));
+    assert_eq!(
+        history(n, "app"),
+        vec![
+            (1, "superseded".to_string()),
+            (2, "superseded".to_string()),
+            (3, "superseded".to_string()),
+            (4, "deployed".to_string()),
+        ]
+    );
     drop(rudder);
 }
 

@@ -4,12 +4,16 @@
 //! count of rudder's writes (its API Priority and Fairness metrics, through
 //! a FlowSchema that matches only rudder's user and verbs that write); and
 //! three shards (`--shard`) splitting the releases of one namespace, each
-//! release reconciled by exactly one shard, each shard leading its own Lease.
+//! release reconciled by exactly one shard, each shard leading its own
+//! Lease; and no more API requests per install and per upgrade than the
+//! helm CLI's for the same chart, both counted by the API server (a
+//! FlowSchema per verb and resource for each user).
 
 mod e2e;
 mod hr;
 mod repo_server;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use e2e::{Rudder, TestNamespace, eventually, http_get};
@@ -82,17 +86,45 @@ async fn delete_dynamic(client: &Client, api_version: &str, kind: &str, name: &s
     let _ = api.delete(name, &DeleteParams::default()).await;
 }
 
-/// A user for rudder with cluster-admin rights, and a FlowSchema that
-/// classifies exactly that user's writes in `ns`: the API server then
-/// counts them in `apiserver_flowcontrol_dispatched_requests_total`.
+/// A user with cluster-admin rights, and FlowSchemas that classify that
+/// user's requests: the API server then counts them in
+/// `apiserver_flowcontrol_dispatched_requests_total`, by schema.
 struct CountedUser {
     client: Client,
     name: String,
+    /// (FlowSchema name, what it counts).
+    schemas: Vec<(String, String)>,
+}
+
+/// Verbs the API server names requests by.
+const VERBS: [&str; 7] = [
+    "get", "list", "watch", "create", "update", "patch", "delete",
+];
+
+/// A FlowSchema for `user` at `precedence` with `rules`.
+fn flow_schema(
+    name: &str,
+    user: &str,
+    precedence: u32,
+    rules: serde_json::Value,
+) -> serde_json::Value {
+    let mut rules = rules;
+    rules["subjects"] = json!([{"kind": "User", "user": {"name": user}}]);
+    json!({
+        "apiVersion": "flowcontrol.apiserver.k8s.io/v1", "kind": "FlowSchema",
+        "metadata": {"name": name},
+        "spec": {
+            "priorityLevelConfiguration": {"name": "workload-high"},
+            "matchingPrecedence": precedence,
+            "distinguisherMethod": {"type": "ByUser"},
+            "rules": [rules],
+        },
+    })
 }
 
 impl CountedUser {
-    async fn create(client: &Client, ns: &str) -> Self {
-        let name = format!("rudder-scale-{ns}");
+    /// The user `name` and its cluster-admin binding; no schema yet.
+    async fn bare(client: &Client, name: String) -> Self {
         create_dynamic(
             client,
             json!({
@@ -103,46 +135,99 @@ impl CountedUser {
             }),
         )
         .await;
-        create_dynamic(
-            client,
-            json!({
-                "apiVersion": "flowcontrol.apiserver.k8s.io/v1", "kind": "FlowSchema",
-                "metadata": {"name": name},
-                "spec": {
-                    "priorityLevelConfiguration": {"name": "workload-high"},
-                    "matchingPrecedence": 50,
-                    "distinguisherMethod": {"type": "ByUser"},
-                    "rules": [{
-                        "subjects": [{"kind": "User", "user": {"name": name}}],
-                        "resourceRules": [{
-                            "verbs": ["create", "update", "patch", "delete", "deletecollection"],
-                            "apiGroups": ["*"], "resources": ["*"], "namespaces": [ns],
-                        }],
-                    }],
-                },
-            }),
-        )
-        .await;
         Self {
             client: client.clone(),
             name,
+            schemas: Vec::new(),
         }
+    }
+
+    /// Adds FlowSchema `suffix` counting what `rules` match as `label`.
+    async fn schema(
+        &mut self,
+        suffix: &str,
+        label: &str,
+        precedence: u32,
+        rules: serde_json::Value,
+    ) {
+        let name = format!("{}-{suffix}", self.name);
+        create_dynamic(
+            &self.client,
+            flow_schema(&name, &self.name, precedence, rules),
+        )
+        .await;
+        self.schemas.push((name, label.to_string()));
+    }
+
+    /// A user for rudder whose writes in `ns` the API server counts.
+    async fn create(client: &Client, ns: &str) -> Self {
+        let mut user = Self::bare(client, format!("rudder-scale-{ns}")).await;
+        let rules = json!({"resourceRules": [{
+            "verbs": ["create", "update", "patch", "delete", "deletecollection"],
+            "apiGroups": ["*"], "resources": ["*"], "namespaces": [ns],
+        }]});
+        user.schema("writes", "writes", 50, rules).await;
+        user
+    }
+
+    /// A user `name` every request of which in `ns`, cluster-scoped or
+    /// not a resource (discovery) the API server counts: by verb and
+    /// resource for `resources`, by verb for the other resources.
+    async fn counting_all(client: &Client, ns: &str, name: String, resources: &[&str]) -> Self {
+        let mut user = Self::bare(client, name).await;
+        let rule = |verb: &str, resource: &str| {
+            json!({"resourceRules": [{
+                "verbs": [verb], "apiGroups": ["*"], "resources": [resource],
+                "namespaces": [ns], "clusterScope": true,
+            }]})
+        };
+        for verb in VERBS {
+            for r in resources {
+                let suffix = format!("{verb}-{}", r.replace('/', "-"));
+                user.schema(&suffix, &format!("{verb} {r}"), 40, rule(verb, r))
+                    .await;
+            }
+            let other = format!("{verb} (other)");
+            user.schema(&format!("{verb}-other"), &other, 45, rule(verb, "*"))
+                .await;
+        }
+        let rest = json!({
+            "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"],
+                "namespaces": [ns], "clusterScope": true}],
+            "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
+        });
+        user.schema("rest", "discovery and other verbs", 46, rest)
+            .await;
+        user
+    }
+
+    /// The API server's count of this user's requests, by what each
+    /// schema counts.
+    async fn counts(&self) -> BTreeMap<String, f64> {
+        let body = apiserver_metrics(&self.client).await;
+        self.schemas
+            .iter()
+            .map(|(schema, label)| {
+                let n = metric_sum(
+                    &body,
+                    "apiserver_flowcontrol_dispatched_requests_total",
+                    &format!(r#"flow_schema="{schema}""#),
+                );
+                (label.clone(), n)
+            })
+            .collect()
     }
 
     /// The API server's count of this user's writes in the namespace.
     async fn writes(&self) -> f64 {
-        let body = apiserver_metrics(&self.client).await;
-        metric_sum(
-            &body,
-            "apiserver_flowcontrol_dispatched_requests_total",
-            &format!(r#"flow_schema="{}""#, self.name),
-        )
+        self.counts().await.values().sum()
     }
 }
 
 impl Drop for CountedUser {
     fn drop(&mut self) {
         let name = self.name.clone();
+        let schemas: Vec<String> = self.schemas.iter().map(|(s, _)| s.clone()).collect();
         let _ = std::thread::spawn(move || {
             let Ok(rt) = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -152,13 +237,15 @@ impl Drop for CountedUser {
             };
             rt.block_on(async {
                 let client = e2e::client().await;
-                delete_dynamic(
-                    &client,
-                    "flowcontrol.apiserver.k8s.io/v1",
-                    "FlowSchema",
-                    &name,
-                )
-                .await;
+                for schema in &schemas {
+                    delete_dynamic(
+                        &client,
+                        "flowcontrol.apiserver.k8s.io/v1",
+                        "FlowSchema",
+                        schema,
+                    )
+                    .await;
+                }
                 delete_dynamic(
                     &client,
                     "rbac.authorization.k8s.io/v1",
@@ -337,5 +424,214 @@ async fn three_shards_split_the_releases() {
             .expect("the shard's Lease");
         let holder = lease.spec.and_then(|l| l.holder_identity);
         assert_eq!(holder.as_deref(), Some(format!("shard-{s}").as_str()));
+    }
+}
+
+/// Resources the API-cost test counts one by one.
+const COUNTED: [&str; 6] = [
+    "secrets",
+    "deployments",
+    "services",
+    "serviceaccounts",
+    "helmreleases",
+    "helmreleases/status",
+];
+
+/// `after - before`, per key, zeros dropped.
+fn delta(before: &BTreeMap<String, f64>, after: &BTreeMap<String, f64>) -> BTreeMap<String, f64> {
+    after
+        .iter()
+        .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0.0)))
+        .filter(|(_, v)| *v > 0.0)
+        .collect()
+}
+
+/// rudder's own count of its requests by verb and resource.
+fn rudder_by_resource(r: &Rudder) -> BTreeMap<String, f64> {
+    let name = "rudder_api_requests_by_resource_total";
+    rudder_metrics(r)
+        .lines()
+        .filter_map(|l| l.strip_prefix(name)?.strip_prefix('{'))
+        .filter_map(|l| {
+            let (labels, n) = l.split_once("} ")?;
+            let label = |key: &str| {
+                let at = labels.find(&format!("{key}=\""))? + key.len() + 2;
+                labels[at..].split('"').next()
+            };
+            Some((
+                format!("{} {}", label("verb")?, label("resource")?),
+                n.trim().parse().ok()?,
+            ))
+        })
+        .collect()
+}
+
+/// Prints `counts` (requests of `releases` operations) one per line.
+fn print_counts(what: &str, counts: &BTreeMap<String, f64>, releases: usize) {
+    let total: f64 = counts.values().sum();
+    println!("{what}: {:.1} requests each", total / releases as f64);
+    for (k, v) in counts {
+        println!("    {k:<32} {:.1}", v / releases as f64);
+    }
+}
+
+/// `helm ARGS` against the test control plane as `kubeconfig`'s user,
+/// with its own helm home, run off the async runtime (the chart server
+/// runs on it).
+async fn helm_as(kubeconfig: &std::path::Path, home: &std::path::Path, args: Vec<String>) {
+    let (kubeconfig, home) = (kubeconfig.to_path_buf(), home.to_path_buf());
+    tokio::task::spawn_blocking(move || {
+        let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
+        let kc = kubeconfig.to_string_lossy().into_owned();
+        all.extend(["--kubeconfig", &kc]);
+        repo_server::run_in_home("helm", &all, &home);
+    })
+    .await
+    .expect("helm task");
+}
+
+const COST_RELEASES: usize = 3;
+
+/// Installs and upgrades of scaffold (ServiceAccount, Service, Deployment;
+/// waited for) cost rudder no more API requests than the helm CLI doing
+/// the same (`helm install/upgrade --wait`), nor than the helm CLI not
+/// waiting at all; all counted by the API server per user, and the
+/// breakdowns by verb and resource printed.
+#[tokio::test]
+async fn requests_per_install_and_upgrade_no_more_than_helms() {
+    let client = e2e::client().await;
+    e2e::install_crds(&client).await;
+    let ns = TestNamespace::create(&client, "cost").await;
+    let lease_ns = TestNamespace::create(&client, "costlease").await;
+    let n = ns.name.as_str();
+    let site = serve(repo_server::shared_index_files()).await;
+    create_repository(&client, n, "charts", &site.base()).await;
+    let ours = CountedUser::counting_all(&client, n, format!("rudder-cost-{n}"), &COUNTED).await;
+    let helms = CountedUser::counting_all(&client, n, format!("helm-cost-{n}"), &COUNTED).await;
+    // The API server picks the FlowSchemas up asynchronously.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let rudder_kc = e2e::impersonating_kubeconfig(&ours.name, &format!("cost-rudder-{n}"));
+    let rudder = Rudder::start_with(
+        &rudder_kc,
+        &lease_ns.name,
+        "cost",
+        &["--watch-namespace", n],
+    );
+    wait_repository(&client, n, "charts").await;
+    // Time for rudder's start-up reads to end.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let api: Api<HelmRelease> = Api::namespaced(client.clone(), n);
+    let spec = |v: &str| {
+        json!({"interval": "1h", "values": {"podAnnotations": {"v": v}},
+            "driftDetection": {"mode": "disabled"}, "timeout": "2m"})
+    };
+    let (c0, m0) = (ours.counts().await, rudder_by_resource(&rudder));
+    for i in 0..COST_RELEASES {
+        let r = release(&format!("r{i}"), "charts", "scaffold", "0.1.0", spec("one"));
+        api.create(&PostParams::default(), &r)
+            .await
+            .expect("create HelmRelease");
+    }
+    for i in 0..COST_RELEASES {
+        wait_revision(&api, &format!("r{i}"), 1).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (c1, m1) = (ours.counts().await, rudder_by_resource(&rudder));
+    for i in 0..COST_RELEASES {
+        patch_spec(
+            &api,
+            &format!("r{i}"),
+            json!({"values": {"podAnnotations": {"v": "two"}}}),
+        )
+        .await;
+    }
+    for i in 0..COST_RELEASES {
+        wait_revision(&api, &format!("r{i}"), 2).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (c2, m2) = (ours.counts().await, rudder_by_resource(&rudder));
+
+    let helm_kc = e2e::impersonating_kubeconfig(&helms.name, &format!("cost-helm-{n}"));
+    let home = tempfile::tempdir().expect("helm home");
+    // `helm install/upgrade --wait` (the same work: rudder waits too), and
+    // without `--wait` (less work than rudder's).
+    let helm_run = |verb: &str, name: &str, v: &str, wait: bool| {
+        let mut args = [
+            verb,
+            name,
+            "scaffold",
+            "--repo",
+            &site.base(),
+            "--version",
+            "0.1.0",
+            "-n",
+            n,
+            "--set",
+            &format!("podAnnotations.v={v}"),
+            "--timeout",
+            "2m",
+        ]
+        .map(str::to_string)
+        .to_vec();
+        if wait {
+            args.push("--wait".into());
+        }
+        args
+    };
+    let mut helm_counts = vec![helms.counts().await];
+    for (prefix, wait) in [("w", true), ("p", false)] {
+        for (verb, v) in [("install", "one"), ("upgrade", "two")] {
+            for i in 0..COST_RELEASES {
+                let args = helm_run(verb, &format!("{prefix}{i}"), v, wait);
+                helm_as(&helm_kc, home.path(), args).await;
+            }
+            helm_counts.push(helms.counts().await);
+        }
+    }
+
+    let per = |d: &BTreeMap<String, f64>| d.values().sum::<f64>() / COST_RELEASES as f64;
+    let (ri, ru) = (delta(&c0, &c1), delta(&c1, &c2));
+    let helm: Vec<BTreeMap<String, f64>> = helm_counts
+        .windows(2)
+        .map(|w| delta(&w[0], &w[1]))
+        .collect();
+    print_counts("rudder install (API server)", &ri, COST_RELEASES);
+    print_counts(
+        "rudder install (rudder's own count)",
+        &delta(&m0, &m1),
+        COST_RELEASES,
+    );
+    print_counts("helm install --wait (API server)", &helm[0], COST_RELEASES);
+    print_counts("helm install (API server)", &helm[2], COST_RELEASES);
+    print_counts("rudder upgrade (API server)", &ru, COST_RELEASES);
+    print_counts(
+        "rudder upgrade (rudder's own count)",
+        &delta(&m1, &m2),
+        COST_RELEASES,
+    );
+    print_counts("helm upgrade --wait (API server)", &helm[1], COST_RELEASES);
+    print_counts("helm upgrade (API server)", &helm[3], COST_RELEASES);
+    assert!(
+        per(&ri) > 0.0,
+        "the API server counted none of rudder's requests"
+    );
+    for (what, ours, theirs) in [
+        ("install --wait", &ri, &helm[0]),
+        ("upgrade --wait", &ru, &helm[1]),
+        ("install", &ri, &helm[2]),
+        ("upgrade", &ru, &helm[3]),
+    ] {
+        assert!(
+            per(theirs) > 0.0,
+            "the API server counted none of helm's requests"
+        );
+        assert!(
+            per(ours) <= per(theirs),
+            "rudder made {:.1} requests per release, helm {what} {:.1}\n{}",
+            per(ours),
+            per(theirs),
+            rudder.logs()
+        );
     }
 }

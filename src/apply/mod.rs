@@ -30,7 +30,7 @@ pub use discovery::ClusterCapabilities;
 pub use health::{HealthExpr, HealthExprError, HealthRules, Readiness};
 pub use hooks::HookRun;
 pub use lookup::{LookupReadError, LookupTarget};
-pub use ready::readiness;
+pub use ready::{Known, readiness};
 pub use resource::{Resource, ResourceKey, install_sort, uninstall_sort};
 
 /// Says what an operation is doing now (the phase a status shows).
@@ -173,6 +173,8 @@ fn not_found(err: &kube::Error) -> bool {
 pub struct ApplyReport {
     /// Objects applied, in order (`Kind namespace/name`).
     pub applied: Vec<String>,
+    /// The API server's answer to each apply: the object as applied.
+    pub answers: Known,
 }
 
 impl ApplyReport {

@@ -165,27 +165,32 @@ impl Applier {
                 r.display()
             ));
             let body = with_ownership(r, release);
-            match self.server_side_apply(r, &body).await {
-                Ok(_) => {}
+            let answer = match self.server_side_apply(r, &body).await {
+                Ok(answer) => answer,
                 Err(e) if is_immutable(&e) => {
                     if !(force || r.annotation(FORCE_ANNOTATION) == Some("true")) {
                         return Err(immutable(r, e));
                     }
-                    self.recreate(r, &body).await?;
+                    self.recreate(r, &body).await?
                 }
                 Err(e) => return Err(e),
-            }
+            };
             report.applied.push(r.display());
+            report.answers.insert(r.key(), answer);
         }
         Ok(report)
     }
 
     /// Deletes `r`, waits until it is gone, and applies `body` again.
-    async fn recreate(&self, r: &Resource, body: &DynamicObject) -> Result<(), ApplyError> {
+    async fn recreate(
+        &self,
+        r: &Resource,
+        body: &DynamicObject,
+    ) -> Result<DynamicObject, ApplyError> {
         tracing::info!(object = %r.display(), "recreating an object whose change is immutable (force)");
         let gone = self.uninstall_objects(std::slice::from_ref(r)).await?;
         self.wait_gone(&gone, RECREATE_TIMEOUT).await?;
-        self.server_side_apply(r, body).await.map(|_| ())
+        self.server_side_apply(r, body).await
     }
 
     /// One server-side apply of `obj` (the body of `r`), then the legacy

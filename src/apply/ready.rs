@@ -2,15 +2,20 @@
 //! rolled out and available, Jobs complete, PVCs bound, Pods ready, CRDs
 //! established; Services count as ready without a load-balancer address.
 //! Also the completion rule hooks wait for (Jobs complete, Pods succeeded).
+//! Waiting watches each object not yet ready (a watch filtered to its
+//! name) instead of polling it, and trusts the apply's answer for objects
+//! ready as applied.
 
-use std::time::{Duration, Instant};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::Duration;
 
-use futures::{StreamExt, TryStreamExt, stream};
+use futures::{StreamExt, future};
+use kube::api::{DynamicObject, WatchEvent, WatchParams};
 use serde_json::Value as Json;
 
 use super::health::{HealthRules, Readiness};
-use super::ops::POLL;
-use super::{Applier, ApplyError, Phase, Resource};
+use super::{Applier, ApplyError, Phase, Resource, ResourceKey};
 
 fn int(v: &Json, path: &[&str]) -> Option<i64> {
     path.iter().try_fold(v, |cur, p| cur.get(p))?.as_i64()
@@ -221,6 +226,14 @@ pub fn hook_completion(kind: &str, live: &Json) -> Readiness {
     }
 }
 
+/// Copies of objects as the API server last answered for them (the
+/// answers of the apply), by identity: an object already ready in its copy
+/// is not read again.
+pub type Known = HashMap<ResourceKey, DynamicObject>;
+
+/// What is still awaited, by object (`Kind namespace/name` → why).
+type Awaited = Mutex<BTreeMap<String, String>>;
+
 impl Applier {
     /// Waits until every resource is ready (Helm's `--wait`), bounded by
     /// `timeout`. A failed Job or Pod or a stalled rollout fails at once;
@@ -243,66 +256,162 @@ impl Applier {
         health: &HealthRules,
         phase: Phase<'_>,
     ) -> Result<(), ApplyError> {
-        let deadline = Instant::now() + timeout;
-        let mut left: Vec<&Resource> = resources.iter().collect();
-        let total = left.len();
-        loop {
-            let checks: Vec<_> = left.iter().map(|r| self.readiness_of(r, health)).collect();
-            let states: Vec<Readiness> = stream::iter(checks).buffered(8).try_collect().await?;
-            let mut pending = Vec::new();
-            let mut still = Vec::new();
-            for (r, state) in left.into_iter().zip(states) {
-                match state {
-                    Readiness::Ready => {}
-                    Readiness::Failed(message) => {
-                        return Err(ApplyError::Failed {
-                            object: r.display(),
-                            message,
-                        });
-                    }
-                    Readiness::Pending(why) => {
-                        pending.push(format!("{}: {why}", r.display()));
-                        still.push(r);
-                    }
+        self.wait_ready_known(resources, &Known::new(), timeout, health, phase)
+            .await
+    }
+
+    /// [`Applier::wait_ready_with`], judging first from the copies in
+    /// `known`: an object ready there costs no request; every other one is
+    /// watched (one watch request, filtered to its name, that starts with
+    /// its current state) until it is ready, has failed, or `timeout`
+    /// passes — no polling.
+    pub async fn wait_ready_known(
+        &self,
+        resources: &[Resource],
+        known: &Known,
+        timeout: Duration,
+        health: &HealthRules,
+        phase: Phase<'_>,
+    ) -> Result<(), ApplyError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut left = Vec::new();
+        for r in resources {
+            let verdict = match known.get(&r.key()) {
+                Some(copy) => verdict(r, copy, health)?,
+                None => Readiness::Pending("not found".into()),
+            };
+            match verdict {
+                Readiness::Ready => {}
+                Readiness::Failed(message) => {
+                    return Err(ApplyError::Failed {
+                        object: r.display(),
+                        message,
+                    });
                 }
+                Readiness::Pending(why) => left.push((r, why)),
             }
-            if still.is_empty() {
-                return Ok(());
+        }
+        if left.is_empty() {
+            return Ok(());
+        }
+        let total = resources.len();
+        let awaited: Awaited = Mutex::new(
+            left.iter()
+                .map(|(r, why)| (r.display(), why.clone()))
+                .collect(),
+        );
+        let says = |awaited: &Awaited| {
+            let Ok(a) = awaited.lock() else { return };
+            if let Some((object, why)) = a.iter().next() {
+                phase(format!(
+                    "waiting for {}/{total} objects to be ready: {object}: {why}",
+                    a.len()
+                ));
             }
-            if Instant::now() >= deadline {
-                return Err(ApplyError::Timeout {
-                    what: "resources to be ready".to_string(),
-                    after: timeout,
-                    pending,
-                });
-            }
-            phase(format!(
-                "waiting for {}/{total} objects to be ready: {}",
-                still.len(),
-                pending[0]
-            ));
-            left = still;
-            tokio::time::sleep(POLL).await;
+        };
+        says(&awaited);
+        let watches = left
+            .iter()
+            .map(|(r, _)| self.watch_until_ready(r, health, &awaited, &says));
+        match tokio::time::timeout_at(deadline, future::try_join_all(watches)).await {
+            Ok(done) => done.map(|_| ()),
+            Err(_) => Err(ApplyError::Timeout {
+                what: "resources to be ready".to_string(),
+                after: timeout,
+                pending: awaited
+                    .lock()
+                    .map(|a| a.iter().map(|(o, why)| format!("{o}: {why}")).collect())
+                    .unwrap_or_default(),
+            }),
         }
     }
 
-    async fn readiness_of(
+    /// Watches `r` (by name) until it is ready or has failed; each state
+    /// seen goes to `awaited`. A watch the server ends is resumed from the
+    /// last version seen; one too old to resume starts over from the
+    /// current state.
+    async fn watch_until_ready(
         &self,
         r: &Resource,
         health: &HealthRules,
-    ) -> Result<Readiness, ApplyError> {
-        let live = r.read_live(&self.client).await?;
-        let Some(live) = live else {
-            return Ok(Readiness::Pending("not found".into()));
+        awaited: &Awaited,
+        says: &(dyn Fn(&Awaited) + Send + Sync),
+    ) -> Result<(), ApplyError> {
+        let api = r.api(&self.client);
+        let params = WatchParams::default().fields(&format!("metadata.name={}", r.name()));
+        let note = |why: Option<String>| {
+            if let Ok(mut a) = awaited.lock() {
+                match why {
+                    Some(why) => a.insert(r.display(), why),
+                    None => a.remove(&r.display()),
+                };
+            }
+            says(awaited);
         };
-        let json = serde_json::to_value(&live).map_err(|e| ApplyError::Parse {
-            document: r.display(),
-            message: e.to_string(),
-        })?;
-        Ok(health
-            .readiness(&json)
-            .unwrap_or_else(|| readiness(r.kind(), &json)))
+        // Empty: start from the current state (sent first, as events).
+        let mut version = String::new();
+        loop {
+            let events = api
+                .watch(&params, &version)
+                .await
+                .map_err(|e| ApplyError::api("watching", r.display(), e))?;
+            let mut events = std::pin::pin!(events);
+            while let Some(event) = events.next().await {
+                let event = event.map_err(|e| ApplyError::api("watching", r.display(), e))?;
+                match event {
+                    WatchEvent::Added(o) | WatchEvent::Modified(o) => {
+                        version = o.metadata.resource_version.clone().unwrap_or_default();
+                        match verdict(r, &o, health)? {
+                            Readiness::Ready => {
+                                note(None);
+                                return Ok(());
+                            }
+                            Readiness::Failed(message) => {
+                                return Err(ApplyError::Failed {
+                                    object: r.display(),
+                                    message,
+                                });
+                            }
+                            Readiness::Pending(why) => note(Some(why)),
+                        }
+                    }
+                    WatchEvent::Deleted(o) => {
+                        version = o.metadata.resource_version.clone().unwrap_or_default();
+                        note(Some("not found".into()));
+                    }
+                    WatchEvent::Bookmark(b) => version = b.metadata.resource_version,
+                    // Too old to resume: start over from the current state.
+                    WatchEvent::Error(e) if e.code == 410 => {
+                        version.clear();
+                        break;
+                    }
+                    WatchEvent::Error(e) => {
+                        return Err(ApplyError::api(
+                            "watching",
+                            r.display(),
+                            kube::Error::Api(e),
+                        ));
+                    }
+                }
+            }
+        }
     }
+}
+
+/// The readiness of `r` in its copy `obj`: by `health` when it covers the
+/// kind, else by kind.
+fn verdict(
+    r: &Resource,
+    obj: &DynamicObject,
+    health: &HealthRules,
+) -> Result<Readiness, ApplyError> {
+    let json = serde_json::to_value(obj).map_err(|e| ApplyError::Parse {
+        document: r.display(),
+        message: e.to_string(),
+    })?;
+    Ok(health
+        .readiness(&json)
+        .unwrap_or_else(|| readiness(r.kind(), &json)))
 }
 
 #[cfg(test)]

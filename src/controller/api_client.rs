@@ -1,6 +1,7 @@
 //! The API client the controllers act through: a layer in front of the kube
-//! client that counts every request as it leaves (by HTTP method; writes —
-//! POST, PUT, PATCH, DELETE that are not dry runs — also in
+//! client that counts every request as it leaves (by HTTP method, and by
+//! Kubernetes verb and resource so each step's cost shows; writes — POST,
+//! PUT, PATCH, DELETE that are not dry runs — also in
 //! `rudder_api_writes_total`), and
 //! notices the API server's back-pressure (429 Too Many Requests, 504
 //! Gateway Timeout, 503 Service Unavailable) so reconciliations pause
@@ -30,6 +31,8 @@ pub struct ApiCounters {
     pub writes: IntCounter,
     /// Requests by HTTP method.
     pub requests: IntCounterVec,
+    /// Requests by Kubernetes verb and resource.
+    pub by_resource: IntCounterVec,
     /// Answers that asked rudder to slow down (429, 503, 504).
     pub throttled: IntCounter,
 }
@@ -112,6 +115,48 @@ pub fn is_push_back(status: StatusCode) -> bool {
     )
 }
 
+/// The Kubernetes verb and resource of a request, as the API server's own
+/// metrics name them: `get`/`list`/`watch`/`create`/`update`/`patch`/
+/// `delete`/`deletecollection`, and the resource with its subresource
+/// (`helmreleases/status`); paths outside `/api/v1` and `/apis/<g>/<v>`
+/// (discovery, OpenAPI) are resource `discovery`.
+pub fn verb_and_resource(method: &Method, uri: &http::Uri) -> (&'static str, String) {
+    let segs: Vec<&str> = uri.path().split('/').filter(|s| !s.is_empty()).collect();
+    let rest = match segs.as_slice() {
+        ["api", _, rest @ ..] if !rest.is_empty() => rest,
+        ["apis", _, _, rest @ ..] if !rest.is_empty() => rest,
+        _ => return (plain_verb(method), "discovery".into()),
+    };
+    let rest = match rest {
+        ["namespaces", _, tail @ ..] if !tail.is_empty() => tail,
+        other => other,
+    };
+    let (resource, named, sub) = (rest[0], rest.len() > 1, rest.get(2));
+    let watch = uri
+        .query()
+        .is_some_and(|q| q.split('&').any(|kv| kv == "watch=true" || kv == "watch=1"));
+    let verb = match *method {
+        Method::GET if watch => "watch",
+        Method::GET if named => "get",
+        Method::GET => "list",
+        Method::DELETE if !named => "deletecollection",
+        ref m => plain_verb(m),
+    };
+    let resource = sub.map_or_else(|| resource.to_string(), |s| format!("{resource}/{s}"));
+    (verb, resource)
+}
+
+/// The verb of `method` alone.
+fn plain_verb(method: &Method) -> &'static str {
+    match *method {
+        Method::POST => "create",
+        Method::PUT => "update",
+        Method::PATCH => "patch",
+        Method::DELETE => "delete",
+        _ => "get",
+    }
+}
+
 /// The `Retry-After` of an answer, in seconds (the API server's form).
 fn retry_after<B>(resp: &Response<B>) -> Option<Duration> {
     let v = resp.headers().get(http::header::RETRY_AFTER)?;
@@ -128,6 +173,11 @@ pub fn counted(inner: Client, counters: ApiCounters, pressure: Arc<Pressure>) ->
             counters
                 .requests
                 .with_label_values(&[req.method().as_str()])
+                .inc();
+            let (verb, resource) = verb_and_resource(req.method(), req.uri());
+            counters
+                .by_resource
+                .with_label_values(&[verb, resource.as_str()])
                 .inc();
             if is_write(req.method()) && !is_dry_run(req.uri()) {
                 counters.writes.inc();
@@ -168,6 +218,48 @@ mod tests {
         assert_eq!(p.wait_at(later), Duration::ZERO);
         p.pushed_back(later, None);
         assert_eq!(p.wait_at(later), FIRST_PAUSE);
+    }
+
+    #[test]
+    fn requests_are_named_by_verb_and_resource() {
+        let named = |m: Method, u: &str| {
+            let (v, r) = verb_and_resource(&m, &u.parse().expect("uri"));
+            format!("{v} {r}")
+        };
+        assert_eq!(
+            named(
+                Method::GET,
+                "/api/v1/namespaces/a/secrets?labelSelector=owner%3Dhelm"
+            ),
+            "list secrets"
+        );
+        assert_eq!(
+            named(Method::GET, "/api/v1/namespaces/a/secrets?watch=true"),
+            "watch secrets"
+        );
+        assert_eq!(
+            named(Method::GET, "/api/v1/namespaces/a/secrets/s"),
+            "get secrets"
+        );
+        assert_eq!(named(Method::GET, "/api/v1/namespaces/a"), "get namespaces");
+        assert_eq!(named(Method::GET, "/api/v1/namespaces"), "list namespaces");
+        assert_eq!(
+            named(
+                Method::PATCH,
+                "/apis/helm.rudder.dev/v1alpha1/namespaces/a/helmreleases/r/status"
+            ),
+            "patch helmreleases/status"
+        );
+        assert_eq!(
+            named(Method::DELETE, "/apis/apps/v1/namespaces/a/deployments"),
+            "deletecollection deployments"
+        );
+        assert_eq!(
+            named(Method::POST, "/api/v1/namespaces"),
+            "create namespaces"
+        );
+        assert_eq!(named(Method::GET, "/apis"), "get discovery");
+        assert_eq!(named(Method::GET, "/apis/apps/v1"), "get discovery");
     }
 
     #[test]

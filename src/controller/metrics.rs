@@ -55,6 +55,7 @@ pub struct Metrics {
     render: Histogram,
     api_writes: IntCounter,
     api_requests: IntCounterVec,
+    api_requests_by_resource: IntCounterVec,
     api_throttled: IntCounter,
     chart_loads: IntCounter,
     template_parses: IntCounter,
@@ -142,7 +143,15 @@ impl Metrics {
             "rudder_api_throttled_total",
             "API answers asking rudder to slow down (429, 503, 504); each pauses new reconciliations.",
         )?;
+        let api_requests_by_resource = IntCounterVec::new(
+            Opts::new(
+                "rudder_api_requests_by_resource_total",
+                "Requests the controllers sent to the API server, by Kubernetes verb (get, list, watch, create, update, patch, delete) and resource (`discovery` for non-resource paths).",
+            ),
+            &["verb", "resource"],
+        )?;
         registry.register(Box::new(api_requests.clone()))?;
+        registry.register(Box::new(api_requests_by_resource.clone()))?;
         registry.register(Box::new(api_throttled.clone()))?;
         registry.register(Box::new(releases.clone()))?;
         registry.register(Box::new(objects_applied.clone()))?;
@@ -189,6 +198,7 @@ impl Metrics {
             render,
             api_writes,
             api_requests,
+            api_requests_by_resource,
             api_throttled,
             chart_loads,
             template_parses,
@@ -282,6 +292,7 @@ impl Metrics {
         crate::controller::api_client::ApiCounters {
             writes: self.api_writes.clone(),
             requests: self.api_requests.clone(),
+            by_resource: self.api_requests_by_resource.clone(),
             throttled: self.api_throttled.clone(),
         }
     }

@@ -146,6 +146,8 @@ pub struct Context {
     pub values_users: Arc<watches::ValuesUsers>,
     /// Keeps reconciliations and drift checks of one release apart.
     pub release_locks: drift::ReleaseLocks,
+    /// Release records known without listing them (decoded history).
+    pub history: Arc<crate::release::HistoryCache>,
 }
 
 impl Context {
@@ -235,6 +237,9 @@ pub async fn run(
         renderers: renderers::Renderers::for_this_machine(chart_loads, template_parses),
         release_locks: Default::default(),
         values_users: Arc::default(),
+        history: Arc::new(crate::release::HistoryCache::new(
+            options.watch_namespace.clone(),
+        )),
     });
     let mut elector = LeaderElector::new(client, options.lease.clone());
     let result = elect_and_run(&mut elector, &ctx, &health, &options, &shutdown).await;
@@ -472,6 +477,17 @@ async fn run_controllers(
         .graceful_shutdown_on(stop.cancelled_owned())
         .run(repository::reconcile, error_policy, ctx)
         .for_each(log_result);
+    // Discovery once when leading starts, not in the first installs.
+    let warm = {
+        let ctx = ctx_crds.clone();
+        async move {
+            if let Err(e) = ctx.applier.capabilities().await {
+                tracing::warn!(error = %e, "discovering the cluster's APIs");
+            }
+        }
+    };
+    let records =
+        watches::keep_record_index(ctx_crds.clone(), scope.namespace.clone(), stop_crds.clone());
     let crds = watches::forget_discovery_on_crd_change(ctx_crds, stop_crds);
     let git_deleted = gitrepository::forget_deleted(
         ctx_sources.clone(),
@@ -486,7 +502,9 @@ async fn run_controllers(
         synced,
         crds,
         drift,
-        git_deleted
+        git_deleted,
+        records,
+        warm
     );
     ctx_sources.sources.use_repository_store(None);
 }

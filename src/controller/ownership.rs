@@ -264,6 +264,7 @@ mod tests {
             release,
             annotations,
             parked: false,
+            slim: false,
         }
     }
 

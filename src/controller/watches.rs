@@ -1,7 +1,9 @@
 //! The watches that re-queue HelmReleases when something they depend on
-//! changes: a HelmRepository's index, a GitRepository's revision, a `valuesFrom` ConfigMap or Secret, a
-//! `dependsOn` HelmRelease; and the CRD watch that drops the discovery
-//! cache so `.Capabilities` see CRDs installed after start.
+//! changes: a HelmRepository's index, a GitRepository's revision, a
+//! `valuesFrom` ConfigMap or Secret, a `dependsOn` HelmRelease; the CRD
+//! watch that drops the discovery cache so `.Capabilities` see CRDs
+//! installed after start; and the metadata watch of release records that
+//! keeps the record cache current.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -44,6 +46,56 @@ pub(super) async fn forget_discovery_on_crd_change(ctx: Arc<Context>, stop: Canc
             Some(Ok(_)) => {}
         }
     }
+}
+
+/// Keeps the record cache's index ([`crate::release::HistoryCache`])
+/// current: a metadata-only watch of the release-record Secrets (labelled
+/// `owner=helm`, or parked) in the watched namespaces, so a record another
+/// writer changes (`helm rollback` by hand) is read again. The cache
+/// answers nothing before the first full list, nor after the watch stops.
+pub(super) async fn keep_record_index(
+    ctx: Arc<Context>,
+    ns: Option<String>,
+    stop: CancellationToken,
+) {
+    use crate::release::store::{HELM_OWNER, PARKED_OWNER, record_meta, record_of};
+    use k8s_openapi::api::core::v1::Secret;
+    use kube::core::PartialObjectMeta;
+    use kube::runtime::WatchStreamExt;
+    use kube::runtime::watcher::Event;
+    let cache = ctx.history.clone();
+    let api = api_for::<PartialObjectMeta<Secret>>(&ctx.client, ns.as_deref());
+    let config =
+        watcher::Config::default().labels(&format!("owner in ({HELM_OWNER},{PARKED_OWNER})"));
+    let events = watcher(api, config).default_backoff();
+    tokio::pin!(events);
+    let where_ = |m: &kube::api::ObjectMeta| {
+        let ns = m.namespace.clone().unwrap_or_default();
+        record_of(m).map(|(release, version)| (ns, release, version))
+    };
+    loop {
+        let event = tokio::select! {
+            () = stop.cancelled() => break,
+            e = events.next() => e,
+        };
+        match event {
+            None => break,
+            Some(Err(e)) => tracing::warn!(error = %e, "watching release records"),
+            Some(Ok(Event::Init)) => cache.relist_started(),
+            Some(Ok(Event::InitDone)) => cache.relist_done(),
+            Some(Ok(Event::InitApply(m) | Event::Apply(m))) => {
+                if let Some((ns, release, version)) = where_(&m.metadata) {
+                    cache.seen(&ns, &release, version, record_meta(&m.metadata));
+                }
+            }
+            Some(Ok(Event::Delete(m))) => {
+                if let Some((ns, release, version)) = where_(&m.metadata) {
+                    cache.gone(&ns, &release, version);
+                }
+            }
+        }
+    }
+    cache.set_synced(false);
 }
 
 /// Re-queues the HelmReleases that use a HelmRepository whose index

@@ -56,6 +56,7 @@ impl MemoryStore {
                     release: rel.clone(),
                     annotations,
                     parked,
+                    slim: false,
                 },
             );
         }
@@ -79,6 +80,7 @@ pub(crate) fn record(version: i64, status: &str) -> StoredRelease {
         .expect("record"),
         annotations: Default::default(),
         parked: false,
+        slim: false,
     }
 }
 

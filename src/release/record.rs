@@ -513,6 +513,29 @@ fn dependency_json(d: &crate::chart::Dependency) -> Json {
     Json::Object(o)
 }
 
+/// One decoded record and rudder's annotations on its Secret.
+#[derive(Clone, Debug)]
+pub struct StoredRelease {
+    /// The record.
+    pub release: Release,
+    /// The Secret's annotations.
+    pub annotations: BTreeMap<String, String>,
+    /// Whether the record is parked (hidden from Helm's queries).
+    pub parked: bool,
+    /// Whether only the record's summary was read (from the cache: status,
+    /// dates, chart metadata, how its hooks ran) without its body
+    /// (manifest, values, hook manifests, chart templates and files); see
+    /// `SecretStore::load`. Such a record is never written back.
+    pub slim: bool,
+}
+
+impl StoredRelease {
+    /// A rudder annotation of the record, if set.
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.annotations.get(key).map(String::as_str)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

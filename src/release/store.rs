@@ -12,18 +12,27 @@
 //! [`SecretStore::history`] still reads it, so revision numbers go on past
 //! it. A rollback parks the records newer than the revision it makes live
 //! again (see `controller::release::park`).
+//!
+//! With a [`HistoryCache`] (whose index a metadata-only watch keeps), a
+//! store reads metadata first: the index names the records and their
+//! `resourceVersion`s, records decoded before at the same version cost no
+//! request, others one GET each; without a synced cache it lists the
+//! records (one LIST). A rewrite keeps the labels it must from what the
+//! store or the cache already saw, reading the Secret only when neither did.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::{Api, Client};
 
+use super::cache::{HistoryCache, RecordMeta};
 use super::codec::{self, CodecError};
 use super::record::Release;
+pub use super::record::StoredRelease;
 
 /// Secret type of Helm's release records.
 pub const SECRET_TYPE: &str = "helm.sh/release.v1";
@@ -70,6 +79,12 @@ pub enum StoreError {
         /// Secret name.
         name: String,
     },
+    /// A record read as its summary only was about to be written back.
+    #[error("release record {name}: only its summary was read; not writing it back")]
+    Summary {
+        /// Secret name.
+        name: String,
+    },
     /// A record could not be encoded or decoded.
     #[error("release record {name}: {source}")]
     Codec {
@@ -86,24 +101,6 @@ fn api_text(err: &kube::Error) -> String {
     match err {
         kube::Error::Api(s) => format!("{} ({})", s.message, s.reason),
         other => other.to_string(),
-    }
-}
-
-/// One decoded record and rudder's annotations on its Secret.
-#[derive(Clone, Debug)]
-pub struct StoredRelease {
-    /// The record.
-    pub release: Release,
-    /// The Secret's annotations.
-    pub annotations: BTreeMap<String, String>,
-    /// Whether the record is parked (hidden from Helm's queries).
-    pub parked: bool,
-}
-
-impl StoredRelease {
-    /// A rudder annotation of the record, if set.
-    pub fn annotation(&self, key: &str) -> Option<&str> {
-        self.annotations.get(key).map(String::as_str)
     }
 }
 
@@ -186,6 +183,29 @@ pub struct SecretStore {
     writes: Arc<AtomicU64>,
     /// Annotations put on every record this store writes.
     stamp: BTreeMap<String, String>,
+    /// The labels a rewrite keeps, of the records this store read or
+    /// wrote, by Secret name.
+    seen: Arc<Mutex<HashMap<String, BTreeMap<String, String>>>>,
+    /// The process's record cache, when this store reads with the
+    /// authority that keeps it.
+    cache: Option<Arc<HistoryCache>>,
+}
+
+/// The labels of `secret` a rewrite keeps.
+fn kept_labels(secret: &ObjectMeta) -> BTreeMap<String, String> {
+    let labels = secret.labels.as_ref();
+    KEPT_LABELS
+        .iter()
+        .filter_map(|k| Some((k.to_string(), labels?.get(*k)?.clone())))
+        .collect()
+}
+
+/// What the cache keeps of a record Secret's metadata.
+pub fn record_meta(secret: &ObjectMeta) -> RecordMeta {
+    RecordMeta {
+        resource_version: secret.resource_version.clone().unwrap_or_default(),
+        kept: kept_labels(secret),
+    }
 }
 
 impl SecretStore {
@@ -196,6 +216,27 @@ impl SecretStore {
             namespace: namespace.to_string(),
             writes,
             stamp: BTreeMap::new(),
+            seen: Arc::default(),
+            cache: None,
+        }
+    }
+
+    /// This store, reading through `cache` (and keeping it up to date with
+    /// its writes). Only for a store reading with the authority of the
+    /// watch that keeps the cache.
+    pub fn with_cache(mut self, cache: Arc<HistoryCache>) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// Notes what a read or write of `secret` showed.
+    fn note(&self, secret: &Secret, stored: Option<&StoredRelease>) {
+        let name = secret.metadata.name.clone().unwrap_or_default();
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.insert(name, kept_labels(&secret.metadata));
+        }
+        if let (Some(cache), Some(stored)) = (&self.cache, stored) {
+            cache.remember(&self.namespace, record_meta(&secret.metadata), stored);
         }
     }
 
@@ -224,6 +265,20 @@ impl SecretStore {
     /// Records that do not decode are skipped with a warning (as Helm's
     /// driver does).
     pub async fn history(&self, release: &str) -> Result<Vec<StoredRelease>, StoreError> {
+        let listing = self
+            .cache
+            .as_ref()
+            .and_then(|c| c.listing(&self.namespace, release));
+        let mut out = match listing {
+            Some(listing) => self.history_from_index(release, listing).await?,
+            None => self.history_listed(release).await?,
+        };
+        out.sort_by_key(|r| r.release.version);
+        Ok(out)
+    }
+
+    /// The records, listed (one LIST of the release's record Secrets).
+    async fn history_listed(&self, release: &str) -> Result<Vec<StoredRelease>, StoreError> {
         let params = ListParams::default().labels(&format!(
             "owner in ({HELM_OWNER},{PARKED_OWNER}),name={release}"
         ));
@@ -232,20 +287,84 @@ impl SecretStore {
             .list(&params)
             .await
             .map_err(|e| self.api_error("listing", release, e))?;
-        let mut out: Vec<StoredRelease> = list
+        Ok(list
             .items
             .iter()
-            .filter_map(|s| match decode_secret(s) {
-                Ok(r) => Some(r),
-                Err(e) => {
-                    tracing::warn!(error = %e, "skipping an unreadable release record");
-                    None
-                }
-            })
+            .filter_map(|s| self.decoded_or_warn(s))
             .filter(|r| r.release.name == release)
-            .collect();
-        out.sort_by_key(|r| r.release.version);
-        Ok(out)
+            .collect())
+    }
+
+    /// The records the cache's index names: decoded ones from the cache,
+    /// the others read (one GET each) and decoded.
+    async fn history_from_index(
+        &self,
+        release: &str,
+        listing: BTreeMap<i64, RecordMeta>,
+    ) -> Result<Vec<StoredRelease>, StoreError> {
+        let mut out = Vec::new();
+        for (version, meta) in listing {
+            let name = secret_name(release, version);
+            let cached = self
+                .cache
+                .as_ref()
+                .and_then(|c| c.decoded(&self.namespace, release, version, &meta.resource_version));
+            if let Some(stored) = cached {
+                if let Ok(mut seen) = self.seen.lock() {
+                    seen.insert(name, meta.kept);
+                }
+                out.push(stored);
+                continue;
+            }
+            match self.api.get_opt(&name).await {
+                Ok(Some(secret)) => out.extend(self.decoded_or_warn(&secret)),
+                // Deleted since the index saw it.
+                Ok(None) => {
+                    if let Some(c) = &self.cache {
+                        c.gone(&self.namespace, release, version);
+                    }
+                }
+                Err(e) => return Err(self.api_error("reading", &name, e)),
+            }
+        }
+        if let Some(c) = &self.cache {
+            c.trim(&self.namespace, release);
+        }
+        Ok(out
+            .into_iter()
+            .filter(|r| r.release.name == release)
+            .collect())
+    }
+
+    /// Makes `stored` whole when only its summary was read (one GET).
+    pub async fn load(&self, stored: &mut StoredRelease) -> Result<(), StoreError> {
+        if !stored.slim {
+            return Ok(());
+        }
+        let name = secret_name(&stored.release.name, stored.release.version);
+        let secret = self
+            .api
+            .get(&name)
+            .await
+            .map_err(|e| self.api_error("reading", &name, e))?;
+        let whole = decode_secret(&secret)?;
+        self.note(&secret, Some(&whole));
+        *stored = whole;
+        Ok(())
+    }
+
+    /// `secret` decoded (and noted), or `None` with a warning.
+    fn decoded_or_warn(&self, secret: &Secret) -> Option<StoredRelease> {
+        match decode_secret(secret) {
+            Ok(r) => {
+                self.note(secret, Some(&r));
+                Some(r)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "skipping an unreadable release record");
+                None
+            }
+        }
     }
 
     /// Revision `version` of `release`, if stored.
@@ -273,7 +392,7 @@ impl SecretStore {
         self.api
             .create(&PostParams::default(), &secret)
             .await
-            .map(|_| ())
+            .map(|answer| self.wrote(&answer, rel))
             .map_err(|e| match e {
                 kube::Error::Api(s) if s.code == 409 => StoreError::Exists {
                     name: secret_name(&rel.name, rel.version),
@@ -290,31 +409,75 @@ impl SecretStore {
         annotations: &BTreeMap<String, String>,
     ) -> Result<(), StoreError> {
         let name = secret_name(&rel.name, rel.version);
+        if self.summarised(rel) {
+            return Err(StoreError::Summary { name });
+        }
         let mut secret = self.to_secret(rel, annotations, false)?;
-        if let Ok(Some(old)) = self.api.get_opt(&name).await
-            && let (Some(old_labels), Some(labels)) = (
-                old.metadata.labels.as_ref(),
-                secret.metadata.labels.as_mut(),
-            )
-        {
-            for key in KEPT_LABELS {
-                if let Some(v) = old_labels.get(key) {
-                    labels.insert(key.into(), v.clone());
-                }
-            }
+        let kept = match self.kept_of(&rel.name, rel.version) {
+            Some(kept) => kept,
+            // Neither this store nor the cache saw the record: read it.
+            None => match self.api.get_opt(&name).await {
+                Ok(Some(old)) => kept_labels(&old.metadata),
+                _ => BTreeMap::new(),
+            },
+        };
+        if let Some(labels) = secret.metadata.labels.as_mut() {
+            labels.extend(kept);
         }
         self.writes.fetch_add(1, Ordering::Relaxed);
         self.api
             .replace(&name, &PostParams::default(), &secret)
             .await
-            .map(|_| ())
+            .map(|answer| self.wrote(&answer, rel))
             .map_err(|e| self.api_error("updating", &name, e))
+    }
+
+    /// Whether `rel` is a summary the cache handed out (its body left
+    /// out): writing it would lose the body.
+    fn summarised(&self, rel: &Release) -> bool {
+        let bodiless = rel.manifest.is_empty()
+            && rel.config.is_empty()
+            && rel.chart.as_ref().is_none_or(|c| c.templates.is_empty());
+        bodiless
+            && self.cache.as_ref().is_some_and(|c| {
+                c.listing(&self.namespace, &rel.name)
+                    .and_then(|l| l.get(&rel.version).cloned())
+                    .and_then(|m| {
+                        c.decoded(&self.namespace, &rel.name, rel.version, &m.resource_version)
+                    })
+                    .is_some_and(|s| s.slim)
+            })
+    }
+
+    /// The labels a rewrite of revision `version` keeps, if this store or
+    /// the cache saw the record.
+    fn kept_of(&self, release: &str, version: i64) -> Option<BTreeMap<String, String>> {
+        let name = secret_name(release, version);
+        let seen = self.seen.lock().ok()?.get(&name).cloned();
+        seen.or_else(|| {
+            let listing = self.cache.as_ref()?.listing(&self.namespace, release)?;
+            listing.get(&version).map(|m| m.kept.clone())
+        })
+    }
+
+    /// Notes the API server's answer to a write of `rel`.
+    fn wrote(&self, answer: &Secret, rel: &Release) {
+        let stored = StoredRelease {
+            release: rel.clone(),
+            annotations: answer.metadata.annotations.clone().unwrap_or_default(),
+            parked: is_parked(&answer.metadata),
+            slim: false,
+        };
+        self.note(answer, Some(&stored));
     }
 
     /// Deletes revision `version` of `release` (absent is fine).
     pub async fn delete(&self, release: &str, version: i64) -> Result<(), StoreError> {
         let name = secret_name(release, version);
         self.writes.fetch_add(1, Ordering::Relaxed);
+        if let Some(c) = &self.cache {
+            c.gone(&self.namespace, release, version);
+        }
         match self.api.delete(&name, &DeleteParams::default()).await {
             Ok(_) => Ok(()),
             Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
@@ -338,11 +501,22 @@ impl SecretStore {
         };
         let patch = serde_json::json!({"metadata": {"labels": {"owner": owner}}});
         self.writes.fetch_add(1, Ordering::Relaxed);
-        self.api
+        let answer = self
+            .api
             .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
             .await
-            .map(|_| ())
-            .map_err(|e| self.api_error(op, &name, e))
+            .map_err(|e| self.api_error(op, &name, e))?;
+        // Only the label changed: what was decoded still holds.
+        let cached = self.cache.as_ref().and_then(|c| {
+            let meta = c.listing(&self.namespace, release)?.remove(&version)?;
+            c.decoded(&self.namespace, release, version, &meta.resource_version)
+        });
+        let stored = cached.map(|mut s| {
+            s.parked = parked;
+            s
+        });
+        self.note(&answer, stored.as_ref());
+        Ok(())
     }
 
     fn to_secret(
@@ -403,15 +577,26 @@ pub fn decode_secret(secret: &Secret) -> Result<StoredRelease, StoreError> {
         name: name.clone(),
         source,
     })?;
-    let parked = secret
-        .metadata
-        .labels
-        .as_ref()
-        .and_then(|l| l.get("owner"))
-        .is_some_and(|o| o == PARKED_OWNER);
     Ok(StoredRelease {
         release,
         annotations: secret.metadata.annotations.clone().unwrap_or_default(),
-        parked,
+        parked: is_parked(&secret.metadata),
+        slim: false,
     })
+}
+
+/// Whether the record Secret `meta` is parked.
+fn is_parked(meta: &ObjectMeta) -> bool {
+    meta.labels
+        .as_ref()
+        .and_then(|l| l.get("owner"))
+        .is_some_and(|o| o == PARKED_OWNER)
+}
+
+/// The (release, revision) a record Secret's labels name.
+pub fn record_of(meta: &ObjectMeta) -> Option<(String, i64)> {
+    let labels = meta.labels.as_ref()?;
+    let release = labels.get("name")?.clone();
+    let version = labels.get("version")?.parse().ok()?;
+    Some((release, version))
 }

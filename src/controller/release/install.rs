@@ -12,7 +12,7 @@ use super::inputs::Desired;
 use super::{Job, commit, park, render, send, timeout_of};
 use crate::api::helmrelease::CrdPolicy;
 use crate::apply::CrdPolicy as CrdAction;
-use crate::apply::{ApplyError, HookRun, ReleaseRef, Resource};
+use crate::apply::{ApplyError, ApplyReport, HookRun, Known, ReleaseRef, Resource};
 use crate::controller::ownership::Names;
 use crate::controller::release_failure::Failure;
 use crate::controller::release_status::Outcome;
@@ -40,12 +40,27 @@ pub(super) async fn run(
         name: n.release.clone(),
         namespace: n.target.clone(),
     };
+    let old_res = match &live {
+        Some(l) => send(ap.resources(&l.release.manifest, &n.target))
+            .await
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
     // The claim on the objects is held until this function returns.
-    let (built, new_res, _claim) =
-        match render::prepare(job.ctx, ap, n, &want, &owner, version, upgrade).await {
-            Ok(p) => p,
-            Err(f) => return f.into(),
-        };
+    let (built, new_res, _claim) = match render::prepare(
+        job.ctx,
+        ap,
+        n,
+        &want,
+        &owner,
+        version,
+        upgrade.then_some(&old_res),
+    )
+    .await
+    {
+        Ok(p) => p,
+        Err(f) => return f.into(),
+    };
     // The record may live in the target namespace: create it first.
     if obj.spec.create_namespace
         && let Err(e) = send(ap.ensure_namespace(&n.target)).await
@@ -77,17 +92,12 @@ pub(super) async fn run(
         release: rel.clone(),
         annotations: want.annotations.clone(),
         parked: false,
+        slim: false,
     });
     // The release moves on: every record is Helm's to see again.
     if let Err(e) = park::settle(&job.store, hist, None).await {
         return Failure::from(e).into();
     }
-    let old_res = match &live {
-        Some(l) => send(ap.resources(&l.release.manifest, &n.target))
-            .await
-            .unwrap_or_default(),
-        None => Vec::new(),
-    };
     let rollout = RollOut {
         owner: &owner,
         built: &built,
@@ -270,14 +280,26 @@ async fn roll_out(
         job.phase("pruning objects the new revision dropped");
         send(ap.prune(r.old_res, r.new_res)).await?;
     }
+    let before = runs.len();
     if !no_hooks {
         let post = format!("post-{event}");
         send(ap.run_hooks_logged(&hooks, &post, &n.target, timeout, runs, &phases)).await?;
     }
     if wait {
-        send(ap.wait_ready_with(r.new_res, timeout, &job.health, &phases)).await?;
+        let known = answers_still_current(&report, runs.len() == before);
+        send(ap.wait_ready_known(r.new_res, &known, timeout, &job.health, &phases)).await?;
     }
     Ok(report.count())
+}
+
+/// The apply's answers, as the copies the wait may judge from: only when
+/// no hook ran since (`untouched`), as a hook may change the objects.
+pub(super) fn answers_still_current(report: &ApplyReport, untouched: bool) -> Known {
+    if untouched {
+        report.answers.clone()
+    } else {
+        Known::new()
+    }
 }
 
 /// The Applier's CRD handling for the HelmRelease's `crds` policy.

@@ -261,6 +261,19 @@ pub(in crate::controller) fn store_for(ap: &Applier, obj: &HelmRelease, n: &Name
         .stamping(ownership::owner_annotations(obj))
 }
 
+/// [`store_for`] in a reconciliation: reading through the process's record
+/// cache when the release acts with rudder's own identity on this cluster
+/// (the identity the cache's watch reads with); a service account or a
+/// remote cluster reads its records with its own authority.
+fn reconcile_store(ctx: &Context, ap: &Applier, obj: &HelmRelease, n: &Names) -> SecretStore {
+    let store = store_for(ap, obj, n);
+    if ctx.lockdown.service_account(obj).is_none() && obj.spec.kube_config.is_none() {
+        store.with_cache(ctx.history.clone())
+    } else {
+        store
+    }
+}
+
 /// Install, upgrade or roll back as the spec says, then report.
 async fn apply(obj: &HelmRelease, ctx: &Context) -> Result<Action, ReleaseError> {
     if obj.spec.suspend {
@@ -354,7 +367,7 @@ async fn act(
     ctx.lockdown.check_refs(obj)?;
     let health = HealthRules::compile(&health_exprs(obj)).map_err(Failure::HealthCheck)?;
     let ap = applier_for(obj, ctx, n).await?;
-    let store = store_for(&ap, obj, n);
+    let store = reconcile_store(ctx, &ap, obj, n);
     let found = store.history(&n.release).await?;
     ownership::check_claim(&ctx.client, obj, n, &found).await?;
     *hist = found;

@@ -68,6 +68,7 @@ pub fn one_shot_context(client: Client, config: kube::Config) -> Result<Context,
         renderers: renderers::Renderers::new(1, loads, parses),
         release_locks: Default::default(),
         values_users: Arc::default(),
+        history: Arc::new(crate::release::HistoryCache::new(None)),
     })
 }
 
@@ -105,7 +106,8 @@ pub async fn plan(
             let version = history::next_version(hist.iter().map(|s| &s.release));
             let upgrade = live.is_some();
             let (_, res, _claim) =
-                render::prepare(ctx, &ap, &n, &want, &owner, version, upgrade).await?;
+                render::prepare(ctx, &ap, &n, &want, &owner, version, upgrade.then_some(&[]))
+                    .await?;
             (version, res)
         }
     };

@@ -3,7 +3,8 @@
 //! `Ready=Unknown`, by a task beside the action so the action never waits
 //! for a status write; phases that follow each other faster than the task
 //! writes are coalesced (only the newest is written), and an action that
-//! ends within its first second writes no phase at all.
+//! ends within [`FIRST_WRITE_AFTER`] writes no phase at all: each phase
+//! write is an API request, and they come when the API server is busiest.
 
 use std::time::Duration;
 
@@ -17,11 +18,12 @@ use crate::controller::Context;
 use crate::controller::release_status;
 
 /// Least time between two phase writes of one release.
-const SPACING: Duration = Duration::from_millis(500);
+const SPACING: Duration = Duration::from_secs(5);
 /// How long an action runs before its phase is first written: a quick
-/// install or upgrade reports only its outcome (one status write), a slow
-/// one (hooks, waits) shows what it is doing.
-const FIRST_WRITE_AFTER: Duration = Duration::from_secs(1);
+/// install or upgrade (a Deployment rolling out in a few seconds)
+/// reports only its outcome (one status write), a slow one (hooks, long
+/// waits) shows what it is doing.
+const FIRST_WRITE_AFTER: Duration = Duration::from_secs(5);
 
 /// The phase writer of one reconciliation.
 pub(super) struct Progress {

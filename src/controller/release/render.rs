@@ -53,8 +53,10 @@ async fn render(
 }
 
 /// Renders revision `version` and reads its manifest into objects that
-/// pass the ownership check: everything decided before any write. The
-/// objects stay claimed for this release while the guard lives.
+/// pass the ownership check: everything decided before any write. As in
+/// `helm upgrade`, objects the live revision has (`recorded`: `Some` for an
+/// upgrade) are the release's already and are not read again. The objects stay claimed for
+/// this release while the guard lives.
 pub(super) async fn prepare(
     ctx: &Context,
     ap: &Applier,
@@ -62,8 +64,9 @@ pub(super) async fn prepare(
     want: &Desired,
     owner: &ReleaseRef,
     version: i64,
-    upgrade: bool,
+    recorded: Option<&[Resource]>,
 ) -> Result<(Built, Vec<Resource>, ClaimGuard), Failure> {
+    let upgrade = recorded.is_some();
     let mut built = render(ctx, ap, n, want, version, upgrade).await?;
     // What the post-renderers make is what is applied and recorded.
     built.manifest = send(ap.post_render(&built.manifest, &want.post_render, &n.target))
@@ -93,7 +96,17 @@ pub(super) async fn prepare(
     let claim = ap
         .claim(&new_res, owner)
         .map_err(|source| Failure::Ownership { source, upgrade })?;
-    send(ap.check_ownership(&new_res, owner))
+    let known: std::collections::HashSet<_> = recorded
+        .unwrap_or_default()
+        .iter()
+        .map(Resource::key)
+        .collect();
+    let unknown: Vec<Resource> = new_res
+        .iter()
+        .filter(|r| !known.contains(&r.key()))
+        .cloned()
+        .collect();
+    send(ap.check_ownership(&unknown, owner))
         .await
         .map_err(|source| Failure::Ownership { source, upgrade })?;
     Ok((built, new_res, claim))

@@ -38,6 +38,11 @@ pub(super) async fn run(
         }
         .into();
     };
+    // A revision neither latest nor deployed may have been read as its
+    // summary only: its manifest and hooks are needed now.
+    if let Err(e) = store.load(&mut hist[idx]).await {
+        return Failure::from(e).into();
+    }
     let owner = ReleaseRef {
         name: n.release.clone(),
         namespace: n.target.clone(),
@@ -109,12 +114,14 @@ async fn roll_back(
     let report = send(ap.apply_forcing(new_res, owner, false, &phases)).await?;
     job.phase("pruning objects the revision does not have");
     send(ap.prune(old_res, new_res)).await?;
+    let before = runs.len();
     if !opts.disable_hooks {
         send(ap.run_hooks_logged(&hooks, "post-rollback", &n.target, timeout, runs, &phases))
             .await?;
     }
     if opts.wait {
-        send(ap.wait_ready_with(new_res, timeout, &job.health, &phases)).await?;
+        let known = super::install::answers_still_current(&report, runs.len() == before);
+        send(ap.wait_ready_known(new_res, &known, timeout, &job.health, &phases)).await?;
     }
     Ok(report.count())
 }

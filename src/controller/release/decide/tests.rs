@@ -35,6 +35,7 @@ fn rec(version: i64, status: &str, current: bool) -> StoredRelease {
         release,
         annotations,
         parked: false,
+        slim: false,
     }
 }
 
@@ -251,6 +252,7 @@ fn parked_hist(records: &[(i64, &str, bool)]) -> Vec<StoredRelease> {
         .iter()
         .map(|&(v, status, parked)| StoredRelease {
             parked,
+            slim: false,
             ..rec(v, status, true)
         })
         .collect()

@@ -1,0 +1,389 @@
+//! The decoded-history cache: what a process knows of release records
+//! without listing them again.
+//!
+//! It holds two things, keyed by release (storage namespace, release name):
+//! - an *index* of every record Secret (labelled `owner=helm` or parked) in
+//!   the namespaces a metadata-only watch covers: per revision, only its
+//!   `resourceVersion` and the labels a rewrite keeps (`createdAt`,
+//!   `owner`) — no data, no managed fields;
+//! - the *decoded* records of the releases this process reads through it
+//!   (the releases it manages), each with the `resourceVersion` it was
+//!   decoded from. A decoded record is used only while the index shows the
+//!   same `resourceVersion`; a record another writer changed (`helm
+//!   rollback` by hand) is read and decoded again, one GET, and a record
+//!   deleted leaves both.
+//!
+//! Memory: the index grows with the record Secrets in the watched
+//! namespaces (a few dozen bytes each). Decoded records are kept only for
+//! the releases this process reads, and whole only where decisions and
+//! writes need the body: the latest revision, the deployed one and any
+//! pending one. Every other revision (superseded, failed, parked) is kept
+//! as its summary — status, dates, description, chart metadata, how its
+//! hooks ran — without manifest, values, hook manifests or chart templates
+//! and files ([`StoredRelease::slim`]); a rollback to it reads it whole
+//! again. rudder's own writes update the cache with the answer's
+//! `resourceVersion`, and the watch's events with their own; an event
+//! older than what is known is ignored.
+//!
+//! Until the watch has listed every record once ([`HistoryCache::set_synced`])
+//! the cache answers nothing and readers list the Secrets themselves.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use super::record::{Release, StoredRelease};
+
+/// What is known of one record Secret without reading its data.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecordMeta {
+    /// The Secret's `resourceVersion`.
+    pub resource_version: String,
+    /// The labels a rewrite of the record keeps (`createdAt`, `owner`).
+    pub kept: BTreeMap<String, String>,
+}
+
+/// A release: (storage namespace, release name).
+type Key = (String, String);
+
+#[derive(Default)]
+struct State {
+    synced: bool,
+    index: HashMap<Key, BTreeMap<i64, RecordMeta>>,
+    decoded: HashMap<Key, BTreeMap<i64, (String, StoredRelease)>>,
+    /// The index being rebuilt by a (re)list of the watch.
+    relisting: Option<HashMap<Key, BTreeMap<i64, RecordMeta>>>,
+}
+
+/// The cache; one per process, shared by every reconciliation.
+pub struct HistoryCache {
+    /// The one namespace the watch covers (`None`: all).
+    scope: Option<String>,
+    state: Mutex<State>,
+}
+
+/// Whether `candidate` is at least as new as `known` (resourceVersions
+/// compare as numbers when both are; otherwise the candidate wins).
+fn not_older(candidate: &str, known: &str) -> bool {
+    match (candidate.parse::<u64>(), known.parse::<u64>()) {
+        (Ok(c), Ok(k)) => c >= k,
+        _ => true,
+    }
+}
+
+fn key(namespace: &str, release: &str) -> Key {
+    (namespace.to_string(), release.to_string())
+}
+
+impl HistoryCache {
+    /// An empty cache for a watch of `scope` (one namespace, or all).
+    pub fn new(scope: Option<String>) -> Self {
+        HistoryCache {
+            scope,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves plain data: use it.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Marks the index complete (the watch listed every record) or not
+    /// (the watch stopped).
+    pub fn set_synced(&self, synced: bool) {
+        let mut s = self.state();
+        s.synced = synced;
+        if !synced {
+            s.index.clear();
+            s.decoded.clear();
+            s.relisting = None;
+        }
+    }
+
+    /// The watch starts listing every record again.
+    pub fn relist_started(&self) {
+        self.state().relisting = Some(HashMap::new());
+    }
+
+    /// The watch listed every record: the new index replaces the old one;
+    /// decoded records no longer in it go.
+    pub fn relist_done(&self) {
+        let mut s = self.state();
+        let Some(fresh) = s.relisting.take() else {
+            return;
+        };
+        s.index = fresh;
+        let State { index, decoded, .. } = &mut *s;
+        decoded.retain(|k, versions| {
+            let Some(known) = index.get(k) else {
+                return false;
+            };
+            versions.retain(|v, _| known.contains_key(v));
+            !versions.is_empty()
+        });
+        s.synced = true;
+    }
+
+    /// A record Secret seen by the watch (or written by this process).
+    pub fn seen(&self, namespace: &str, release: &str, version: i64, meta: RecordMeta) {
+        let mut s = self.state();
+        let k = key(namespace, release);
+        if let Some(relisting) = s.relisting.as_mut() {
+            relisting
+                .entry(k.clone())
+                .or_default()
+                .insert(version, meta.clone());
+        }
+        let entry = s.index.entry(k).or_default();
+        match entry.get(&version) {
+            Some(known) if !not_older(&meta.resource_version, &known.resource_version) => {}
+            _ => {
+                entry.insert(version, meta);
+            }
+        }
+    }
+
+    /// A record Secret deleted (seen by the watch, or deleted by this
+    /// process).
+    pub fn gone(&self, namespace: &str, release: &str, version: i64) {
+        let mut s = self.state();
+        let k = key(namespace, release);
+        if let Some(relisting) = s.relisting.as_mut()
+            && let Some(versions) = relisting.get_mut(&k)
+        {
+            versions.remove(&version);
+        }
+        if let Some(versions) = s.index.get_mut(&k) {
+            versions.remove(&version);
+            if versions.is_empty() {
+                s.index.remove(&k);
+            }
+        }
+        if let Some(versions) = s.decoded.get_mut(&k) {
+            versions.remove(&version);
+            if versions.is_empty() {
+                s.decoded.remove(&k);
+            }
+        }
+    }
+
+    /// The records of `release` in `namespace` as the index knows them
+    /// (revision → meta), or `None` when the index cannot say (not synced,
+    /// or the namespace is outside the watch).
+    pub fn listing(&self, namespace: &str, release: &str) -> Option<BTreeMap<i64, RecordMeta>> {
+        if self.scope.as_deref().is_some_and(|s| s != namespace) {
+            return None;
+        }
+        let s = self.state();
+        if !s.synced {
+            return None;
+        }
+        Some(
+            s.index
+                .get(&key(namespace, release))
+                .cloned()
+                .unwrap_or_default(),
+        )
+    }
+
+    /// Revision `version`, decoded from `resource_version`, if cached.
+    pub fn decoded(
+        &self,
+        namespace: &str,
+        release: &str,
+        version: i64,
+        resource_version: &str,
+    ) -> Option<StoredRelease> {
+        let s = self.state();
+        let (rv, stored) = s.decoded.get(&key(namespace, release))?.get(&version)?;
+        (rv == resource_version).then(|| stored.clone())
+    }
+
+    /// Keeps `stored`, decoded from (or written as) `meta`'s version:
+    /// whole when needed, else its summary.
+    pub fn remember(&self, namespace: &str, meta: RecordMeta, stored: &StoredRelease) {
+        let (release, version) = (stored.release.name.clone(), stored.release.version);
+        let rv = meta.resource_version.clone();
+        self.seen(namespace, &release, version, meta);
+        let mut s = self.state();
+        let k = key(namespace, &release);
+        let Some(known) = s.index.get(&k) else {
+            return;
+        };
+        // Only what matches the index is worth keeping.
+        if known.get(&version).map(|m| m.resource_version.as_str()) != Some(rv.as_str()) {
+            return;
+        }
+        let latest = known.keys().next_back().copied().unwrap_or(version);
+        let kept = if needed(stored, latest) {
+            stored.clone()
+        } else {
+            summary(stored)
+        };
+        s.decoded.entry(k).or_default().insert(version, (rv, kept));
+    }
+
+    /// Reduces the decoded records of `release` no longer needed whole (a
+    /// newer revision came, the deployed one was superseded) to summaries.
+    pub fn trim(&self, namespace: &str, release: &str) {
+        let mut s = self.state();
+        let k = key(namespace, release);
+        let Some(latest) = s.index.get(&k).and_then(|v| v.keys().next_back().copied()) else {
+            return;
+        };
+        if let Some(versions) = s.decoded.get_mut(&k) {
+            for (_, stored) in versions.values_mut() {
+                if !stored.slim && !needed(stored, latest) {
+                    *stored = summary(stored);
+                }
+            }
+        }
+    }
+
+    /// How many decoded records are kept whole (for tests).
+    pub fn whole_len(&self) -> usize {
+        self.state()
+            .decoded
+            .values()
+            .flat_map(BTreeMap::values)
+            .filter(|(_, s)| !s.slim)
+            .count()
+    }
+
+    /// How many records are decoded (for tests and metrics).
+    pub fn decoded_len(&self) -> usize {
+        self.state().decoded.values().map(BTreeMap::len).sum()
+    }
+}
+
+/// Whether decisions or writes need the body of `stored`, with `latest`
+/// the newest revision: the latest, deployed and pending ones.
+fn needed(stored: &StoredRelease, latest: i64) -> bool {
+    let status = stored.release.status();
+    stored.release.version >= latest || status == super::Status::Deployed || status.is_pending()
+}
+
+/// `stored` without its body: what status reports and history decisions
+/// read (status, dates, description, chart metadata, how hooks ran).
+fn summary(stored: &StoredRelease) -> StoredRelease {
+    let r = &stored.release;
+    let chart = r.chart.as_ref().map(|c| {
+        let mut c = c.clone();
+        c.templates.clear();
+        c.files.clear();
+        c.values = serde_json::Value::Null;
+        c.schema = serde_json::Value::Null;
+        c
+    });
+    let hooks = r
+        .hooks
+        .iter()
+        .map(|h| {
+            let mut h = h.clone();
+            h.manifest.clear();
+            h
+        })
+        .collect();
+    StoredRelease {
+        release: Release {
+            chart,
+            config: Default::default(),
+            manifest: String::new(),
+            hooks,
+            ..r.clone()
+        },
+        annotations: stored.annotations.clone(),
+        parked: stored.parked,
+        slim: true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::release::memory::record;
+
+    fn meta(rv: &str) -> RecordMeta {
+        RecordMeta {
+            resource_version: rv.into(),
+            kept: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn answers_only_once_synced_and_within_its_namespace() {
+        let c = HistoryCache::new(Some("a".into()));
+        assert_eq!(c.listing("a", "app"), None);
+        c.relist_started();
+        c.seen("a", "app", 1, meta("10"));
+        c.relist_done();
+        assert_eq!(c.listing("a", "app").map(|l| l.len()), Some(1));
+        assert_eq!(c.listing("a", "other"), Some(BTreeMap::new()));
+        assert_eq!(c.listing("b", "app"), None);
+    }
+
+    #[test]
+    fn a_decoded_record_is_used_only_at_its_resource_version() {
+        let c = HistoryCache::new(None);
+        c.set_synced(true);
+        let r = record(1, "deployed");
+        c.remember("a", meta("10"), &r);
+        assert!(c.decoded("a", "app", 1, "10").is_some());
+        // Another writer changed it (seen by the watch).
+        c.seen("a", "app", 1, meta("12"));
+        assert!(c.decoded("a", "app", 1, "12").is_none());
+        // A late event older than what is known changes nothing.
+        c.seen("a", "app", 1, meta("11"));
+        assert_eq!(
+            c.listing("a", "app").and_then(|l| l.get(&1).cloned()),
+            Some(meta("12"))
+        );
+        c.gone("a", "app", 1);
+        assert_eq!(c.listing("a", "app"), Some(BTreeMap::new()));
+        assert_eq!(c.decoded_len(), 0);
+    }
+
+    #[test]
+    fn only_the_latest_deployed_and_pending_revisions_are_kept_whole() {
+        let c = HistoryCache::new(None);
+        c.set_synced(true);
+        let body = |v: i64, status: &str| {
+            let mut r = record(v, status);
+            r.release.manifest = format!("kind: ConfigMap # {v}");
+            r
+        };
+        c.remember("a", meta("10"), &body(1, "superseded"));
+        c.remember("a", meta("11"), &body(2, "deployed"));
+        c.remember("a", meta("12"), &body(3, "failed"));
+        // Revision 1 was the latest when kept; a read trims it.
+        c.trim("a", "app");
+        let one = c.decoded("a", "app", 1, "10").expect("revision 1");
+        assert!(one.slim && one.release.manifest.is_empty());
+        assert_eq!(one.release.status(), crate::release::Status::Superseded);
+        assert!(!c.decoded("a", "app", 2, "11").expect("2").slim);
+        assert!(!c.decoded("a", "app", 3, "12").expect("3").slim);
+        // Revision 4 goes live: 2 is superseded, 3 no longer the latest.
+        c.remember("a", meta("13"), &body(2, "superseded"));
+        c.remember("a", meta("14"), &body(4, "deployed"));
+        c.trim("a", "app");
+        assert_eq!(c.whole_len(), 1);
+        assert!(!c.decoded("a", "app", 4, "14").expect("4").slim);
+    }
+
+    #[test]
+    fn a_relist_drops_what_is_gone() {
+        let c = HistoryCache::new(None);
+        c.set_synced(true);
+        c.remember("a", meta("10"), &record(1, "superseded"));
+        c.remember("a", meta("11"), &record(2, "deployed"));
+        assert_eq!(c.decoded_len(), 2);
+        c.relist_started();
+        c.seen("a", "app", 2, meta("11"));
+        c.relist_done();
+        assert_eq!(c.decoded_len(), 1);
+        assert!(c.decoded("a", "app", 2, "11").is_some());
+        c.set_synced(false);
+        assert_eq!(c.listing("a", "app"), None);
+        assert_eq!(c.decoded_len(), 0);
+    }
+}
