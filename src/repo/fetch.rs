@@ -235,10 +235,14 @@ impl HttpRepo {
 
 /// A reqwest client with the options' TLS material and timeout.
 pub(super) fn build_client(opts: &FetchOptions) -> Result<Client, FetchError> {
+    new_client(&opts.tls, opts.timeout)
+}
+
+fn new_client(tls: &TlsMaterial, timeout: Duration) -> Result<Client, FetchError> {
     Client::builder()
-        .use_preconfigured_tls(tls_config(&opts.tls)?)
-        .timeout(opts.timeout)
-        .connect_timeout(opts.timeout)
+        .use_preconfigured_tls(client_tls(tls)?)
+        .timeout(timeout)
+        .connect_timeout(timeout)
         .user_agent(concat!("rudder/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| FetchError::Client(error_chain(&e)))
@@ -371,8 +375,24 @@ fn pem_certs(pem: &[u8], what: &str) -> Result<Vec<CertificateDer<'static>>, Fet
     Ok(certs)
 }
 
+/// The rustls configuration for `tls`. The default material (system
+/// roots, no client certificate) is built once and cloned: a clone shares
+/// its certificate verifier and so the root store, which every client would
+/// otherwise copy (a thousand HelmRepositories, a thousand root stores).
+pub(crate) fn client_tls(tls: &TlsMaterial) -> Result<rustls::ClientConfig, FetchError> {
+    static DEFAULT: OnceLock<rustls::ClientConfig> = OnceLock::new();
+    if *tls != TlsMaterial::default() {
+        return tls_config(tls);
+    }
+    if let Some(c) = DEFAULT.get() {
+        return Ok(c.clone());
+    }
+    let c = tls_config(tls)?;
+    Ok(DEFAULT.get_or_init(|| c).clone())
+}
+
 /// A rustls client configuration (ring) for the repository's TLS material.
-pub(crate) fn tls_config(tls: &TlsMaterial) -> Result<rustls::ClientConfig, FetchError> {
+fn tls_config(tls: &TlsMaterial) -> Result<rustls::ClientConfig, FetchError> {
     let mut roots = system_roots().clone();
     if let Some(ca) = &tls.ca_pem {
         for cert in pem_certs(ca, "CA certificate")? {

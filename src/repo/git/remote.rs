@@ -168,7 +168,7 @@ fn credentials(auth: &Option<GitAuth>, seen: &Mutex<AuthSeen>, action: Action) -
 /// request timeout, no proxy or config-derived settings.
 fn http_options(remote: &GitRemote) -> Result<http::Options, GitError> {
     let tls =
-        crate::repo::fetch::tls_config(&Default::default()).map_err(|e| GitError::InvalidUrl {
+        crate::repo::fetch::client_tls(&Default::default()).map_err(|e| GitError::InvalidUrl {
             url: remote.url.clone(),
             reason: e.to_string(),
         })?;
