@@ -176,13 +176,14 @@ pub async fn run(
     };
     st.fights.forget_old(Instant::now());
     let spec = obj.spec.drift();
-    let mut failed = false;
+    let (mut failed, mut moving) = (false, false);
     for r in d.resources.iter().filter(|r| objects.contains(&r.key())) {
         match examine(&d, r, &spec.ignore).await {
-            Ok(None) => {
+            Ok(Examined::Same) => {
                 st.drifted.remove(&r.display());
             }
-            Ok(Some(f)) => act(ctx, obj, &d, r, f, spec.mode, st).await,
+            Ok(Examined::Moving) => moving = true,
+            Ok(Examined::Drifted(f)) => act(ctx, obj, &d, r, f, spec.mode, st).await,
             Err(e) => {
                 tracing::warn!(release = %key, object = %r.display(), error = %e, "checking for drift");
                 failed = true;
@@ -192,25 +193,36 @@ pub async fn run(
     update_condition(ctx, obj, st).await;
     if failed {
         Verdict::Later(ERROR_RETRY)
+    } else if moving {
+        Verdict::Later(BUSY_RETRY)
     } else {
         Verdict::Done
     }
 }
 
 /// How often a check re-reads an object that changed between its read and
-/// the dry run before it leaves the object to the next change event.
+/// the dry run before it checks the object again a little later.
 const SNAPSHOT_TRIES: usize = 3;
 
-/// Whether `r` drifted: `None` when a dry-run apply of it leaves the live
-/// object as it is (ignored fields aside). The dry run and the live object
-/// compared must be the same version of the object: another controller
-/// (the deployment controller's revision annotation, say) may write it in
-/// between, and that is no drift of ours; the pair is read again then.
+/// What a look at one object found.
+enum Examined {
+    /// A dry-run apply leaves the live object as it is (ignored fields aside).
+    Same,
+    Drifted(Finding),
+    /// Another writer kept changing it between the read and the dry run
+    /// (a rollout under way): check it again shortly.
+    Moving,
+}
+
+/// Whether `r` drifted. The dry run and the live object compared must be
+/// the same version of the object: another controller (the deployment
+/// controller's revision annotation, say) may write it in between, and that
+/// is no drift of ours; the pair is read again then.
 async fn examine(
     d: &Deployed,
     r: &Resource,
     ignore: &[DriftIgnore],
-) -> Result<Option<Finding>, CheckError> {
+) -> Result<Examined, CheckError> {
     let mut body = to_json(&Applier::owned_body(r, &d.owner))?;
     let paths = compare::ignored_paths(ignore, &body, r.namespace().unwrap_or_default())?;
     for _ in 0..SNAPSHOT_TRIES {
@@ -219,7 +231,7 @@ async fn examine(
         compare::pin_ignored(&mut body, live_json.as_ref(), &paths);
         let apply: DynamicObject = from_json(body.clone())?;
         let Some(live_json) = live_json else {
-            return Ok(Some(Finding {
+            return Ok(Examined::Drifted(Finding {
                 what: "deleted".into(),
                 body: apply,
                 changed_by: None,
@@ -231,16 +243,16 @@ async fn examine(
         }
         let differ = compare::differences(&dry, &live_json, &paths);
         if differ.is_empty() {
-            return Ok(None);
+            return Ok(Examined::Same);
         }
-        return Ok(Some(Finding {
+        return Ok(Examined::Drifted(Finding {
             what: describe_paths(&differ),
             body: apply,
             changed_by: live.as_ref().and_then(last_other_manager),
         }));
     }
-    tracing::debug!(object = %r.display(), "changing under the check; left to its next change event");
-    Ok(None)
+    tracing::debug!(object = %r.display(), "changing under the check; checked again shortly");
+    Ok(Examined::Moving)
 }
 
 fn resource_version(obj: &serde_json::Value) -> Option<&str> {
