@@ -183,7 +183,7 @@ pub async fn run(
                 st.drifted.remove(&r.display());
             }
             Ok(Examined::Moving) => moving = true,
-            Ok(Examined::Drifted(f)) => act(ctx, obj, &d, r, f, spec.mode, st).await,
+            Ok(Examined::Drifted(f)) => act(ctx, obj, &d, r, *f, spec.mode, st).await,
             Err(e) => {
                 tracing::warn!(release = %key, object = %r.display(), error = %e, "checking for drift");
                 failed = true;
@@ -208,7 +208,7 @@ const SNAPSHOT_TRIES: usize = 3;
 enum Examined {
     /// A dry-run apply leaves the live object as it is (ignored fields aside).
     Same,
-    Drifted(Finding),
+    Drifted(Box<Finding>),
     /// Another writer kept changing it between the read and the dry run
     /// (a rollout under way): check it again shortly.
     Moving,
@@ -231,11 +231,11 @@ async fn examine(
         compare::pin_ignored(&mut body, live_json.as_ref(), &paths);
         let apply: DynamicObject = from_json(body.clone())?;
         let Some(live_json) = live_json else {
-            return Ok(Examined::Drifted(Finding {
+            return Ok(Examined::Drifted(Box::new(Finding {
                 what: "deleted".into(),
                 body: apply,
                 changed_by: None,
-            }));
+            })));
         };
         let dry = to_json(&d.ap.dry_run_apply(r, &apply).await?)?;
         if resource_version(&dry) != resource_version(&live_json) {
@@ -245,11 +245,11 @@ async fn examine(
         if differ.is_empty() {
             return Ok(Examined::Same);
         }
-        return Ok(Examined::Drifted(Finding {
+        return Ok(Examined::Drifted(Box::new(Finding {
             what: describe_paths(&differ),
             body: apply,
             changed_by: live.as_ref().and_then(last_other_manager),
-        }));
+        })));
     }
     tracing::debug!(object = %r.display(), "changing under the check; checked again shortly");
     Ok(Examined::Moving)
