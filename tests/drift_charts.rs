@@ -21,7 +21,7 @@ mod repo_server;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use drift_support::{image, metric, metrics, patch_as, summary, time_until};
+use drift_support::{image, metric, metrics, patch_as, requests_between, summary, time_until};
 use e2e::{Rudder, TestNamespace, eventually, helm_history};
 use hr::*;
 use k8s_openapi::api::apps::v1::Deployment;
@@ -396,7 +396,8 @@ async fn eight_real_charts_with_an_hpa_and_other_managers_show_no_false_drift() 
     assert_eq!(
         metric(&after, "rudder_api_writes_total"),
         metric(&before, "rudder_api_writes_total"),
-        "idle releases made API writes; log: {}",
+        "idle releases made API writes ({:?}); log: {}",
+        requests_between(&before, &after),
         s.rudder.log.display()
     );
     assert_eq!(

@@ -21,17 +21,25 @@
 //! as its summary — status, dates, description, chart metadata, how its
 //! hooks ran — without manifest, values, hook manifests or chart templates
 //! and files ([`StoredRelease::slim`]); a rollback to it reads it whole
-//! again. rudder's own writes update the cache with the answer's
-//! `resourceVersion`, and the watch's events with their own; an event
-//! older than what is known is ignored.
+//! again. Whole records are kept decoded only for the
+//! [`HOT_RELEASES`] releases read or written most lately; those of the
+//! others are packed (their JSON gzipped) and decoded again on their next
+//! read, so memory grows with the number of releases by their compressed
+//! size, not their decoded one. rudder's own writes update the cache with
+//! the answer's `resourceVersion`, and the watch's events with their own;
+//! an event older than what is known is ignored.
 //!
 //! Until the watch has listed every record once ([`HistoryCache::set_synced`])
 //! the cache answers nothing and readers list the Secrets themselves.
 
 use std::collections::{BTreeMap, HashMap};
+use std::io::{Read, Write};
 use std::sync::{Mutex, MutexGuard};
 
 use super::record::{Release, StoredRelease};
+
+/// Releases whose whole records stay decoded; the others' are packed.
+pub const HOT_RELEASES: usize = 128;
 
 /// What is known of one record Secret without reading its data.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -45,13 +53,104 @@ pub struct RecordMeta {
 /// A release: (storage namespace, release name).
 type Key = (String, String);
 
+/// A record the cache keeps.
+#[derive(Clone)]
+enum Kept {
+    /// Decoded: whole, or its summary.
+    Decoded(StoredRelease),
+    /// A whole record of a release not read lately: the record's JSON,
+    /// gzipped, and the Secret's annotations and parking.
+    Packed {
+        body: Box<[u8]>,
+        annotations: BTreeMap<String, String>,
+        parked: bool,
+    },
+}
+
+impl Kept {
+    fn is_whole(&self) -> bool {
+        match self {
+            Kept::Decoded(s) => !s.slim,
+            Kept::Packed { .. } => true,
+        }
+    }
+}
+
+/// `stored`, packed (`None` if it cannot be: it is then kept decoded).
+fn pack(stored: &StoredRelease) -> Option<Kept> {
+    let json = serde_json::to_vec(&stored.release).ok()?;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&json).ok()?;
+    Some(Kept::Packed {
+        body: gz.finish().ok()?.into_boxed_slice(),
+        annotations: stored.annotations.clone(),
+        parked: stored.parked,
+    })
+}
+
+/// The whole record `kept` holds (`None` if a packed one does not decode).
+fn unpack(kept: &Kept) -> Option<StoredRelease> {
+    match kept {
+        Kept::Decoded(s) => Some(s.clone()),
+        Kept::Packed {
+            body,
+            annotations,
+            parked,
+        } => {
+            let mut json = Vec::new();
+            flate2::read::GzDecoder::new(&body[..])
+                .read_to_end(&mut json)
+                .ok()?;
+            Some(StoredRelease {
+                release: serde_json::from_slice(&json).ok()?,
+                annotations: annotations.clone(),
+                parked: *parked,
+                slim: false,
+            })
+        }
+    }
+}
+
 #[derive(Default)]
 struct State {
     synced: bool,
     index: HashMap<Key, BTreeMap<i64, RecordMeta>>,
-    decoded: HashMap<Key, BTreeMap<i64, (String, StoredRelease)>>,
+    decoded: HashMap<Key, BTreeMap<i64, (String, Kept)>>,
     /// The index being rebuilt by a (re)list of the watch.
     relisting: Option<HashMap<Key, BTreeMap<i64, RecordMeta>>>,
+    /// The releases whose whole records stay decoded, with when they were
+    /// last read or written (`tick`).
+    hot: HashMap<Key, u64>,
+    tick: u64,
+}
+
+impl State {
+    /// Marks `k` read or written now; packs the whole records of the
+    /// release read least lately when more than [`HOT_RELEASES`] are hot.
+    fn touch(&mut self, k: &Key) {
+        self.tick += 1;
+        self.hot.insert(k.clone(), self.tick);
+        if self.hot.len() <= HOT_RELEASES {
+            return;
+        }
+        let Some(coldest) = self
+            .hot
+            .iter()
+            .min_by_key(|(_, t)| **t)
+            .map(|(k, _)| k.clone())
+        else {
+            return;
+        };
+        self.hot.remove(&coldest);
+        for (_, (_, kept)) in self.decoded.get_mut(&coldest).into_iter().flatten() {
+            if let Kept::Decoded(s) = kept
+                && !s.slim
+                && let Some(packed) = pack(s)
+            {
+                *kept = packed;
+            }
+        }
+    }
 }
 
 /// The cache; one per process, shared by every reconciliation.
@@ -96,6 +195,7 @@ impl HistoryCache {
         if !synced {
             s.index.clear();
             s.decoded.clear();
+            s.hot.clear();
             s.relisting = None;
         }
     }
@@ -113,7 +213,12 @@ impl HistoryCache {
             return;
         };
         s.index = fresh;
-        let State { index, decoded, .. } = &mut *s;
+        let State {
+            index,
+            decoded,
+            hot,
+            ..
+        } = &mut *s;
         decoded.retain(|k, versions| {
             let Some(known) = index.get(k) else {
                 return false;
@@ -121,6 +226,7 @@ impl HistoryCache {
             versions.retain(|v, _| known.contains_key(v));
             !versions.is_empty()
         });
+        hot.retain(|k, _| decoded.contains_key(k));
         s.synced = true;
     }
 
@@ -163,6 +269,7 @@ impl HistoryCache {
             versions.remove(&version);
             if versions.is_empty() {
                 s.decoded.remove(&k);
+                s.hot.remove(&k);
             }
         }
     }
@@ -186,7 +293,8 @@ impl HistoryCache {
         )
     }
 
-    /// Revision `version`, decoded from `resource_version`, if cached.
+    /// Revision `version`, decoded from `resource_version`, if cached
+    /// (a packed record is decoded again, and its release kept decoded).
     pub fn decoded(
         &self,
         namespace: &str,
@@ -194,9 +302,38 @@ impl HistoryCache {
         version: i64,
         resource_version: &str,
     ) -> Option<StoredRelease> {
-        let s = self.state();
-        let (rv, stored) = s.decoded.get(&key(namespace, release))?.get(&version)?;
-        (rv == resource_version).then(|| stored.clone())
+        let mut s = self.state();
+        let k = key(namespace, release);
+        let (rv, kept) = s.decoded.get(&k)?.get(&version)?;
+        if rv != resource_version {
+            return None;
+        }
+        let packed = matches!(kept, Kept::Packed { .. });
+        let stored = unpack(kept);
+        let latest = s.index.get(&k).and_then(|v| v.keys().next_back().copied());
+        let versions = s.decoded.get_mut(&k)?;
+        match &stored {
+            Some(st) if packed => {
+                let keep = if latest.is_none_or(|l| needed(st, l)) {
+                    st.clone()
+                } else {
+                    summary(st)
+                };
+                if let Some((_, kept)) = versions.get_mut(&version) {
+                    *kept = Kept::Decoded(keep);
+                }
+            }
+            Some(_) => {}
+            // Unreadable: forget it; the reader reads the Secret.
+            None => {
+                versions.remove(&version);
+                return None;
+            }
+        }
+        if stored.as_ref().is_some_and(|st| !st.slim) {
+            s.touch(&k);
+        }
+        stored
     }
 
     /// Keeps `stored`, decoded from (or written as) `meta`'s version:
@@ -215,12 +352,19 @@ impl HistoryCache {
             return;
         }
         let latest = known.keys().next_back().copied().unwrap_or(version);
-        let kept = if needed(stored, latest) {
+        let whole = needed(stored, latest);
+        let kept = if whole {
             stored.clone()
         } else {
             summary(stored)
         };
-        s.decoded.entry(k).or_default().insert(version, (rv, kept));
+        s.decoded
+            .entry(k.clone())
+            .or_default()
+            .insert(version, (rv, Kept::Decoded(kept)));
+        if whole {
+            s.touch(&k);
+        }
     }
 
     /// Reduces the decoded records of `release` no longer needed whole (a
@@ -232,7 +376,11 @@ impl HistoryCache {
             return;
         };
         if let Some(versions) = s.decoded.get_mut(&k) {
-            for (_, stored) in versions.values_mut() {
+            for (_, kept) in versions.values_mut() {
+                let Kept::Decoded(stored) = kept else {
+                    // Packed records are trimmed when read again.
+                    continue;
+                };
                 if !stored.slim && !needed(stored, latest) {
                     *stored = summary(stored);
                 }
@@ -240,13 +388,23 @@ impl HistoryCache {
         }
     }
 
-    /// How many decoded records are kept whole (for tests).
+    /// How many records are kept whole, decoded or packed (for tests).
     pub fn whole_len(&self) -> usize {
         self.state()
             .decoded
             .values()
             .flat_map(BTreeMap::values)
-            .filter(|(_, s)| !s.slim)
+            .filter(|(_, k)| k.is_whole())
+            .count()
+    }
+
+    /// How many whole records are packed (for tests).
+    pub fn packed_len(&self) -> usize {
+        self.state()
+            .decoded
+            .values()
+            .flat_map(BTreeMap::values)
+            .filter(|(_, k)| matches!(k, Kept::Packed { .. }))
             .count()
     }
 
@@ -368,6 +526,35 @@ mod tests {
         c.trim("a", "app");
         assert_eq!(c.whole_len(), 1);
         assert!(!c.decoded("a", "app", 4, "14").expect("4").slim);
+    }
+
+    #[test]
+    fn whole_records_of_releases_not_read_lately_are_packed_and_read_back_equal() {
+        let c = HistoryCache::new(None);
+        c.set_synced(true);
+        let body = |name: &str| {
+            let mut r = record(1, "deployed");
+            r.release.name = name.into();
+            r.release.manifest = format!("kind: ConfigMap # {name}");
+            r.annotations.insert("rudder.dev/x".into(), name.into());
+            r
+        };
+        for i in 0..=HOT_RELEASES {
+            c.remember("a", meta("10"), &body(&format!("app{i}")));
+        }
+        // The first one written is the coldest: packed, still whole.
+        assert_eq!(c.packed_len(), 1);
+        assert_eq!(c.whole_len(), HOT_RELEASES + 1);
+        let back = c.decoded("a", "app0", 1, "10").expect("app0");
+        assert!(!back.slim);
+        assert_eq!(back.release, body("app0").release);
+        assert_eq!(back.annotations, body("app0").annotations);
+        // Read, it is hot again, and the next coldest (app1) is packed.
+        assert_eq!(c.packed_len(), 1);
+        assert!(c.decoded("a", "app1", 1, "10").is_some());
+        assert_eq!(c.packed_len(), 1);
+        // A packed record of another resource version is no answer.
+        assert!(c.decoded("a", "app2", 1, "11").is_none());
     }
 
     #[test]

@@ -31,6 +31,30 @@ pub fn metric(body: &str, series: &str) -> f64 {
         .unwrap_or(-1.0)
 }
 
+/// The `rudder_api_requests_by_resource_total` series whose count
+/// differs between two `/metrics` pages, with both counts: which requests
+/// rudder made in between (for the message of a failed idle check).
+pub fn requests_between(before: &str, after: &str) -> Vec<String> {
+    const NAME: &str = "rudder_api_requests_by_resource_total";
+    let series = |body: &str| -> Vec<(String, f64)> {
+        body.lines()
+            .filter(|l| l.starts_with(NAME))
+            .filter_map(|l| {
+                let (k, v) = l.rsplit_once(' ')?;
+                Some((k.to_string(), v.parse().ok()?))
+            })
+            .collect()
+    };
+    let old = series(before);
+    series(after)
+        .into_iter()
+        .filter_map(|(k, v)| {
+            let was = old.iter().find(|(o, _)| *o == k).map_or(0.0, |(_, n)| *n);
+            (v != was).then(|| format!("{k}: {was} -> {v}"))
+        })
+        .collect()
+}
+
 /// Rudder's `/metrics` page.
 pub fn metrics(rudder: &Rudder) -> String {
     e2e::http_get(rudder.addr, "/metrics").expect("metrics").1

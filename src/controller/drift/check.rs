@@ -29,6 +29,9 @@ use crate::release::history;
 
 /// When a check of a busy release runs again.
 pub const BUSY_RETRY: Duration = Duration::from_secs(1);
+/// When an object that kept changing under a check (a rollout under way)
+/// is checked again.
+pub const MOVING_RETRY: Duration = Duration::from_millis(500);
 /// When a check that failed runs again.
 pub const ERROR_RETRY: Duration = Duration::from_secs(10);
 
@@ -76,6 +79,12 @@ pub struct ReleaseState {
 }
 
 impl ReleaseState {
+    /// Whether object `display` was found drifted and left so (not
+    /// corrected, or refused as a fight).
+    pub fn left_drifted(&self, display: &str) -> bool {
+        self.drifted.contains_key(display) || self.fighting.contains_key(display)
+    }
+
     /// Nothing seen yet; `fight_limit` corrections of one object within
     /// [`fight::WINDOW`] make a fight.
     pub fn new(fight_limit: usize) -> ReleaseState {
@@ -194,7 +203,7 @@ pub async fn run(
     if failed {
         Verdict::Later(ERROR_RETRY)
     } else if moving {
-        Verdict::Later(BUSY_RETRY)
+        Verdict::Later(MOVING_RETRY)
     } else {
         Verdict::Done
     }

@@ -285,9 +285,14 @@ impl Drift {
                 .states
                 .entry(key.clone())
                 .or_insert_with(|| ReleaseState::new(limit));
-            if let Verdict::Later(after) =
-                check::run(&self.ctx, &obj, &p.objects, p.seen.into_std(), st).await
-            {
+            let verdict = check::run(&self.ctx, &obj, &p.objects, p.seen.into_std(), st).await;
+            let closely = self.watches.closely();
+            for k in &p.objects {
+                let display = watch::display_of(k);
+                let left = st.left_drifted(&display);
+                closely.set(display, left);
+            }
+            if let Verdict::Later(after) = verdict {
                 let again = self.queue.entry(key).or_insert(Pending {
                     objects: BTreeSet::new(),
                     due: Instant::now() + after,
