@@ -158,6 +158,11 @@ def peak_rss_mib(pid: int) -> float:
     return 0.0
 
 
+# rudder's reconciliations started for a change of what a HelmRelease asks
+# for (not the periodic ones every spec.interval, nor retries).
+CHANGE = 'cause="change",kind="HelmRelease"'
+
+
 def metric_sum(port: int, name: str, label: str = "") -> float:
     """Sum of a Prometheus counter's samples whose labels contain `label`."""
     try:
@@ -521,6 +526,7 @@ def bench_rudder(a, work: Path) -> dict:
             rels.start()
             time.sleep(1)
             rec0 = metric_sum(port, "rudder_reconcile_total", 'kind="HelmRelease"')
+            ch0 = metric_sum(port, "rudder_reconcile_causes_total", CHANGE)
             w0 = metric_sum(port, "rudder_api_writes_total")
             cpu0 = cpu_seconds(proc.pid)
             log(f"rudder: creating {run.n} HelmReleases")
@@ -537,6 +543,7 @@ def bench_rudder(a, work: Path) -> dict:
             run.res["cpu_s"] = cpu_seconds(proc.pid) - cpu0
             run.res["peak_rss_mib"] = peak_rss_mib(proc.pid)
             run.res["reconciles"] = metric_sum(port, "rudder_reconcile_total", 'kind="HelmRelease"') - rec0
+            run.res["reconciles_for_changes"] = metric_sum(port, "rudder_reconcile_causes_total", CHANGE) - ch0
             # rudder's own count of its writes (Leases excluded), to hold
             # against the API server's audit count.
             run.res["metric_writes"] = metric_sum(port, "rudder_api_writes_total") - w0
@@ -586,6 +593,7 @@ def rudder_storm(run: Run, port: int, m: int) -> None:
     time.sleep(1)
     w0 = metric_sum(port, "rudder_api_writes_total")
     rec0 = metric_sum(port, "rudder_reconcile_total", 'kind="HelmRelease"')
+    ch0 = metric_sum(port, "rudder_reconcile_causes_total", CHANGE)
     log(f"rudder: upgrade storm of {m} releases")
     start = datetime.now().astimezone()
     t0 = time.monotonic()
@@ -604,6 +612,10 @@ def rudder_storm(run: Run, port: int, m: int) -> None:
     run.res["storm_all_s"] = max(w.ready_at.values()) - t0 if w.ready_at else float("nan")
     run.res["storm_metric_writes"] = metric_sum(port, "rudder_api_writes_total") - w0
     run.res["storm_reconciles"] = metric_sum(port, "rudder_reconcile_total", 'kind="HelmRelease"') - rec0
+    # Reconciliations for the edits, apart from the periodic ones (every
+    # spec.interval) that fall in the storm's window.
+    run.res["storm_reconciles_for_changes"] = (
+        metric_sum(port, "rudder_reconcile_causes_total", CHANGE) - ch0)
 
 
 def rudder_restart(run: Run, a, work: Path, h: int) -> None:

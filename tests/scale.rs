@@ -42,6 +42,15 @@ fn release_reconciles(body: &str) -> f64 {
     metric_sum(body, "rudder_reconcile_total", r#"kind="HelmRelease""#)
 }
 
+/// HelmRelease reconciliations started for a change of what it asks for.
+fn changes(body: &str) -> f64 {
+    metric_sum(
+        body,
+        "rudder_reconcile_causes_total",
+        r#"cause="change",kind="HelmRelease""#,
+    )
+}
+
 /// The API server's own metrics.
 async fn apiserver_metrics(client: &Client) -> String {
     let req = http::Request::get("/metrics")
@@ -320,6 +329,7 @@ async fn one_reconcile_per_change_and_writes_counted_as_the_api_server_counts() 
         "one reconcile per created HelmRelease\n{}",
         rudder.logs()
     );
+    assert_eq!(changes(&body), RELEASES as f64, "each counted as a change");
     let after_installs = requests(&body);
 
     for name in &names {
@@ -334,6 +344,11 @@ async fn one_reconcile_per_change_and_writes_counted_as_the_api_server_counts() 
         release_reconciles(&body),
         2.0 * RELEASES as f64,
         "one reconcile per changed HelmRelease"
+    );
+    assert_eq!(
+        changes(&body),
+        2.0 * RELEASES as f64,
+        "each counted as a change"
     );
 
     println!(

@@ -45,6 +45,7 @@ impl Outcome {
 pub struct Metrics {
     registry: Registry,
     reconciles: IntCounterVec,
+    causes: IntCounterVec,
     errors: IntCounterVec,
     duration: HistogramVec,
     leader: IntGauge,
@@ -75,6 +76,13 @@ impl Metrics {
             ),
             &["kind", "result"],
         )?;
+        let causes = IntCounterVec::new(
+            Opts::new(
+                "rudder_reconcile_causes_total",
+                "HelmRelease reconciliations started, by why: change (a new or changed spec, a requested-at/reset-at annotation, a deletion) or repeat (the interval, a retry, a re-queue).",
+            ),
+            &["kind", "cause"],
+        )?;
         let errors = IntCounterVec::new(
             Opts::new(
                 "rudder_reconcile_errors_total",
@@ -97,6 +105,7 @@ impl Metrics {
             "1 while this process holds the leader-election lease, else 0.",
         )?;
         registry.register(Box::new(reconciles.clone()))?;
+        registry.register(Box::new(causes.clone()))?;
         registry.register(Box::new(errors.clone()))?;
         registry.register(Box::new(duration.clone()))?;
         let index_parses = IntCounterVec::new(
@@ -188,6 +197,7 @@ impl Metrics {
         Ok(Self {
             registry,
             reconciles,
+            causes,
             errors,
             duration,
             leader,
@@ -239,6 +249,11 @@ impl Metrics {
         if outcome == Outcome::Error {
             self.errors.with_label_values(&[kind]).inc();
         }
+    }
+
+    /// Counts a reconciliation of `kind` started for `cause`.
+    pub fn reconcile_started(&self, kind: &str, cause: &str) {
+        self.causes.with_label_values(&[kind, cause]).inc();
     }
 
     /// Counts `n` index parses of `repository` (`namespace/name`).

@@ -10,6 +10,7 @@
 
 pub mod api_client;
 pub mod backoff;
+pub mod causes;
 pub mod drift;
 pub mod events;
 pub mod gitrepository;
@@ -148,6 +149,8 @@ pub struct Context {
     pub release_locks: drift::ReleaseLocks,
     /// Release records known without listing them (decoded history).
     pub history: Arc<crate::release::HistoryCache>,
+    /// What each HelmRelease asked for when reconciled last.
+    pub causes: causes::Causes,
 }
 
 impl Context {
@@ -240,6 +243,7 @@ pub async fn run(
         history: Arc::new(crate::release::HistoryCache::new(
             options.watch_namespace.clone(),
         )),
+        causes: Default::default(),
     });
     let mut elector = LeaderElector::new(client, options.lease.clone());
     let result = elect_and_run(&mut elector, &ctx, &health, &options, &shutdown).await;

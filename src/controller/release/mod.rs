@@ -139,18 +139,17 @@ pub async fn reconcile(obj: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Actio
     // While the API server pushes back, new work waits instead of adding load.
     ctx.pressure.settle().await;
     let start = Instant::now();
+    let key = format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any());
+    let cause = ctx
+        .causes
+        .note(&key, super::asked_for(obj.as_ref()).unwrap_or_default());
+    ctx.metrics.reconcile_started(KIND, cause.label());
     // No drift check of this release runs while it is reconciled.
-    let _lock = ctx
-        .release_locks
-        .lock(&format!(
-            "{}/{}",
-            obj.namespace().unwrap_or_default(),
-            obj.name_any()
-        ))
-        .await;
+    let _lock = ctx.release_locks.lock(&key).await;
     let api: Api<HelmRelease> =
         Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
-    let result = if obj.metadata.deletion_timestamp.is_none() {
+    let deleting = obj.metadata.deletion_timestamp.is_some();
+    let result = if !deleting {
         // The finalizer is added in the same reconciliation that acts, so
         // a new HelmRelease is reconciled once, not once more for its
         // finalizer.
@@ -173,6 +172,10 @@ pub async fn reconcile(obj: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Actio
             other => ReleaseError::Finalizer(other.to_string()),
         })
     };
+    if deleting && result.is_ok() {
+        // Uninstalled: the object goes once its finalizer is off.
+        ctx.causes.forget(&key);
+    }
     let outcome = if result.is_ok() {
         MetricOutcome::Success
     } else {

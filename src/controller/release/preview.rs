@@ -69,6 +69,7 @@ pub fn one_shot_context(client: Client, config: kube::Config) -> Result<Context,
         release_locks: Default::default(),
         values_users: Arc::default(),
         history: Arc::new(crate::release::HistoryCache::new(None)),
+        causes: Default::default(),
     })
 }
 
