@@ -57,7 +57,7 @@ type Key = (String, String);
 #[derive(Clone)]
 enum Kept {
     /// Decoded: whole, or its summary.
-    Decoded(StoredRelease),
+    Decoded(Box<StoredRelease>),
     /// A whole record of a release not read lately: the record's JSON,
     /// gzipped, and the Secret's annotations and parking.
     Packed {
@@ -91,7 +91,7 @@ fn pack(stored: &StoredRelease) -> Option<Kept> {
 /// The whole record `kept` holds (`None` if a packed one does not decode).
 fn unpack(kept: &Kept) -> Option<StoredRelease> {
     match kept {
-        Kept::Decoded(s) => Some(s.clone()),
+        Kept::Decoded(s) => Some(s.as_ref().clone()),
         Kept::Packed {
             body,
             annotations,
@@ -320,7 +320,7 @@ impl HistoryCache {
                     summary(st)
                 };
                 if let Some((_, kept)) = versions.get_mut(&version) {
-                    *kept = Kept::Decoded(keep);
+                    *kept = Kept::Decoded(Box::new(keep));
                 }
             }
             Some(_) => {}
@@ -361,7 +361,7 @@ impl HistoryCache {
         s.decoded
             .entry(k.clone())
             .or_default()
-            .insert(version, (rv, Kept::Decoded(kept)));
+            .insert(version, (rv, Kept::Decoded(Box::new(kept))));
         if whole {
             s.touch(&k);
         }
@@ -382,7 +382,7 @@ impl HistoryCache {
                     continue;
                 };
                 if !stored.slim && !needed(stored, latest) {
-                    *stored = summary(stored);
+                    **stored = summary(stored);
                 }
             }
         }
