@@ -114,6 +114,7 @@ pub fn compute(
         conditions: Vec::new(),
     };
     let released_now = released_message(history, live);
+    let shown = shown_ready(&old, generation, live.map(|r| r.version));
     let (ready, released, stalled) = match outcome {
         Outcome::Waiting { reason, message } => (
             (ConditionStatus::False, reason.as_str(), message.as_str()),
@@ -123,6 +124,16 @@ pub fn compute(
             },
             None,
         ),
+        // Found unchanged: the Ready that the status shows already (the
+        // action that made it Ready) stays, so nothing is written.
+        Outcome::Ready { reason, .. } if reason == UP_TO_DATE && shown.is_some() => {
+            let (reason, message) = shown.unwrap_or_default();
+            (
+                (ConditionStatus::True, reason, message),
+                (ConditionStatus::True, reason, message),
+                None,
+            )
+        }
         Outcome::Ready { reason, message } => (
             (ConditionStatus::True, reason.as_str(), message.as_str()),
             (ConditionStatus::True, reason.as_str(), message.as_str()),
@@ -169,6 +180,25 @@ pub fn compute(
     conds.extend(remediated_condition(&old, generation, outcome, attempt));
     status.conditions = conds;
     status
+}
+
+/// The reason a release found unchanged is Ready for.
+pub const UP_TO_DATE: &str = "UpToDate";
+
+/// The reason and message of the `Ready=True` that `old` shows for
+/// `generation` with revision `live` live, if it does.
+fn shown_ready(
+    old: &HelmReleaseStatus,
+    generation: Option<i64>,
+    live: Option<i64>,
+) -> Option<(&str, &str)> {
+    if live.is_none() || old.revision != live || old.observed_generation != generation {
+        return None;
+    }
+    old.conditions
+        .iter()
+        .find(|c| c.type_ == READY && c.status == ConditionStatus::True)
+        .map(|c| (c.reason.as_str(), c.message.as_str()))
 }
 
 /// The Git revision recorded on revision `version`'s record, if any.
@@ -533,6 +563,35 @@ mod tests {
             (ConditionStatus::True, "Progressing")
         );
         assert!(get(STALLED).is_none());
+    }
+
+    #[test]
+    fn an_unchanged_release_keeps_its_status_as_written_after_install_and_tests() {
+        let hist = [crate::release::memory::record(1, "deployed")];
+        let installed = Outcome::Ready {
+            reason: "InstallSucceeded".into(),
+            message: "installed revision 1".into(),
+        };
+        let tested = Attempt {
+            tested: Some((true, "1 test passed".into())),
+            ..digest("a")
+        };
+        let st = compute(&hr(serde_json::json!({})), &hist, &installed, &tested);
+        let obj = hr(serde_json::to_value(&st).expect("status"));
+        // The next (periodic) reconciliation finds it unchanged.
+        let up_to_date = Outcome::Ready {
+            reason: UP_TO_DATE.into(),
+            message: "revision 1 is live".into(),
+        };
+        let again = compute(&obj, &hist, &up_to_date, &digest("a"));
+        assert!(!differs(obj.status.as_ref(), &again), "{again:?}");
+        let ready = again.conditions.iter().find(|c| c.type_ == READY);
+        assert_eq!(ready.map(|c| c.reason.as_str()), Some("InstallSucceeded"));
+        assert!(again.conditions.iter().any(|c| c.type_ == TEST_SUCCESS));
+        // Without a Ready=True for this revision: said afresh.
+        let fresh = compute(&hr(serde_json::json!({})), &hist, &up_to_date, &digest("a"));
+        let ready = fresh.conditions.iter().find(|c| c.type_ == READY);
+        assert_eq!(ready.map(|c| c.reason.as_str()), Some(UP_TO_DATE));
     }
 
     #[test]

@@ -208,13 +208,14 @@ pub fn next_following(
         }
     };
     let live = match *state {
-        State::InSync(version) => {
-            let ready = shown_ready(obj, version).unwrap_or_else(|| Outcome::Ready {
-                reason: "UpToDate".into(),
-                message: live(hist)
-                    .map(|l| format!("{} is live", release_status::describe(&l.release)))
-                    .unwrap_or_default(),
-            });
+        State::InSync(_) => {
+            let message = live(hist)
+                .map(|l| format!("{} is live", release_status::describe(&l.release)))
+                .unwrap_or_default();
+            let ready = Outcome::Ready {
+                reason: release_status::UP_TO_DATE.into(),
+                message,
+            };
             if !tests_failed(obj) {
                 return Next::Report(ready);
             }
@@ -233,23 +234,6 @@ pub fn next_following(
         Some(live) => Next::Upgrade { live },
         None => Next::Install,
     }
-}
-
-/// The Ready outcome the status shows already, when it is True for this
-/// generation and revision `live` is the one it reports: an unchanged
-/// release keeps the reason and message of the action that made it Ready
-/// (`InstallSucceeded`, …), so its next periodic reconciliation writes
-/// nothing.
-fn shown_ready(obj: &HelmRelease, live: i64) -> Option<Outcome> {
-    let status = obj.status.as_ref()?;
-    if status.revision != Some(live) || status.observed_generation != obj.metadata.generation {
-        return None;
-    }
-    let ready = status.conditions.iter().find(|c| c.type_ == READY)?;
-    (ready.status == ConditionStatus::True).then(|| Outcome::Ready {
-        reason: ready.reason.clone(),
-        message: ready.message.clone(),
-    })
 }
 
 /// Whether the live revision's tests failed and that counts: tests

@@ -95,31 +95,6 @@ fn a_live_revision_of_the_same_inputs_is_in_sync() {
 }
 
 #[test]
-fn an_unchanged_release_keeps_the_ready_condition_its_status_shows() {
-    let hist = [rec(1, "deployed", true)];
-    let state = following_state(&hist, &want());
-    let mut obj = hr(0, 0, "x");
-    let status = obj.status.as_mut().expect("status");
-    status.revision = Some(1);
-    status.conditions[0].status = ConditionStatus::True;
-    status.conditions[0].reason = "InstallSucceeded".into();
-    status.conditions[0].message = "installed".into();
-    assert_eq!(
-        next_following(&obj, &state, &hist, "d", false),
-        Next::Report(Outcome::Ready {
-            reason: "InstallSucceeded".into(),
-            message: "installed".into()
-        })
-    );
-    // Another revision, or a spec the status has not seen: said afresh.
-    obj.status.as_mut().expect("status").revision = Some(2);
-    assert!(matches!(
-        next_following(&obj, &state, &hist, "d", false),
-        Next::Report(Outcome::Ready { reason, .. }) if reason == "UpToDate"
-    ));
-}
-
-#[test]
 fn changed_inputs_upgrade_the_live_revision() {
     let hist = [rec(1, "deployed", false), rec(2, "failed", true)];
     let state = following_state(&hist, &want());
