@@ -33,6 +33,14 @@ ROOT = Path(__file__).resolve().parent.parent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
+class IndexServer(ThreadingHTTPServer):
+    """The chart repository server: a listen backlog large enough for
+    every HelmRepository fetching at once (a restart with 1,000 of them),
+    which the default of 5 turns into refused connections and timeouts."""
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 def shared_index() -> Path:
     d = ROOT
     while d != d.parent:
@@ -64,7 +72,7 @@ def serve_index() -> ThreadingHTTPServer | None:
 
     handler = partial(Quiet, directory=str(shared_index()))
     try:
-        srv = ThreadingHTTPServer(("127.0.0.1", 8879), handler)
+        srv = IndexServer(("127.0.0.1", 8879), handler)
     except OSError:
         want = (shared_index() / "index.yaml").read_bytes()
         got = urllib.request.urlopen("http://127.0.0.1:8879/index.yaml", timeout=5).read()

@@ -94,6 +94,14 @@ rules:
 """
 
 
+class IndexServer(ThreadingHTTPServer):
+    """The chart repository server: a listen backlog large enough for
+    every HelmRepository fetching at once (a restart with 1,000 of them),
+    which the default of 5 turns into refused connections and timeouts."""
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 def log(msg: str) -> None:
     print(f"bench-scale: {msg}", file=sys.stderr, flush=True)
 
@@ -117,7 +125,7 @@ def serve_index():
 
     handler = partial(Quiet, directory=str(shared_index()))
     try:
-        srv = ThreadingHTTPServer(("127.0.0.1", 8879), handler)
+        srv = IndexServer(("127.0.0.1", 8879), handler)
     except OSError:
         want = (shared_index() / "index.yaml").read_bytes()
         try:
@@ -510,7 +518,7 @@ def bench_rudder(a, work: Path) -> dict:
             [a.rudder_binary, "run", "--leader-election-namespace", "rudder-bench",
              "--metrics-addr", f"127.0.0.1:{port}", "--log-format", "json",
              "--cache-dir", str(work / "rudder-cache"), *a.rudder_args.split()],
-            stdout=logf, stderr=logf, env={**os.environ, "KUBECONFIG": kc, "RUST_LOG": "warn"})
+            stdout=logf, stderr=logf, env={**os.environ, "KUBECONFIG": kc, "RUST_LOG": os.environ.get("RUDDER_BENCH_LOG", "warn")})
         try:
             wait_http_ok(f"http://127.0.0.1:{port}/readyz", 120, proc)
             pool_map(lambda i: run.api.create(
@@ -643,7 +651,7 @@ def rudder_restart(run: Run, a, work: Path, h: int) -> None:
          "--metrics-addr", f"127.0.0.1:{port}", "--log-format", "json",
          "--cache-dir", str(work / "rudder-cache"), *a.rudder_args.split()],
         stdout=logf, stderr=logf, env={**os.environ, "KUBECONFIG": run.plane.kubeconfig,
-                                       "RUST_LOG": "warn"})
+                                       "RUST_LOG": os.environ.get("RUDDER_BENCH_LOG", "warn")})
     try:
         t0 = time.monotonic()
         wait_http_ok(f"http://127.0.0.1:{port}/readyz", 120, proc)
@@ -992,7 +1000,10 @@ def main() -> None:
         if srv:
             srv.shutdown()
         if ok:
-            shutil.rmtree(work, ignore_errors=True)
+            if os.environ.get("RUDDER_BENCH_KEEP"):
+                log(f"kept {work} (RUDDER_BENCH_KEEP)")
+            else:
+                shutil.rmtree(work, ignore_errors=True)
         else:
             log(f"logs kept in {work}")
     report(rows, machine)
