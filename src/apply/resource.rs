@@ -32,6 +32,18 @@ pub struct ResourceKey {
     pub name: String,
 }
 
+impl ResourceKey {
+    /// How the object is named in messages: `Kind ns/name`, or `Kind name`
+    /// when cluster-scoped.
+    pub fn display(&self) -> String {
+        if self.namespace.is_empty() {
+            format!("{} {}", self.kind, self.name)
+        } else {
+            format!("{} {}/{}", self.kind, self.namespace, self.name)
+        }
+    }
+}
+
 impl Resource {
     pub fn kind(&self) -> &str {
         &self.api_resource.kind
@@ -71,10 +83,7 @@ impl Resource {
 
     /// `Kind namespace/name` (or `Kind name` when cluster-scoped).
     pub fn display(&self) -> String {
-        match self.namespace() {
-            Some(ns) => format!("{} {ns}/{}", self.kind(), self.name()),
-            None => format!("{} {}", self.kind(), self.name()),
-        }
+        self.key().display()
     }
 
     /// Helm's `resourceString`: `Kind "name" in namespace "ns"`.

@@ -88,27 +88,22 @@ fn pack(stored: &StoredRelease) -> Option<Kept> {
     })
 }
 
-/// The whole record `kept` holds (`None` if a packed one does not decode).
-fn unpack(kept: &Kept) -> Option<StoredRelease> {
-    match kept {
-        Kept::Decoded(s) => Some(s.as_ref().clone()),
-        Kept::Packed {
-            body,
-            annotations,
-            parked,
-        } => {
-            let mut json = Vec::new();
-            flate2::read::GzDecoder::new(&body[..])
-                .read_to_end(&mut json)
-                .ok()?;
-            Some(StoredRelease {
-                release: serde_json::from_slice(&json).ok()?,
-                annotations: annotations.clone(),
-                parked: *parked,
-                slim: false,
-            })
-        }
-    }
+/// The whole record a packed one holds (`None` if it does not decode).
+fn unpack(
+    body: &[u8],
+    annotations: &BTreeMap<String, String>,
+    parked: bool,
+) -> Option<StoredRelease> {
+    let mut json = Vec::new();
+    flate2::read::GzDecoder::new(body)
+        .read_to_end(&mut json)
+        .ok()?;
+    Some(StoredRelease {
+        release: serde_json::from_slice(&json).ok()?,
+        annotations: annotations.clone(),
+        parked,
+        slim: false,
+    })
 }
 
 #[derive(Default)]
@@ -308,32 +303,32 @@ impl HistoryCache {
         if rv != resource_version {
             return None;
         }
-        let packed = matches!(kept, Kept::Packed { .. });
-        let stored = unpack(kept);
-        let latest = s.index.get(&k).and_then(|v| v.keys().next_back().copied());
-        let versions = s.decoded.get_mut(&k)?;
-        match &stored {
-            Some(st) if packed => {
-                let keep = if latest.is_none_or(|l| needed(st, l)) {
-                    st.clone()
-                } else {
-                    summary(st)
+        let stored = match kept {
+            Kept::Decoded(st) => st.as_ref().clone(),
+            Kept::Packed {
+                body,
+                annotations,
+                parked,
+            } => {
+                let unpacked = unpack(body, annotations, *parked);
+                let latest = s.index.get(&k).and_then(|v| v.keys().next_back().copied());
+                let versions = s.decoded.get_mut(&k)?;
+                let Some(st) = unpacked else {
+                    // Unreadable: forget it; the reader reads the Secret.
+                    versions.remove(&version);
+                    return None;
                 };
                 if let Some((_, kept)) = versions.get_mut(&version) {
-                    *kept = Kept::Decoded(Box::new(keep));
+                    let form = latest.map_or_else(|| st.clone(), |l| kept_form(&st, l));
+                    *kept = Kept::Decoded(Box::new(form));
                 }
+                st
             }
-            Some(_) => {}
-            // Unreadable: forget it; the reader reads the Secret.
-            None => {
-                versions.remove(&version);
-                return None;
-            }
-        }
-        if stored.as_ref().is_some_and(|st| !st.slim) {
+        };
+        if !stored.slim {
             s.touch(&k);
         }
-        stored
+        Some(stored)
     }
 
     /// Keeps `stored`, decoded from (or written as) `meta`'s version:
@@ -353,11 +348,7 @@ impl HistoryCache {
         }
         let latest = known.keys().next_back().copied().unwrap_or(version);
         let whole = needed(stored, latest);
-        let kept = if whole {
-            stored.clone()
-        } else {
-            summary(stored)
-        };
+        let kept = kept_form(stored, latest);
         s.decoded
             .entry(k.clone())
             .or_default()
@@ -419,6 +410,16 @@ impl HistoryCache {
 fn needed(stored: &StoredRelease, latest: i64) -> bool {
     let status = stored.release.status();
     stored.release.version >= latest || status == super::Status::Deployed || status.is_pending()
+}
+
+/// What of `stored` is kept decoded, with `latest` the newest revision:
+/// all of it when [`needed`], else its [`summary`].
+fn kept_form(stored: &StoredRelease, latest: i64) -> StoredRelease {
+    if needed(stored, latest) {
+        stored.clone()
+    } else {
+        summary(stored)
+    }
 }
 
 /// `stored` without its body: what status reports and history decisions

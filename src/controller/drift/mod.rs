@@ -288,7 +288,7 @@ impl Drift {
             let verdict = check::run(&self.ctx, &obj, &p.objects, p.seen.into_std(), st).await;
             let closely = self.watches.closely();
             for k in &p.objects {
-                let display = watch::display_of(k);
+                let display = k.display();
                 let left = st.left_drifted(&display);
                 closely.set(display, left);
             }

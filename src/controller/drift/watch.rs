@@ -45,8 +45,8 @@ pub struct Trigger {
 /// A watched type: group, version and kind.
 pub type TypeId = (String, String, String);
 
-/// The objects watched closely (drifted and left so), by
-/// [`display_of`] their key; kept by the checks, read by the watches.
+/// The objects watched closely (drifted and left so), by their
+/// [`ResourceKey::display`]; kept by the checks, read by the watches.
 #[derive(Clone, Default)]
 pub struct Closely(Arc<Mutex<HashSet<String>>>);
 
@@ -64,15 +64,6 @@ impl Closely {
     fn contains(&self, display: &str) -> bool {
         let s = self.0.lock().unwrap_or_else(|p| p.into_inner());
         s.contains(display)
-    }
-}
-
-/// How an object is named in drift reports (`Resource::display`).
-pub fn display_of(key: &ResourceKey) -> String {
-    if key.namespace.is_empty() {
-        format!("{} {}", key.kind, key.name)
-    } else {
-        format!("{} {}/{}", key.kind, key.namespace, key.name)
     }
 }
 
@@ -302,27 +293,21 @@ fn on_event(
     closely: &Closely,
     event: Event<PartialObjectMeta<DynamicObject>>,
 ) -> Vec<Trigger> {
-    let fp = |t: &Trigger, m: &ObjectMeta| fingerprint(m, closely.contains(&display_of(&t.key)));
+    // Objects first seen in a watch's initial list are checked; those
+    // seen later wait for their release's learning.
+    let mut applied = |m: &ObjectMeta, first_counts: bool| {
+        let t = trigger(ar, namespaced, m)?;
+        let fp = fingerprint(m, closely.contains(&t.key.display()));
+        seen.applied(t, fp, first_counts)
+    };
     match event {
         Event::Init => {
             seen.relisted = Some(HashSet::new());
             Vec::new()
         }
         Event::InitDone => seen.relist_done(),
-        Event::InitApply(m) => trigger(ar, namespaced, &m.metadata)
-            .and_then(|t| {
-                let f = fp(&t, &m.metadata);
-                seen.applied(t, f, true)
-            })
-            .into_iter()
-            .collect(),
-        Event::Apply(m) => trigger(ar, namespaced, &m.metadata)
-            .and_then(|t| {
-                let f = fp(&t, &m.metadata);
-                seen.applied(t, f, false)
-            })
-            .into_iter()
-            .collect(),
+        Event::InitApply(m) => applied(&m.metadata, true).into_iter().collect(),
+        Event::Apply(m) => applied(&m.metadata, false).into_iter().collect(),
         Event::Delete(m) => trigger(ar, namespaced, &m.metadata)
             .map(|t| seen.deleted(t))
             .into_iter()
