@@ -82,6 +82,9 @@ RELEASE = "app"
 HARNESS_UA = "bench-scale-harness"
 FLOOR_UA = "bench-scale-floor"
 ALL_TOOLS = ["rudder", "helm", "floor", "flux"]
+# Not run unless asked for (--tools ...,shards): --shards rudder processes.
+EXTRA_TOOLS = ["shards"]
+SHARD_LABEL = "sharding.rudder.dev/key"
 # Audit only the admin identity every tool and the harness use (not the
 # controller manager, scheduler or kwok); one event per finished request.
 AUDIT_POLICY = """apiVersion: audit.k8s.io/v1
@@ -190,7 +193,7 @@ def metric_sum(port: int, name: str, label: str = "") -> float:
 class Plane:
     """A test control plane of our own (up.sh with its own state dir)."""
 
-    def __init__(self, work: Path, tag: str, releases: int):
+    def __init__(self, work: Path, tag: str, releases: int, qps: int = 0):
         self.dir = Path(f"/tmp/rudder-bench-scale-{os.getpid()}-{tag}")
         self.audit = work / f"audit-{tag}.log"
         policy = work / "audit-policy.yaml"
@@ -205,7 +208,16 @@ class Plane:
                 "--audit-log-format=json", "--audit-log-mode=batch", "--audit-log-maxsize=0",
             ]),
         }
-        log(f"starting a control plane in {self.dir} ({nodes} kwok nodes)")
+        if qps:
+            # The controller manager's and scheduler's client rate limits
+            # (20 and 50 requests/s by default) would otherwise be what every
+            # tool waits for: each Deployment costs the deployment and
+            # replica-set controllers several writes before it is Available.
+            client = f"--kube-api-qps={qps} --kube-api-burst={2 * qps}"
+            self.env["RUDDER_TESTENV_CONTROLLER_MANAGER_ARGS"] = (
+                f"{client} --concurrent-deployment-syncs=20 --concurrent-replicaset-syncs=20")
+            self.env["RUDDER_TESTENV_SCHEDULER_ARGS"] = client
+        log(f"starting a control plane in {self.dir} ({nodes} kwok nodes, client QPS {qps or 'default'})")
         t = time.monotonic()
         out = subprocess.run([str(TESTENV / "up.sh")], env=self.env, text=True,
                              stdout=subprocess.PIPE, check=True).stdout
@@ -425,7 +437,7 @@ class Run:
     def __init__(self, tool: str, a, work: Path):
         self.tool, self.a, self.n = tool, a, a.releases
         self.began = time.monotonic()
-        self.plane = Plane(work, tool, a.releases)
+        self.plane = Plane(work, tool, a.releases, a.plane_qps)
         self.api = self.plane.api
         self.res = {"tool": tool, "releases": self.n, "load": os.getloadavg()[0],
                     "plane_start_s": self.plane.start_s}
@@ -565,8 +577,111 @@ def bench_rudder(a, work: Path) -> dict:
         if a.helm_records:
             rudder_restart(run, a, work, a.helm_records)
         run.res["warnings"] = sum(1 for l in open(work / "rudder.log") if '"WARN"' in l)
+        run.res["conflict_warnings"] = conflict_warnings(work / "rudder.log")
     finally:
         run.close()
+    return run.res
+
+
+def conflict_warnings(path: Path) -> int:
+    """Warnings in a rudder log that name a 409 or 422 answer: writes made
+    from a stale copy of an object."""
+    n = 0
+    with open(path) as f:
+        for line in f:
+            if '"WARN"' in line and any(c in line for c in ("409", "422", "Conflict")):
+                n += 1
+    return n
+
+
+def start_rudder(a, work: Path, kc: str, tag: str, extra: list) -> tuple:
+    """`rudder run` against `kc`, its log in work/rudder-<tag>.log; returns
+    (process, metrics port, log file)."""
+    port = free_port()
+    logf = open(work / f"rudder-{tag}.log", "w")
+    proc = subprocess.Popen(
+        [a.rudder_binary, "run", "--leader-election-namespace", "rudder-bench",
+         "--metrics-addr", f"127.0.0.1:{port}", "--log-format", "json",
+         "--cache-dir", str(work / f"rudder-cache-{tag}"), *extra, *a.rudder_args.split()],
+        stdout=logf, stderr=logf, env={**os.environ, "KUBECONFIG": kc,
+                                       "RUST_LOG": os.environ.get("RUDDER_BENCH_LOG", "warn")})
+    return proc, port, logf
+
+
+def bench_shards(a, work: Path) -> dict:
+    """--shards rudder processes, each `--shard s<K>`, share the N releases
+    (release i labelled s<i mod K>, with its HelmRepository): time to all
+    Ready, and per shard how many releases it reconciled — each exactly its
+    own, once — and how many release records exist (one per release)."""
+    k = max(1, a.shards)
+    run = Run("shards", a, work)
+    kc = run.plane.kubeconfig
+    shard_of = lambda ns: f"s{int(ns.rsplit('-', 1)[1]) % k}"
+    started = []
+    try:
+        crds = subprocess.run([a.rudder_binary, "crds"], check=True, text=True,
+                              capture_output=True).stdout
+        kubectl_apply(kc, crds)
+        create_namespaces(run.api, run.n)
+        run.api.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                              "metadata": {"name": "rudder-bench"}})
+        base = "/apis/helm.rudder.dev/v1alpha1"
+        for j in range(k):
+            started.append(start_rudder(a, work, kc, f"s{j}", ["--shard", f"s{j}"]))
+        for proc, port, _ in started:
+            wait_http_ok(f"http://127.0.0.1:{port}/readyz", 120, proc)
+        pool_map(lambda i: run.api.create(
+            f"{base}/namespaces/{ns_name(i)}/helmrepositories",
+            {"apiVersion": "helm.rudder.dev/v1alpha1", "kind": "HelmRepository",
+             "metadata": {"name": "charts", "namespace": ns_name(i),
+                          "labels": {SHARD_LABEL: shard_of(ns_name(i))}},
+             "spec": {"url": REPO_URL}}), range(run.n), 10)
+        repos = Watcher(run.api, f"{base}/helmrepositories", condition_true)
+        repos.start()
+        wait_until("shards' HelmRepositories Ready", lambda: len(repos.ready_at) >= run.n, 600, 0.5)
+        repos.stop()
+        rels = Watcher(run.api, f"{base}/helmreleases", condition_true)
+        rels.start()
+        time.sleep(1)
+        key = 'kind="HelmRelease"'
+        rec0 = [metric_sum(port, "rudder_reconcile_total", key) for _, port, _ in started]
+        ch0 = [metric_sum(port, "rudder_reconcile_causes_total", CHANGE) for _, port, _ in started]
+        cpu0 = [cpu_seconds(proc.pid) for proc, _, _ in started]
+        log(f"shards: creating {run.n} HelmReleases for {k} shards")
+        run.clock()
+        create_releases(
+            run, lambda ns: f"{base}/namespaces/{ns}/helmreleases",
+            lambda ns: {"apiVersion": "helm.rudder.dev/v1alpha1", "kind": "HelmRelease",
+                        "metadata": {"name": RELEASE, "namespace": ns,
+                                     "labels": {SHARD_LABEL: shard_of(ns)}},
+                        "spec": {"chart": {"name": CHART, "version": CHART_VERSION,
+                                           "repositoryRef": {"name": "charts"}}}})
+        done = wait_all(run, rels, a.timeout)
+        run.finish(rels.ready_at, done)
+        rels.stop()
+        res = run.res
+        res["cpu_s"] = sum(cpu_seconds(p.pid) - c for (p, _, _), c in zip(started, cpu0))
+        res["peak_rss_mib"] = sum(peak_rss_mib(p.pid) for p, _, _ in started)
+        res["shard_releases"] = [sum(1 for i in range(run.n) if shard_of(ns_name(i)) == f"s{j}")
+                                 for j in range(k)]
+        res["shard_reconciles"] = [metric_sum(port, "rudder_reconcile_total", key) - r0
+                                   for (_, port, _), r0 in zip(started, rec0)]
+        res["shard_reconciles_for_changes"] = [
+            metric_sum(port, "rudder_reconcile_causes_total", CHANGE) - c0
+            for (_, port, _), c0 in zip(started, ch0)]
+        res["reconciles"] = sum(res["shard_reconciles"])
+        records = run.api.request("GET", "/api/v1/secrets?labelSelector=owner%3Dhelm")["items"]
+        res["records"] = sum(1 for s in records
+                             if s["metadata"]["namespace"].startswith("scale-"))
+    finally:
+        for proc, _, logf in started:
+            stop(proc)
+            logf.close()
+        run.close()
+    run.res["warnings"] = sum(1 for j in range(k) for l in open(work / f"rudder-s{j}.log")
+                              if '"WARN"' in l)
+    run.res["conflict_warnings"] = sum(conflict_warnings(work / f"rudder-s{j}.log")
+                                       for j in range(k))
     return run.res
 
 
@@ -928,9 +1043,18 @@ def report(rows: list, machine: str) -> None:
             if other == "flux":
                 parts.append(f"peak memory {ratio(o.get('peak_rss_mib'), ru.get('peak_rss_mib'))}×")
             print(f"{other} vs rudder: " + ", ".join(parts))
+    sh = by.get("shards")
+    if sh and "shard_releases" in sh:
+        exact = sh["shard_reconciles_for_changes"] == [float(x) for x in sh["shard_releases"]]
+        print(f"shards: releases per shard {sh['shard_releases']}, reconciled for their creation "
+              f"{[int(x) for x in sh['shard_reconciles_for_changes']]} "
+              f"({'each by its own shard, once' if exact else 'NOT one reconcile per release'}), "
+              f"{sh.get('records')} release records for {sh['releases']} releases")
     print()
     for r in rows:
-        extra = {k: r[k] for k in ("phase_s", "plane_start_s", "applied_s", "warnings", "failed", "requests",
+        extra = {k: r[k] for k in ("phase_s", "plane_start_s", "applied_s", "warnings", "conflict_warnings",
+                                   "failed", "shard_releases", "shard_reconciles",
+                                   "shard_reconciles_for_changes", "records", "requests",
                                    "writes", "writes_no_leases", "dry_run_writes", "metric_writes",
                                    "watches") if k in r}
         extra.update({k: v for k, v in r.items()
@@ -957,6 +1081,11 @@ def main() -> None:
     p.add_argument("--flux-concurrent", type=int, default=10)
     p.add_argument("--timeout", type=float, default=1800, help="seconds for one tool to finish")
     p.add_argument("--json", help="also write the rows to this file")
+    p.add_argument("--shards", type=int, default=3,
+                   help="rudder processes of the `shards` tool, each `--shard s<K>`")
+    p.add_argument("--plane-qps", type=int, default=500,
+                   help="client QPS of the control plane's controller manager and scheduler "
+                        "(0: Kubernetes' defaults, 20 and 50)")
     p.add_argument("--idle", type=float, default=0,
                    help="rudder: seconds idle after all Ready, its CPU and writes measured")
     p.add_argument("--storm", type=int, default=0,
@@ -965,7 +1094,7 @@ def main() -> None:
                    help="rudder: then add this many helm release records and restart rudder")
     a = p.parse_args()
     tools = [t for t in a.tools.split(",") if t]
-    if bad := set(tools) - set(ALL_TOOLS):
+    if bad := set(tools) - set(ALL_TOOLS) - set(EXTRA_TOOLS):
         sys.exit(f"unknown tools: {', '.join(sorted(bad))}")
     for tool in ("helm", "kubectl", "go", "openssl", "curl"):
         if not shutil.which(tool):
@@ -977,7 +1106,8 @@ def main() -> None:
     machine = (f"machine: {os.cpu_count()} cores, "
                f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
                f"load average at start {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
-               f"{a.releases} releases of {CHART} {CHART_VERSION}, a fresh control plane per tool")
+               f"{a.releases} releases of {CHART} {CHART_VERSION}, a fresh control plane per tool, "
+               f"controller manager and scheduler client QPS {a.plane_qps or 'Kubernetes defaults'}")
     log(machine)
     srv = serve_index()
     rows = []
@@ -992,6 +1122,8 @@ def main() -> None:
                 rows.append(bench_helm(a, work))
             elif tool == "floor":
                 rows.append(bench_floor(a, work))
+            elif tool == "shards":
+                rows.append(bench_shards(a, work))
             else:
                 rows.append(bench_flux(a, work, bins))
             log(f"{tool}: {json.dumps({k: v for k, v in rows[-1].items() if k not in ('requests_by', 'user_agents')})}")

@@ -24,6 +24,9 @@
 #                               need no Pods, e.g. a second, remote cluster
 #   RUDDER_TESTENV_APISERVER_ARGS  extra kube-apiserver flags, split on spaces
 #                               (e.g. an audit log for scripts/bench-scale.py)
+#   RUDDER_TESTENV_CONTROLLER_MANAGER_ARGS, RUDDER_TESTENV_SCHEDULER_ARGS
+#                               extra flags of those, split on spaces (e.g. a
+#                               client QPS sized for a 1,000-release benchmark)
 set -euo pipefail
 
 # shellcheck source=lib.sh
@@ -40,6 +43,8 @@ CONTROLLERS=${RUDDER_TESTENV_CONTROLLERS:-*,-node-ipam-controller,-ttl-controlle
 TIMEOUT=${RUDDER_TESTENV_TIMEOUT:-120}
 NODES=${RUDDER_TESTENV_NODES:-3}
 read -r -a APISERVER_ARGS <<<"${RUDDER_TESTENV_APISERVER_ARGS:-}"
+read -r -a CONTROLLER_MANAGER_ARGS <<<"${RUDDER_TESTENV_CONTROLLER_MANAGER_ARGS:-}"
+read -r -a SCHEDULER_ARGS <<<"${RUDDER_TESTENV_SCHEDULER_ARGS:-}"
 KUBECONFIG_OUT=$STATE_DIR/kubeconfig
 
 for tool in go openssl curl awk; do
@@ -258,7 +263,7 @@ start_controller_manager() {
         --use-service-account-credentials \
         --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
         --cluster-signing-cert-file "$pki/ca.crt" --cluster-signing-key-file "$pki/ca.key" \
-        --controllers "$CONTROLLERS"
+        --controllers "$CONTROLLERS" ${CONTROLLER_MANAGER_ARGS[@]+"${CONTROLLER_MANAGER_ARGS[@]}"}
     # The namespace "default" comes from the API server, its service account
     # from the controller manager's serviceaccount controller.
     wait_for kube-controller-manager api /api/v1/namespaces/default/serviceaccounts/default
@@ -268,7 +273,7 @@ start_scheduler() {
     write_kubeconfig "$STATE_DIR/scheduler.kubeconfig" scheduler
     # --secure-port 0: no health endpoint, so several test control planes can coexist.
     start kube-scheduler --kubeconfig "$STATE_DIR/scheduler.kubeconfig" \
-        --secure-port 0 --leader-elect=false
+        --secure-port 0 --leader-elect=false ${SCHEDULER_ARGS[@]+"${SCHEDULER_ARGS[@]}"}
 }
 
 # node_json NAME: a Node that kwok manages (annotation kwok.x-k8s.io/node).

@@ -32,6 +32,7 @@ pub mod sources;
 pub mod status;
 pub mod values_from;
 pub mod watches;
+pub mod work;
 
 use std::fmt::Display;
 use std::future::Future;
@@ -151,6 +152,8 @@ pub struct Context {
     pub history: Arc<crate::release::HistoryCache>,
     /// What each HelmRelease asked for when reconciled last.
     pub causes: causes::Causes,
+    /// The slots of reconciliations doing work (`--concurrency`).
+    pub work: work::Work,
 }
 
 impl Context {
@@ -244,6 +247,7 @@ pub async fn run(
             options.watch_namespace.clone(),
         )),
         causes: Default::default(),
+        work: work::Work::new(options.concurrency),
     });
     let mut elector = LeaderElector::new(client, options.lease.clone());
     let result = elect_and_run(&mut elector, &ctx, &health, &options, &shutdown).await;
@@ -381,14 +385,18 @@ impl Scope {
 }
 
 /// The HelmRelease controller: at most `scope.concurrency` reconciliations
-/// at once, triggered by changes to what a HelmRelease asks for (spec,
+/// working at once ([`work`]) and a bounded number more waiting for their
+/// objects to become ready, triggered by changes to what a HelmRelease asks for (spec,
 /// annotations, deletion) — not by rudder's own writes (status, finalizer).
 fn release_controller(client: &Client, scope: &Scope) -> Controller<HelmRelease> {
     asked_for_controller(
         api_for::<HelmRelease>(client, scope.namespace.as_deref()),
         scope,
     )
-    .with_config(kube::runtime::controller::Config::default().concurrency(scope.concurrency))
+    .with_config(
+        kube::runtime::controller::Config::default()
+            .concurrency(work::in_flight(scope.concurrency)),
+    )
 }
 
 /// A controller of `api`'s objects (in `scope`) triggered only when what
@@ -405,12 +413,49 @@ where
 {
     use kube::runtime::{WatchStreamExt, reflector};
     let (reader, writer) = reflector::store();
-    let triggers = watcher(api, scope.own())
+    let events = watcher(api, scope.own())
         .default_backoff()
-        .reflect(writer)
-        .applied_objects()
-        .predicate_filter(asked_for::<K>, Default::default());
+        // Nothing reads the managed fields of rudder's own kinds; the
+        // store (every HelmRelease, in memory) keeps them out.
+        .modify(|obj| obj.meta_mut().managed_fields = None)
+        .reflect(writer);
+    let triggers = stored_objects(events).predicate_filter(asked_for::<K>, Default::default());
     Controller::for_stream(triggers, reader)
+}
+
+/// The objects a reflected watch applied, each passed on only once the
+/// store shows it. The store takes a (re-)list whole when the list ends, so
+/// the objects of a list are held back until then: passed on as they
+/// arrive, an object created while the watch re-listed (after the API
+/// server expired its resource version) would be looked up before the
+/// store has it — kube-runtime then drops the reconciliation, and the
+/// object would wait for its next change.
+fn stored_objects<K, S>(events: S) -> impl futures::Stream<Item = Result<K, watcher::Error>>
+where
+    S: futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>>,
+{
+    use futures::StreamExt;
+    events
+        .scan(Vec::new(), |listed, event| {
+            let ready: Vec<Result<K, watcher::Error>> = match event {
+                Ok(watcher::Event::Init) => {
+                    listed.clear();
+                    Vec::new()
+                }
+                Ok(watcher::Event::InitApply(obj)) => {
+                    listed.push(obj);
+                    Vec::new()
+                }
+                Ok(watcher::Event::InitDone) => {
+                    std::mem::take(listed).into_iter().map(Ok).collect()
+                }
+                Ok(watcher::Event::Apply(obj)) => vec![Ok(obj)],
+                Ok(watcher::Event::Delete(_)) => Vec::new(),
+                Err(e) => vec![Err(e)],
+            };
+            futures::future::ready(Some(futures::stream::iter(ready)))
+        })
+        .flatten()
 }
 
 /// A hash of what an object asks for: its generation (spec), its
@@ -575,6 +620,53 @@ mod tests {
         );
         assert_ne!(one, two);
         assert_eq!(one, default_lease_name(None, Some("team=one")));
+    }
+
+    /// A re-list (the watch's resource version expired) brings objects the
+    /// store does not hold yet: each is passed on only once the store
+    /// shows it, so its reconciliation finds it.
+    #[tokio::test]
+    async fn objects_of_a_relist_are_passed_on_once_stored() {
+        use futures::StreamExt;
+        use k8s_openapi::api::core::v1::ConfigMap;
+        use kube::runtime::reflector::{self, ObjectRef};
+        use kube::runtime::{WatchStreamExt, watcher::Event};
+        let cm = |name: &str| ConfigMap {
+            metadata: kube::api::ObjectMeta {
+                name: Some(name.into()),
+                namespace: Some("ns".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let events = vec![
+            Event::Init,
+            Event::InitApply(cm("a")),
+            Event::InitDone,
+            Event::Apply(cm("b")),
+            // The watch expired and re-listed: c is new.
+            Event::Init,
+            Event::InitApply(cm("a")),
+            Event::InitApply(cm("b")),
+            Event::InitApply(cm("c")),
+            Event::InitDone,
+            Event::Delete(cm("a")),
+        ];
+        let (reader, writer) = reflector::store::<ConfigMap>();
+        let reflected = futures::stream::iter(events.into_iter().map(Ok)).reflect(writer);
+        let passed: Vec<String> = stored_objects(reflected)
+            .map(|obj| {
+                let obj = obj.expect("no watch errors here");
+                let name = obj.metadata.name.clone().unwrap_or_default();
+                assert!(
+                    reader.get(&ObjectRef::new(&name).within("ns")).is_some(),
+                    "{name} passed on before the store held it"
+                );
+                name
+            })
+            .collect()
+            .await;
+        assert_eq!(passed, ["a", "b", "a", "b", "c"]);
     }
 
     #[test]

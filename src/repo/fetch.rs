@@ -5,7 +5,8 @@
 //! sent only to the repository's own scheme, host and port unless
 //! `pass_credentials` is set (Helm's `passCredentialsAll`).
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use reqwest::header::{self, HeaderMap, HeaderValue};
@@ -233,9 +234,29 @@ impl HttpRepo {
     }
 }
 
-/// A reqwest client with the options' TLS material and timeout.
+/// How many distinct timeouts get a shared client.
+const SHARED_CLIENTS: usize = 16;
+
+/// A reqwest client with the options' TLS material and timeout. Clients
+/// without TLS material of their own are shared by every repository with
+/// the same timeout (one connection pool for the many HelmRepositories of
+/// one server); credentials are per request, so sharing them is safe.
 pub(super) fn build_client(opts: &FetchOptions) -> Result<Client, FetchError> {
-    new_client(&opts.tls, opts.timeout)
+    if opts.tls != TlsMaterial::default() {
+        return new_client(&opts.tls, opts.timeout);
+    }
+    static SHARED: OnceLock<Mutex<HashMap<Duration, Client>>> = OnceLock::new();
+    let shared = SHARED.get_or_init(Default::default);
+    let mut clients = shared.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(c) = clients.get(&opts.timeout) {
+        return Ok(c.clone());
+    }
+    let c = new_client(&opts.tls, opts.timeout)?;
+    // Timeouts come from specs: keep a bounded number of shared clients.
+    if clients.len() < SHARED_CLIENTS {
+        clients.insert(opts.timeout, c.clone());
+    }
+    Ok(c)
 }
 
 fn new_client(tls: &TlsMaterial, timeout: Duration) -> Result<Client, FetchError> {

@@ -287,6 +287,8 @@ async fn roll_out(
     }
     if wait {
         let known = answers_still_current(&report, runs.len() == before);
+        // Waiting is not work: another release may use the slot meanwhile.
+        job.slot.free();
         send(ap.wait_ready_known(r.new_res, &known, timeout, &job.health, &phases)).await?;
     }
     Ok(report.count())

@@ -39,6 +39,7 @@ use super::metrics::Outcome as MetricOutcome;
 use super::ownership::{self, Names};
 use super::release_failure::Failure;
 use super::release_status::{self, Attempt, Outcome};
+use super::work::Slot;
 use super::{Context, requeue_after};
 use crate::api::HelmRelease;
 use crate::api::duration::parse_duration;
@@ -115,6 +116,8 @@ pub fn error_policy(obj: Arc<HelmRelease>, err: &ReleaseError, ctx: Arc<Context>
 pub(super) struct Job<'a> {
     obj: &'a HelmRelease,
     ctx: &'a Context,
+    /// This reconciliation's working slot (given back to wait).
+    slot: &'a Slot,
     ap: Applier,
     n: &'a Names,
     store: SecretStore,
@@ -138,6 +141,9 @@ impl Job<'_> {
 pub async fn reconcile(obj: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Action, ReleaseError> {
     // While the API server pushes back, new work waits instead of adding load.
     ctx.pressure.settle().await;
+    // At most --concurrency reconciliations work at once; this one gives
+    // its slot back when it only waits for readiness.
+    let slot = ctx.work.slot().await;
     let start = Instant::now();
     let key = format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any());
     let cause = ctx
@@ -155,13 +161,13 @@ pub async fn reconcile(obj: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Actio
         // finalizer.
         ctx.values_users.record(&obj);
         match ensure_finalizer(&api, obj).await {
-            Ok(obj) => send(apply(&obj, &ctx)).await,
+            Ok(obj) => send(apply(&obj, &ctx, &slot)).await,
             Err(e) => Err(e),
         }
     } else {
         finalizer(&api, FINALIZER, obj, |event| async {
             match event {
-                Finalizer::Apply(obj) => send(apply(&obj, &ctx)).await,
+                Finalizer::Apply(obj) => send(apply(&obj, &ctx, &slot)).await,
                 Finalizer::Cleanup(obj) => send(uninstall::run(&obj, &ctx)).await,
             }
         })
@@ -278,7 +284,7 @@ fn reconcile_store(ctx: &Context, ap: &Applier, obj: &HelmRelease, n: &Names) ->
 }
 
 /// Install, upgrade or roll back as the spec says, then report.
-async fn apply(obj: &HelmRelease, ctx: &Context) -> Result<Action, ReleaseError> {
+async fn apply(obj: &HelmRelease, ctx: &Context, slot: &Slot) -> Result<Action, ReleaseError> {
     if obj.spec.suspend {
         return Ok(Action::await_change());
     }
@@ -299,7 +305,7 @@ async fn apply(obj: &HelmRelease, ctx: &Context) -> Result<Action, ReleaseError>
     let n = Names::of(obj);
     let progress = Progress::start(ctx, obj);
     let mut hist = Vec::new();
-    let outcome = match act(obj, ctx, &n, &mut hist, &progress, &mut attempt).await {
+    let outcome = match act(obj, ctx, slot, &n, &mut hist, &progress, &mut attempt).await {
         Ok(o) => o,
         Err(f) => f.into(),
     };
@@ -361,6 +367,7 @@ fn retry_interval(obj: &HelmRelease, upgrade: bool) -> Option<Duration> {
 async fn act(
     obj: &HelmRelease,
     ctx: &Context,
+    slot: &Slot,
     n: &Names,
     hist: &mut Vec<StoredRelease>,
     progress: &Progress,
@@ -388,6 +395,7 @@ async fn act(
     let job = Job {
         obj,
         ctx,
+        slot,
         ap,
         n,
         store,

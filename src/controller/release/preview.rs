@@ -70,6 +70,7 @@ pub fn one_shot_context(client: Client, config: kube::Config) -> Result<Context,
         values_users: Arc::default(),
         history: Arc::new(crate::release::HistoryCache::new(None)),
         causes: Default::default(),
+        work: crate::controller::work::Work::new(1),
     })
 }
 

@@ -121,6 +121,8 @@ async fn roll_back(
     }
     if opts.wait {
         let known = super::install::answers_still_current(&report, runs.len() == before);
+        // Waiting is not work: another release may use the slot meanwhile.
+        job.slot.free();
         send(ap.wait_ready_known(new_res, &known, timeout, &job.health, &phases)).await?;
     }
     Ok(report.count())

@@ -1,7 +1,8 @@
 //! Where the controller gets charts from: one [`ChartRepository`] per
 //! HelmRepository (keyed `namespace/name`, rebuilt when its URL, timeout,
 //! credentials or TLS material change, so its last good index and parse
-//! count survive across reconciliations), ad-hoc repositories for
+//! count survive across reconciliations; shared by HelmRepositories whose
+//! URL, credentials and TLS material are the same), ad-hoc repositories for
 //! dependencies named by URL, and the shared archive [`ChartCache`].
 //!
 //! [`Sources::pull_chart`] is the HelmRelease reconciler's entry point: read
@@ -333,14 +334,21 @@ impl Sources {
         {
             return Ok(e.repo.clone());
         }
-        let repo = Arc::new(
-            ChartRepository::new(&config.url, config.opts.clone()).map_err(|source| {
-                SourceError::Client {
-                    repository: key.into(),
-                    source: Box::new(source),
-                }
-            })?,
-        );
+        // HelmRepositories of one URL with the same credentials and TLS
+        // material (one per tenant namespace) share one client and index:
+        // the server answers them all alike.
+        let same = repos.values().find(|e| e.config == config);
+        let repo = match same {
+            Some(e) => e.repo.clone(),
+            None => Arc::new(
+                ChartRepository::new(&config.url, config.opts.clone()).map_err(|source| {
+                    SourceError::Client {
+                        repository: key.into(),
+                        source: Box::new(source),
+                    }
+                })?,
+            ),
+        };
         repos.insert(
             key.into(),
             RepoEntry {
