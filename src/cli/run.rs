@@ -86,10 +86,16 @@ pub struct RunArgs {
     /// writes only their status and events.
     #[arg(long, value_name = "NAME")]
     pub default_service_account: Option<String>,
-    /// HelmRelease reconciliations running at once (renders, applies and
-    /// waits); more queue and are taken in turn.
+    /// HelmRelease reconciliations working at once (fetching, rendering,
+    /// applying, writing records); one waiting for readiness gives its slot
+    /// back. More queue and are taken in turn.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: u16,
+    /// Threads running the controllers' asynchronous work (API requests,
+    /// watches, decoding). Rendering has threads of its own, so one is
+    /// enough for the API traffic of thousands of releases.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub worker_threads: u16,
     /// Drift corrections of one object within a minute after which another
     /// controller is taken to be changing it back: the object is reported
     /// (Drifted, reason DriftFight) and left alone until the minute moves on.
@@ -164,6 +170,7 @@ fn run_inner(args: RunArgs) -> Result<(), RunError> {
         });
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(usize::from(args.worker_threads))
         .enable_all()
         .build()
         .map_err(RunError::Runtime)?;

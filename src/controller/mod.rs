@@ -154,6 +154,9 @@ pub struct Context {
     pub causes: causes::Causes,
     /// The slots of reconciliations doing work (`--concurrency`).
     pub work: work::Work,
+    /// Revisions just deployed, for drift detection to learn without
+    /// reading them back.
+    pub just_deployed: drift::JustDeployed,
 }
 
 impl Context {
@@ -248,6 +251,7 @@ pub async fn run(
         )),
         causes: Default::default(),
         work: work::Work::new(options.concurrency),
+        just_deployed: Default::default(),
     });
     let mut elector = LeaderElector::new(client, options.lease.clone());
     let result = elect_and_run(&mut elector, &ctx, &health, &options, &shutdown).await;
@@ -378,10 +382,20 @@ impl Scope {
     /// The watch configuration of rudder's own resources.
     fn own(&self) -> watcher::Config {
         match &self.labels {
-            Some(l) => watcher::Config::default().labels(l),
-            None => watcher::Config::default(),
+            Some(l) => watch_config().labels(l),
+            None => watch_config(),
         }
     }
+}
+
+/// Objects per page of a watch's (re-)list. A page is decoded whole, so
+/// its size bounds the transient memory of listing thousands of objects
+/// (kube-runtime's default is 500); more pages cost a request each.
+pub const LIST_PAGE: u32 = 100;
+
+/// The configuration every watch of the controllers starts from.
+pub fn watch_config() -> watcher::Config {
+    watcher::Config::default().page_size(LIST_PAGE)
 }
 
 /// The HelmRelease controller: at most `scope.concurrency` reconciliations

@@ -28,7 +28,7 @@ pub(super) async fn forget_discovery_on_crd_change(ctx: Arc<Context>, stop: Canc
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
     use kube::runtime::WatchStreamExt;
     let api: Api<CustomResourceDefinition> = Api::all(ctx.client.clone());
-    let events = watcher(api, watcher::Config::default()).default_backoff();
+    let events = watcher(api, super::watch_config()).default_backoff();
     tokio::pin!(events);
     let mut synced = false;
     loop {
@@ -65,8 +65,7 @@ pub(super) async fn keep_record_index(
     use kube::runtime::watcher::Event;
     let cache = ctx.history.clone();
     let api = api_for::<PartialObjectMeta<Secret>>(&ctx.client, ns.as_deref());
-    let config =
-        watcher::Config::default().labels(&format!("owner in ({HELM_OWNER},{PARKED_OWNER})"));
+    let config = super::watch_config().labels(&format!("owner in ({HELM_OWNER},{PARKED_OWNER})"));
     let events = watcher(api, config).default_backoff();
     tokio::pin!(events);
     let where_ = |m: &kube::api::ObjectMeta| {
@@ -283,13 +282,13 @@ pub(super) fn requeue_on_values_change(
     }
     let config_maps = watcher(
         api_for::<PartialObjectMeta<ConfigMap>>(client, ns),
-        watcher::Config::default(),
+        super::watch_config(),
     )
     .default_backoff()
     .touched_objects();
     let secrets = watcher(
         api_for::<PartialObjectMeta<Secret>>(client, ns),
-        watcher::Config::default(),
+        super::watch_config(),
     )
     .default_backoff()
     .touched_objects();
@@ -308,7 +307,7 @@ pub(super) fn requeue_dependents(
     let store = releases.store();
     releases.watches(
         api_for::<HelmRelease>(client, ns),
-        watcher::Config::default(),
+        super::watch_config(),
         move |dep: HelmRelease| {
             let dep_ns = dep.metadata.namespace.clone().unwrap_or_default();
             let dep_name = dep.metadata.name.clone().unwrap_or_default();

@@ -14,6 +14,7 @@
 
 mod check;
 mod compare;
+mod deployed;
 mod fight;
 mod report;
 mod watch;
@@ -35,6 +36,7 @@ use crate::apply::ResourceKey;
 use crate::controller::Context;
 use crate::controller::ownership::Names;
 use check::{Loaded, ReleaseState, Verdict};
+pub use deployed::JustDeployed;
 use report::Drifted;
 use watch::{Trigger, TypeId, Watches};
 
@@ -174,10 +176,18 @@ impl Drift {
             if self.learnt.get(&key).is_some_and(|(k, _)| *k == lk) {
                 continue;
             }
+            if let Some(types) = self.just_deployed(obj, &key) {
+                for t in &types {
+                    self.watches.ensure(&t.api_resource, t.namespaced);
+                }
+                let types = types.iter().map(|t| watch::type_id(&t.api_resource));
+                self.learnt.insert(key, (lk, types.collect()));
+                continue;
+            }
             match check::deployed(&self.ctx, obj).await {
                 Ok(Loaded::Deployed(d)) => {
                     for r in &d.resources {
-                        self.watches.ensure(r);
+                        self.watches.ensure(&r.api_resource, r.namespaced);
                     }
                     self.enqueue(&key, d.resources.iter().map(|r| r.key()));
                     let types = d.resources.iter().map(watch::type_of).collect();
@@ -194,6 +204,17 @@ impl Drift {
             }
         }
         self.stop_unused_watches();
+    }
+
+    /// The types of the revision `obj`'s status shows deployed, when this
+    /// process deployed it (no record to read, nothing to check).
+    fn just_deployed(&self, obj: &HelmRelease, key: &str) -> Option<Vec<deployed::UsedType>> {
+        if obj.spec.kube_config.is_some() {
+            return None;
+        }
+        let revision = obj.status.as_ref().and_then(|s| s.revision);
+        let uid = obj.uid().unwrap_or_default();
+        self.ctx.just_deployed.take(key, &uid, revision)
     }
 
     /// Stops the watches of types that no learnt release has (a release

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 use kube::api::{Api, ApiResource, DynamicObject, ObjectMeta, PartialObjectMeta};
-use kube::runtime::watcher::{self, Event};
+use kube::runtime::watcher::Event;
 use kube::runtime::{WatchStreamExt, watcher as watch_stream};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
@@ -69,7 +69,11 @@ impl Closely {
 
 /// The type of `r`.
 pub fn type_of(r: &Resource) -> TypeId {
-    let ar = &r.api_resource;
+    type_id(&r.api_resource)
+}
+
+/// The type `ar` serves.
+pub fn type_id(ar: &ApiResource) -> TypeId {
     (ar.group.clone(), ar.version.clone(), ar.kind.clone())
 }
 
@@ -109,15 +113,14 @@ impl Watches {
     }
 
     /// Starts the watch of `r`'s type unless it runs.
-    pub fn ensure(&mut self, r: &Resource) {
-        let id = type_of(r);
+    pub fn ensure(&mut self, ar: &ApiResource, namespaced: bool) {
+        let id = type_id(ar);
         if self.started.contains_key(&id) {
             return;
         }
-        let ar = &r.api_resource;
         let stop = self.stop.child_token();
         self.started.insert(id, stop.clone());
-        let api: Api<PartialObjectMeta<DynamicObject>> = match (&self.namespace, r.namespaced) {
+        let api: Api<PartialObjectMeta<DynamicObject>> = match (&self.namespace, namespaced) {
             (Some(ns), true) => Api::namespaced_with(self.client.clone(), ns, ar),
             _ => Api::all_with(self.client.clone(), ar),
         };
@@ -125,7 +128,7 @@ impl Watches {
         tokio::spawn(watch_type(
             api,
             ar.clone(),
-            r.namespaced,
+            namespaced,
             (self.tx.clone(), self.closely.clone()),
             stop,
         ));
@@ -260,7 +263,7 @@ async fn watch_type(
     stop: CancellationToken,
 ) {
     let config =
-        watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY_HELM}"));
+        crate::controller::watch_config().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY_HELM}"));
     let events = watch_stream(api, config).default_backoff();
     tokio::pin!(events);
     let mut seen = Seen::default();

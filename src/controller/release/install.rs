@@ -110,7 +110,7 @@ pub(super) async fn run(
     let mut rel = rel;
     record_runs(&mut rel.hooks, &runs);
     let previous = live.as_ref().map(|l| l.release.version);
-    conclude(job, hist, rel, previous, &want, result).await
+    conclude(job, hist, rel, previous, &want, &new_res, result).await
 }
 
 /// Records how each hook ran in the release's hooks (`last_run`), as
@@ -179,6 +179,7 @@ async fn conclude(
     mut rel: Release,
     previous: Option<i64>,
     want: &Desired,
+    new_res: &[Resource],
     result: Result<usize, ApplyError>,
 ) -> Outcome {
     let (verb, ok_reason, fail_reason) = if previous.is_some() {
@@ -195,6 +196,7 @@ async fn conclude(
             if let Err(e) = commit::finish(&job.store, hist, rel, previous, &job.obj.spec).await {
                 return Failure::from(e).into();
             }
+            job.deployed(version, new_res);
             let message = format!(
                 "{verb} of revision {version} ({} {}) complete",
                 want.pulled.name, want.pulled.version

@@ -131,6 +131,18 @@ impl Job<'_> {
         self.progress.set(phase.into());
     }
 
+    /// Hands revision `revision`, just deployed with `objects`, to drift
+    /// detection.
+    fn deployed(&self, revision: i64, objects: &[crate::apply::Resource]) {
+        let key = format!(
+            "{}/{}",
+            self.obj.namespace().unwrap_or_default(),
+            self.obj.name_any()
+        );
+        let uid = self.obj.uid().unwrap_or_default();
+        self.ctx.just_deployed.note(&key, &uid, revision, objects);
+    }
+
     /// The phase writer as the Applier takes it.
     fn phases(&self) -> impl Fn(String) + Send + Sync + '_ {
         move |p| self.progress.set(p)
@@ -181,6 +193,7 @@ pub async fn reconcile(obj: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Actio
     if deleting && result.is_ok() {
         // Uninstalled: the object goes once its finalizer is off.
         ctx.causes.forget(&key);
+        ctx.just_deployed.forget(&key);
     }
     let outcome = if result.is_ok() {
         MetricOutcome::Success

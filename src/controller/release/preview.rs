@@ -71,6 +71,7 @@ pub fn one_shot_context(client: Client, config: kube::Config) -> Result<Context,
         history: Arc::new(crate::release::HistoryCache::new(None)),
         causes: Default::default(),
         work: crate::controller::work::Work::new(1),
+        just_deployed: Default::default(),
     })
 }
 

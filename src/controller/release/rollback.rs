@@ -90,7 +90,7 @@ pub(super) async fn run(
     )
     .await;
     super::install::record_runs(&mut hist[idx].release.hooks, &runs);
-    conclude(job, hist, idx, live, applied).await
+    conclude(job, hist, idx, live, &new_res, applied).await
 }
 
 /// Pre-rollback hooks, apply, prune, post-rollback hooks, wait.
@@ -135,6 +135,7 @@ async fn conclude(
     hist: &mut [StoredRelease],
     idx: usize,
     live: Option<i64>,
+    new_res: &[Resource],
     applied: Result<usize, ApplyError>,
 ) -> Outcome {
     let target = hist[idx].release.version;
@@ -153,6 +154,7 @@ async fn conclude(
             if let Err(e) = commit::finish(&job.store, hist, rel, live, &job.obj.spec).await {
                 return Failure::from(e).into();
             }
+            job.deployed(target, new_res);
             let message = format!(
                 "rolled back to revision {target} from {}",
                 live.unwrap_or(0)
