@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use kube::api::ApiResource;
 
@@ -21,11 +22,28 @@ pub struct UsedType {
     pub namespaced: bool,
 }
 
+/// How long a note waits for the HelmRelease's status to show its
+/// revision; after that the revision is learnt from its record.
+const STATUS_WAIT: Duration = Duration::from_secs(60);
+
 /// One revision just deployed by this process.
 struct Hint {
     uid: String,
     revision: i64,
     types: Vec<UsedType>,
+    noted: Instant,
+}
+
+/// What a note says about the revision a status shows.
+#[derive(Debug)]
+pub enum Noted {
+    /// This process deployed it: the types of its objects.
+    Deployed(Vec<UsedType>),
+    /// This process has just deployed another revision, which the status
+    /// does not show yet: learn nothing until it does.
+    StatusBehind,
+    /// No note: learn from the record.
+    Unknown,
 }
 
 /// Deployed revisions not yet learnt, by HelmRelease `namespace/name`.
@@ -54,25 +72,31 @@ impl JustDeployed {
             uid: uid.into(),
             revision,
             types,
+            noted: Instant::now(),
         };
         self.lock().insert(key.into(), hint);
     }
 
-    /// The types of revision `revision` of `key` (uid `uid`), if this
-    /// process deployed it (the note is used up). A note of another
-    /// revision stays for the status that will show it; one of another
-    /// object of that name goes.
-    pub fn take(&self, key: &str, uid: &str, revision: Option<i64>) -> Option<Vec<UsedType>> {
+    /// What this process noted of HelmRelease `key` (uid `uid`) whose
+    /// status shows revision `revision`. A note of that revision is used
+    /// up; one of another revision makes the caller wait for the status
+    /// (a progress write can show the attempt before the deployed
+    /// revision), for a while; one of another object of that name goes.
+    pub fn take(&self, key: &str, uid: &str, revision: Option<i64>) -> Noted {
         let mut notes = self.lock();
-        let hint = notes.get(key)?;
-        if hint.uid != uid {
-            notes.remove(key);
-            return None;
+        let Some(hint) = notes.get(key) else {
+            return Noted::Unknown;
+        };
+        if hint.uid == uid && Some(hint.revision) == revision {
+            return notes
+                .remove(key)
+                .map_or(Noted::Unknown, |h| Noted::Deployed(h.types));
         }
-        if Some(hint.revision) != revision {
-            return None;
+        if hint.uid == uid && hint.noted.elapsed() < STATUS_WAIT {
+            return Noted::StatusBehind;
         }
-        notes.remove(key).map(|h| h.types)
+        notes.remove(key);
+        Noted::Unknown
     }
 
     /// Forgets the note of `key` (the release went).
@@ -114,27 +138,34 @@ mod tests {
             resource("StatefulSet", "c"),
         ];
         notes.note("ns/app", "uid-1", 2, &objects);
-        let types = notes.take("ns/app", "uid-1", Some(2)).expect("noted");
+        let Noted::Deployed(types) = notes.take("ns/app", "uid-1", Some(2)) else {
+            panic!("noted");
+        };
         let kinds: Vec<&str> = types.iter().map(|t| t.api_resource.kind.as_str()).collect();
         assert_eq!(kinds, ["Deployment", "StatefulSet"]);
-        assert!(notes.take("ns/app", "uid-1", Some(2)).is_none(), "used up");
+        assert!(
+            matches!(notes.take("ns/app", "uid-1", Some(2)), Noted::Unknown),
+            "used up"
+        );
 
         notes.note("ns/app", "uid-1", 3, &objects);
-        assert!(
-            notes.take("ns/app", "uid-1", Some(2)).is_none(),
-            "a status still showing the revision before"
-        );
-        assert!(
-            notes.take("ns/app", "uid-1", Some(3)).is_some(),
-            "kept for it"
-        );
+        for behind in [None, Some(2)] {
+            assert!(
+                matches!(notes.take("ns/app", "uid-1", behind), Noted::StatusBehind),
+                "a status still showing {behind:?} waits"
+            );
+        }
+        assert!(matches!(
+            notes.take("ns/app", "uid-1", Some(3)),
+            Noted::Deployed(_)
+        ));
         notes.note("ns/app", "uid-1", 4, &objects);
         assert!(
-            notes.take("ns/app", "uid-2", Some(4)).is_none(),
+            matches!(notes.take("ns/app", "uid-2", Some(4)), Noted::Unknown),
             "a new object of that name"
         );
         assert!(
-            notes.take("ns/app", "uid-1", Some(4)).is_none(),
+            matches!(notes.take("ns/app", "uid-1", Some(4)), Noted::Unknown),
             "gone with it"
         );
     }

@@ -176,13 +176,18 @@ impl Drift {
             if self.learnt.get(&key).is_some_and(|(k, _)| *k == lk) {
                 continue;
             }
-            if let Some(types) = self.just_deployed(obj, &key) {
-                for t in &types {
-                    self.watches.ensure(&t.api_resource, t.namespaced);
+            match self.just_deployed(obj, &key) {
+                deployed::Noted::Deployed(types) => {
+                    for t in &types {
+                        self.watches.ensure(&t.api_resource, t.namespaced);
+                    }
+                    let types = types.iter().map(|t| watch::type_id(&t.api_resource));
+                    self.learnt.insert(key, (lk, types.collect()));
+                    continue;
                 }
-                let types = types.iter().map(|t| watch::type_id(&t.api_resource));
-                self.learnt.insert(key, (lk, types.collect()));
-                continue;
+                // Learnt at a later scan, once the status shows it.
+                deployed::Noted::StatusBehind => continue,
+                deployed::Noted::Unknown => {}
             }
             match check::deployed(&self.ctx, obj).await {
                 Ok(Loaded::Deployed(d)) => {
@@ -208,9 +213,9 @@ impl Drift {
 
     /// The types of the revision `obj`'s status shows deployed, when this
     /// process deployed it (no record to read, nothing to check).
-    fn just_deployed(&self, obj: &HelmRelease, key: &str) -> Option<Vec<deployed::UsedType>> {
+    fn just_deployed(&self, obj: &HelmRelease, key: &str) -> deployed::Noted {
         if obj.spec.kube_config.is_some() {
-            return None;
+            return deployed::Noted::Unknown;
         }
         let revision = obj.status.as_ref().and_then(|s| s.revision);
         let uid = obj.uid().unwrap_or_default();

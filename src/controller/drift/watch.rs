@@ -157,7 +157,16 @@ impl Watches {
 /// object watched `closely`, or without such an entry (an object written
 /// otherwise): for objects with a generation, the generation, labels and
 /// annotations; for others the resource version.
-pub fn fingerprint(meta: &ObjectMeta, closely: bool) -> String {
+pub fn fingerprint(meta: &ObjectMeta, closely: bool) -> u64 {
+    use std::hash::{Hash, Hasher};
+    // Kept per watched object: a hash, not the fields themselves.
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    fingerprint_text(meta, closely).hash(&mut h);
+    h.finish()
+}
+
+/// What [`fingerprint`] hashes.
+fn fingerprint_text(meta: &ObjectMeta, closely: bool) -> String {
     if closely {
         return any_change(meta);
     }
@@ -211,19 +220,19 @@ fn trigger(ar: &ApiResource, namespaced: bool, meta: &ObjectMeta) -> Option<Trig
 /// fingerprint and trigger; and, while the watch re-lists, the ones seen again.
 #[derive(Default)]
 struct Seen {
-    objects: HashMap<String, (String, Trigger)>,
+    objects: HashMap<String, (u64, Trigger)>,
     relisted: Option<HashSet<String>>,
 }
 
 impl Seen {
     /// The trigger of an applied object whose fingerprint changed; an
     /// object seen for the first time triggers only if `first_counts`.
-    fn applied(&mut self, t: Trigger, fp: String, first_counts: bool) -> Option<Trigger> {
+    fn applied(&mut self, t: Trigger, fp: u64, first_counts: bool) -> Option<Trigger> {
         let id = format!("{}/{}", t.key.namespace, t.key.name);
         if let Some(r) = self.relisted.as_mut() {
             r.insert(id.clone());
         }
-        let old = self.objects.insert(id, (fp.clone(), t.clone()));
+        let old = self.objects.insert(id, (fp, t.clone()));
         match old {
             Some((f, _)) => (f != fp).then_some(t),
             None => first_counts.then_some(t),
