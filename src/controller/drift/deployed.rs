@@ -7,12 +7,13 @@
 //! found in the cluster otherwise (after a restart, another writer) are
 //! learnt from their record and checked whole.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kube::api::ApiResource;
 
+use super::watch::type_id;
 use crate::apply::Resource;
 
 /// A type a deployed revision uses, as its watch needs it.
@@ -54,20 +55,15 @@ impl JustDeployed {
     /// Notes that revision `revision` of HelmRelease `key` (uid `uid`) was
     /// deployed with `objects`.
     pub fn note(&self, key: &str, uid: &str, revision: i64, objects: &[Resource]) {
-        let mut types: Vec<UsedType> = Vec::new();
-        for r in objects {
-            let ar = &r.api_resource;
-            if !types.iter().any(|t| {
-                t.api_resource.group == ar.group
-                    && t.api_resource.version == ar.version
-                    && t.api_resource.kind == ar.kind
-            }) {
-                types.push(UsedType {
-                    api_resource: ar.clone(),
-                    namespaced: r.namespaced,
-                });
-            }
-        }
+        let mut seen = HashSet::new();
+        let types: Vec<UsedType> = objects
+            .iter()
+            .filter(|r| seen.insert(type_id(&r.api_resource)))
+            .map(|r| UsedType {
+                api_resource: r.api_resource.clone(),
+                namespaced: r.namespaced,
+            })
+            .collect();
         let hint = Hint {
             uid: uid.into(),
             revision,

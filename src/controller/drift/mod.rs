@@ -126,7 +126,7 @@ pub(super) async fn run(
 }
 
 /// The cache key of a HelmRelease.
-fn key_of(obj: &HelmRelease) -> String {
+pub(crate) fn key_of(obj: &HelmRelease) -> String {
     format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any())
 }
 

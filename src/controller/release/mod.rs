@@ -100,7 +100,7 @@ pub fn error_policy(obj: Arc<HelmRelease>, err: &ReleaseError, ctx: Arc<Context>
     match err {
         ReleaseError::Failed { retry, .. } => Action::requeue(*retry),
         _ => {
-            let key = format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any());
+            let key = super::drift::key_of(&obj);
             Action::requeue(
                 ctx.backoff
                     .failed(&key, obj.metadata.generation, Instant::now()),
@@ -134,11 +134,7 @@ impl Job<'_> {
     /// Hands revision `revision`, just deployed with `objects`, to drift
     /// detection.
     fn deployed(&self, revision: i64, objects: &[crate::apply::Resource]) {
-        let key = format!(
-            "{}/{}",
-            self.obj.namespace().unwrap_or_default(),
-            self.obj.name_any()
-        );
+        let key = super::drift::key_of(self.obj);
         let uid = self.obj.uid().unwrap_or_default();
         self.ctx.just_deployed.note(&key, &uid, revision, objects);
     }
@@ -157,7 +153,7 @@ pub async fn reconcile(obj: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Actio
     // its slot back when it only waits for readiness.
     let slot = ctx.work.slot().await;
     let start = Instant::now();
-    let key = format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any());
+    let key = super::drift::key_of(&obj);
     let cause = ctx
         .causes
         .note(&key, super::asked_for(obj.as_ref()).unwrap_or_default());
@@ -301,7 +297,7 @@ async fn apply(obj: &HelmRelease, ctx: &Context, slot: &Slot) -> Result<Action, 
     if obj.spec.suspend {
         return Ok(Action::await_change());
     }
-    let key = format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any());
+    let key = super::drift::key_of(obj);
     let generation = obj.metadata.generation;
     let mut attempt = Attempt {
         reset_at: new_annotation(obj, RESET_AT, |s| s.last_handled_reset_at.as_deref()),
