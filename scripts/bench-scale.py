@@ -517,20 +517,9 @@ def bench_rudder(a, work: Path) -> dict:
     run = Run("rudder", a, work)
     kc = run.plane.kubeconfig
     try:
-        crds = subprocess.run([a.rudder_binary, "crds"], check=True, text=True,
-                              capture_output=True).stdout
-        kubectl_apply(kc, crds)
-        create_namespaces(run.api, run.n)
-        run.api.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
-                                              "metadata": {"name": "rudder-bench"}})
+        prepare_rudder(a, run)
         base = "/apis/helm.rudder.dev/v1alpha1"
-        port = free_port()
-        logf = open(work / "rudder.log", "w")
-        proc = subprocess.Popen(
-            [a.rudder_binary, "run", "--leader-election-namespace", "rudder-bench",
-             "--metrics-addr", f"127.0.0.1:{port}", "--log-format", "json",
-             "--cache-dir", str(work / "rudder-cache"), *a.rudder_args.split()],
-            stdout=logf, stderr=logf, env={**os.environ, "KUBECONFIG": kc, "RUST_LOG": os.environ.get("RUDDER_BENCH_LOG", "warn")})
+        proc, port, logf = start_rudder(a, work, kc, "rudder.log", "rudder-cache")
         try:
             wait_http_ok(f"http://127.0.0.1:{port}/readyz", 120, proc)
             pool_map(lambda i: run.api.create(
@@ -594,15 +583,25 @@ def conflict_warnings(path: Path) -> int:
     return n
 
 
-def start_rudder(a, work: Path, kc: str, tag: str, extra: list) -> tuple:
-    """`rudder run` against `kc`, its log in work/rudder-<tag>.log; returns
-    (process, metrics port, log file)."""
+def prepare_rudder(a, run: Run) -> None:
+    """rudder's CRDs, the N namespaces and the Lease namespace."""
+    crds = subprocess.run([a.rudder_binary, "crds"], check=True, text=True,
+                          capture_output=True).stdout
+    kubectl_apply(run.plane.kubeconfig, crds)
+    create_namespaces(run.api, run.n)
+    run.api.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                          "metadata": {"name": "rudder-bench"}})
+
+
+def start_rudder(a, work: Path, kc: str, log_name: str, cache: str, extra: tuple = ()) -> tuple:
+    """`rudder run` against `kc`, its log in work/<log_name> and its chart
+    cache in work/<cache>; returns (process, metrics port, log file)."""
     port = free_port()
-    logf = open(work / f"rudder-{tag}.log", "w")
+    logf = open(work / log_name, "w")
     proc = subprocess.Popen(
         [a.rudder_binary, "run", "--leader-election-namespace", "rudder-bench",
          "--metrics-addr", f"127.0.0.1:{port}", "--log-format", "json",
-         "--cache-dir", str(work / f"rudder-cache-{tag}"), *extra, *a.rudder_args.split()],
+         "--cache-dir", str(work / cache), *extra, *a.rudder_args.split()],
         stdout=logf, stderr=logf, env={**os.environ, "KUBECONFIG": kc,
                                        "RUST_LOG": os.environ.get("RUDDER_BENCH_LOG", "warn")})
     return proc, port, logf
@@ -619,15 +618,11 @@ def bench_shards(a, work: Path) -> dict:
     shard_of = lambda ns: f"s{int(ns.rsplit('-', 1)[1]) % k}"
     started = []
     try:
-        crds = subprocess.run([a.rudder_binary, "crds"], check=True, text=True,
-                              capture_output=True).stdout
-        kubectl_apply(kc, crds)
-        create_namespaces(run.api, run.n)
-        run.api.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
-                                              "metadata": {"name": "rudder-bench"}})
+        prepare_rudder(a, run)
         base = "/apis/helm.rudder.dev/v1alpha1"
         for j in range(k):
-            started.append(start_rudder(a, work, kc, f"s{j}", ["--shard", f"s{j}"]))
+            started.append(start_rudder(a, work, kc, f"rudder-s{j}.log", f"rudder-cache-s{j}",
+                                        ("--shard", f"s{j}")))
         for proc, port, _ in started:
             wait_http_ok(f"http://127.0.0.1:{port}/readyz", 120, proc)
         pool_map(lambda i: run.api.create(
@@ -759,14 +754,7 @@ def rudder_restart(run: Run, a, work: Path, h: int) -> None:
         run.api.create(f"/api/v1/namespaces/{ns}/secrets", release_secret(dry, ns))
 
     pool_map(add, range(h), 10)
-    port = free_port()
-    logf = open(work / "rudder-restart.log", "w")
-    proc = subprocess.Popen(
-        [a.rudder_binary, "run", "--leader-election-namespace", "rudder-bench",
-         "--metrics-addr", f"127.0.0.1:{port}", "--log-format", "json",
-         "--cache-dir", str(work / "rudder-cache"), *a.rudder_args.split()],
-        stdout=logf, stderr=logf, env={**os.environ, "KUBECONFIG": run.plane.kubeconfig,
-                                       "RUST_LOG": os.environ.get("RUDDER_BENCH_LOG", "warn")})
+    proc, port, logf = start_rudder(a, work, run.plane.kubeconfig, "rudder-restart.log", "rudder-cache")
     try:
         t0 = time.monotonic()
         wait_http_ok(f"http://127.0.0.1:{port}/readyz", 120, proc)
