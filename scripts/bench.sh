@@ -20,10 +20,6 @@ command -v helm >/dev/null || { echo "helm not found on PATH (run ../shared/tool
 [ -x /usr/bin/time ] || { echo "/usr/bin/time (GNU time) is required" >&2; exit 1; }
 # The shipped binary (static PIE on Linux), as `make release` builds it.
 RUDDER=$("$ROOT/scripts/build-release.sh")
-# A one-shot process pays a page fault per 4 KiB of heap it touches: the
-# harness lets glibc back rudder's heap with transparent huge pages (the
-# binary itself does not tune the allocator through glibc internals).
-export GLIBC_TUNABLES=glibc.malloc.hugetlb=1
 
 # peak_rss CMD...: the largest "Maximum resident set size" (KiB) over RUNS runs.
 peak_rss() {

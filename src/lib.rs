@@ -22,6 +22,9 @@
 //! `godata`, `chart`, `render`, `action` and `repo` never talk to the
 //! cluster.
 
+// No `unsafe` anywhere: memory safety is the compiler's to check.
+#![forbid(unsafe_code)]
+
 pub mod action;
 pub mod api;
 pub mod apply;

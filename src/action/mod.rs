@@ -21,7 +21,6 @@ use crate::render::context::{Capabilities, Files, KubeVersion};
 pub use crate::render::job::{RenderError, Rendered, Teardown, TemplateJob, sort_template_names};
 pub use crate::render::lookup::{Lookup, LookupError};
 use crate::render::manifest;
-use crate::render::parse_ahead::ParseAhead;
 
 /// Options of one render (the flags of `helm template`).
 #[derive(Clone, Debug)]
@@ -77,15 +76,12 @@ pub fn render(
     user_values: &Value,
     opts: &RenderOptions,
 ) -> Result<Rendered, RenderError> {
-    render_with(chart, None, user_values, opts, Teardown::Free)
+    render_with(chart, user_values, opts, Teardown::Free)
 }
 
-/// [`render`] of a chart whose templates may already be being parsed
-/// (`ahead`, started on this very `chart`), choosing what happens to the
-/// templates afterwards.
+/// [`render`], choosing what happens to the templates afterwards.
 pub fn render_with(
     chart: Chart,
-    ahead: Option<ParseAhead>,
     user_values: &Value,
     opts: &RenderOptions,
     teardown: Teardown,
@@ -112,7 +108,7 @@ pub fn render_with(
     let mut reader = manifest::HeadReader::start(template_bytes)
         .map_err(|e| RenderError::Template(format!("cannot start a thread: {e}")))?;
     let cluster = opts.lookup.clone();
-    crate::render::execute::render_jobs(jobs, ahead, teardown, cluster, &mut |name, text| {
+    crate::render::execute::render_jobs(jobs, teardown, cluster, &mut |name, text| {
         reader.send(name, text)
     })?;
     // A chart file read during the run where Go cannot fail (`AsConfig`):
@@ -141,7 +137,7 @@ pub fn render_files(
     let jobs = prepare(chart, user_values, opts)?.jobs;
     let mut files = BTreeMap::new();
     let cluster = opts.lookup.clone();
-    crate::render::execute::render_jobs(jobs, None, Teardown::Free, cluster, &mut |name, text| {
+    crate::render::execute::render_jobs(jobs, Teardown::Free, cluster, &mut |name, text| {
         files.insert(name, text);
     })?;
     Ok(files)

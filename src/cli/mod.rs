@@ -124,19 +124,6 @@ impl Cli {
     }
 }
 
-impl Command {
-    /// How many glibc malloc arenas a one-shot `template` process gets
-    /// (set before any thread starts; see the binary's `main`): two, as it
-    /// renders on the main thread beside a helper thread. Every other
-    /// command, the operator included, keeps the allocator's defaults.
-    pub fn malloc_arenas(&self) -> Option<i32> {
-        match self {
-            Command::Template(_) => Some(2),
-            _ => None,
-        }
-    }
-}
-
 /// Whether the program was started as `kubectl-rudder` (a kubectl
 /// plugin: `kubectl rudder …`).
 fn invoked_as_plugin(args: &[std::ffi::OsString]) -> bool {

@@ -13,7 +13,6 @@ use crate::chart::{self, strvals, yamlio};
 use crate::godata::value::{Map, Value};
 use crate::render::RENDER_STACK;
 use crate::render::context::KubeVersion;
-use crate::render::parse_ahead::ParseAhead;
 
 use super::template_output::{self, OutputDir, OutputOptions};
 
@@ -224,12 +223,9 @@ pub struct NoEffectFlags {
 
 /// Runs `rudder template`; prints the manifests or `Error: ...`.
 pub fn run(args: TemplateArgs) -> ExitCode {
-    crate::render::place_helpers_off_caller();
     // Deeply recursive charts (include chains) need a big stack: the render
-    // runs on this thread, switched to a stack of `RENDER_STACK` (a thread
-    // of its own would allocate from glibc's second arena, which belongs to
-    // the head reader). It prints the output itself, piece by piece, and
-    // leaves its memory to the exit.
+    // runs on this thread, switched to a stack of `RENDER_STACK`. It prints
+    // the output itself, piece by piece, and leaves its memory to the exit.
     let render = || {
         let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
         render_to(&args, Teardown::LeaveToExit, &mut stdout)?;
@@ -289,10 +285,8 @@ fn render_to(args: &TemplateArgs, teardown: Teardown, out: &mut dyn Write) -> Re
         None => None,
     };
     // Helm finds the chart, then reads the values, then loads the chart;
-    // rudder loads first so that the templates are parsing (on a second
-    // thread) while the values are read, and reports in Helm's order.
+    // rudder loads first and reports in Helm's order.
     let chart = load_chart(locate_chart(args, &chart_ref)?);
-    let ahead = chart.as_ref().ok().and_then(ParseAhead::start);
     let vals = merge_values(args)?;
     let chart = chart?;
     if chart.metadata.deprecated {
@@ -317,7 +311,7 @@ fn render_to(args: &TemplateArgs, teardown: Teardown, out: &mut dyn Write) -> Re
         subchart_notes: args.render_subchart_notes,
         lookup: None,
     };
-    let rendered = match action::render_with(chart, ahead, &vals, &opts, teardown) {
+    let rendered = match action::render_with(chart, &vals, &opts, teardown) {
         Ok(r) => r,
         Err(e) if args.debug && e.has_debug_hint() => {
             // Helm prints what it has, then the error: the rendered files

@@ -15,7 +15,6 @@ use crate::render::gotmpl::TemplateSet;
 use crate::render::gotmpl::parse::{self, ParseError, Tree};
 use crate::render::job::{RenderError, Teardown, TemplateJob};
 use crate::render::lookup::Lookup;
-use crate::render::parse_ahead::ParseAhead;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -75,7 +74,6 @@ fn parse_cached(set: &TemplateSet, name: &str, text: &Rc<str>) -> Result<Trees, 
 /// `cluster` (none: empty maps, as `helm template`).
 pub fn render_jobs(
     jobs: Vec<TemplateJob>,
-    ahead: Option<ParseAhead>,
     teardown: Teardown,
     cluster: Option<Arc<dyn Lookup>>,
     sink: &mut dyn FnMut(String, String),
@@ -83,7 +81,7 @@ pub fn render_jobs(
     let (tera_jobs, go_jobs): (Vec<&TemplateJob>, Vec<&TemplateJob>) =
         jobs.iter().partition(|j| j.tera);
     if !go_jobs.is_empty() {
-        render_go(&go_jobs, ahead, teardown, cluster, sink)?;
+        render_go(&go_jobs, teardown, cluster, sink)?;
     }
     if !tera_jobs.is_empty() {
         for (name, text) in crate::render::tera::render(&tera_jobs)? {
@@ -106,7 +104,6 @@ pub fn render_jobs(
 /// with `Template` set in its chart's shared context.
 fn render_go(
     jobs: &[&TemplateJob],
-    ahead: Option<ParseAhead>,
     teardown: Teardown,
     cluster: Option<Arc<dyn Lookup>>,
     sink: &mut dyn FnMut(String, String),
@@ -117,17 +114,10 @@ fn render_go(
     crate::render::job::sort_template_names(&mut names);
     let mut set = TemplateSet::new();
     set.set_lookup(cluster);
-    let mut parsed = ahead.map(|a| a.finish(set.funcs())).unwrap_or_default();
     for n in &names {
-        let text = &by_name[n.as_str()].text;
-        let done = match parsed.remove(n.as_str()) {
-            Some((same, trees)) if Rc::ptr_eq(&same, text) => set.add_parsed(n, trees),
-            _ => {
-                let trees = parse_cached(&set, n, text);
-                set.add_parsed(n, trees)
-            }
-        };
-        done.map_err(|e| RenderError::Template(e.to_string()))?;
+        let trees = parse_cached(&set, n, &by_name[n.as_str()].text);
+        set.add_parsed(n, trees)
+            .map_err(|e| RenderError::Template(e.to_string()))?;
     }
     for n in names {
         if n.rsplit('/').next().is_some_and(|b| b.starts_with('_')) {
