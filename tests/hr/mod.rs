@@ -174,29 +174,51 @@ pub async fn patch_spec(api: &Api<HelmRelease>, name: &str, spec: Json) {
 }
 
 /// Waits until `name`'s condition `type_` has `reason` at the current
-/// generation; returns its message.
+/// generation; returns its message. A timeout names the conditions last
+/// seen.
 pub async fn wait_condition(
     api: &Api<HelmRelease>,
     name: &str,
     type_: &str,
     reason: &str,
 ) -> String {
-    eventually(
-        &format!("{name}: {type_} {reason}"),
-        Duration::from_secs(90),
-        || async {
-            let obj = api.get(name).await.ok()?;
-            let st = obj.status?;
-            if st.observed_generation != obj.metadata.generation {
-                return None;
+    let last = std::sync::Mutex::new(String::from("no status yet"));
+    let found = tokio::time::timeout(Duration::from_secs(90), async {
+        loop {
+            if let Ok(obj) = api.get(name).await
+                && let Some(st) = obj.status
+            {
+                let seen: Vec<String> = st
+                    .conditions
+                    .iter()
+                    .map(|c| format!("{}={:?} {}: {}", c.type_, c.status, c.reason, c.message))
+                    .collect();
+                *last.lock().expect("lock") = format!(
+                    "generation {:?} observed {:?}, revision {:?}; {}",
+                    obj.metadata.generation,
+                    st.observed_generation,
+                    st.revision,
+                    seen.join("; ")
+                );
+                if st.observed_generation == obj.metadata.generation
+                    && let Some(c) = st
+                        .conditions
+                        .iter()
+                        .find(|c| c.type_ == type_ && c.reason == reason)
+                {
+                    return c.message.clone();
+                }
             }
-            st.conditions
-                .iter()
-                .find(|c| c.type_ == type_ && c.reason == reason)
-                .map(|c| c.message.clone())
-        },
-    )
-    .await
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    found.unwrap_or_else(|_| {
+        panic!(
+            "timed out after 90s waiting for {name}: {type_} {reason}; last seen: {}",
+            last.lock().expect("lock")
+        )
+    })
 }
 
 /// Waits until `name` is Ready at revision `rev` at the current generation.
