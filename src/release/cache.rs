@@ -23,9 +23,10 @@
 //! and files ([`StoredRelease::slim`]); a rollback to it reads it whole
 //! again. Whole records are kept decoded only for the
 //! [`HOT_RELEASES`] releases read or written most lately; those of the
-//! others are packed (their JSON gzipped) and decoded again on their next
-//! read, so memory grows with the number of releases by their compressed
-//! size, not their decoded one. rudder's own writes update the cache with
+//! others are packed (the gzipped JSON the record Secret holds, kept from
+//! the read or write that decoded it, or encoded when packing if not) and
+//! decoded again on their next read, so memory grows with the number of
+//! releases by their compressed size, not their decoded one. rudder's own writes update the cache with
 //! the answer's `resourceVersion`, and the watch's events with their own;
 //! an event older than what is known is ignored.
 //!
@@ -56,8 +57,10 @@ type Key = (String, String);
 /// A record the cache keeps.
 #[derive(Clone)]
 enum Kept {
-    /// Decoded: whole, or its summary.
-    Decoded(Box<StoredRelease>),
+    /// Decoded: whole, or its summary; a whole one with the gzipped JSON
+    /// it was read from or written as, when known (packing it then takes
+    /// no encoding).
+    Decoded(Box<StoredRelease>, Option<Box<[u8]>>),
     /// A whole record of a release not read lately: the record's JSON,
     /// gzipped, and the Secret's annotations and parking.
     Packed {
@@ -70,19 +73,26 @@ enum Kept {
 impl Kept {
     fn is_whole(&self) -> bool {
         match self {
-            Kept::Decoded(s) => !s.slim,
+            Kept::Decoded(s, _) => !s.slim,
             Kept::Packed { .. } => true,
         }
     }
 }
 
-/// `stored`, packed (`None` if it cannot be: it is then kept decoded).
-fn pack(stored: &StoredRelease) -> Option<Kept> {
-    let json = serde_json::to_vec(&stored.release).ok()?;
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(&json).ok()?;
+/// `stored`, packed: as `body` when given (its record's gzipped JSON),
+/// else encoded now (`None` if it cannot be: it is then kept decoded).
+fn pack(stored: &StoredRelease, body: Option<Box<[u8]>>) -> Option<Kept> {
+    let body = match body {
+        Some(b) => b,
+        None => {
+            let json = serde_json::to_vec(&stored.release).ok()?;
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gz.write_all(&json).ok()?;
+            gz.finish().ok()?.into_boxed_slice()
+        }
+    };
     Some(Kept::Packed {
-        body: gz.finish().ok()?.into_boxed_slice(),
+        body,
         annotations: stored.annotations.clone(),
         parked: stored.parked,
     })
@@ -138,9 +148,9 @@ impl State {
         };
         self.hot.remove(&coldest);
         for (_, (_, kept)) in self.decoded.get_mut(&coldest).into_iter().flatten() {
-            if let Kept::Decoded(s) = kept
+            if let Kept::Decoded(s, body) = kept
                 && !s.slim
-                && let Some(packed) = pack(s)
+                && let Some(packed) = pack(s, body.take())
             {
                 *kept = packed;
             }
@@ -304,13 +314,14 @@ impl HistoryCache {
             return None;
         }
         let stored = match kept {
-            Kept::Decoded(st) => st.as_ref().clone(),
+            Kept::Decoded(st, _) => st.as_ref().clone(),
             Kept::Packed {
                 body,
                 annotations,
                 parked,
             } => {
                 let unpacked = unpack(body, annotations, *parked);
+                let body = body.clone();
                 let latest = s.index.get(&k).and_then(|v| v.keys().next_back().copied());
                 let versions = s.decoded.get_mut(&k)?;
                 let Some(st) = unpacked else {
@@ -320,7 +331,8 @@ impl HistoryCache {
                 };
                 if let Some((_, kept)) = versions.get_mut(&version) {
                     let form = latest.map_or_else(|| st.clone(), |l| kept_form(&st, l));
-                    *kept = Kept::Decoded(Box::new(form));
+                    let body = (!form.slim).then_some(body);
+                    *kept = Kept::Decoded(Box::new(form), body);
                 }
                 st
             }
@@ -332,8 +344,15 @@ impl HistoryCache {
     }
 
     /// Keeps `stored`, decoded from (or written as) `meta`'s version:
-    /// whole when needed, else its summary.
-    pub fn remember(&self, namespace: &str, meta: RecordMeta, stored: &StoredRelease) {
+    /// whole when needed, else its summary. `body`, when given, is the
+    /// record's gzipped JSON as stored (what it is packed as later).
+    pub fn remember(
+        &self,
+        namespace: &str,
+        meta: RecordMeta,
+        stored: &StoredRelease,
+        body: Option<Box<[u8]>>,
+    ) {
         let (release, version) = (stored.release.name.clone(), stored.release.version);
         let rv = meta.resource_version.clone();
         self.seen(namespace, &release, version, meta);
@@ -349,10 +368,10 @@ impl HistoryCache {
         let latest = known.keys().next_back().copied().unwrap_or(version);
         let whole = needed(stored, latest);
         let kept = kept_form(stored, latest);
-        s.decoded
-            .entry(k.clone())
-            .or_default()
-            .insert(version, (rv, Kept::Decoded(Box::new(kept))));
+        s.decoded.entry(k.clone()).or_default().insert(
+            version,
+            (rv, Kept::Decoded(Box::new(kept), body.filter(|_| whole))),
+        );
         if whole {
             s.touch(&k);
         }
@@ -368,12 +387,13 @@ impl HistoryCache {
         };
         if let Some(versions) = s.decoded.get_mut(&k) {
             for (_, kept) in versions.values_mut() {
-                let Kept::Decoded(stored) = kept else {
+                let Kept::Decoded(stored, body) = kept else {
                     // Packed records are trimmed when read again.
                     continue;
                 };
                 if !stored.slim && !needed(stored, latest) {
                     **stored = summary(stored);
+                    *body = None;
                 }
             }
         }
@@ -486,7 +506,7 @@ mod tests {
         let c = HistoryCache::new(None);
         c.set_synced(true);
         let r = record(1, "deployed");
-        c.remember("a", meta("10"), &r);
+        c.remember("a", meta("10"), &r, None);
         assert!(c.decoded("a", "app", 1, "10").is_some());
         // Another writer changed it (seen by the watch).
         c.seen("a", "app", 1, meta("12"));
@@ -511,9 +531,9 @@ mod tests {
             r.release.manifest = format!("kind: ConfigMap # {v}");
             r
         };
-        c.remember("a", meta("10"), &body(1, "superseded"));
-        c.remember("a", meta("11"), &body(2, "deployed"));
-        c.remember("a", meta("12"), &body(3, "failed"));
+        c.remember("a", meta("10"), &body(1, "superseded"), None);
+        c.remember("a", meta("11"), &body(2, "deployed"), None);
+        c.remember("a", meta("12"), &body(3, "failed"), None);
         // Revision 1 was the latest when kept; a read trims it.
         c.trim("a", "app");
         let one = c.decoded("a", "app", 1, "10").expect("revision 1");
@@ -522,8 +542,8 @@ mod tests {
         assert!(!c.decoded("a", "app", 2, "11").expect("2").slim);
         assert!(!c.decoded("a", "app", 3, "12").expect("3").slim);
         // Revision 4 goes live: 2 is superseded, 3 no longer the latest.
-        c.remember("a", meta("13"), &body(2, "superseded"));
-        c.remember("a", meta("14"), &body(4, "deployed"));
+        c.remember("a", meta("13"), &body(2, "superseded"), None);
+        c.remember("a", meta("14"), &body(4, "deployed"), None);
         c.trim("a", "app");
         assert_eq!(c.whole_len(), 1);
         assert!(!c.decoded("a", "app", 4, "14").expect("4").slim);
@@ -541,7 +561,7 @@ mod tests {
             r
         };
         for i in 0..=HOT_RELEASES {
-            c.remember("a", meta("10"), &body(&format!("app{i}")));
+            c.remember("a", meta("10"), &body(&format!("app{i}")), None);
         }
         // The first one written is the coldest: packed, still whole.
         assert_eq!(c.packed_len(), 1);
@@ -559,11 +579,41 @@ mod tests {
     }
 
     #[test]
+    fn a_record_is_packed_as_the_body_it_was_stored_as() {
+        let c = HistoryCache::new(None);
+        c.set_synced(true);
+        let stored = |name: &str, manifest: &str| {
+            let mut r = record(1, "deployed");
+            r.release.name = name.into();
+            r.release.manifest = manifest.into();
+            r
+        };
+        // The body given is what comes back once packed: no encoding of
+        // the decoded record happens.
+        let as_stored = stored("app0", "kind: ConfigMap # as stored");
+        let body = crate::release::codec::encode(&as_stored.release).expect("encode");
+        let body = crate::release::codec::gzipped(body.as_bytes()).expect("gzipped");
+        c.remember(
+            "a",
+            meta("10"),
+            &stored("app0", "kind: ConfigMap # decoded"),
+            Some(body.into_boxed_slice()),
+        );
+        for i in 1..=HOT_RELEASES {
+            let name = format!("app{i}");
+            c.remember("a", meta("10"), &stored(&name, "kind: ConfigMap"), None);
+        }
+        assert_eq!(c.packed_len(), 1);
+        let back = c.decoded("a", "app0", 1, "10").expect("app0");
+        assert_eq!(back.release.manifest, "kind: ConfigMap # as stored");
+    }
+
+    #[test]
     fn a_relist_drops_what_is_gone() {
         let c = HistoryCache::new(None);
         c.set_synced(true);
-        c.remember("a", meta("10"), &record(1, "superseded"));
-        c.remember("a", meta("11"), &record(2, "deployed"));
+        c.remember("a", meta("10"), &record(1, "superseded"), None);
+        c.remember("a", meta("11"), &record(2, "deployed"), None);
         assert_eq!(c.decoded_len(), 2);
         c.relist_started();
         c.seen("a", "app", 2, meta("11"));

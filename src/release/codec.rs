@@ -89,6 +89,15 @@ pub fn decode(data: &[u8]) -> Result<Release, CodecError> {
     Ok(serde_json::from_slice(&json)?)
 }
 
+/// The gzipped JSON inside a record's `data.release` (base64 removed), when
+/// it is gzipped: what [`decode`] would gunzip.
+pub fn gzipped(data: &[u8]) -> Option<Vec<u8>> {
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(data.trim_ascii())
+        .ok()?;
+    raw.starts_with(&GZIP_MAGIC).then_some(raw)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

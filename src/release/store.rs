@@ -236,7 +236,12 @@ impl SecretStore {
             seen.insert(name, kept_labels(&secret.metadata));
         }
         if let (Some(cache), Some(stored)) = (&self.cache, stored) {
-            cache.remember(&self.namespace, record_meta(&secret.metadata), stored);
+            cache.remember(
+                &self.namespace,
+                record_meta(&secret.metadata),
+                stored,
+                stored_body(secret, stored),
+            );
         }
     }
 
@@ -583,6 +588,21 @@ pub fn decode_secret(secret: &Secret) -> Result<StoredRelease, StoreError> {
         parked: is_parked(&secret.metadata),
         slim: false,
     })
+}
+
+/// The gzipped JSON `secret` holds, when it is exactly `stored`'s record
+/// (not a record slimmed to fit, whose chart lacks what `stored` has).
+fn stored_body(secret: &Secret, stored: &StoredRelease) -> Option<Box<[u8]>> {
+    let slimmed = secret
+        .metadata
+        .annotations
+        .as_ref()
+        .is_some_and(|a| a.contains_key(SLIM_CHART));
+    if slimmed || stored.slim {
+        return None;
+    }
+    let data = secret.data.as_ref()?.get("release")?;
+    codec::gzipped(&data.0).map(Vec::into_boxed_slice)
 }
 
 /// Whether the record Secret `meta` is parked.

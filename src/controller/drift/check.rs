@@ -23,7 +23,7 @@ use crate::apply::postrender::PostRenderError;
 use crate::apply::{Applier, ApplyError, FIELD_MANAGER, ReleaseRef, Resource, ResourceKey};
 use crate::controller::Context;
 use crate::controller::ownership::{self, Names};
-use crate::controller::release::{applier_for, store_for};
+use crate::controller::release::{applier_for, reconcile_store};
 use crate::release::StoreError;
 use crate::release::history;
 
@@ -124,7 +124,10 @@ pub async fn deployed(ctx: &Context, obj: &HelmRelease) -> Result<Loaded, CheckE
     let ap = applier_for(obj, ctx, &n)
         .await
         .map_err(|f| CheckError::Authority(f.to_string()))?;
-    let hist = store_for(&ap, obj, &n).history(&n.release).await?;
+    // Through the record cache, as the reconciliation reads them.
+    let hist = reconcile_store(ctx, &ap, obj, &n)
+        .history(&n.release)
+        .await?;
     if hist.iter().any(|s| s.release.status().is_pending()) {
         return Ok(Loaded::Busy);
     }

@@ -283,7 +283,12 @@ pub(in crate::controller) fn store_for(ap: &Applier, obj: &HelmRelease, n: &Name
 /// cache when the release acts with rudder's own identity on this cluster
 /// (the identity the cache's watch reads with); a service account or a
 /// remote cluster reads its records with its own authority.
-fn reconcile_store(ctx: &Context, ap: &Applier, obj: &HelmRelease, n: &Names) -> SecretStore {
+pub(in crate::controller) fn reconcile_store(
+    ctx: &Context,
+    ap: &Applier,
+    obj: &HelmRelease,
+    n: &Names,
+) -> SecretStore {
     let store = store_for(ap, obj, n);
     if ctx.lockdown.service_account(obj).is_none() && obj.spec.kube_config.is_none() {
         store.with_cache(ctx.history.clone())
