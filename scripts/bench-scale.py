@@ -560,6 +560,8 @@ def bench_rudder(a, work: Path) -> dict:
                 rudder_idle(run, proc, port, a.idle)
             if a.storm:
                 rudder_storm(run, port, min(a.storm, run.n))
+                # VmHWM is the process's peak so far: installs, idle and storm.
+                run.res["storm_peak_rss_mib"] = peak_rss_mib(proc.pid)
         finally:
             stop(proc)
             logf.close()

@@ -277,7 +277,7 @@ async fn roll_out(
         let pre = format!("pre-{event}");
         send(ap.run_hooks_logged(&hooks, &pre, &n.target, timeout, runs, &phases)).await?;
     }
-    let report = send(ap.apply_forcing(r.new_res, r.owner, force, &phases)).await?;
+    let mut report = send(ap.apply_forcing(r.new_res, r.owner, force, &phases)).await?;
     if r.upgrade {
         job.phase("pruning objects the new revision dropped");
         send(ap.prune(r.old_res, r.new_res)).await?;
@@ -288,7 +288,7 @@ async fn roll_out(
         send(ap.run_hooks_logged(&hooks, &post, &n.target, timeout, runs, &phases)).await?;
     }
     if wait {
-        let known = answers_still_current(&report, runs.len() == before);
+        let known = answers_still_current(&mut report, runs.len() == before);
         // Waiting is not work: another release may use the slot meanwhile.
         job.slot.free();
         send(ap.wait_ready_known(r.new_res, &known, timeout, &job.health, &phases)).await?;
@@ -296,14 +296,19 @@ async fn roll_out(
     Ok(report.count())
 }
 
-/// The apply's answers, as the copies the wait may judge from: only when
-/// no hook ran since (`untouched`), as a hook may change the objects.
-pub(super) fn answers_still_current(report: &ApplyReport, untouched: bool) -> Known {
-    if untouched {
-        report.answers.clone()
-    } else {
-        Known::new()
+/// The apply's answers, taken from `report`, as the copies the wait may
+/// judge from: only when no hook ran since (`untouched`), as a hook may
+/// change the objects. Their managed fields go: readiness does not read
+/// them, and a wait may hold them for long.
+pub(super) fn answers_still_current(report: &mut ApplyReport, untouched: bool) -> Known {
+    let mut answers = std::mem::take(&mut report.answers);
+    if !untouched {
+        return Known::new();
     }
+    for obj in answers.values_mut() {
+        obj.metadata.managed_fields = None;
+    }
+    answers
 }
 
 /// The Applier's CRD handling for the HelmRelease's `crds` policy.

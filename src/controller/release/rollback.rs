@@ -111,7 +111,7 @@ async fn roll_back(
         send(ap.run_hooks_logged(&hooks, "pre-rollback", &n.target, timeout, runs, &phases))
             .await?;
     }
-    let report = send(ap.apply_forcing(new_res, owner, false, &phases)).await?;
+    let mut report = send(ap.apply_forcing(new_res, owner, false, &phases)).await?;
     job.phase("pruning objects the revision does not have");
     send(ap.prune(old_res, new_res)).await?;
     let before = runs.len();
@@ -120,7 +120,7 @@ async fn roll_back(
             .await?;
     }
     if opts.wait {
-        let known = super::install::answers_still_current(&report, runs.len() == before);
+        let known = super::install::answers_still_current(&mut report, runs.len() == before);
         // Waiting is not work: another release may use the slot meanwhile.
         job.slot.free();
         send(ap.wait_ready_known(new_res, &known, timeout, &job.health, &phases)).await?;
