@@ -77,25 +77,32 @@ pub fn encode_fitting(rel: &Release) -> Result<(String, bool), CodecError> {
 
 /// Helm's `decodeRelease`: base64, then gunzip when gzip-compressed.
 pub fn decode(data: &[u8]) -> Result<Release, CodecError> {
-    let trimmed = data.trim_ascii();
-    let raw = base64::engine::general_purpose::STANDARD.decode(trimmed)?;
-    let json = if raw.starts_with(&GZIP_MAGIC) {
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(raw.as_slice()).read_to_end(&mut out)?;
-        out
-    } else {
-        raw
-    };
-    Ok(serde_json::from_slice(&json)?)
+    decode_keeping(data).map(|(release, _)| release)
 }
 
-/// The gzipped JSON inside a record's `data.release` (base64 removed), when
-/// it is gzipped: what [`decode`] would gunzip.
+/// [`decode`], also returning the gzipped JSON it gunzipped (`None` for
+/// a record stored without gzip).
+pub fn decode_keeping(data: &[u8]) -> Result<(Release, Option<Vec<u8>>), CodecError> {
+    let raw = unbase64(data)?;
+    if !raw.starts_with(&GZIP_MAGIC) {
+        return Ok((serde_json::from_slice(&raw)?, None));
+    }
+    let mut json = Vec::new();
+    flate2::read::GzDecoder::new(raw.as_slice()).read_to_end(&mut json)?;
+    Ok((serde_json::from_slice(&json)?, Some(raw)))
+}
+
+/// The gzipped JSON inside a record's `data.release`, when it is gzipped:
+/// what [`decode`] would gunzip.
 pub fn gzipped(data: &[u8]) -> Option<Vec<u8>> {
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(data.trim_ascii())
-        .ok()?;
-    raw.starts_with(&GZIP_MAGIC).then_some(raw)
+    unbase64(data)
+        .ok()
+        .filter(|raw| raw.starts_with(&GZIP_MAGIC))
+}
+
+/// A record's `data.release` without its base64.
+fn unbase64(data: &[u8]) -> Result<Vec<u8>, CodecError> {
+    Ok(base64::engine::general_purpose::STANDARD.decode(data.trim_ascii())?)
 }
 
 #[cfg(test)]

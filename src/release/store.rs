@@ -229,19 +229,15 @@ impl SecretStore {
         self
     }
 
-    /// Notes what a read or write of `secret` showed.
-    fn note(&self, secret: &Secret, stored: Option<&StoredRelease>) {
+    /// Notes what a read or write of `secret` showed; `body` is the
+    /// gzipped JSON of `stored` as the Secret holds it, when known.
+    fn note(&self, secret: &Secret, stored: Option<&StoredRelease>, body: Option<Body>) {
         let name = secret.metadata.name.clone().unwrap_or_default();
         if let Ok(mut seen) = self.seen.lock() {
             seen.insert(name, kept_labels(&secret.metadata));
         }
         if let (Some(cache), Some(stored)) = (&self.cache, stored) {
-            cache.remember(
-                &self.namespace,
-                record_meta(&secret.metadata),
-                stored,
-                stored_body(secret, stored),
-            );
+            cache.remember(&self.namespace, record_meta(&secret.metadata), stored, body);
         }
     }
 
@@ -352,17 +348,17 @@ impl SecretStore {
             .get(&name)
             .await
             .map_err(|e| self.api_error("reading", &name, e))?;
-        let whole = decode_secret(&secret)?;
-        self.note(&secret, Some(&whole));
+        let (whole, body) = decode_secret_keeping(&secret)?;
+        self.note(&secret, Some(&whole), body);
         *stored = whole;
         Ok(())
     }
 
     /// `secret` decoded (and noted), or `None` with a warning.
     fn decoded_or_warn(&self, secret: &Secret) -> Option<StoredRelease> {
-        match decode_secret(secret) {
-            Ok(r) => {
-                self.note(secret, Some(&r));
+        match decode_secret_keeping(secret) {
+            Ok((r, body)) => {
+                self.note(secret, Some(&r), body);
                 Some(r)
             }
             Err(e) => {
@@ -473,7 +469,7 @@ impl SecretStore {
             parked: is_parked(&answer.metadata),
             slim: false,
         };
-        self.note(answer, Some(&stored));
+        self.note(answer, Some(&stored), written_body(answer, &stored));
     }
 
     /// Deletes revision `version` of `release` (absent is fine).
@@ -520,7 +516,8 @@ impl SecretStore {
             s.parked = parked;
             s
         });
-        self.note(&answer, stored.as_ref());
+        let body = stored.as_ref().and_then(|s| written_body(&answer, s));
+        self.note(&answer, stored.as_ref(), body);
         Ok(())
     }
 
@@ -571,29 +568,45 @@ impl SecretStore {
 
 /// Decodes one record Secret.
 pub fn decode_secret(secret: &Secret) -> Result<StoredRelease, StoreError> {
+    decode_secret_keeping(secret).map(|(stored, _)| stored)
+}
+
+/// [`decode_secret`], also returning the record's gzipped JSON (see
+/// [`codec::decode_keeping`]).
+fn decode_secret_keeping(secret: &Secret) -> Result<(StoredRelease, Option<Body>), StoreError> {
     let name = secret.metadata.name.clone().unwrap_or_default();
-    let data = secret
-        .data
-        .as_ref()
-        .and_then(|d| d.get("release"))
-        .map(|b| b.0.as_slice())
-        .unwrap_or_default();
-    let release = codec::decode(data).map_err(|source| StoreError::Codec {
-        name: name.clone(),
-        source,
-    })?;
-    Ok(StoredRelease {
+    let (release, body) =
+        codec::decode_keeping(record_data(secret)).map_err(|source| StoreError::Codec {
+            name: name.clone(),
+            source,
+        })?;
+    let stored = StoredRelease {
         release,
         annotations: secret.metadata.annotations.clone().unwrap_or_default(),
         parked: is_parked(&secret.metadata),
         slim: false,
-    })
+    };
+    Ok((stored, body.map(Vec::into_boxed_slice)))
 }
 
-/// The gzipped JSON `secret` holds, when it is exactly `stored`'s record
-/// (not a record slimmed to fit, whose chart lacks what `stored` has).
-fn stored_body(secret: &Secret, stored: &StoredRelease) -> Option<Box<[u8]>> {
-    let slimmed = secret
+/// A record's gzipped JSON, as its Secret holds it (base64 removed).
+type Body = Box<[u8]>;
+
+/// A record Secret's `data.release` (empty when absent).
+fn record_data(secret: &Secret) -> &[u8] {
+    secret
+        .data
+        .as_ref()
+        .and_then(|d| d.get("release"))
+        .map(|b| b.0.as_slice())
+        .unwrap_or_default()
+}
+
+/// The gzipped JSON the API server's answer to a write of `stored` holds,
+/// when it is exactly `stored`'s record (not a record slimmed to fit,
+/// whose chart lacks what `stored` has).
+fn written_body(answer: &Secret, stored: &StoredRelease) -> Option<Body> {
+    let slimmed = answer
         .metadata
         .annotations
         .as_ref()
@@ -601,8 +614,7 @@ fn stored_body(secret: &Secret, stored: &StoredRelease) -> Option<Box<[u8]>> {
     if slimmed || stored.slim {
         return None;
     }
-    let data = secret.data.as_ref()?.get("release")?;
-    codec::gzipped(&data.0).map(Vec::into_boxed_slice)
+    codec::gzipped(record_data(answer)).map(Vec::into_boxed_slice)
 }
 
 /// Whether the record Secret `meta` is parked.
