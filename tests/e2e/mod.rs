@@ -138,14 +138,34 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
+    eventually_seen(what, timeout, || {
+        let polled = check();
+        async move { polled.await.ok_or_else(String::new) }
+    })
+    .await
+}
+
+/// [`eventually`] for a `check` that says what it saw when not done yet
+/// (`Err`): a timeout names the last of those.
+pub async fn eventually_seen<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, String>>,
+{
     let deadline = Instant::now() + timeout;
     loop {
-        if let Some(v) = check().await {
-            return v;
-        }
+        let seen = match check().await {
+            Ok(v) => return v,
+            Err(seen) => seen,
+        };
         assert!(
             Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for: {what}"
+            "timed out after {timeout:?} waiting for: {what}{}",
+            if seen.is_empty() {
+                String::new()
+            } else {
+                format!("; last seen: {seen}")
+            }
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -12,7 +12,7 @@ use kube::{Api, Client};
 use rudder::api::{ConditionStatus, HelmRelease};
 use serde_json::{Value as Json, json};
 
-use crate::e2e::eventually;
+use crate::e2e::{eventually, eventually_seen};
 use crate::repo_server::Site;
 
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -182,43 +182,36 @@ pub async fn wait_condition(
     type_: &str,
     reason: &str,
 ) -> String {
-    let last = std::sync::Mutex::new(String::from("no status yet"));
-    let found = tokio::time::timeout(Duration::from_secs(90), async {
-        loop {
-            if let Ok(obj) = api.get(name).await
-                && let Some(st) = obj.status
-            {
-                let seen: Vec<String> = st
+    eventually_seen(
+        &format!("{name}: {type_} {reason}"),
+        Duration::from_secs(90),
+        || async {
+            let obj = api.get(name).await.map_err(|e| e.to_string())?;
+            let st = obj.status.ok_or("no status yet")?;
+            let current = st.observed_generation == obj.metadata.generation;
+            if current
+                && let Some(c) = st
                     .conditions
                     .iter()
-                    .map(|c| format!("{}={:?} {}: {}", c.type_, c.status, c.reason, c.message))
-                    .collect();
-                *last.lock().expect("lock") = format!(
-                    "generation {:?} observed {:?}, revision {:?}; {}",
-                    obj.metadata.generation,
-                    st.observed_generation,
-                    st.revision,
-                    seen.join("; ")
-                );
-                if st.observed_generation == obj.metadata.generation
-                    && let Some(c) = st
-                        .conditions
-                        .iter()
-                        .find(|c| c.type_ == type_ && c.reason == reason)
-                {
-                    return c.message.clone();
-                }
+                    .find(|c| c.type_ == type_ && c.reason == reason)
+            {
+                return Ok(c.message.clone());
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await;
-    found.unwrap_or_else(|_| {
-        panic!(
-            "timed out after 90s waiting for {name}: {type_} {reason}; last seen: {}",
-            last.lock().expect("lock")
-        )
-    })
+            let seen: Vec<String> = st
+                .conditions
+                .iter()
+                .map(|c| format!("{}={:?} {}: {}", c.type_, c.status, c.reason, c.message))
+                .collect();
+            Err(format!(
+                "generation {:?} observed {:?}, revision {:?}; {}",
+                obj.metadata.generation,
+                st.observed_generation,
+                st.revision,
+                seen.join("; ")
+            ))
+        },
+    )
+    .await
 }
 
 /// Waits until `name` is Ready at revision `rev` at the current generation.
