@@ -40,7 +40,12 @@ use std::sync::{Mutex, MutexGuard};
 use super::record::{Release, StoredRelease};
 
 /// Releases whose whole records stay decoded; the others' are packed.
-pub const HOT_RELEASES: usize = 128;
+/// Twice the default concurrency: a reconciliation reads and writes its
+/// release's records within one pass, and a release read again after
+/// others is unpacked (gunzip and JSON parse of a few KiB) rather than
+/// holding every decoded record — chart templates, values and manifest,
+/// several times their packed size — for releases waiting their turn.
+pub const HOT_RELEASES: usize = 16;
 
 /// What is known of one record Secret without reading its data.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -309,7 +314,9 @@ impl HistoryCache {
     ) -> Option<StoredRelease> {
         let mut s = self.state();
         let k = key(namespace, release);
-        let (rv, kept) = s.decoded.get(&k)?.get(&version)?;
+        let latest = s.index.get(&k).and_then(|v| v.keys().next_back().copied());
+        let versions = s.decoded.get_mut(&k)?;
+        let (rv, kept) = versions.get_mut(&version)?;
         if rv != resource_version {
             return None;
         }
@@ -320,20 +327,15 @@ impl HistoryCache {
                 annotations,
                 parked,
             } => {
-                let unpacked = unpack(body, annotations, *parked);
-                let body = body.clone();
-                let latest = s.index.get(&k).and_then(|v| v.keys().next_back().copied());
-                let versions = s.decoded.get_mut(&k)?;
-                let Some(st) = unpacked else {
+                let Some(st) = unpack(body, annotations, *parked) else {
                     // Unreadable: forget it; the reader reads the Secret.
                     versions.remove(&version);
                     return None;
                 };
-                if let Some((_, kept)) = versions.get_mut(&version) {
-                    let form = latest.map_or_else(|| st.clone(), |l| kept_form(&st, l));
-                    let body = (!form.slim).then_some(body);
-                    *kept = Kept::Decoded(Box::new(form), body);
-                }
+                let form = latest.map_or_else(|| st.clone(), |l| kept_form(&st, l));
+                // The body moves to the decoded record, to pack it again.
+                let body = (!form.slim).then(|| std::mem::take(body));
+                *kept = Kept::Decoded(Box::new(form), body);
                 st
             }
         };
