@@ -429,12 +429,24 @@ where
     let (reader, writer) = reflector::store();
     let events = watcher(api, scope.own())
         .default_backoff()
-        // Nothing reads the managed fields of rudder's own kinds; the
-        // store (every HelmRelease, in memory) keeps them out.
-        .modify(|obj| obj.meta_mut().managed_fields = None)
+        .modify(|obj| drop_unread(obj.meta_mut()))
         .reflect(writer);
     let triggers = stored_objects(events).predicate_filter(asked_for::<K>, Default::default());
     Controller::for_stream(triggers, reader)
+}
+
+/// `kubectl apply`'s copy of the object, in an annotation.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// Drops from `meta` what nothing in rudder reads of its own kinds, so the
+/// store (every HelmRelease, in memory) keeps it out: the managed fields,
+/// and the copy of the whole object a client-side `kubectl apply` keeps in
+/// an annotation.
+fn drop_unread(meta: &mut kube::api::ObjectMeta) {
+    meta.managed_fields = None;
+    if let Some(a) = meta.annotations.as_mut() {
+        a.remove(LAST_APPLIED);
+    }
 }
 
 /// The objects a reflected watch applied, each passed on only once the
@@ -634,6 +646,28 @@ mod tests {
         );
         assert_ne!(one, two);
         assert_eq!(one, default_lease_name(None, Some("team=one")));
+    }
+
+    #[test]
+    fn the_store_keeps_neither_managed_fields_nor_kubectls_copy() {
+        let mut meta = kube::api::ObjectMeta {
+            annotations: Some(
+                [
+                    (LAST_APPLIED.to_string(), "{\"spec\":{}}".to_string()),
+                    (
+                        "helm.rudder.dev/requested-at".to_string(),
+                        "now".to_string(),
+                    ),
+                ]
+                .into(),
+            ),
+            managed_fields: Some(vec![Default::default()]),
+            ..Default::default()
+        };
+        drop_unread(&mut meta);
+        assert_eq!(meta.managed_fields, None);
+        let kept: Vec<&String> = meta.annotations.iter().flatten().map(|(k, _)| k).collect();
+        assert_eq!(kept, ["helm.rudder.dev/requested-at"]);
     }
 
     /// A re-list (the watch's resource version expired) brings objects the

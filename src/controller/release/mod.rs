@@ -152,6 +152,18 @@ pub async fn reconcile(obj: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Actio
     // At most --concurrency reconciliations work at once; this one gives
     // its slot back when it only waits for readiness.
     let slot = ctx.work.slot().await;
+    // The work's state is allocated only now: reconciliations queued for a
+    // slot (many, when a thousand releases arrive at once) hold only this
+    // function's small state, not the whole reconciliation's.
+    Box::pin(reconcile_in(obj, ctx, slot)).await
+}
+
+/// Reconciles one HelmRelease, holding `slot`.
+async fn reconcile_in(
+    obj: Arc<HelmRelease>,
+    ctx: Arc<Context>,
+    slot: Slot,
+) -> Result<Action, ReleaseError> {
     let start = Instant::now();
     let key = super::drift::key_of(&obj);
     let cause = ctx
