@@ -56,6 +56,45 @@ pub struct RecordMeta {
     pub kept: BTreeMap<String, String>,
 }
 
+/// A [`RecordMeta`] as the index holds it: boxed strings and a boxed
+/// slice instead of `String`s and a map, since the index holds one per
+/// record Secret in the watched namespaces (helm's own included) and a
+/// two-entry map costs a whole tree node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Indexed {
+    resource_version: Box<str>,
+    kept: Box<[(Box<str>, Box<str>)]>,
+}
+
+impl From<RecordMeta> for Indexed {
+    fn from(m: RecordMeta) -> Self {
+        Indexed {
+            resource_version: m.resource_version.into(),
+            kept: m
+                .kept
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
+    }
+}
+
+impl From<&Indexed> for RecordMeta {
+    fn from(i: &Indexed) -> Self {
+        RecordMeta {
+            resource_version: i.resource_version.to_string(),
+            kept: i
+                .kept
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+}
+
+/// The index's entries of one release, by revision.
+type Versions = BTreeMap<i64, Indexed>;
+
 /// A release: (storage namespace, release name).
 type Key = (String, String);
 
@@ -124,10 +163,10 @@ fn unpack(
 #[derive(Default)]
 struct State {
     synced: bool,
-    index: HashMap<Key, BTreeMap<i64, RecordMeta>>,
+    index: HashMap<Key, Versions>,
     decoded: HashMap<Key, BTreeMap<i64, (String, Kept)>>,
     /// The index being rebuilt by a (re)list of the watch.
-    relisting: Option<HashMap<Key, BTreeMap<i64, RecordMeta>>>,
+    relisting: Option<HashMap<Key, Versions>>,
     /// The releases whose whole records stay decoded, with when they were
     /// last read or written (`tick`).
     hot: HashMap<Key, u64>,
@@ -244,6 +283,7 @@ impl HistoryCache {
     pub fn seen(&self, namespace: &str, release: &str, version: i64, meta: RecordMeta) {
         let mut s = self.state();
         let k = key(namespace, release);
+        let meta = Indexed::from(meta);
         if let Some(relisting) = s.relisting.as_mut() {
             relisting
                 .entry(k.clone())
@@ -298,7 +338,12 @@ impl HistoryCache {
         Some(
             s.index
                 .get(&key(namespace, release))
-                .cloned()
+                .map(|versions| {
+                    versions
+                        .iter()
+                        .map(|(v, i)| (*v, RecordMeta::from(i)))
+                        .collect()
+                })
                 .unwrap_or_default(),
         )
     }
@@ -364,7 +409,7 @@ impl HistoryCache {
             return;
         };
         // Only what matches the index is worth keeping.
-        if known.get(&version).map(|m| m.resource_version.as_str()) != Some(rv.as_str()) {
+        if known.get(&version).map(|m| &*m.resource_version) != Some(rv.as_str()) {
             return;
         }
         let latest = known.keys().next_back().copied().unwrap_or(version);
