@@ -549,6 +549,26 @@ mod tests {
     }
 
     #[test]
+    fn the_index_gives_back_each_records_version_and_kept_labels() {
+        let c = HistoryCache::new(None);
+        c.relist_started();
+        let labelled = RecordMeta {
+            resource_version: "12".into(),
+            kept: [
+                ("createdAt".to_string(), "1765000000".to_string()),
+                ("owner".to_string(), "helm".to_string()),
+            ]
+            .into(),
+        };
+        c.seen("a", "app", 1, meta("10"));
+        c.seen("a", "app", 2, labelled.clone());
+        c.relist_done();
+        let listing = c.listing("a", "app").expect("synced");
+        assert_eq!(listing.get(&1), Some(&meta("10")));
+        assert_eq!(listing.get(&2), Some(&labelled));
+    }
+
+    #[test]
     fn a_decoded_record_is_used_only_at_its_resource_version() {
         let c = HistoryCache::new(None);
         c.set_synced(true);
