@@ -88,8 +88,8 @@ impl KubeArgs {
             .namespace
             .clone()
             .unwrap_or_else(|| config.default_namespace.clone());
-        let client =
-            Client::try_from(config.clone()).map_err(|e| CliError::Config(e.to_string()))?;
+        let client = crate::controller::transport::client(config.clone())
+            .map_err(|e| CliError::Config(e.to_string()))?;
         Ok(Cluster {
             client,
             config,

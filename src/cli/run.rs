@@ -181,7 +181,7 @@ async fn async_main(args: RunArgs) -> Result<(), RunError> {
     let config = kube::Config::infer()
         .await
         .map_err(|e| RunError::Config(e.to_string()))?;
-    let client = kube::Client::try_from(config.clone())?;
+    let client = crate::controller::transport::client(config.clone())?;
     let namespace = args
         .leader_election_namespace
         .clone()

@@ -110,9 +110,11 @@ impl Impersonation {
         // impersonated user is a service account and no groups are given.
         config.auth_info.impersonate = Some(user.clone());
         config.auth_info.impersonate_groups = None;
-        let client = kube::Client::try_from(config).map_err(|e| ImpersonationError::Client {
-            user: user.clone(),
-            message: e.to_string(),
+        let client = crate::controller::transport::client(config).map_err(|e| {
+            ImpersonationError::Client {
+                user: user.clone(),
+                message: e.to_string(),
+            }
         })?;
         let client = counted(client, self.counters.clone(), self.pressure.clone());
         let applier = make(client);

@@ -30,6 +30,7 @@ pub mod renderers;
 pub mod repository;
 pub mod sources;
 pub mod status;
+pub mod transport;
 pub mod values_from;
 pub mod watches;
 pub mod work;

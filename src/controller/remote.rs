@@ -169,7 +169,7 @@ async fn connect(
             invalid("its current context, cluster or user is missing or has unreadable credentials")
         })?;
     let server = config.cluster_url.to_string();
-    let client = kube::Client::try_from(config.clone())
+    let client = crate::controller::transport::client(config.clone())
         .map_err(|_| invalid("no client can be made from it (TLS settings)"))?;
     client
         .apiserver_version()
