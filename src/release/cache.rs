@@ -23,10 +23,13 @@
 //! and files ([`StoredRelease::slim`]); a rollback to it reads it whole
 //! again. Whole records are kept decoded only for the
 //! [`HOT_RELEASES`] releases read or written most lately; those of the
-//! others are packed (the gzipped JSON the record Secret holds, kept from
-//! the read or write that decoded it, or encoded when packing if not) and
-//! decoded again on their next read, so memory grows with the number of
-//! releases by their compressed size, not their decoded one. rudder's own writes update the cache with
+//! others are packed and decoded again on their next read. A packed
+//! record is its JSON without the chart's templates, files, values and
+//! schema, deflated, and those chart contents shared: releases of one chart
+//! (a thousand tenants of one `scaffold`) hold one copy of it (`Charts`),
+//! where each record Secret holds the whole chart again. So memory grows
+//! with the number of releases by their compressed manifest and values.
+//! rudder's own writes update the cache with
 //! the answer's `resourceVersion`, and the watch's events with their own;
 //! an event older than what is known is ignored.
 //!
@@ -34,10 +37,14 @@
 //! the cache answers nothing and readers list the Secrets themselves.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{Read, Write};
-use std::sync::{Mutex, MutexGuard};
+use std::io::Write;
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::record::{Release, StoredRelease};
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+use serde_json::Value as Json;
+use sha2::{Digest, Sha256};
+
+use super::record::{ChartFile, ChartRecord, Release, StoredRelease};
 
 /// Releases whose whole records stay decoded; the others' are packed.
 /// Twice the default concurrency: a reconciliation reads and writes its
@@ -101,61 +108,210 @@ type Key = (String, String);
 /// A record the cache keeps.
 #[derive(Clone)]
 enum Kept {
-    /// Decoded: whole, or its summary; a whole one with the gzipped JSON
-    /// it was read from or written as, when known (packing it then takes
-    /// no encoding).
-    Decoded(Box<StoredRelease>, Option<Box<[u8]>>),
-    /// A whole record of a release not read lately: the record's JSON,
-    /// gzipped, and the Secret's annotations and parking.
-    Packed {
-        body: Box<[u8]>,
-        annotations: BTreeMap<String, String>,
-        parked: bool,
-    },
+    /// Decoded: whole, or its summary.
+    Decoded(Box<StoredRelease>),
+    /// A whole record of a release not read lately.
+    Packed(Packed),
 }
 
 impl Kept {
     fn is_whole(&self) -> bool {
         match self {
-            Kept::Decoded(s, _) => !s.slim,
-            Kept::Packed { .. } => true,
+            Kept::Decoded(s) => !s.slim,
+            Kept::Packed(_) => true,
         }
     }
 }
 
-/// `stored`, packed: as `body` when given (its record's gzipped JSON),
-/// else encoded now (`None` if it cannot be: it is then kept decoded).
-fn pack(stored: &StoredRelease, body: Option<Box<[u8]>>) -> Option<Kept> {
-    let body = match body {
-        Some(b) => b,
-        None => {
-            let json = serde_json::to_vec(&stored.release).ok()?;
-            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-            gz.write_all(&json).ok()?;
-            gz.finish().ok()?.into_boxed_slice()
+/// A whole record, packed: its JSON without the chart's contents,
+/// deflated; the chart's contents, shared; the Secret's annotations and
+/// parking.
+#[derive(Clone)]
+struct Packed {
+    rest: Box<[u8]>,
+    chart: Option<Arc<ChartContents>>,
+    annotations: BTreeMap<String, String>,
+    parked: bool,
+}
+
+/// The bulk of a stored chart, shared by the packed records of every
+/// release of that chart.
+#[derive(Clone, PartialEq, serde::Serialize)]
+struct ChartContents {
+    templates: Vec<ChartFile>,
+    files: Vec<ChartFile>,
+    values: Json,
+    schema: Json,
+}
+
+impl ChartContents {
+    /// Takes the contents out of `chart`, leaving it hollow.
+    fn take(chart: &mut ChartRecord) -> Self {
+        ChartContents {
+            templates: std::mem::take(&mut chart.templates),
+            files: std::mem::take(&mut chart.files),
+            values: chart.values.take(),
+            schema: chart.schema.take(),
         }
+    }
+
+    /// Moves the contents back into the hollow `chart`.
+    fn put_back(self, chart: &mut ChartRecord) {
+        chart.templates = self.templates;
+        chart.files = self.files;
+        chart.values = self.values;
+        chart.schema = self.schema;
+    }
+
+    /// Copies the contents into the hollow `chart`.
+    fn restore(&self, chart: &mut ChartRecord) {
+        chart.templates = self.templates.clone();
+        chart.files = self.files.clone();
+        chart.values = self.values.clone();
+        chart.schema = self.schema.clone();
+    }
+
+    /// What identifies these contents: the SHA-256 of their JSON
+    /// (written into the hash, not into a buffer).
+    fn digest(&self) -> [u8; 32] {
+        struct Hashing(Sha256);
+        impl Write for Hashing {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.update(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut h = Hashing(Sha256::new());
+        // Cannot fail: the writer takes everything, and every map here has
+        // string keys.
+        let _ = serde_json::to_writer(&mut h, self);
+        h.0.finalize().into()
+    }
+}
+
+/// The chart contents packed records share, by digest.
+#[derive(Default)]
+struct Charts {
+    by_digest: HashMap<[u8; 32], Arc<ChartContents>>,
+    /// How many the last sweep left.
+    swept: usize,
+}
+
+impl Charts {
+    /// The shared copy of `contents`.
+    fn share(&mut self, contents: ChartContents) -> Arc<ChartContents> {
+        let digest = contents.digest();
+        let shared = self
+            .by_digest
+            .entry(digest)
+            .or_insert_with(|| Arc::new(contents))
+            .clone();
+        // Contents no record holds any more go once the map has doubled
+        // since the last sweep: amortised over the packing.
+        if self.by_digest.len() > 2 * self.swept.max(8) {
+            self.by_digest.retain(|_, c| Arc::strong_count(c) > 1);
+            self.swept = self.by_digest.len();
+        }
+        shared
+    }
+}
+
+/// The compressor and decompressor of packed records, kept from one
+/// record to the next: made anew for each, their buffers (a few hundred
+/// KiB) were allocated and freed around every pack, and the allocator's
+/// arenas kept tens of MiB of the holes between the packed records.
+struct Zip {
+    deflate: Compress,
+    inflate: Decompress,
+}
+
+impl Default for Zip {
+    fn default() -> Self {
+        Zip {
+            deflate: Compress::new(Compression::fast(), false),
+            inflate: Decompress::new(false),
+        }
+    }
+}
+
+impl Zip {
+    /// `input`, deflated (raw DEFLATE: the record never leaves the cache).
+    fn pack(&mut self, input: &[u8]) -> Option<Box<[u8]>> {
+        let c = &mut self.deflate;
+        c.reset();
+        let mut out = Vec::with_capacity(input.len() / 3 + 64);
+        loop {
+            let done = usize::try_from(c.total_in()).ok()?;
+            let status = c
+                .compress_vec(&input[done..], &mut out, FlushCompress::Finish)
+                .ok()?;
+            if status == Status::StreamEnd {
+                return Some(out.into_boxed_slice());
+            }
+            out.reserve(out.capacity().max(64));
+        }
+    }
+
+    /// `input` inflated (`None` if it is not whole DEFLATE data).
+    fn unpack(&mut self, input: &[u8]) -> Option<Vec<u8>> {
+        let d = &mut self.inflate;
+        d.reset(false);
+        let mut out = Vec::with_capacity(input.len() * 4);
+        loop {
+            let (read, written) = (d.total_in(), d.total_out());
+            let done = usize::try_from(read).ok()?;
+            let status = d
+                .decompress_vec(&input[done..], &mut out, FlushDecompress::Finish)
+                .ok()?;
+            if status == Status::StreamEnd {
+                return Some(out);
+            }
+            if out.len() == out.capacity() {
+                out.reserve(out.capacity().max(64));
+            } else if d.total_in() == read && d.total_out() == written {
+                // No progress with room to write: the input is cut short.
+                return None;
+            }
+        }
+    }
+}
+
+/// `stored` packed, its chart's contents moved out of it and shared
+/// through `charts` (no copy of the record is made). `None` if it cannot
+/// be encoded: `stored` is then left as it was, and kept decoded.
+fn pack(stored: &mut StoredRelease, charts: &mut Charts, zip: &mut Zip) -> Option<Packed> {
+    let contents = stored.release.chart.as_mut().map(ChartContents::take);
+    let rest = serde_json::to_vec(&stored.release)
+        .ok()
+        .and_then(|json| zip.pack(&json));
+    let Some(rest) = rest else {
+        if let (Some(chart), Some(c)) = (stored.release.chart.as_mut(), contents) {
+            c.put_back(chart);
+        }
+        return None;
     };
-    Some(Kept::Packed {
-        body,
-        annotations: stored.annotations.clone(),
+    Some(Packed {
+        rest,
+        chart: contents.map(|c| charts.share(c)),
+        annotations: std::mem::take(&mut stored.annotations),
         parked: stored.parked,
     })
 }
 
-/// The whole record a packed one holds (`None` if it does not decode).
-fn unpack(
-    body: &[u8],
-    annotations: &BTreeMap<String, String>,
-    parked: bool,
-) -> Option<StoredRelease> {
-    let mut json = Vec::new();
-    flate2::read::GzDecoder::new(body)
-        .read_to_end(&mut json)
-        .ok()?;
+/// The whole record `p` holds (`None` if it does not decode).
+fn unpack(p: &Packed, zip: &mut Zip) -> Option<StoredRelease> {
+    let json = zip.unpack(&p.rest)?;
+    let mut release: Release = serde_json::from_slice(&json).ok()?;
+    if let (Some(chart), Some(contents)) = (release.chart.as_mut(), &p.chart) {
+        contents.restore(chart);
+    }
     Some(StoredRelease {
-        release: serde_json::from_slice(&json).ok()?,
-        annotations: annotations.clone(),
-        parked,
+        release,
+        annotations: p.annotations.clone(),
+        parked: p.parked,
         slim: false,
     })
 }
@@ -171,6 +327,9 @@ struct State {
     /// last read or written (`tick`).
     hot: HashMap<Key, u64>,
     tick: u64,
+    /// Chart contents the packed records share.
+    charts: Charts,
+    zip: Zip,
 }
 
 impl State {
@@ -192,11 +351,11 @@ impl State {
         };
         self.hot.remove(&coldest);
         for (_, (_, kept)) in self.decoded.get_mut(&coldest).into_iter().flatten() {
-            if let Kept::Decoded(s, body) = kept
+            if let Kept::Decoded(s) = kept
                 && !s.slim
-                && let Some(packed) = pack(s, body.take())
+                && let Some(packed) = pack(s, &mut self.charts, &mut self.zip)
             {
-                *kept = packed;
+                *kept = Kept::Packed(packed);
             }
         }
     }
@@ -360,27 +519,22 @@ impl HistoryCache {
         let mut s = self.state();
         let k = key(namespace, release);
         let latest = s.index.get(&k).and_then(|v| v.keys().next_back().copied());
-        let versions = s.decoded.get_mut(&k)?;
+        let State { decoded, zip, .. } = &mut *s;
+        let versions = decoded.get_mut(&k)?;
         let (rv, kept) = versions.get_mut(&version)?;
         if rv != resource_version {
             return None;
         }
         let stored = match kept {
-            Kept::Decoded(st, _) => st.as_ref().clone(),
-            Kept::Packed {
-                body,
-                annotations,
-                parked,
-            } => {
-                let Some(st) = unpack(body, annotations, *parked) else {
+            Kept::Decoded(st) => st.as_ref().clone(),
+            Kept::Packed(p) => {
+                let Some(st) = unpack(p, zip) else {
                     // Unreadable: forget it; the reader reads the Secret.
                     versions.remove(&version);
                     return None;
                 };
                 let form = latest.map_or_else(|| st.clone(), |l| kept_form(&st, l));
-                // The body moves to the decoded record, to pack it again.
-                let body = (!form.slim).then(|| std::mem::take(body));
-                *kept = Kept::Decoded(Box::new(form), body);
+                *kept = Kept::Decoded(Box::new(form));
                 st
             }
         };
@@ -391,15 +545,8 @@ impl HistoryCache {
     }
 
     /// Keeps `stored`, decoded from (or written as) `meta`'s version:
-    /// whole when needed, else its summary. `body`, when given, is the
-    /// record's gzipped JSON as stored (what it is packed as later).
-    pub fn remember(
-        &self,
-        namespace: &str,
-        meta: RecordMeta,
-        stored: &StoredRelease,
-        body: Option<Box<[u8]>>,
-    ) {
+    /// whole when needed, else its summary.
+    pub fn remember(&self, namespace: &str, meta: RecordMeta, stored: &StoredRelease) {
         let (release, version) = (stored.release.name.clone(), stored.release.version);
         let rv = meta.resource_version.clone();
         self.seen(namespace, &release, version, meta);
@@ -415,10 +562,10 @@ impl HistoryCache {
         let latest = known.keys().next_back().copied().unwrap_or(version);
         let whole = needed(stored, latest);
         let kept = kept_form(stored, latest);
-        s.decoded.entry(k.clone()).or_default().insert(
-            version,
-            (rv, Kept::Decoded(Box::new(kept), body.filter(|_| whole))),
-        );
+        s.decoded
+            .entry(k.clone())
+            .or_default()
+            .insert(version, (rv, Kept::Decoded(Box::new(kept))));
         if whole {
             s.touch(&k);
         }
@@ -434,13 +581,12 @@ impl HistoryCache {
         };
         if let Some(versions) = s.decoded.get_mut(&k) {
             for (_, kept) in versions.values_mut() {
-                let Kept::Decoded(stored, body) = kept else {
+                let Kept::Decoded(stored) = kept else {
                     // Packed records are trimmed when read again.
                     continue;
                 };
                 if !stored.slim && !needed(stored, latest) {
                     **stored = summary(stored);
-                    *body = None;
                 }
             }
         }
@@ -462,8 +608,23 @@ impl HistoryCache {
             .decoded
             .values()
             .flat_map(BTreeMap::values)
-            .filter(|(_, k)| matches!(k, Kept::Packed { .. }))
+            .filter(|(_, k)| matches!(k, Kept::Packed(_)))
             .count()
+    }
+
+    /// How many chart contents the packed records share (for tests).
+    pub fn shared_charts(&self) -> usize {
+        let s = self.state();
+        let held: std::collections::HashSet<*const ChartContents> = s
+            .decoded
+            .values()
+            .flat_map(BTreeMap::values)
+            .filter_map(|(_, k)| match k {
+                Kept::Packed(p) => p.chart.as_ref().map(Arc::as_ptr),
+                Kept::Decoded(_) => None,
+            })
+            .collect();
+        held.len()
     }
 
     /// How many records are decoded (for tests and metrics).
@@ -573,7 +734,7 @@ mod tests {
         let c = HistoryCache::new(None);
         c.set_synced(true);
         let r = record(1, "deployed");
-        c.remember("a", meta("10"), &r, None);
+        c.remember("a", meta("10"), &r);
         assert!(c.decoded("a", "app", 1, "10").is_some());
         // Another writer changed it (seen by the watch).
         c.seen("a", "app", 1, meta("12"));
@@ -598,9 +759,9 @@ mod tests {
             r.release.manifest = format!("kind: ConfigMap # {v}");
             r
         };
-        c.remember("a", meta("10"), &body(1, "superseded"), None);
-        c.remember("a", meta("11"), &body(2, "deployed"), None);
-        c.remember("a", meta("12"), &body(3, "failed"), None);
+        c.remember("a", meta("10"), &body(1, "superseded"));
+        c.remember("a", meta("11"), &body(2, "deployed"));
+        c.remember("a", meta("12"), &body(3, "failed"));
         // Revision 1 was the latest when kept; a read trims it.
         c.trim("a", "app");
         let one = c.decoded("a", "app", 1, "10").expect("revision 1");
@@ -609,8 +770,8 @@ mod tests {
         assert!(!c.decoded("a", "app", 2, "11").expect("2").slim);
         assert!(!c.decoded("a", "app", 3, "12").expect("3").slim);
         // Revision 4 goes live: 2 is superseded, 3 no longer the latest.
-        c.remember("a", meta("13"), &body(2, "superseded"), None);
-        c.remember("a", meta("14"), &body(4, "deployed"), None);
+        c.remember("a", meta("13"), &body(2, "superseded"));
+        c.remember("a", meta("14"), &body(4, "deployed"));
         c.trim("a", "app");
         assert_eq!(c.whole_len(), 1);
         assert!(!c.decoded("a", "app", 4, "14").expect("4").slim);
@@ -628,7 +789,7 @@ mod tests {
             r
         };
         for i in 0..=HOT_RELEASES {
-            c.remember("a", meta("10"), &body(&format!("app{i}")), None);
+            c.remember("a", meta("10"), &body(&format!("app{i}")));
         }
         // The first one written is the coldest: packed, still whole.
         assert_eq!(c.packed_len(), 1);
@@ -646,41 +807,62 @@ mod tests {
     }
 
     #[test]
-    fn a_record_is_packed_as_the_body_it_was_stored_as() {
+    fn packed_records_of_one_chart_share_its_contents() {
         let c = HistoryCache::new(None);
         c.set_synced(true);
-        let stored = |name: &str, manifest: &str| {
+        let stored = |name: &str, template: &str| {
             let mut r = record(1, "deployed");
             r.release.name = name.into();
-            r.release.manifest = manifest.into();
+            r.release.manifest = format!("kind: ConfigMap # {name}");
+            let chart = r.release.chart.get_or_insert_with(Default::default);
+            chart.templates = vec![ChartFile {
+                name: "templates/cm.yaml".into(),
+                data: template.into(),
+                extra: Default::default(),
+            }];
+            chart.values = serde_json::json!({"replicas": 1});
             r
         };
-        // The body given is what comes back once packed: no encoding of
-        // the decoded record happens.
-        let as_stored = stored("app0", "kind: ConfigMap # as stored");
-        let body = crate::release::codec::encode(&as_stored.release).expect("encode");
-        let body = crate::release::codec::gzipped(body.as_bytes()).expect("gzipped");
-        c.remember(
-            "a",
-            meta("10"),
-            &stored("app0", "kind: ConfigMap # decoded"),
-            Some(body.into_boxed_slice()),
-        );
-        for i in 1..=HOT_RELEASES {
-            let name = format!("app{i}");
-            c.remember("a", meta("10"), &stored(&name, "kind: ConfigMap"), None);
+        // Two releases of one chart and one of another, then enough
+        // others to pack all three.
+        let (one, other) = ("a2luZDogQ29uZmlnTWFw", "b3RoZXI=");
+        c.remember("a", meta("10"), &stored("first", one));
+        c.remember("a", meta("10"), &stored("second", one));
+        c.remember("a", meta("10"), &stored("third", other));
+        for i in 0..HOT_RELEASES {
+            c.remember("a", meta("10"), &stored(&format!("hot{i}"), "aG90"));
         }
-        assert_eq!(c.packed_len(), 1);
-        let back = c.decoded("a", "app0", 1, "10").expect("app0");
-        assert_eq!(back.release.manifest, "kind: ConfigMap # as stored");
+        assert_eq!(c.packed_len(), 3);
+        assert_eq!(c.shared_charts(), 2);
+        // Each comes back whole, equal to what was kept.
+        for (name, template) in [("first", one), ("second", one), ("third", other)] {
+            let back = c.decoded("a", name, 1, "10").expect(name);
+            assert_eq!(back.release, stored(name, template).release, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_reused_deflate_round_trips_and_refuses_cut_data() {
+        let mut z = Zip::default();
+        // Noise deflates poorly: the output outgrows its first guess.
+        let noisy: Vec<u8> = (0u32..40_000)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        let text = "kind: ConfigMap\n".repeat(2_000).into_bytes();
+        for input in [&noisy, &text, &noisy] {
+            let packed = z.pack(input).expect("deflated");
+            assert_eq!(z.unpack(&packed).as_ref(), Some(input));
+        }
+        let packed = z.pack(&text).expect("deflated");
+        assert_eq!(z.unpack(&packed[..packed.len() / 2]), None);
     }
 
     #[test]
     fn a_relist_drops_what_is_gone() {
         let c = HistoryCache::new(None);
         c.set_synced(true);
-        c.remember("a", meta("10"), &record(1, "superseded"), None);
-        c.remember("a", meta("11"), &record(2, "deployed"), None);
+        c.remember("a", meta("10"), &record(1, "superseded"));
+        c.remember("a", meta("11"), &record(2, "deployed"));
         assert_eq!(c.decoded_len(), 2);
         c.relist_started();
         c.seen("a", "app", 2, meta("11"));

@@ -77,27 +77,13 @@ pub fn encode_fitting(rel: &Release) -> Result<(String, bool), CodecError> {
 
 /// Helm's `decodeRelease`: base64, then gunzip when gzip-compressed.
 pub fn decode(data: &[u8]) -> Result<Release, CodecError> {
-    decode_keeping(data).map(|(release, _)| release)
-}
-
-/// [`decode`], also returning the gzipped JSON it gunzipped (`None` for
-/// a record stored without gzip).
-pub fn decode_keeping(data: &[u8]) -> Result<(Release, Option<Vec<u8>>), CodecError> {
     let raw = unbase64(data)?;
     if !raw.starts_with(&GZIP_MAGIC) {
-        return Ok((serde_json::from_slice(&raw)?, None));
+        return Ok(serde_json::from_slice(&raw)?);
     }
     let mut json = Vec::new();
     flate2::read::GzDecoder::new(raw.as_slice()).read_to_end(&mut json)?;
-    Ok((serde_json::from_slice(&json)?, Some(raw)))
-}
-
-/// The gzipped JSON inside a record's `data.release`, when it is gzipped:
-/// what [`decode`] would gunzip.
-pub fn gzipped(data: &[u8]) -> Option<Vec<u8>> {
-    unbase64(data)
-        .ok()
-        .filter(|raw| raw.starts_with(&GZIP_MAGIC))
+    Ok(serde_json::from_slice(&json)?)
 }
 
 /// A record's `data.release` without its base64.

@@ -229,15 +229,14 @@ impl SecretStore {
         self
     }
 
-    /// Notes what a read or write of `secret` showed; `body` is the
-    /// gzipped JSON of `stored` as the Secret holds it, when known.
-    fn note(&self, secret: &Secret, stored: Option<&StoredRelease>, body: Option<Body>) {
+    /// Notes what a read or write of `secret` showed.
+    fn note(&self, secret: &Secret, stored: Option<&StoredRelease>) {
         let name = secret.metadata.name.clone().unwrap_or_default();
         if let Ok(mut seen) = self.seen.lock() {
             seen.insert(name, kept_labels(&secret.metadata));
         }
         if let (Some(cache), Some(stored)) = (&self.cache, stored) {
-            cache.remember(&self.namespace, record_meta(&secret.metadata), stored, body);
+            cache.remember(&self.namespace, record_meta(&secret.metadata), stored);
         }
     }
 
@@ -348,17 +347,17 @@ impl SecretStore {
             .get(&name)
             .await
             .map_err(|e| self.api_error("reading", &name, e))?;
-        let (whole, body) = decode_secret_keeping(&secret)?;
-        self.note(&secret, Some(&whole), body);
+        let whole = decode_secret(&secret)?;
+        self.note(&secret, Some(&whole));
         *stored = whole;
         Ok(())
     }
 
     /// `secret` decoded (and noted), or `None` with a warning.
     fn decoded_or_warn(&self, secret: &Secret) -> Option<StoredRelease> {
-        match decode_secret_keeping(secret) {
-            Ok((r, body)) => {
-                self.note(secret, Some(&r), body);
+        match decode_secret(secret) {
+            Ok(r) => {
+                self.note(secret, Some(&r));
                 Some(r)
             }
             Err(e) => {
@@ -469,7 +468,7 @@ impl SecretStore {
             parked: is_parked(&answer.metadata),
             slim: false,
         };
-        self.note(answer, Some(&stored), written_body(answer, &stored));
+        self.note(answer, Some(&stored));
     }
 
     /// Deletes revision `version` of `release` (absent is fine).
@@ -516,8 +515,7 @@ impl SecretStore {
             s.parked = parked;
             s
         });
-        let body = stored.as_ref().and_then(|s| written_body(&answer, s));
-        self.note(&answer, stored.as_ref(), body);
+        self.note(&answer, stored.as_ref());
         Ok(())
     }
 
@@ -568,29 +566,16 @@ impl SecretStore {
 
 /// Decodes one record Secret.
 pub fn decode_secret(secret: &Secret) -> Result<StoredRelease, StoreError> {
-    decode_secret_keeping(secret).map(|(stored, _)| stored)
-}
-
-/// [`decode_secret`], also returning the record's gzipped JSON (see
-/// [`codec::decode_keeping`]).
-fn decode_secret_keeping(secret: &Secret) -> Result<(StoredRelease, Option<Body>), StoreError> {
     let name = secret.metadata.name.clone().unwrap_or_default();
-    let (release, body) =
-        codec::decode_keeping(record_data(secret)).map_err(|source| StoreError::Codec {
-            name: name.clone(),
-            source,
-        })?;
-    let stored = StoredRelease {
+    let release =
+        codec::decode(record_data(secret)).map_err(|source| StoreError::Codec { name, source })?;
+    Ok(StoredRelease {
         release,
         annotations: secret.metadata.annotations.clone().unwrap_or_default(),
         parked: is_parked(&secret.metadata),
         slim: false,
-    };
-    Ok((stored, body.map(Vec::into_boxed_slice)))
+    })
 }
-
-/// A record's gzipped JSON, as its Secret holds it (base64 removed).
-type Body = Box<[u8]>;
 
 /// A record Secret's `data.release` (empty when absent).
 fn record_data(secret: &Secret) -> &[u8] {
@@ -600,21 +585,6 @@ fn record_data(secret: &Secret) -> &[u8] {
         .and_then(|d| d.get("release"))
         .map(|b| b.0.as_slice())
         .unwrap_or_default()
-}
-
-/// The gzipped JSON the API server's answer to a write of `stored` holds,
-/// when it is exactly `stored`'s record (not a record slimmed to fit,
-/// whose chart lacks what `stored` has).
-fn written_body(answer: &Secret, stored: &StoredRelease) -> Option<Body> {
-    let slimmed = answer
-        .metadata
-        .annotations
-        .as_ref()
-        .is_some_and(|a| a.contains_key(SLIM_CHART));
-    if slimmed || stored.slim {
-        return None;
-    }
-    codec::gzipped(record_data(answer)).map(Vec::into_boxed_slice)
 }
 
 /// Whether the record Secret `meta` is parked.
