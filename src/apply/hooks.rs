@@ -16,7 +16,7 @@ use kube::api::{DynamicObject, WatchEvent, WatchParams};
 use serde_json::Value as Json;
 
 use super::health::Readiness;
-use super::ready::hook_completion;
+use super::ready::{hook_completion, watch_stream};
 use super::{Applier, ApplyError, Phase, Resource};
 use crate::render::manifest::{Hook, kind_order};
 
@@ -174,6 +174,7 @@ impl Applier {
             .resource_version
             .clone()
             .unwrap_or_default();
+        let _stream = watch_stream().await;
         let api = r.api(&self.client);
         let params = WatchParams::default().fields(&format!("metadata.name={}", r.name()));
         loop {

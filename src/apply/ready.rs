@@ -6,8 +6,9 @@
 //! name) instead of polling it, and trusts the apply's answer for objects
 //! ready as applied. The API client multiplexes requests over one HTTP/2
 //! connection, whose streams the server limits (Go's default is 250), so
-//! the readiness watches open at once are bounded ([`WATCH_STREAMS`]) and
-//! the controllers' other requests always find a stream.
+//! the readiness and hook watches open at once are bounded
+//! ([`watch_stream`]) and the controllers' other requests always find a
+//! stream.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -16,18 +17,25 @@ use std::time::Duration;
 use futures::{StreamExt, future};
 use kube::api::{DynamicObject, WatchEvent, WatchParams};
 use serde_json::Value as Json;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::health::{HealthRules, Readiness};
 use super::{Applier, ApplyError, Phase, Resource, ResourceKey};
 
-/// Readiness watches open at once, process-wide: below the streams an
+/// Readiness and hook watches open at once, process-wide: below the streams an
 /// API server allows on one HTTP/2 connection (Go's default 250,
 /// kube-apiserver's 1000), leaving room for the controllers' own watches
 /// and requests. A watch beyond it waits for one to end.
 const WATCH_STREAMS_MAX: usize = 200;
 
 static WATCH_STREAMS: Semaphore = Semaphore::const_new(WATCH_STREAMS_MAX);
+
+/// A place among the watches open at once ([`WATCH_STREAMS_MAX`]), held
+/// while the permit lives; waits for one to end when all are taken.
+pub(super) async fn watch_stream() -> Option<SemaphorePermit<'static>> {
+    // Never closed: a failure to acquire would only mean no bound.
+    WATCH_STREAMS.acquire().await.ok()
+}
 
 fn int(v: &Json, path: &[&str]) -> Option<i64> {
     path.iter().try_fold(v, |cur, p| cur.get(p))?.as_i64()
@@ -349,8 +357,7 @@ impl Applier {
         awaited: &Awaited,
         says: &(dyn Fn(&Awaited) + Send + Sync),
     ) -> Result<(), ApplyError> {
-        // Never closed: a failure to acquire would only mean no bound.
-        let _stream = WATCH_STREAMS.acquire().await.ok();
+        let _stream = watch_stream().await;
         let api = r.api(&self.client);
         let params = WatchParams::default().fields(&format!("metadata.name={}", r.name()));
         let note = |why: Option<String>| {
