@@ -165,10 +165,7 @@ impl ChartContents {
 
     /// Copies the contents into the hollow `chart`.
     fn restore(&self, chart: &mut ChartRecord) {
-        chart.templates = self.templates.clone();
-        chart.files = self.files.clone();
-        chart.values = self.values.clone();
-        chart.schema = self.schema.clone();
+        self.clone().put_back(chart);
     }
 
     /// What identifies these contents: the SHA-256 of their JSON
