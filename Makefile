@@ -10,7 +10,7 @@ TESTENV := e2e/testenv
 # helm and kubectl from ../shared/tools/install-helm live here.
 export PATH := $(HOME)/.local/bin:$(PATH)
 
-.PHONY: build release image image-push test crds run testenv-up testenv-down lint bench bench-scale
+.PHONY: build release layout image image-push test crds run testenv-up testenv-down lint bench bench-scale
 
 ## build: compile the crate (library + `rudder` binary)
 build:
@@ -19,6 +19,12 @@ build:
 ## release: the shipped binary (optimised; static on Linux/glibc); prints its path
 release:
 	scripts/build-release.sh
+
+## layout: retrain the release binary's code layout (scripts/train-layout.sh:
+## the functions `rudder run` and `rudder template` execute, listed in
+## scripts/hot-functions.txt for the release link); needs valgrind
+layout:
+	scripts/train-layout.sh
 
 ## image: the container image as an OCI layout, built without a container
 ## daemon (scripts/build-image.sh); prints the digest, then the layout directory
