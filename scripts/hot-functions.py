@@ -3,6 +3,10 @@
 release binary and writes a linker symbol ordering file: every function
 that ran, the most instructions first, each symbol once.
 
+The functions of the `rudder template` profiles (files named
+`template-*`) come first: a one-shot render touches only the start of the
+code. The operator's own follow; `rudder run` touches all of them anyway.
+
 Callgrind lists exactly the functions a process executed, by the names the
 binary's symbol table gives them, whatever the compiler inlined: standard
 library, libc and C code included. valgrind's virtual CPU lacks some of
@@ -15,12 +19,14 @@ Usage: hot-functions.py BINARY CALLGRIND_OUT... > order-file
 """
 
 import collections
+import os
 import re
 import subprocess
 import sys
 
 HEADER = """\
-# The functions the training workload ran (scripts/train-layout.sh), most
+# The functions the training workload ran (scripts/train-layout.sh): those
+# of `rudder template` first, then the operator's, each group most
 # instructions first: scripts/build-release.sh asks the linker to place
 # them at the start of the code, together. Generated; do not edit by hand.
 """
@@ -91,9 +97,13 @@ def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
     totals = collections.Counter()
+    templates = collections.Counter()
     for path in sys.argv[2:]:
         self_costs(path, totals)
-    symbols = [n for n, _ in totals.most_common() if n and not n.startswith("0x")]
+        if os.path.basename(path).startswith("template-"):
+            self_costs(path, templates)
+    ranked = sorted(totals, key=lambda n: (n not in templates, -totals[n]))
+    symbols = [n for n in ranked if n and not n.startswith("0x")]
     if not symbols:
         sys.exit("hot-functions: no function in the profiles")
     symbols += variants(symbols, sys.argv[1])
