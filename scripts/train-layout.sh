@@ -25,7 +25,9 @@
 # how many listed functions it found).
 #
 # Needs valgrind, the scale benchmark's tools (go, openssl, curl, helm,
-# kubectl) and ../shared. Takes about 15 minutes on 2 cores.
+# kubectl) and ../shared. About a minute and a half once the release binary
+# is built (the `rudder run` workload is slow under valgrind, so it is
+# small).
 # Usage: scripts/train-layout.sh
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
