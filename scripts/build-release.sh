@@ -11,7 +11,8 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-triple=$(rustc -vV | sed -n 's/^host: //p')
+rustc_version=$(rustc -vV)
+triple=$(sed -n 's/^host: //p' <<< "$rustc_version")
 flags=${RUSTFLAGS:-}
 # Flags of the final link only (`cargo rustc`): the dependencies stay built.
 link=""
@@ -33,7 +34,7 @@ esac
 # rustc links x86_64 Linux GNU binaries with its own LLD from 1.90 on.
 ld_is_lld() {
   local version
-  version=$(rustc -vV | sed -n 's/^release: //p')
+  version=$(sed -n 's/^release: //p' <<< "$rustc_version")
   [[ $1 == x86_64-unknown-linux-gnu ]] && printf '1.90.0\n%s\n' "${version%%-*}" | sort -V -C
 }
 # Code layout: the functions the operator and `rudder template` run, placed

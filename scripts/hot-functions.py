@@ -99,9 +99,11 @@ def main():
     totals = collections.Counter()
     templates = collections.Counter()
     for path in sys.argv[2:]:
-        self_costs(path, totals)
+        costs = collections.Counter()
+        self_costs(path, costs)
+        totals.update(costs)
         if os.path.basename(path).startswith("template-"):
-            self_costs(path, templates)
+            templates.update(costs)
     ranked = sorted(totals, key=lambda n: (n not in templates, -totals[n]))
     symbols = [n for n in ranked if n and not n.startswith("0x")]
     if not symbols:

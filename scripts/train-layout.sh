@@ -43,19 +43,20 @@ mkdir -p "$WORK/profiles"
 bin=$("$ROOT/scripts/build-release.sh")
 # The trained binary is a copy: the next build replaces the original.
 cp "$bin" "$WORK/rudder"
+# The traced binary: writes its profile to $PROFILE, or one per process
+# when unset (bench-scale.py starts rudder more than once).
 cat > "$WORK/rudder-traced" <<EOF
 #!/usr/bin/env bash
 exec valgrind --quiet --tool=callgrind --demangle=no \
-  --callgrind-out-file=$WORK/profiles/run-%p.out "$WORK/rudder" "\$@"
+  --callgrind-out-file="\${PROFILE:-$WORK/profiles/run-%p.out}" "$WORK/rudder" "\$@"
 EOF
 chmod +x "$WORK/rudder-traced"
 
 echo "train-layout: rudder template over $CHARTS/golden" >&2
 for args_file in "$CHARTS"/golden/*.args; do
   mapfile -t args < "$args_file"
-  (cd "$CHARTS" && valgrind --quiet --tool=callgrind --demangle=no \
-    --callgrind-out-file="$WORK/profiles/template-$(basename "$args_file" .args).out" \
-    "$WORK/rudder" "${args[@]}" >/dev/null)
+  (cd "$CHARTS" && PROFILE="$WORK/profiles/template-$(basename "$args_file" .args).out" \
+    "$WORK/rudder-traced" "${args[@]}" >/dev/null)
 done
 
 echo "train-layout: rudder run (scripts/bench-scale.py)" >&2
